@@ -1,0 +1,163 @@
+// pool_hba.conf reader: PostgreSQL pg_hba.conf-style records (pgpool-behavior.md §6.1).
+// Only reading and validation live here; matching a client is auth/'s job.
+import fs from 'node:fs';
+import net from 'node:net';
+import type { Diagnostic } from './diagnostic.js';
+
+export type HbaConnType = 'local' | 'host' | 'hostssl' | 'hostnossl';
+export type HbaMethod = 'trust' | 'reject' | 'md5' | 'scram-sha-256' | 'password' | 'cert' | 'pam' | 'ldap';
+
+export type HbaAddress =
+  | { kind: 'all' }
+  | { kind: 'samehost' }
+  | { kind: 'samenet' }
+  | { kind: 'cidr'; address: string; prefix: number; family: 4 | 6 }
+  | { kind: 'hostname'; name: string };
+
+export interface HbaRecord {
+  readonly line: number;
+  readonly type: HbaConnType;
+  /** Each entry keeps whether it was quoted: a quoted keyword is a plain name. */
+  readonly databases: readonly HbaName[];
+  readonly users: readonly HbaName[];
+  readonly address?: HbaAddress;
+  readonly method: HbaMethod;
+  readonly options: ReadonlyMap<string, string>;
+}
+
+export interface HbaName {
+  readonly name: string;
+  readonly quoted: boolean;
+}
+
+const TYPES = new Set<string>(['local', 'host', 'hostssl', 'hostnossl']);
+const METHODS = new Set<string>(['trust', 'reject', 'md5', 'scram-sha-256', 'password', 'cert', 'pam', 'ldap']);
+
+/** Splits a line into fields; a field is a comma list of possibly double-quoted items. */
+function fields(line: string): HbaName[][] | string {
+  const out: HbaName[][] = [];
+  let i = 0;
+  while (i < line.length) {
+    while (i < line.length && /\s/.test(line[i])) i++;
+    if (i >= line.length || line[i] === '#') break;
+    const items: HbaName[] = [];
+    for (;;) {
+      let name = '';
+      let quoted = false;
+      while (i < line.length && !/[\s,#]/.test(line[i])) {
+        if (line[i] === '"') {
+          const end = line.indexOf('"', i + 1);
+          if (end < 0) return 'unterminated quoted string';
+          name += line.slice(i + 1, end);
+          quoted = true;
+          i = end + 1;
+        } else {
+          name += line[i++];
+        }
+      }
+      items.push({ name, quoted });
+      if (line[i] === ',') {
+        i++;
+        continue;
+      }
+      break;
+    }
+    out.push(items);
+  }
+  return out;
+}
+
+function maskToPrefix(mask: string): number | undefined {
+  const fam = net.isIP(mask);
+  if (fam === 0) return undefined;
+  const bytes = fam === 4 ? mask.split('.').map(Number) : expandV6(mask);
+  let prefix = 0;
+  let seenZero = false;
+  for (const b of bytes) {
+    for (let bit = 7; bit >= 0; bit--) {
+      const one = ((b >> bit) & 1) === 1;
+      if (one && seenZero) return undefined;
+      if (one) prefix++;
+      else seenZero = true;
+    }
+  }
+  return prefix;
+}
+
+export function expandV6(addr: string): number[] {
+  const [head, tail] = addr.split('::');
+  const part = (s: string | undefined) => (s ? s.split(':') : []);
+  const h = part(head);
+  const t = tail === undefined ? [] : part(tail);
+  const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  return groups.flatMap((g) => {
+    const n = parseInt(g, 16);
+    return [n >> 8, n & 0xff];
+  });
+}
+
+export interface HbaLoad {
+  readonly records: readonly HbaRecord[];
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export function parsePoolHba(text: string, file: string): HbaLoad {
+  const records: HbaRecord[] = [];
+  const diagnostics: Diagnostic[] = [];
+  text.split('\n').forEach((raw, idx) => {
+    const line = idx + 1;
+    const err = (message: string) => diagnostics.push({ severity: 'error', file, line, message });
+    const f = fields(raw.replace(/\r$/, ''));
+    if (typeof f === 'string') return err(f);
+    if (f.length === 0) return;
+    const word = (k: number) => f[k]?.[0]?.name;
+    const type = word(0)!;
+    if (!TYPES.has(type)) return err(`invalid connection type "${type}"`);
+    if (f.length < (type === 'local' ? 4 : 5)) return err(`end-of-line before authentication method`);
+    const databases = f[1];
+    const users = f[2];
+    let k = 3;
+    let address: HbaAddress | undefined;
+    if (type !== 'local') {
+      const a = word(k++)!;
+      if (a === 'all' || a === 'samehost' || a === 'samenet') address = { kind: a };
+      else if (a.includes('/')) {
+        const [ip, bits] = a.split('/');
+        const family = net.isIP(ip);
+        const prefix = Number(bits);
+        if (family === 0 || !/^\d+$/.test(bits) || prefix > (family === 4 ? 32 : 128)) return err(`invalid IP mask "${a}"`);
+        address = { kind: 'cidr', address: ip, prefix, family: family as 4 | 6 };
+      } else if (net.isIP(a)) {
+        const mask = word(k++);
+        const prefix = mask === undefined ? undefined : maskToPrefix(mask);
+        if (prefix === undefined) return err(`invalid IP mask "${mask ?? ''}" after address "${a}"`);
+        address = { kind: 'cidr', address: a, prefix, family: net.isIP(a) as 4 | 6 };
+      } else {
+        address = { kind: 'hostname', name: a };
+      }
+    }
+    const method = word(k++);
+    if (method === undefined) return err('end-of-line before authentication method');
+    if (!METHODS.has(method)) return err(`invalid authentication method "${method}"`);
+    const options = new Map<string, string>();
+    for (; k < f.length; k++) {
+      const opt = f[k].map((x) => x.name).join(',');
+      const eq = opt.indexOf('=');
+      if (eq <= 0) return err(`authentication option not in name=value format: ${opt}`);
+      options.set(opt.slice(0, eq), opt.slice(eq + 1));
+    }
+    if (type === 'hostssl' && method === 'cert') options.set('clientcert', 'verify-full');
+    records.push({ line, type: type as HbaConnType, databases, users, address, method: method as HbaMethod, options });
+  });
+  return { records, diagnostics };
+}
+
+export function loadPoolHba(file: string): HbaLoad {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    return { records: [], diagnostics: [{ severity: 'error', file, line: 0, message: `could not open configuration file "${file}": ${(e as Error).message}` }] };
+  }
+  return parsePoolHba(text, file);
+}
