@@ -1,0 +1,124 @@
+// Hot-path framing of relayed streams. Reads only the 5-byte message headers (type +
+// int32 length) as chunks pass, keeping its state in plain fields: no allocation per
+// message or per chunk, and the chunk itself is forwarded unchanged by the caller.
+import { BackendCode, FrontendCode } from './codes.js';
+
+export const SCAN_CONTINUE = -1;
+
+/** Thrown for a header whose length is below 4: the stream cannot be framed any more. */
+export class FramingError extends Error {}
+
+abstract class HeaderScanner {
+  private remaining = 0; // body bytes of the current message still to pass
+  private headerFill = 0; // header bytes seen of the next message (0..4 after type)
+  private lengthAcc = 0;
+  protected captureFirstByte = false;
+
+  /** Called at each message start; return true to stop scanning at `offset`. */
+  protected abstract onType(type: number, offset: number): boolean;
+  /** Called with the first body byte when onType asked for it. */
+  protected onFirstByte(_b: number): void {}
+
+  /** Scans a chunk; returns the offset of a message where onType stopped, or SCAN_CONTINUE. */
+  scan(chunk: Buffer): number {
+    const n = chunk.length;
+    let i = 0;
+    while (i < n) {
+      if (this.remaining > 0) {
+        if (this.captureFirstByte) {
+          this.captureFirstByte = false;
+          this.onFirstByte(chunk[i]);
+        }
+        const take = this.remaining < n - i ? this.remaining : n - i;
+        this.remaining -= take;
+        i += take;
+        continue;
+      }
+      if (this.headerFill === 0) {
+        if (this.onType(chunk[i], i)) return i;
+        this.headerFill = 1;
+        this.lengthAcc = 0;
+        i++;
+        continue;
+      }
+      this.lengthAcc = ((this.lengthAcc << 8) | chunk[i]) >>> 0;
+      i++;
+      if (++this.headerFill === 5) {
+        this.headerFill = 0;
+        if (this.lengthAcc < 4 || this.lengthAcc > 0x7fffffff) throw new FramingError(`invalid message length ${this.lengthAcc}`);
+        this.remaining = this.lengthAcc - 4;
+        if (this.remaining === 0) this.captureFirstByte = false;
+      }
+    }
+    return SCAN_CONTINUE;
+  }
+
+  /** True between messages (no partial header or body pending). */
+  get atBoundary(): boolean {
+    return this.remaining === 0 && this.headerFill === 0;
+  }
+}
+
+/**
+ * Client → server. Counts the requests that will each end in a ReadyForQuery (Query,
+ * Sync, FunctionCall), notes extended-protocol messages not yet followed by Sync, and
+ * stops at Terminate so that it never reaches a connection that will be cached.
+ */
+export class FrontendScanner extends HeaderScanner {
+  /** Requests sent that the server answers with ReadyForQuery. */
+  readyRequests = 0;
+  /** Extended-protocol messages sent since the last Sync. */
+  unsynced = false;
+  /** Offset of a simple Query message in the current chunk, when a hook wants to see queries. */
+  stopAtQuery = false;
+
+  protected onType(type: number, _offset: number): boolean {
+    switch (type) {
+      case FrontendCode.Terminate:
+        return true;
+      case FrontendCode.Query:
+        if (this.stopAtQuery) return true;
+        this.readyRequests++;
+        return false;
+      case FrontendCode.FunctionCall:
+        this.readyRequests++;
+        return false;
+      case FrontendCode.Sync:
+        this.readyRequests++;
+        this.unsynced = false;
+        return false;
+      case FrontendCode.Parse:
+      case FrontendCode.Bind:
+      case FrontendCode.Execute:
+      case FrontendCode.Describe:
+      case FrontendCode.Close:
+      case FrontendCode.Flush:
+        this.unsynced = true;
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  /** Lets the caller account for a Query it handled itself (SHOW pool_*), then skip past it. */
+  countQuery(): void {
+    this.readyRequests++;
+  }
+}
+
+/** Server → client. Counts ReadyForQuery messages and keeps the last transaction status. */
+export class BackendScanner extends HeaderScanner {
+  readyCount = 0;
+  /** 'I' idle, 'T' in transaction, 'E' failed transaction (as a byte). */
+  txStatus = 0x49;
+
+  protected onType(type: number): boolean {
+    if (type === BackendCode.ReadyForQuery) this.captureFirstByte = true;
+    return false;
+  }
+
+  protected override onFirstByte(b: number): void {
+    this.txStatus = b;
+    this.readyCount++;
+  }
+}

@@ -1,0 +1,63 @@
+// Cuts a byte stream into whole typed messages (type byte + int32 length) for the
+// start-up, authentication and reset phases. Not used on the relay hot path.
+
+export interface Message {
+  readonly type: number;
+  /** The whole message, header included, for forwarding verbatim. */
+  readonly raw: Buffer;
+  /** The body after the length word. */
+  readonly body: Buffer;
+}
+
+export class MessageReader {
+  private buf: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly maxLength: number = 1 << 30) {}
+
+  push(chunk: Buffer): void {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+  }
+
+  /** The next complete message, or undefined; throws on a length outside 4..maxLength. */
+  next(): Message | undefined {
+    if (this.buf.length < 5) return undefined;
+    const len = this.buf.readInt32BE(1);
+    if (len < 4 || len > this.maxLength) throw new Error(`invalid message length ${len} for message type "${String.fromCharCode(this.buf[0])}"`);
+    if (this.buf.length < len + 1) return undefined;
+    const raw = this.buf.subarray(0, len + 1);
+    this.buf = this.buf.subarray(len + 1);
+    return { type: raw[0], raw, body: raw.subarray(5) };
+  }
+
+  /** Bytes received after the last complete message. */
+  rest(): Buffer {
+    const r = this.buf;
+    this.buf = Buffer.alloc(0);
+    return r;
+  }
+}
+
+/** Fields of an ErrorResponse/NoticeResponse body: code letter → value. */
+export function errorFields(body: Buffer): Map<string, string> {
+  const out = new Map<string, string>();
+  let i = 0;
+  while (i < body.length && body[i] !== 0) {
+    const end = body.indexOf(0, i + 1);
+    if (end < 0) break;
+    out.set(String.fromCharCode(body[i]), body.toString('utf8', i + 1, end));
+    i = end + 1;
+  }
+  return out;
+}
+
+export function cstrings(body: Buffer, offset = 0): string[] {
+  const out: string[] = [];
+  let i = offset;
+  while (i < body.length) {
+    const end = body.indexOf(0, i);
+    if (end < 0) break;
+    out.push(body.toString('utf8', i, end));
+    i = end + 1;
+  }
+  return out;
+}

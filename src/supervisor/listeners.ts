@@ -1,0 +1,90 @@
+// The listening sockets: listen_addresses × port over TCP and `.s.PGSQL.<port>` in each
+// unix_socket_directories entry, with pgpool's backlog and socket permissions.
+import dns from 'node:dns/promises';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+
+export interface ListenSpec {
+  readonly addresses: readonly string[];
+  readonly port: number;
+  readonly socketDirs: readonly string[];
+  readonly socketPermissions: number;
+  readonly socketGroup: string;
+  readonly backlog: number;
+}
+
+export interface OpenListeners {
+  readonly servers: net.Server[];
+  /** Human-readable list of what is listening. */
+  readonly where: string[];
+  readonly socketFiles: string[];
+  close(): Promise<void>;
+}
+
+async function resolveAddresses(entries: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of entries) {
+    if (e === '*') out.push('0.0.0.0', '::');
+    else if (net.isIP(e)) out.push(e);
+    else for (const r of await dns.lookup(e, { all: true })) out.push(r.address);
+  }
+  return [...new Set(out)];
+}
+
+function listen(server: net.Server, opts: net.ListenOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+export async function openListeners(spec: ListenSpec, onConnection: (s: net.Socket) => void, warn: (msg: string) => void): Promise<OpenListeners> {
+  const servers: net.Server[] = [];
+  const where: string[] = [];
+  const socketFiles: string[] = [];
+  const make = () => {
+    const s = net.createServer({ pauseOnConnect: true, noDelay: true }, onConnection);
+    s.on('error', (e) => warn(`listener error: ${e.message}`));
+    return s;
+  };
+  for (const host of await resolveAddresses(spec.addresses)) {
+    const server = make();
+    try {
+      await listen(server, { host, port: spec.port, backlog: spec.backlog, ipv6Only: net.isIPv6(host) });
+      servers.push(server);
+      where.push(net.isIPv6(host) ? `[${host}]:${spec.port}` : `${host}:${spec.port}`);
+    } catch (e) {
+      // pgpool 4.4+: a failing address is skipped with a warning.
+      warn(`could not listen on ${host}:${spec.port}: ${(e as Error).message}`);
+    }
+  }
+  for (const dir of spec.socketDirs) {
+    const file = path.join(dir, `.s.PGSQL.${spec.port}`);
+    try {
+      fs.rmSync(file, { force: true });
+      const server = make();
+      await listen(server, { path: file, backlog: 10000 });
+      fs.chmodSync(file, spec.socketPermissions);
+      if (spec.socketGroup !== '') execFileSync('chgrp', [spec.socketGroup, file]);
+      servers.push(server);
+      where.push(file);
+      socketFiles.push(file);
+    } catch (e) {
+      warn(`could not create unix socket ${file}: ${(e as Error).message}`);
+    }
+  }
+  return {
+    servers,
+    where,
+    socketFiles,
+    close: async () => {
+      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      for (const f of socketFiles) fs.rmSync(f, { force: true });
+    },
+  };
+}

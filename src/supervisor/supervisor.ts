@@ -1,0 +1,400 @@
+// The main process: owns the listeners, admits clients, forks and restarts workers,
+// keeps the child table, forwards cancel requests, handles signals and reload. It reads
+// only a client's first packet (to tell a CancelRequest apart) and never relays traffic.
+import { fork, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, type LoadedConfig } from '../config/conf-loader.js';
+import { formatDiagnostic } from '../config/diagnostic.js';
+import { planReload } from '../config/reload.js';
+import type { PgpoolConfig } from '../config/schema.js';
+import type { FromWorker, ToWorker } from '../ipc.js';
+import type { Logger } from '../log.js';
+import { errorResponse, tooManyClientsResponse } from '../protocol/backend-write.js';
+import { CANCEL_REQUEST_CODE, MAX_CANCEL_KEY_LENGTH, MAX_STARTUP_PACKET_LENGTH } from '../protocol/codes.js';
+import { adminShutdown, tooManyWaiting } from '../protocol/pooler-error.js';
+import { admitOnAccept, backlogFor, chooseWorker, leastLoaded, placeClient } from './admission.js';
+import { CancelRegistry, sendCancel } from './cancel-forwarder.js';
+import { ChildTable } from './child-table.js';
+import { openListeners, type OpenListeners } from './listeners.js';
+import { removePidFile, writePidFile } from './pid-file.js';
+
+export type StopMode = 'smart' | 'fast' | 'immediate';
+
+interface Pending {
+  readonly id: number;
+  readonly socket: net.Socket;
+  initial: Buffer;
+  /** new: just accepted; waiting: in line for a child; sent: handed to a worker or gone. */
+  state: 'new' | 'waiting' | 'sent';
+  onData?: (b: Buffer) => void;
+  onGone?: () => void;
+}
+
+const WORKER_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../worker/worker.js');
+/** The most a client may send before it is placed: an SSLRequest and a maximal startup packet. */
+const MAX_FIRST_BYTES = 8 + MAX_STARTUP_PACKET_LENGTH;
+
+/** Stops libuv reading on a socket's handle (Node's pause() only stops emitting). */
+function stopReading(socket: net.Socket): void {
+  const handle = (socket as unknown as { _handle?: { reading?: boolean; readStop?: () => number } })._handle;
+  if (handle?.readStop) {
+    handle.reading = false;
+    handle.readStop();
+  }
+  socket.pause();
+}
+
+export class Supervisor {
+  private cfg: PgpoolConfig;
+  private readonly workers: (ChildProcess | undefined)[] = [];
+  private readonly table = new ChildTable();
+  private readonly pending = new Map<number, Pending>();
+  private readonly queue: Pending[] = [];
+  private readonly cancels = new CancelRegistry();
+  private listeners: OpenListeners | undefined;
+  private connected = 0;
+  private nextConnId = 1;
+  private stopping: StopMode | undefined;
+  private readonly exited: Promise<number>;
+  private resolveExit!: (code: number) => void;
+  /** Counters for logs and, later, metrics. */
+  readonly counters = { rejectedReserved: 0, rejectedQueueFull: 0, cancelsForwarded: 0, cancelsUnknown: 0, workerRestarts: 0 };
+
+  constructor(private loaded: LoadedConfig, private readonly log: Logger) {
+    this.cfg = loaded.config;
+    this.exited = new Promise((r) => (this.resolveExit = r));
+  }
+
+  get workerCount(): number {
+    return this.cfg.worker_processes > 0 ? this.cfg.worker_processes : Math.max(1, os.availableParallelism());
+  }
+
+  private get pidFile(): string {
+    return path.resolve(path.dirname(this.loaded.file), this.cfg.pid_file_name);
+  }
+
+  /** Starts everything; resolves with the addresses listened on. */
+  async start(): Promise<string[]> {
+    const pid = writePidFile(this.pidFile);
+    if (!pid.ok) throw new Error(pid.message);
+    if (pid.stale) this.log.warn(`pid file found but it seems bogus (process ${pid.stale} is gone). Trying to start anyway...`);
+    await Promise.all(Array.from({ length: this.workerCount }, (_, w) => this.forkWorker(w)));
+    for (let i = 0; i < this.cfg.num_init_children; i++) this.spawnChild();
+    this.listeners = await openListeners(
+      {
+        addresses: this.cfg.listen_addresses,
+        port: this.cfg.port,
+        socketDirs: this.cfg.unix_socket_directories.map((d) => path.resolve(path.dirname(this.loaded.file), d)),
+        socketPermissions: this.cfg.unix_socket_permissions,
+        socketGroup: this.cfg.unix_socket_group,
+        backlog: backlogFor(this.cfg),
+      },
+      (s) => this.onConnection(s),
+      (m) => this.log.warn(m),
+    );
+    if (this.listeners.servers.length === 0) {
+      await this.shutdown('immediate');
+      throw new Error('could not listen on any address: check listen_addresses, port and unix_socket_directories');
+    }
+    this.installSignals();
+    this.log.info({ listen: this.listeners.where, workers: this.workerCount, children: this.cfg.num_init_children }, 'pgpool-ts successfully started');
+    return this.listeners.where;
+  }
+
+  /** Resolves with the exit code when the supervisor has shut down. */
+  waitForExit(): Promise<number> {
+    return this.exited;
+  }
+
+  private forkWorker(w: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const child = fork(WORKER_SCRIPT, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      this.workers[w] = child;
+      const onReady = (m: FromWorker) => {
+        if (m.t !== 'ready') return;
+        child.off('message', onReady);
+        resolve();
+      };
+      child.on('message', onReady);
+      child.on('message', (m: FromWorker) => this.onWorkerMessage(w, m));
+      child.once('error', reject);
+      child.once('exit', (code, signal) => this.onWorkerExit(w, child, code, signal));
+      this.toWorker(w, { t: 'init', workerId: w, config: this.cfg, configFile: this.loaded.file });
+    });
+  }
+
+  private toWorker(w: number, m: ToWorker, socket?: net.Socket): boolean {
+    const proc = this.workers[w];
+    if (!proc?.connected) return false;
+    try {
+      return proc.send(m, socket as net.Socket);
+    } catch {
+      return false;
+    }
+  }
+
+  private spawnChild(): void {
+    const w = leastLoaded(this.table.countByWorker(this.workerCount));
+    const rec = this.table.add(w);
+    this.toWorker(w, { t: 'spawn', childId: rec.id });
+  }
+
+  private onWorkerExit(w: number, proc: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.workers[w] !== proc) return;
+    this.workers[w] = undefined;
+    const inflight = this.table.inflightOf(w);
+    const children = this.table.dropWorker(w);
+    for (const connId of inflight) this.connFinished(connId);
+    if (this.stopping) {
+      if (this.workers.every((p) => p === undefined)) void this.finishShutdown();
+      return;
+    }
+    const busy = children.filter((c) => c.connId !== undefined);
+    for (const c of busy) this.connFinished(c.connId!);
+    // Sockets on their way to the dead worker are lost with it.
+    this.log.error({ worker: w, code, signal, clientsLost: busy.length }, `worker ${w} exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); ${busy.length} of its clients lost their sessions; restarting it`);
+    this.counters.workerRestarts++;
+    this.forkWorker(w)
+      .then(() => {
+        for (let i = 0; i < children.length; i++) {
+          const rec = this.table.add(w);
+          this.toWorker(w, { t: 'spawn', childId: rec.id });
+        }
+        this.drainQueue();
+      })
+      .catch((e) => this.log.error(`could not restart worker ${w}: ${(e as Error).message}`));
+  }
+
+  private onWorkerMessage(w: number, m: FromWorker): void {
+    switch (m.t) {
+      case 'ready':
+      case 'childStarted':
+        return;
+      case 'childBusy': {
+        this.table.settled(w, m.connId);
+        const rec = this.table.children.get(m.childId);
+        if (rec) rec.connId = m.connId;
+        return;
+      }
+      case 'childStatus': {
+        const rec = this.table.children.get(m.childId);
+        if (rec) rec.status = m.status;
+        return;
+      }
+      case 'childFree': {
+        const rec = this.table.children.get(m.childId);
+        if (rec?.connId !== undefined) this.connFinished(rec.connId);
+        if (rec) rec.connId = undefined;
+        this.drainQueue();
+        return;
+      }
+      case 'childExit': {
+        const rec = this.table.remove(m.childId);
+        if (rec?.connId !== undefined) this.connFinished(rec.connId);
+        if (!this.stopping) {
+          // Static process management: every exiting child is replaced.
+          this.spawnChild();
+          this.drainQueue();
+        }
+        return;
+      }
+      case 'clientLost':
+        this.table.settled(w, m.connId);
+        this.connFinished(m.connId);
+        this.drainQueue();
+        return;
+      case 'cancelRequest':
+        this.forwardCancel(m.pid, m.key);
+        return;
+      case 'cancelKey':
+        if (m.op === 'add' && m.target) this.cancels.add(m.pid, m.key, m.target);
+        else this.cancels.remove(m.pid, m.key);
+        return;
+    }
+  }
+
+  private connFinished(connId: number): void {
+    if (this.pending.delete(connId)) this.connected--;
+  }
+
+  private onConnection(socket: net.Socket): void {
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    if (admitOnAccept(this.connected, this.cfg) === 'reject-reserved') {
+      this.counters.rejectedReserved++;
+      this.log.info({ peer: socket.remoteAddress }, 'Sorry, too many clients already (reserved_connections)');
+      socket.on('error', () => {});
+      socket.end(tooManyClientsResponse());
+      return;
+    }
+    const p: Pending = { id: this.nextConnId++, socket, initial: Buffer.alloc(0), state: 'new' };
+    this.pending.set(p.id, p);
+    this.connected++;
+    socket.on('error', () => {});
+    const free = this.table.freeByWorker(this.workerCount);
+    const totalFree = free.reduce((a, b) => a + Math.max(0, b), 0);
+    const decision = placeClient(totalFree, this.queue.length, this.cfg);
+    if (decision === 'dispatch') {
+      // Fast path: the socket goes to a worker unread (pauseOnConnect), so no byte can be lost in the handoff.
+      this.dispatch(p, chooseWorker(free));
+      return;
+    }
+    if (decision === 'reject-queue-full') {
+      this.rejectQueueFull(p);
+      return;
+    }
+    // No free child: the client waits. Its first packet is read meanwhile, so that a
+    // CancelRequest is forwarded at once and a client that leaves is forgotten.
+    p.state = 'waiting';
+    this.queue.push(p);
+    p.onData = (chunk) => this.onWaitingBytes(p, chunk);
+    p.onGone = () => this.forget(p);
+    socket.on('data', p.onData);
+    socket.on('end', p.onGone);
+    socket.on('close', p.onGone);
+    socket.on('error', p.onGone);
+    socket.resume();
+  }
+
+  private onWaitingBytes(p: Pending, chunk: Buffer): void {
+    p.initial = p.initial.length === 0 ? chunk : Buffer.concat([p.initial, chunk]);
+    if (p.initial.length > MAX_FIRST_BYTES) {
+      // A waiting client sends nothing after its startup packet; more is garbage.
+      p.socket.destroy();
+      this.forget(p);
+      return;
+    }
+    if (p.initial.length < 8 || p.initial.readInt32BE(4) !== CANCEL_REQUEST_CODE) return;
+    const len = p.initial.readInt32BE(0);
+    if (len < 12 || len > 12 + MAX_CANCEL_KEY_LENGTH) {
+      p.socket.destroy();
+      this.forget(p);
+    } else if (p.initial.length >= len) {
+      p.socket.destroy();
+      this.forget(p);
+      this.forwardCancel(p.initial.readInt32BE(8), p.initial.subarray(12, len));
+    }
+  }
+
+  private forwardCancel(pid: number, key: Uint8Array): void {
+    const target = this.cancels.find(pid, key);
+    if (!target) {
+      this.counters.cancelsUnknown++;
+      this.log.info({ pid }, 'invalid cancel key');
+      return;
+    }
+    this.counters.cancelsForwarded++;
+    this.log.info({ pid, backend: `${target.host}:${target.port}` }, 'forwarding cancel request to backend');
+    sendCancel(target).catch((e) => this.log.warn(`could not forward cancel request: ${(e as Error).message}`));
+  }
+
+  private rejectQueueFull(p: Pending): void {
+    this.counters.rejectedQueueFull++;
+    this.log.warn({ waiting: this.queue.length }, 'Sorry, too many clients already (wait queue full)');
+    p.socket.end(errorResponse(tooManyWaiting(this.queue.length)));
+    this.forget(p);
+  }
+
+  private dispatch(p: Pending, w: number): void {
+    p.state = 'sent';
+    if (p.onData) {
+      // socket.pause() does not stop libuv reading, and after the handle is sent its reads
+      // are dropped: stop reading at the handle, so the worker gets every later byte.
+      stopReading(p.socket);
+      p.socket.off('data', p.onData);
+      p.socket.off('end', p.onGone!);
+      p.socket.off('close', p.onGone!);
+      p.socket.off('error', p.onGone!);
+    }
+    this.table.dispatched(w, p.id);
+    if (!this.toWorker(w, { t: 'client', connId: p.id, initial: p.initial }, p.socket)) {
+      this.table.settled(w, p.id);
+      p.socket.destroy();
+      this.connFinished(p.id);
+    }
+  }
+
+  private drainQueue(): void {
+    while (this.queue.length > 0) {
+      const w = chooseWorker(this.table.freeByWorker(this.workerCount));
+      if (w < 0) return;
+      this.dispatch(this.queue.shift()!, w);
+    }
+  }
+
+  /** A client that left (or was refused) before it reached a child. */
+  private forget(p: Pending): void {
+    if (p.state === 'sent') return;
+    const i = this.queue.indexOf(p);
+    if (i >= 0) this.queue.splice(i, 1);
+    p.state = 'sent';
+    this.connFinished(p.id);
+  }
+
+  /** Clients waiting for a child right now. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  private installSignals(): void {
+    process.on('SIGTERM', () => void this.shutdown('smart'));
+    process.on('SIGINT', () => void this.shutdown('fast'));
+    process.on('SIGQUIT', () => void this.shutdown('immediate'));
+    process.on('SIGHUP', () => this.reload());
+  }
+
+  reload(): void {
+    this.log.info('reload config files.');
+    const next = loadConfig(this.loaded.file);
+    const errors = next.diagnostics.filter((d) => d.severity === 'error');
+    if (errors.length > 0) {
+      for (const d of errors) this.log.warn(formatDiagnostic(d));
+      this.log.warn('configuration not reloaded: the running configuration is kept');
+      return;
+    }
+    const plan = planReload(this.cfg, next);
+    this.cfg = plan.config;
+    this.loaded = { ...next, config: plan.config };
+    for (let w = 0; w < this.workers.length; w++) this.toWorker(w, { t: 'reload', config: plan.config });
+    if (plan.changed.length > 0) this.log.info({ changed: plan.changed }, 'reloaded parameters');
+    for (const name of plan.needRestart) this.log.warn(`parameter "${name}" changed but takes effect only after a restart; the running value is kept`);
+  }
+
+  async shutdown(mode: StopMode): Promise<void> {
+    if (this.stopping) {
+      this.log.info(`shutdown (${mode}) requested while a ${this.stopping} shutdown is in progress`);
+      if (mode !== 'smart' && this.stopping === 'smart') {
+        this.stopping = mode;
+        for (let w = 0; w < this.workers.length; w++) this.toWorker(w, { t: 'shutdown', mode });
+      }
+      return;
+    }
+    this.stopping = mode;
+    this.log.info({ mode }, `received ${mode} shutdown request`);
+    await this.listeners?.close();
+    for (const p of [...this.pending.values()]) {
+      if (p.state === 'sent') continue;
+      if (mode === 'fast') p.socket.end(errorResponse(adminShutdown()));
+      else p.socket.destroy();
+      this.forget(p);
+    }
+    if (this.workers.every((p) => p === undefined)) return this.finishShutdown();
+    for (let w = 0; w < this.workers.length; w++) this.toWorker(w, { t: 'shutdown', mode });
+    if (mode === 'immediate') {
+      setTimeout(() => {
+        for (const p of this.workers) p?.kill('SIGKILL');
+      }, 2000).unref();
+    }
+  }
+
+  private async finishShutdown(): Promise<void> {
+    removePidFile(this.pidFile);
+    this.log.info('pgpool-ts is shut down');
+    this.resolveExit(0);
+  }
+}

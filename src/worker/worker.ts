@@ -1,0 +1,175 @@
+// Worker process entry: hosts children, takes client sockets from the supervisor,
+// reports every child's state back. Started by the supervisor with child_process.fork.
+import net from 'node:net';
+import path from 'node:path';
+import { loadPoolPasswd, findPoolPasswd, type PoolPasswdEntry } from '../config/pool-passwd.js';
+import { configuredBackends } from '../config/conf-checks.js';
+import { nodeValue } from '../config/conf-loader.js';
+import type { PgpoolConfig } from '../config/schema.js';
+import type { ChildExitReason, FromWorker, ToWorker } from '../ipc.js';
+import { createLogger, type Logger } from '../log.js';
+import { errorResponse } from '../protocol/backend-write.js';
+import { sortedStartupPacket } from '../protocol/frontend-read.js';
+import { adminShutdown, tooManyClients } from '../protocol/pooler-error.js';
+import type { BackendTarget } from './backend-connection.js';
+import { Child, exitAfterSession, lifeTimeDelay, pickChild } from './child.js';
+import { Session } from './session.js';
+import { readClientStartup } from './startup-reader.js';
+
+export function backendTarget(cfg: PgpoolConfig): BackendTarget | undefined {
+  const node = configuredBackends(cfg)[0];
+  if (node === undefined) return undefined;
+  const host = nodeValue(cfg.backend_hostname, node) || '/tmp';
+  return { node, host, port: nodeValue(cfg.backend_port, node), connectTimeoutMs: nodeValue(cfg.connect_timeout, node) };
+}
+
+class Worker {
+  private cfg!: PgpoolConfig;
+  private configFile = '';
+  private workerId = -1;
+  private log!: Logger;
+  private target: BackendTarget | undefined;
+  private passwd: readonly PoolPasswdEntry[] = [];
+  private readonly children = new Map<number, Child>();
+  private shuttingDown: 'smart' | 'fast' | 'immediate' | undefined;
+
+  send(m: FromWorker): void {
+    process.send?.(m);
+  }
+
+  handle(m: ToWorker, socket?: net.Socket): void {
+    switch (m.t) {
+      case 'init':
+        this.workerId = m.workerId;
+        this.configFile = m.configFile;
+        this.apply(m.config);
+        this.send({ t: 'ready', workerId: m.workerId });
+        return;
+      case 'reload':
+        this.apply(m.config);
+        return;
+      case 'spawn': {
+        const child = new Child(m.childId, this.cfg);
+        this.children.set(child.id, child);
+        this.send({ t: 'childStarted', childId: child.id });
+        return;
+      }
+      case 'retire': {
+        const child = this.children.get(m.childId);
+        if (child && !child.busy) this.exitChild(child, 'retired', 'asked to exit by the supervisor');
+        return;
+      }
+      case 'client':
+        if (socket) void this.serve(m.connId, socket, Buffer.from(m.initial));
+        else this.send({ t: 'clientLost', connId: m.connId });
+        return;
+      case 'shutdown':
+        this.shutdown(m.mode);
+        return;
+    }
+  }
+
+  private apply(cfg: PgpoolConfig): void {
+    this.cfg = cfg;
+    this.log = createLogger(`pgpool-ts worker ${this.workerId}`, cfg.log_min_messages);
+    this.target = backendTarget(cfg);
+    this.passwd = [];
+    if (cfg.pool_passwd !== '') {
+      const file = path.resolve(path.dirname(this.configFile), cfg.pool_passwd);
+      const r = loadPoolPasswd(file);
+      // A missing pool_passwd is normal (trust set-ups); a broken one is reported.
+      if (r.diagnostics.some((d) => d.line > 0)) for (const d of r.diagnostics) this.log.warn(`${d.file}:${d.line}: ${d.message}`);
+      this.passwd = r.entries;
+    }
+  }
+
+  private async serve(connId: number, socket: net.Socket, initial: Buffer): Promise<void> {
+    socket.setNoDelay?.(true);
+    socket.on('error', () => {});
+    const startup = await readClientStartup(socket, initial, this.cfg.authentication_timeout * 1000);
+    if (!startup.ok || startup.packet.kind !== 'startup') {
+      if (!startup.ok) this.log.debug({ connId }, startup.reason);
+      else if (startup.packet.kind === 'cancel') this.send({ t: 'cancelRequest', pid: startup.packet.pid, key: startup.packet.key });
+      socket.destroy();
+      this.send({ t: 'clientLost', connId });
+      return;
+    }
+    const p = startup.packet;
+    const idle = [...this.children.values()].filter((c) => !c.busy);
+    const child = pickChild(idle, p.user, p.database, sortedStartupPacket(p.version, p.params));
+    if (!child || this.shuttingDown) {
+      socket.end(errorResponse(this.shuttingDown ? adminShutdown() : tooManyClients()));
+      this.send({ t: 'clientLost', connId });
+      return;
+    }
+    if (child.lifeTimer) clearTimeout(child.lifeTimer);
+    child.status = 'idle';
+    this.send({ t: 'childBusy', childId: child.id, connId });
+    const session = new Session(socket, p, startup.rest, child.cache, {
+      config: this.cfg,
+      target: this.target,
+      passwd: (user) => findPoolPasswd(this.passwd, user),
+      registerCancel: (pid, key, conn) =>
+        this.send({ t: 'cancelKey', op: 'add', pid, key, target: { host: conn.target.host, port: conn.target.port, pid: conn.pid, secret: conn.secret } }),
+      unregisterCancel: (pid, key) => this.send({ t: 'cancelKey', op: 'remove', pid, key }),
+      log: this.log,
+    });
+    child.session = session;
+    const t0 = Date.now();
+    if (this.cfg.log_connections) this.log.info({ child: child.id, user: p.user, database: p.database, peer: peerOf(socket) }, 'new connection received');
+    const result = await session.run();
+    child.session = undefined;
+    child.sessions++;
+    child.status = 'wait_for_connection';
+    child.idleSince = Date.now();
+    if (this.cfg.log_disconnections) {
+      this.log.info({ child: child.id, user: p.user, database: p.database, peer: peerOf(socket), backendPid: result.backendPid, reused: result.reused, cached: result.cached, end: result.end, ms: Date.now() - t0 }, 'frontend disconnection');
+    }
+    const reason = this.shuttingDown ? 'shutdown' : exitAfterSession(child.sessions, this.cfg);
+    if (reason) {
+      this.exitChild(child, reason, reason === 'max_connections' ? `child exiting, ${child.sessions} connections reached` : 'shutting down');
+      return;
+    }
+    this.send({ t: 'childFree', childId: child.id });
+    const delay = lifeTimeDelay(child.sessions, this.cfg);
+    if (delay !== undefined) {
+      child.lifeTimer = setTimeout(() => {
+        if (!child.busy) this.exitChild(child, 'life_time', `child life ${this.cfg.child_life_time} seconds expired`);
+      }, delay);
+      child.lifeTimer.unref();
+    }
+  }
+
+  private exitChild(child: Child, reason: ChildExitReason, message: string): void {
+    if (!this.children.delete(child.id)) return;
+    if (child.lifeTimer) clearTimeout(child.lifeTimer);
+    child.cache.clear();
+    if (reason === 'max_connections') this.log.info({ child: child.id }, message);
+    else this.log.debug({ child: child.id }, message);
+    this.send({ t: 'childExit', childId: child.id, reason, message });
+    if (this.shuttingDown) this.maybeExit();
+  }
+
+  private shutdown(mode: 'smart' | 'fast' | 'immediate'): void {
+    this.shuttingDown = mode;
+    for (const child of [...this.children.values()]) {
+      if (!child.busy) this.exitChild(child, 'shutdown', 'shutting down');
+      else if (mode !== 'smart') child.session!.stop('shutdown', mode === 'fast' ? adminShutdown() : undefined);
+    }
+    this.maybeExit();
+  }
+
+  private maybeExit(): void {
+    if (this.children.size > 0) return;
+    // Let the Terminate messages to PostgreSQL and the last IPC messages go out.
+    setTimeout(() => process.exit(0), 50);
+  }
+}
+
+function peerOf(s: net.Socket): string {
+  return s.remoteAddress ? `${s.remoteAddress}:${s.remotePort}` : '[local]';
+}
+
+const worker = new Worker();
+process.on('message', (m: ToWorker, handle?: unknown) => worker.handle(m, handle as net.Socket | undefined));
+process.on('disconnect', () => process.exit(0));
