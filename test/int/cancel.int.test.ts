@@ -1,0 +1,66 @@
+// Cancel requests carry pooler-issued keys; the supervisor forwards them to the right
+// backend at once, also when every child is busy. Unknown keys are dropped silently.
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CANCEL_REQUEST_CODE } from '../../src/protocol/codes.js';
+import { startPooler, stopAllPoolers } from '../helpers/pooler.js';
+import { rawConnect, requestPacket } from '../helpers/raw.js';
+
+afterAll(stopAllPoolers);
+
+async function sleepAndCancel(port: number): Promise<{ code: string; ms: number }> {
+  const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'app' });
+  await c.connect();
+  try {
+    const t0 = Date.now();
+    const q = c.query('select pg_sleep(10)').then(() => ({ code: 'none' }), (e: { code: string }) => ({ code: e.code }));
+    await new Promise((r) => setTimeout(r, 300));
+    // A CancelRequest on a new connection with the pid and key the client got in BackendKeyData.
+    const { processID, secretKey } = c as unknown as { processID: number; secretKey: number };
+    const key = Buffer.alloc(8);
+    key.writeInt32BE(processID, 0);
+    key.writeInt32BE(secretKey, 4);
+    const raw = await rawConnect(port);
+    raw.send(requestPacket(CANCEL_REQUEST_CODE, key));
+    const r = await q;
+    expect((await raw.closed()).length).toBe(0); // nothing is ever written back
+    return { code: r.code, ms: Date.now() - t0 };
+  } finally {
+    await c.end();
+  }
+}
+
+describe('cancel', () => {
+  it('cancels pg_sleep(10) with SQLSTATE 57014 within 2 s', async () => {
+    const p = await startPooler({ num_init_children: 4 });
+    const r = await sleepAndCancel(p.port);
+    expect(r.code).toBe('57014');
+    expect(r.ms).toBeLessThan(2000);
+    await p.stop();
+  });
+
+  it('cancels also when every child is busy', async () => {
+    const p = await startPooler({ num_init_children: 1, worker_processes: 1 });
+    const r = await sleepAndCancel(p.port);
+    expect(r.code).toBe('57014');
+    expect(r.ms).toBeLessThan(2000);
+    await p.waitForLog(/forwarding cancel request to backend/);
+    await p.stop();
+  });
+
+  it('drops an unknown key silently and keeps serving', async () => {
+    const p = await startPooler({ num_init_children: 2 });
+    const key = Buffer.alloc(8);
+    key.writeInt32BE(12345, 0);
+    key.writeInt32BE(67890, 4);
+    const raw = await rawConnect(p.port);
+    raw.send(requestPacket(CANCEL_REQUEST_CODE, key));
+    expect((await raw.closed()).length).toBe(0);
+    await p.waitForLog(/invalid cancel key/);
+    const c = new pg.Client(p.client());
+    await c.connect();
+    expect((await c.query('select 1 as one')).rows[0].one).toBe(1);
+    await c.end();
+    await p.stop();
+  });
+});
