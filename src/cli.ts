@@ -15,6 +15,7 @@ import { loadPoolPasswd } from './config/pool-passwd.js';
 import { createLogger } from './log.js';
 import { isAlive, readPid } from './supervisor/pid-file.js';
 import { Supervisor, type StopMode } from './supervisor/supervisor.js';
+import { version } from './version.js';
 
 export interface CliOptions {
   configFile?: string;
@@ -132,11 +133,6 @@ export function resolvePaths(o: CliOptions, cwd = process.cwd(), exists = fs.exi
     pcp: o.pcpFile ? path.resolve(cwd, o.pcpFile) : path.join(dir, 'pcp.conf'),
     hba: o.hbaFile ? path.resolve(cwd, o.hbaFile) : path.join(dir, 'pool_hba.conf'),
   };
-}
-
-export function version(): string {
-  const pkg = JSON.parse(fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8')) as { version: string };
-  return pkg.version;
 }
 
 /** Every problem of the configuration files; the pcp.conf, pool_hba.conf and pool_passwd ones too when present or needed. */

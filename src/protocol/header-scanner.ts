@@ -19,10 +19,10 @@ abstract class HeaderScanner {
   /** Called with the first body byte when onType asked for it. */
   protected onFirstByte(_b: number): void {}
 
-  /** Scans a chunk; returns the offset of a message where onType stopped, or SCAN_CONTINUE. */
-  scan(chunk: Buffer): number {
+  /** Scans a chunk from `from`; returns the offset of a message where onType stopped, or SCAN_CONTINUE. */
+  scan(chunk: Buffer, from = 0): number {
     const n = chunk.length;
-    let i = 0;
+    let i = from;
     while (i < n) {
       if (this.remaining > 0) {
         if (this.captureFirstByte) {
@@ -69,15 +69,18 @@ export class FrontendScanner extends HeaderScanner {
   readyRequests = 0;
   /** Extended-protocol messages sent since the last Sync. */
   unsynced = false;
-  /** Offset of a simple Query message in the current chunk, when a hook wants to see queries. */
+  /** Stop at each simple Query too, so that a hook can look at it (SHOW pool_*). */
   stopAtQuery = false;
+  /** Set by the caller to let the Query it just looked at pass on the next scan. */
+  passQuery = false;
 
   protected onType(type: number, _offset: number): boolean {
     switch (type) {
       case FrontendCode.Terminate:
         return true;
       case FrontendCode.Query:
-        if (this.stopAtQuery) return true;
+        if (this.stopAtQuery && !this.passQuery) return true;
+        this.passQuery = false;
         this.readyRequests++;
         return false;
       case FrontendCode.FunctionCall:
@@ -100,10 +103,6 @@ export class FrontendScanner extends HeaderScanner {
     }
   }
 
-  /** Lets the caller account for a Query it handled itself (SHOW pool_*), then skip past it. */
-  countQuery(): void {
-    this.readyRequests++;
-  }
 }
 
 /** Server → client. Counts ReadyForQuery messages and keeps the last transaction status. */

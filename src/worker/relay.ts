@@ -2,7 +2,30 @@
 // chunks they arrive in. Only message headers are read (header-scanner.ts); each socket
 // is paused while the other cannot take more, so memory stays bounded both ways.
 import type net from 'node:net';
+import { FrontendCode } from '../protocol/codes.js';
 import { BackendScanner, FrontendScanner, SCAN_CONTINUE } from '../protocol/header-scanner.js';
+
+/**
+ * Answers the pooler's own commands (SHOW pool_*) sent as a simple Query; returns the
+ * whole response (ending in ReadyForQuery) or undefined to let the query go to PostgreSQL.
+ */
+export type AdminHook = (query: string) => Buffer | undefined;
+
+const SHOW = [0x73, 0x68, 0x6f, 0x77]; // "show"
+const POOL_ = [0x70, 0x6f, 0x6f, 0x6c, 0x5f]; // "pool_"
+const isSpace = (b: number) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+const lower = (b: number) => (b >= 0x41 && b <= 0x5a ? b | 0x20 : b);
+
+/** Whether the Query message at `at` (whole in the chunk) starts with SHOW pool_, compared in place. */
+function looksLikeShowPool(chunk: Buffer, at: number, end: number): boolean {
+  let i = at + 5;
+  while (i < end && isSpace(chunk[i])) i++;
+  for (const c of SHOW) if (i >= end || lower(chunk[i++]) !== c) return false;
+  if (i >= end || !isSpace(chunk[i])) return false;
+  while (i < end && isSpace(chunk[i])) i++;
+  for (const c of POOL_) if (i >= end || lower(chunk[i++]) !== c) return false;
+  return true;
+}
 
 export type RelayEnd =
   | { kind: 'terminate' } // the client sent Terminate
@@ -20,19 +43,45 @@ export class Relay {
 
   private readonly onClientData = (chunk: Buffer) => {
     this.lastClientData = Date.now();
-    let stop: number;
-    try {
-      stop = this.fe.scan(chunk);
-    } catch (e) {
-      return this.finish({ kind: 'protocol-error', message: (e as Error).message });
+    let from = 0;
+    let sent = 0; // bytes of this chunk already forwarded (only ever non-zero around an admin query)
+    for (;;) {
+      let stop: number;
+      try {
+        stop = this.fe.scan(chunk, from);
+      } catch (e) {
+        return this.finish({ kind: 'protocol-error', message: (e as Error).message });
+      }
+      if (stop === SCAN_CONTINUE) break;
+      if (chunk[stop] === FrontendCode.Terminate) {
+        if (stop > sent) this.backend.write(chunk.subarray(sent, stop));
+        return this.finish({ kind: 'terminate' });
+      }
+      const answered = this.tryAdmin(chunk, stop);
+      if (answered > 0) {
+        if (stop > sent) this.backend.write(chunk.subarray(sent, stop));
+        sent = from = stop + answered;
+      } else {
+        this.fe.passQuery = true;
+        from = stop;
+      }
     }
-    if (stop === SCAN_CONTINUE) {
-      if (!this.backend.write(chunk)) this.client.pause();
-      return;
-    }
-    if (stop > 0) this.backend.write(chunk.subarray(0, stop));
-    this.finish({ kind: 'terminate' });
+    const ok = sent === 0 ? this.backend.write(chunk) : sent < chunk.length ? this.backend.write(chunk.subarray(sent)) : true;
+    if (!ok) this.client.pause();
   };
+
+  /** Length of the Query message at `at` when the admin hook answered it, else 0. */
+  private tryAdmin(chunk: Buffer, at: number): number {
+    if (!this.admin || at + 5 > chunk.length) return 0;
+    const len = chunk.readInt32BE(at + 1);
+    const end = at + 1 + len;
+    // Only whole, unpipelined queries: the answer must not overtake PostgreSQL's pending replies.
+    if (end > chunk.length || !looksLikeShowPool(chunk, at, end) || this.fe.readyRequests !== this.be.readyCount) return 0;
+    const answer = this.admin(chunk.toString('utf8', at + 5, end - 1));
+    if (!answer) return 0;
+    this.client.write(answer);
+    return end - at;
+  }
   private readonly onBackendData = (chunk: Buffer) => {
     try {
       this.be.scan(chunk);
@@ -50,7 +99,10 @@ export class Relay {
     private readonly client: net.Socket,
     private readonly backend: net.Socket,
     private readonly onEnd: (end: RelayEnd, relay: Relay) => void,
-  ) {}
+    private readonly admin?: AdminHook,
+  ) {
+    this.fe.stopAtQuery = admin !== undefined;
+  }
 
   start(pendingFromBackend: Buffer, pendingFromClient: Buffer): void {
     this.client.on('data', this.onClientData);

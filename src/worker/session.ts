@@ -14,6 +14,7 @@ import type { ConnectionCache } from './connection-cache.js';
 import { NEVER_CACHED_DATABASES } from './connection-cache.js';
 import { MessageStream } from './message-stream.js';
 import { Relay, type RelayEnd } from './relay.js';
+import { answerAdminQuery } from '../admin/show-commands.js';
 
 export type Startup = Extract<StartupPacket, { kind: 'startup' }>;
 
@@ -96,7 +97,7 @@ export class Session {
     this.greet(conn, reused, cancelKey);
     this.deps.registerCancel(conn.pid, cancelKey, conn);
     const end = await new Promise<RelayEnd>((resolve) => {
-      this.relay = new Relay(this.client, conn!.socket, (e) => resolve(e));
+      this.relay = new Relay(this.client, conn!.socket, (e) => resolve(e), answerAdminQuery);
       this.relay.start(extra, clientRest);
     });
     this.deps.unregisterCancel(conn.pid, cancelKey);

@@ -1,0 +1,123 @@
+// Framing and start-up parsing, fed whole, split at every offset, and byte by byte.
+import { serialize } from 'pg-protocol';
+import { describe, expect, it } from 'vitest';
+import { readyForQuery, parameterStatus, errorResponse } from '../../src/protocol/backend-write.js';
+import { CANCEL_REQUEST_CODE, SSL_REQUEST_CODE } from '../../src/protocol/codes.js';
+import { readStartupPacket, sortedStartupPacket } from '../../src/protocol/frontend-read.js';
+import { BackendScanner, FramingError, FrontendScanner, SCAN_CONTINUE } from '../../src/protocol/header-scanner.js';
+import { startupPacket, requestPacket } from '../helpers/raw.js';
+
+// A client stream: simple query, extended batch with Sync, function-call-free COPY data, then Terminate.
+const frontendStream = Buffer.concat([
+  serialize.query('select 1'),
+  serialize.parse({ text: 'select $1', name: 's1' }),
+  serialize.bind({ statement: 's1', values: ['x'] }),
+  serialize.describe({ type: 'P' }),
+  serialize.execute({}),
+  serialize.sync(),
+  serialize.copyData(Buffer.alloc(300, 7)),
+  serialize.copyDone(),
+  serialize.parse({ text: 'select 2' }),
+  serialize.flush(),
+  serialize.end(),
+  serialize.query('never forwarded'),
+]);
+const terminateAt = frontendStream.length - serialize.query('never forwarded').length - 5;
+
+function scanFrontend(chunks: Buffer[]): { ready: number; unsynced: boolean; terminate: number } {
+  const s = new FrontendScanner();
+  let offset = 0;
+  for (const c of chunks) {
+    const stop = s.scan(c);
+    if (stop !== SCAN_CONTINUE) return { ready: s.readyRequests, unsynced: s.unsynced, terminate: offset + stop };
+    offset += c.length;
+  }
+  return { ready: s.readyRequests, unsynced: s.unsynced, terminate: -1 };
+}
+
+function splits(buf: Buffer): Buffer[][] {
+  const out: Buffer[][] = [[buf], [...buf].map((b) => Buffer.from([b]))];
+  for (let i = 1; i < buf.length; i++) out.push([buf.subarray(0, i), buf.subarray(i)]);
+  return out;
+}
+
+describe('FrontendScanner', () => {
+  it('counts requests, tracks Sync and stops at Terminate for every way of splitting the stream', () => {
+    for (const chunks of splits(frontendStream)) {
+      expect(scanFrontend(chunks)).toEqual({ ready: 2, unsynced: true, terminate: terminateAt });
+    }
+  });
+
+  it('stops at a Query when asked, and lets it pass once', () => {
+    const s = new FrontendScanner();
+    s.stopAtQuery = true;
+    const buf = Buffer.concat([serialize.sync(), serialize.query('show pool_version'), serialize.sync()]);
+    expect(s.scan(buf)).toBe(5);
+    s.passQuery = true;
+    expect(s.scan(buf, 5)).toBe(SCAN_CONTINUE);
+    expect(s.readyRequests).toBe(3);
+  });
+
+  it('throws on a length below 4', () => {
+    expect(() => new FrontendScanner().scan(Buffer.from([0x51, 0, 0, 0, 3]))).toThrow(FramingError);
+  });
+});
+
+describe('BackendScanner', () => {
+  const stream = Buffer.concat([
+    parameterStatus('DateStyle', 'ISO, MDY'),
+    readyForQuery(0x49),
+    Buffer.from([0x44, 0, 0, 0, 10, 0, 1, 0, 0, 0, 0]), // DataRow (empty value)
+    readyForQuery(0x54),
+    errorResponse({ severity: 'ERROR', sqlstate: '22012', message: 'division by zero' }),
+    readyForQuery(0x45),
+  ]);
+  it('keeps the last transaction status and counts ReadyForQuery at every split', () => {
+    for (const chunks of splits(stream)) {
+      const s = new BackendScanner();
+      for (const c of chunks) s.scan(c);
+      expect([s.readyCount, String.fromCharCode(s.txStatus)]).toEqual([3, 'E']);
+      expect(s.atBoundary).toBe(true);
+    }
+  });
+});
+
+describe('readStartupPacket', () => {
+  const packet = startupPacket({ user: 'alice', database: '', application_name: 'psql' });
+
+  it('needs the whole packet, and reads it at every truncation point', () => {
+    for (let i = 0; i < packet.length; i++) expect(readStartupPacket(packet.subarray(0, i)).state).toBe('incomplete');
+    const r = readStartupPacket(packet);
+    expect(r).toMatchObject({ state: 'done', length: packet.length, packet: { kind: 'startup', user: 'alice', database: 'alice', version: 0x30000 } });
+  });
+
+  it('reads SSLRequest and CancelRequest, and bounds lengths before buffering', () => {
+    expect(readStartupPacket(requestPacket(SSL_REQUEST_CODE))).toMatchObject({ state: 'done', packet: { kind: 'ssl' } });
+    const pidAndKey = Buffer.from('0000000100000002', 'hex');
+    expect(readStartupPacket(requestPacket(CANCEL_REQUEST_CODE, pidAndKey))).toMatchObject({ state: 'done', packet: { kind: 'cancel', pid: 1, key: Buffer.from('00000002', 'hex') } });
+    const huge = Buffer.from([0x40, 0, 0, 0]);
+    expect(readStartupPacket(huge)).toMatchObject({ state: 'error', error: { detail: 'incorrect packet length (1073741820)' } });
+    const longCancel = Buffer.alloc(8);
+    longCancel.writeInt32BE(12 + 257, 0);
+    longCancel.writeInt32BE(CANCEL_REQUEST_CODE, 4);
+    expect(readStartupPacket(longCancel).state).toBe('error');
+  });
+
+  it('never throws on random input', () => {
+    let seed = 42;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    for (let n = 0; n < 5000; n++) {
+      const len = Math.floor(rand() * 40);
+      const buf = Buffer.from(Array.from({ length: len }, () => Math.floor(rand() * 256)));
+      if (rand() < 0.5 && len >= 8) buf.writeInt32BE(len, 0);
+      if (rand() < 0.3 && len >= 8) buf.writeInt32BE(0x30000, 4);
+      expect(() => readStartupPacket(buf)).not.toThrow();
+    }
+  });
+
+  it('sorts parameters by name for the backend and the cache key, adding nothing', () => {
+    const sorted = sortedStartupPacket(0x30000, [['user', 'u'], ['application_name', 'a'], ['database', 'd']]);
+    expect(sorted.subarray(8).toString()).toBe('application_name\0a\0database\0d\0user\0u\0\0');
+    expect(sorted.readInt32BE(0)).toBe(sorted.length);
+  });
+});
