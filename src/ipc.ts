@@ -31,7 +31,7 @@ export type FromWorker =
   | { t: 'childBusy'; childId: number; connId: number }
   | { t: 'childStatus'; childId: number; status: ChildStatus }
   /** The child finished its client and can take another. */
-  | { t: 'childFree'; childId: number }
+  | { t: 'childFree'; childId: number; pooled: number }
   | { t: 'childExit'; childId: number; reason: ChildExitReason; message: string }
   /** A client socket the worker could not place (no idle child any more); the socket is closed. */
   | { t: 'clientLost'; connId: number }

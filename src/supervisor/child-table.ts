@@ -10,6 +10,8 @@ export interface ChildRecord {
   /** Connection id of its client while busy. */
   connId: number | undefined;
   status: ChildStatus;
+  /** Connections in its cache, as of its last session's end. */
+  pooled: number;
 }
 
 export class ChildTable {
@@ -19,7 +21,7 @@ export class ChildTable {
   private nextId = 1;
 
   add(workerId: number): ChildRecord {
-    const rec: ChildRecord = { id: this.nextId++, workerId, startedAt: Date.now(), connId: undefined, status: 'wait_for_connection' };
+    const rec: ChildRecord = { id: this.nextId++, workerId, startedAt: Date.now(), connId: undefined, status: 'wait_for_connection', pooled: 0 };
     this.children.set(rec.id, rec);
     return rec;
   }
@@ -64,6 +66,22 @@ export class ChildTable {
     const n = Array<number>(workerCount).fill(0);
     for (const c of this.children.values()) if (c.workerId < workerCount) n[c.workerId]++;
     return n;
+  }
+
+  /**
+   * Idle children that may be retired, in id (slot) order: per worker at most as many
+   * as are free once the sockets on their way there have taken theirs.
+   */
+  retirable(workerCount: number): ChildRecord[] {
+    const free = this.freeByWorker(workerCount);
+    const out: ChildRecord[] = [];
+    for (const c of [...this.children.values()].sort((a, b) => a.id - b.id)) {
+      if (c.connId === undefined && c.workerId < workerCount && free[c.workerId] > 0) {
+        free[c.workerId]--;
+        out.push(c);
+      }
+    }
+    return out;
   }
 
   get size(): number {

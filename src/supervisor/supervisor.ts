@@ -20,6 +20,10 @@ import { CancelRegistry, sendCancel } from './cancel-forwarder.js';
 import { ChildTable } from './child-table.js';
 import { openListeners, type OpenListeners } from './listeners.js';
 import { removePidFile, writePidFile } from './pid-file.js';
+import { initialChildren, selectVictims, spareCheck } from './spare-children.js';
+
+/** pgpool's main loop wakes every 2 s (4.4+); the spare-children check runs then. */
+const SPARE_CHECK_INTERVAL_MS = 2000;
 
 export type StopMode = 'smart' | 'fast' | 'immediate';
 
@@ -58,6 +62,8 @@ export class Supervisor {
   private connected = 0;
   private nextConnId = 1;
   private stopping: StopMode | undefined;
+  private spareTimer: NodeJS.Timeout | undefined;
+  private highLoadCounter = 0;
   private readonly exited: Promise<number>;
   private resolveExit!: (code: number) => void;
   /** Counters for logs and, later, metrics. */
@@ -82,7 +88,9 @@ export class Supervisor {
     if (!pid.ok) throw new Error(pid.message);
     if (pid.stale) this.log.warn(`pid file found but it seems bogus (process ${pid.stale} is gone). Trying to start anyway...`);
     await Promise.all(Array.from({ length: this.workerCount }, (_, w) => this.forkWorker(w)));
-    for (let i = 0; i < this.cfg.num_init_children; i++) this.spawnChild();
+    const initial = initialChildren(this.cfg.process_management_mode, this.cfg);
+    for (let i = 0; i < initial; i++) this.spawnChild();
+    this.spareTimer = setInterval(() => this.checkSpareChildren(), SPARE_CHECK_INTERVAL_MS);
     this.listeners = await openListeners(
       {
         addresses: this.cfg.listen_addresses,
@@ -100,7 +108,7 @@ export class Supervisor {
       throw new Error('could not listen on any address: check listen_addresses, port and unix_socket_directories');
     }
     this.installSignals();
-    this.log.info({ listen: this.listeners.where, workers: this.workerCount, children: this.cfg.num_init_children }, 'pgpool-ts successfully started');
+    this.log.info({ listen: this.listeners.where, workers: this.workerCount, children: this.table.size, mode: this.cfg.process_management_mode }, 'pgpool-ts successfully started');
     return this.listeners.where;
   }
 
@@ -159,9 +167,12 @@ export class Supervisor {
     this.counters.workerRestarts++;
     this.forkWorker(w)
       .then(() => {
-        for (let i = 0; i < children.length; i++) {
-          const rec = this.table.add(w);
-          this.toWorker(w, { t: 'spawn', childId: rec.id });
+        // Static mode replaces the lost children; dynamic mode leaves it to the spare check.
+        if (this.cfg.process_management_mode === 'static') {
+          for (let i = 0; i < children.length; i++) {
+            const rec = this.table.add(w);
+            this.toWorker(w, { t: 'spawn', childId: rec.id });
+          }
         }
         this.drainQueue();
       })
@@ -187,18 +198,22 @@ export class Supervisor {
       case 'childFree': {
         const rec = this.table.children.get(m.childId);
         if (rec?.connId !== undefined) this.connFinished(rec.connId);
-        if (rec) rec.connId = undefined;
+        if (rec) {
+          rec.connId = undefined;
+          rec.pooled = m.pooled;
+        }
         this.drainQueue();
         return;
       }
       case 'childExit': {
         const rec = this.table.remove(m.childId);
         if (rec?.connId !== undefined) this.connFinished(rec.connId);
-        if (!this.stopping) {
-          // Static process management: every exiting child is replaced.
+        if (!this.stopping && this.cfg.process_management_mode === 'static') {
+          // Static process management: every exiting child is replaced at once
+          // (dynamic mode: the spare-children check decides).
           this.spawnChild();
-          this.drainQueue();
         }
+        this.drainQueue();
         return;
       }
       case 'clientLost':
@@ -252,6 +267,8 @@ export class Supervisor {
     // CancelRequest is forwarded at once and a client that leaves is forgotten.
     p.state = 'waiting';
     this.queue.push(p);
+    // pgpool would wait for its next 2-second check; a waiting client is reason enough to check now.
+    if (this.cfg.process_management_mode === 'dynamic') this.checkSpareChildren();
     p.onData = (chunk) => this.onWaitingBytes(p, chunk);
     p.onGone = () => this.forget(p);
     socket.on('data', p.onData);
@@ -336,6 +353,34 @@ export class Supervisor {
     this.connFinished(p.id);
   }
 
+  /** Dynamic process management: one pgpool check (§2.2). */
+  private checkSpareChildren(): void {
+    if (this.stopping || this.cfg.process_management_mode !== 'dynamic') {
+      this.highLoadCounter = 0;
+      return;
+    }
+    const free = this.table.freeByWorker(this.workerCount).reduce((a, b) => a + Math.max(0, b), 0);
+    const r = spareCheck(this.table.size, free, this.highLoadCounter, this.cfg);
+    this.highLoadCounter = r.highLoadCounter;
+    if (r.decision.kind === 'spawn') {
+      for (let i = 0; i < r.decision.count; i++) this.spawnChild();
+      this.log.info({ spawned: r.decision.count, children: this.table.size }, 'spawned children to keep min_spare_children idle');
+      this.drainQueue();
+    } else if (r.decision.kind === 'retire') {
+      const candidates = this.table.retirable(this.workerCount);
+      for (const id of selectVictims(candidates, r.decision.count, this.cfg.process_management_strategy)) {
+        const rec = this.table.children.get(id)!;
+        this.log.info({ child: id }, 'asking child to exit to satisfy max_spare_children');
+        this.toWorker(rec.workerId, { t: 'retire', childId: id });
+      }
+    }
+  }
+
+  /** Live children, and how many have a client. */
+  get childCounts(): { total: number; busy: number } {
+    return { total: this.table.size, busy: this.table.busy };
+  }
+
   /** Clients waiting for a child right now. */
   get waiting(): number {
     return this.queue.length;
@@ -375,6 +420,7 @@ export class Supervisor {
       return;
     }
     this.stopping = mode;
+    if (this.spareTimer) clearInterval(this.spareTimer);
     this.log.info({ mode }, `received ${mode} shutdown request`);
     await this.listeners?.close();
     for (const p of [...this.pending.values()]) {

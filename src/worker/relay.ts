@@ -37,12 +37,12 @@ export type RelayEnd =
 export class Relay {
   readonly fe = new FrontendScanner();
   readonly be = new BackendScanner();
-  /** Time of the client's last data, for client_idle_limit (ms). */
-  lastClientData = Date.now();
+  /** Time of the last data either way, for client_idle_limit (ms). */
+  lastActivity = Date.now();
   private ended = false;
 
   private readonly onClientData = (chunk: Buffer) => {
-    this.lastClientData = Date.now();
+    this.lastActivity = Date.now();
     let from = 0;
     let sent = 0; // bytes of this chunk already forwarded (only ever non-zero around an admin query)
     for (;;) {
@@ -83,6 +83,7 @@ export class Relay {
     return end - at;
   }
   private readonly onBackendData = (chunk: Buffer) => {
+    this.lastActivity = Date.now();
     try {
       this.be.scan(chunk);
     } catch (e) {
@@ -120,6 +121,11 @@ export class Relay {
     if (this.client.destroyed) return this.finish({ kind: 'client-gone' });
     this.client.resume();
     this.backend.resume();
+  }
+
+  /** Milliseconds the session has been waiting for its client, or 0 while PostgreSQL still owes replies. */
+  clientIdleFor(now: number): number {
+    return this.fe.readyRequests === this.be.readyCount ? now - this.lastActivity : 0;
   }
 
   /** Ends relaying from outside (shutdown, client_idle_limit). */

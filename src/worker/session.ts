@@ -6,7 +6,7 @@ import type { PoolPasswdEntry } from '../config/pool-passwd.js';
 import { askClearText, challengeMd5 } from '../auth/client-challenge.js';
 import { authenticationOk, backendKeyData, errorResponse, parameterStatus, readyForQuery } from '../protocol/backend-write.js';
 import { sortedStartupPacket, type StartupPacket } from '../protocol/frontend-read.js';
-import { backendUnreachable, noBackend, PoolerError } from '../protocol/pooler-error.js';
+import { backendUnreachable, clientIdleLimit, noBackend, PoolerError } from '../protocol/pooler-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import type { Logger } from '../log.js';
 import { BackendConnectError, BackendConnection, BackendRefusedError, describeTarget, randomCancelKey, type BackendTarget, type PasswordSource } from './backend-connection.js';
@@ -49,6 +49,14 @@ export class Session {
     private readonly cache: ConnectionCache,
     private readonly deps: SessionDeps,
   ) {}
+
+  /** client_idle_limit (seconds, 0 = off): ends a session idle longer than that, as pgpool does. */
+  enforceIdleLimit(now: number, limitSeconds: number): boolean {
+    if (limitSeconds <= 0 || !this.relay || this.relay.clientIdleFor(now) <= limitSeconds * 1000) return false;
+    this.deps.log.info({ user: this.startup.user, database: this.startup.database, limit: limitSeconds }, 'unable to read data: client_idle_limit reached');
+    this.stop('client_idle_limit', clientIdleLimit(limitSeconds));
+    return true;
+  }
 
   /** Ends the session from outside: fast shutdown, client_idle_limit. */
   stop(reason: string, error?: PoolerError): void {

@@ -32,6 +32,11 @@ class Worker {
   private passwd: readonly PoolPasswdEntry[] = [];
   private readonly children = new Map<number, Child>();
   private shuttingDown: 'smart' | 'fast' | 'immediate' | undefined;
+  /** Once a second: client_idle_limit for every session (reloadable, so read each time). */
+  private readonly janitor = setInterval(() => {
+    const now = Date.now();
+    for (const child of this.children.values()) child.session?.enforceIdleLimit(now, this.cfg.client_idle_limit);
+  }, 1000).unref();
 
   send(m: FromWorker): void {
     process.send?.(m);
@@ -130,7 +135,7 @@ class Worker {
       this.exitChild(child, reason, reason === 'max_connections' ? `child exiting, ${child.sessions} connections reached` : 'shutting down');
       return;
     }
-    this.send({ t: 'childFree', childId: child.id });
+    this.send({ t: 'childFree', childId: child.id, pooled: child.cache.entries.length });
     const delay = lifeTimeDelay(child.sessions, this.cfg);
     if (delay !== undefined) {
       child.lifeTimer = setTimeout(() => {

@@ -1,0 +1,135 @@
+// Admission, child lifetimes, the idle limit and dynamic process management, against a
+// real PostgreSQL with real timing (the policies themselves are unit-tested with simulated time).
+import pg from 'pg';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { backendPid, connectError, withClient } from '../helpers/clients.js';
+import { startPooler, stopAllPoolers } from '../helpers/pooler.js';
+import { closeRawConnections, rawConnect } from '../helpers/raw.js';
+
+afterEach(closeRawConnections);
+afterAll(stopAllPoolers);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function connected(cfg: pg.ClientConfig): Promise<pg.Client> {
+  const c = new pg.Client(cfg);
+  c.on('error', () => {});
+  await c.connect();
+  return c;
+}
+
+describe('admission', () => {
+  it('num_init_children = 2: a third client waits, unanswered, and is served when one leaves', async () => {
+    const p = await startPooler({ num_init_children: 2 });
+    const a = await connected(p.client());
+    const b = await connected(p.client());
+    let thirdReady = 0;
+    const t0 = Date.now();
+    const third = connected(p.client()).then((c) => {
+      thirdReady = Date.now();
+      return c;
+    });
+    await sleep(1000);
+    expect(thirdReady).toBe(0);
+    await a.end();
+    const c = await third;
+    expect(thirdReady - t0).toBeGreaterThanOrEqual(1000);
+    expect((await c.query('select 1 as x')).rows[0].x).toBe(1);
+    await Promise.all([b.end(), c.end()]);
+    await p.stop();
+  });
+
+  it('a client that gives up while waiting never takes a child', async () => {
+    const p = await startPooler({ num_init_children: 1, worker_processes: 1 });
+    const a = await connected(p.client());
+    const quitter = await rawConnect(p.port);
+    await sleep(200);
+    quitter.socket.destroy();
+    await sleep(200);
+    await a.end();
+    const pid = await backendPid(p.client()); // served at once by the only child
+    expect(pid).toBeGreaterThan(0);
+    await p.stop();
+  });
+
+  it("reserved_connections = 1: the client beyond the limit gets pgpool's exact FATAL at once, before it sends anything", async () => {
+    const p = await startPooler({ num_init_children: 2, reserved_connections: 1 });
+    const a = await connected(p.client());
+    const raw = await rawConnect(p.port);
+    const got = await raw.closed(5000);
+    expect(got.toString('latin1')).toBe('E\0\0\0\x34SFATAL\0C53300\0MSorry, too many clients already\0\0');
+    const e = await connectError({ ...p.client() });
+    expect(e).toMatchObject({ code: '53300', severity: 'FATAL', message: 'Sorry, too many clients already' });
+    await a.end();
+    await sleep(300); // the child counts until its reset is done, as in pgpool
+    expect(await backendPid(p.client())).toBeGreaterThan(0);
+    await p.stop();
+  });
+
+  it('beyond num_init_children × listen_backlog_multiplier waiting clients, a new one gets 53300', async () => {
+    const p = await startPooler({ num_init_children: 1, listen_backlog_multiplier: 1, worker_processes: 1 });
+    const a = await connected(p.client());
+    const waiting = connected(p.client()); // fills the line of 1
+    await sleep(300);
+    const e = await connectError(p.client());
+    expect(e).toMatchObject({ code: '53300', message: 'Sorry, too many clients already' });
+    await a.end();
+    await (await waiting).end();
+    await p.stop();
+  });
+});
+
+describe('child lifetimes', () => {
+  it('child_max_connections = 2: the third session gets a new child and a new backend', async () => {
+    const p = await startPooler({ num_init_children: 1, worker_processes: 1, child_max_connections: 2 });
+    const pids = [await backendPid(p.client()), await backendPid(p.client()), await backendPid(p.client())];
+    expect(pids[1]).toBe(pids[0]);
+    expect(pids[2]).not.toBe(pids[0]);
+    await p.waitForLog(/child exiting, 2 connections reached/);
+    await p.stop();
+  });
+
+  it('child_life_time = 1: an idle used child exits and its cached connections close', async () => {
+    const p = await startPooler({ num_init_children: 1, worker_processes: 1, child_life_time: 1 });
+    const a = await backendPid(p.client());
+    expect(await backendPid(p.client())).toBe(a);
+    await sleep(2600);
+    expect(await backendPid(p.client())).not.toBe(a);
+    await p.stop();
+  });
+
+  it('client_idle_limit = 1: an idle client gets 57000 "unable to read data" and its backend is not kept', async () => {
+    const p = await startPooler({ num_init_children: 1, worker_processes: 1, client_idle_limit: 1 });
+    const c = await connected(p.client());
+    const pid = (await c.query('select pg_backend_pid() as pid')).rows[0].pid;
+    const err = new Promise<{ code?: string; message: string }>((r) => c.on('error', r));
+    const t0 = Date.now();
+    // A query taking longer than the limit is not idleness.
+    await c.query('select pg_sleep(1.5)');
+    const e = await err;
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2400);
+    expect(e).toMatchObject({ code: '57000', message: 'unable to read data' });
+    expect(await backendPid(p.client())).not.toBe(pid);
+    await p.stop();
+  });
+});
+
+describe('dynamic process management', () => {
+  it('starts with max_spare_children (aggressive) and spawns when idle children run short', async () => {
+    const p = await startPooler({ process_management_mode: 'dynamic', process_management_strategy: 'aggressive', num_init_children: 6, min_spare_children: 1, max_spare_children: 2 });
+    expect(await p.waitForLog(/successfully started/)).toMatch(/"children":2\b/);
+    const held = [await connected(p.client()), await connected(p.client())];
+    // idle 0 < min_spare 1: (1 − 0) + ⌊2/4⌋ = 1 more child
+    expect(await p.waitForLog(/spawned children/, 5000)).toMatch(/"spawned":1,"children":3/);
+    const third = await connected(p.client());
+    expect((await third.query('select 3 as n')).rows[0].n).toBe(3);
+    await Promise.all([...held, third].map((c) => c.end()));
+    await p.stop();
+  });
+
+  it('gentle starts with min_spare_children', async () => {
+    const p = await startPooler({ process_management_mode: 'dynamic', num_init_children: 8, min_spare_children: 3, max_spare_children: 5 });
+    expect(await p.waitForLog(/successfully started/)).toMatch(/"children":3\b/);
+    await p.stop();
+  });
+});
