@@ -20,7 +20,11 @@ export interface OpenListeners {
   /** Human-readable list of what is listening. */
   readonly where: string[];
   readonly socketFiles: string[];
-  close(): Promise<void>;
+  /**
+   * Stops accepting and removes the socket files. Does not wait for connections to end:
+   * sockets handed to workers count as the server's until the worker closes them.
+   */
+  close(): void;
 }
 
 async function resolveAddresses(entries: readonly string[]): Promise<string[]> {
@@ -82,8 +86,8 @@ export async function openListeners(spec: ListenSpec, onConnection: (s: net.Sock
     servers,
     where,
     socketFiles,
-    close: async () => {
-      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    close: () => {
+      for (const s of servers) s.close();
       for (const f of socketFiles) fs.rmSync(f, { force: true });
     },
   };

@@ -422,7 +422,7 @@ export class Supervisor {
     this.stopping = mode;
     if (this.spareTimer) clearInterval(this.spareTimer);
     this.log.info({ mode }, `received ${mode} shutdown request`);
-    await this.listeners?.close();
+    this.listeners?.close();
     for (const p of [...this.pending.values()]) {
       if (p.state === 'sent') continue;
       if (mode === 'fast') p.socket.end(errorResponse(adminShutdown()));

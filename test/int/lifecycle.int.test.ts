@@ -1,0 +1,160 @@
+// Signals and the process lifecycle: smart/fast shutdown, reload, stop/reload commands
+// through the pid file, a stale pid file, and a worker killed with SIGKILL.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { backendPid, connectError, withClient } from '../helpers/clients.js';
+import { confText, startPooler, stopAllPoolers } from '../helpers/pooler.js';
+import { repoRoot } from '../helpers/shared.js';
+
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+afterAll(stopAllPoolers);
+
+async function connected(cfg: pg.ClientConfig): Promise<pg.Client> {
+  const c = new pg.Client(cfg);
+  c.on('error', () => {});
+  await c.connect();
+  return c;
+}
+
+const exitOf = (proc: import('node:child_process').ChildProcess) =>
+  new Promise<number | null>((r) => (proc.exitCode !== null ? r(proc.exitCode) : proc.once('exit', (code) => r(code))));
+
+describe('shutdown', () => {
+  it('SIGTERM (smart): stops accepting, lets the connected client finish, then exits and removes its pid file', async () => {
+    const p = await startPooler({ num_init_children: 2 });
+    const pidFile = path.join(p.dir, 'pgpool.pid');
+    expect(fs.readFileSync(pidFile, 'utf8').trim()).toBe(String(p.proc.pid));
+    const a = await connected(p.client());
+    p.proc.kill('SIGTERM');
+    await p.waitForLog(/received smart shutdown request/);
+    await sleep(300);
+    expect(await connectError(p.client())).toMatchObject({ code: 'ECONNREFUSED' });
+    expect((await a.query('select 5 as five')).rows[0].five).toBe(5);
+    expect(p.proc.exitCode).toBe(null);
+    await a.end();
+    expect(await exitOf(p.proc)).toBe(0);
+    expect(fs.existsSync(pidFile)).toBe(false);
+    await p.stop();
+  });
+
+  it('SIGINT (fast): connected clients get FATAL 57P01 and the pooler exits', async () => {
+    const p = await startPooler({ num_init_children: 2 });
+    const a = await connected(p.client());
+    const err = new Promise<{ code?: string; message: string }>((r) => a.on('error', r));
+    p.proc.kill('SIGINT');
+    expect(await err).toMatchObject({ code: '57P01', message: 'terminating connection due to administrator command' });
+    expect(await exitOf(p.proc)).toBe(0);
+    await p.stop();
+  });
+});
+
+describe('reload', () => {
+  it('SIGHUP applies reloadable parameters in every worker and keeps start-only ones, saying so', async () => {
+    const p = await startPooler({ num_init_children: 2, worker_processes: 2, client_idle_limit: 0 });
+    const text = fs.readFileSync(p.conf, 'utf8').replace('client_idle_limit = 0', 'client_idle_limit = 1').replace('num_init_children = 2', 'num_init_children = 9');
+    fs.writeFileSync(p.conf, text);
+    p.proc.kill('SIGHUP');
+    await p.waitForLog(/client_idle_limit.*reloaded parameters/);
+    await p.waitForLog(/parameter \\"num_init_children\\" changed but takes effect only after a restart/);
+    // Both children (one per worker) now enforce the new limit.
+    const clients = [await connected(p.client()), await connected(p.client())];
+    const errors = clients.map((c) => new Promise<{ code?: string }>((r) => c.on('error', r)));
+    expect((await Promise.all(errors)).map((e) => e.code)).toEqual(['57000', '57000']);
+    await p.stop();
+  });
+
+  it('keeps the running configuration when the new file has an error', async () => {
+    const p = await startPooler({ num_init_children: 2 });
+    fs.appendFileSync(p.conf, 'max_pool = lots\n');
+    p.proc.kill('SIGHUP');
+    await p.waitForLog(/invalid value for parameter \\"max_pool\\": \\"lots\\"/);
+    await p.waitForLog(/configuration not reloaded/);
+    expect(await backendPid(p.client())).toBeGreaterThan(0);
+    await p.stop();
+  });
+});
+
+describe('the stop and reload commands', () => {
+  const cli = (...args: string[]) => run(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), ...args], { timeout: 30_000 });
+
+  it('reload signals the running pooler through its pid file; stop -m fast stops it', async () => {
+    const p = await startPooler({ num_init_children: 2 });
+    await cli('-f', p.conf, 'reload');
+    await p.waitForLog(/reload config files/);
+    const { stderr } = await cli('-f', p.conf, '-m', 'fast', 'stop');
+    expect(stderr).toMatch(new RegExp(`stop request sent to pgpool-ts \\(pid: ${p.proc.pid}\\)\\. waiting for termination\\.\\.\\..*done\\.`));
+    expect(await exitOf(p.proc)).toBe(0);
+    await p.stop();
+  });
+
+  it('stop without a running pooler fails with pgpool\'s message', async () => {
+    const p = await startPooler({ num_init_children: 1 });
+    await p.stop('SIGINT');
+    fs.mkdirSync(p.dir, { recursive: true });
+    fs.writeFileSync(p.conf, confText({ pid_file_name: path.join(p.dir, 'none.pid') }));
+    const e = await cli('-f', p.conf, 'stop').then(() => undefined, (err: { code: number; stderr: string }) => err);
+    expect(e?.code).toBe(3);
+    expect(e?.stderr).toMatch(/FATAL: could not read pid file ".*none\.pid"/);
+    fs.rmSync(p.dir, { recursive: true, force: true });
+  });
+
+  it('starts over a stale pid file and refuses to start over a live one', async () => {
+    const probe = await startPooler({ num_init_children: 1 });
+    const conf = fs.readFileSync(probe.conf, 'utf8');
+    await probe.stop();
+    // stale: a pid that does not exist
+    const dir = fs.mkdtempSync(path.join(repoRoot, '.tmp-pid-'));
+    try {
+      const pidFile = path.join(dir, 'pgpool.pid');
+      const confFile = path.join(dir, 'pgpool.conf');
+      fs.writeFileSync(confFile, conf.replace(/pid_file_name = '.*'/, `pid_file_name = '${pidFile}'`).replace(/unix_socket_directories = '.*'/, `unix_socket_directories = '${dir}'`));
+      fs.writeFileSync(pidFile, '999999\n');
+      const { spawn } = await import('node:child_process');
+      const proc = spawn(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), '-n', '-f', confFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let log = '';
+      proc.stderr!.on('data', (b) => (log += b));
+      for (let i = 0; i < 100 && !log.includes('successfully started'); i++) await sleep(100);
+      expect(log).toMatch(/pid file found but it seems bogus \(process 999999 is gone\)/);
+      expect(fs.readFileSync(pidFile, 'utf8').trim()).toBe(String(proc.pid));
+      // live: a second start on the same pid file is refused
+      const second = await cli('-n', '-f', confFile).then(() => undefined, (err: { code: number; stderr: string }) => err);
+      expect(second?.code).toBe(3);
+      expect(second?.stderr).toMatch(new RegExp(`pid file found\\. is another pgpool-ts \\(${proc.pid}\\) running\\?`));
+      proc.kill('SIGINT');
+      expect(await exitOf(proc)).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a worker killed with SIGKILL', () => {
+  it('is replaced within 1 s; only its own clients lose their sessions', async () => {
+    const p = await startPooler({ num_init_children: 4, worker_processes: 2 });
+    const a = await connected({ ...p.client(), application_name: 'survivor' });
+    // The worker that serves "survivor" logged its pid on the connection line.
+    const line = await p.waitForLog(/"application_name"|new connection received/);
+    const servingPid = JSON.parse(line).pid as number;
+    const kids = fs.readFileSync(`/proc/${p.proc.pid}/task/${p.proc.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    const victim = kids.find((k) => k !== servingPid)!;
+    expect(kids).toContain(servingPid);
+    process.kill(victim, 'SIGKILL');
+    const t0 = Date.now();
+    await p.waitForLog(/worker \d exited unexpectedly \(signal SIGKILL\)/);
+    // New clients are served again within a second, whichever worker they land on.
+    const served: number[] = [];
+    while (served.length < 4 && Date.now() - t0 < 5000) {
+      served.push(await backendPid(p.client('alice', 'app')));
+    }
+    expect(served.length).toBe(4);
+    expect(Date.now() - t0).toBeLessThan(1000 + 4 * 500);
+    expect((await a.query('select 1 as still')).rows[0].still).toBe(1);
+    await a.end();
+    await p.stop();
+  });
+});
