@@ -21,6 +21,12 @@ import { ChildTable } from './child-table.js';
 import { openListeners, type OpenListeners } from './listeners.js';
 import { removePidFile, writePidFile } from './pid-file.js';
 import { initialChildren, selectVictims, spareCheck } from './spare-children.js';
+import { capacityWarning } from '../config/conf-checks.js';
+import { nodeValue } from '../config/conf-loader.js';
+import { PROTOCOL_3_0 } from '../protocol/codes.js';
+import { sortedStartupPacket } from '../protocol/frontend-read.js';
+import { BackendConnection } from '../worker/backend-connection.js';
+import { backendTarget } from '../worker/backend-target.js';
 
 /** pgpool's main loop wakes every 2 s (4.4+); the spare-children check runs then. */
 const SPARE_CHECK_INTERVAL_MS = 2000;
@@ -108,6 +114,7 @@ export class Supervisor {
       throw new Error('could not listen on any address: check listen_addresses, port and unix_socket_directories');
     }
     this.installSignals();
+    void this.checkBackendCapacity();
     this.log.info({ listen: this.listeners.where, workers: this.workerCount, children: this.table.size, mode: this.cfg.process_management_mode }, 'pgpool-ts successfully started');
     return this.listeners.where;
   }
@@ -351,6 +358,31 @@ export class Supervisor {
     if (i >= 0) this.queue.splice(i, 1);
     p.state = 'sent';
     this.connFinished(p.id);
+  }
+
+  /**
+   * pgpool's sizing rule, checked once at start when the backend is reachable: every
+   * child may hold max_pool connections, so PostgreSQL must allow num_init_children × max_pool.
+   */
+  private async checkBackendCapacity(): Promise<void> {
+    const target = backendTarget(this.cfg);
+    if (!target) return;
+    const user = nodeValue(this.cfg.health_check_user, target.node) || 'postgres';
+    const database = nodeValue(this.cfg.health_check_database, target.node) || 'postgres';
+    const password = nodeValue(this.cfg.health_check_password, target.node);
+    try {
+      const key = sortedStartupPacket(PROTOCOL_3_0, [['user', user], ['database', database], ['application_name', 'pgpool-ts']]);
+      const { conn } = await BackendConnection.open(target, key, user, database, async () => password || undefined);
+      try {
+        const [[max, reserved]] = await conn.query("select current_setting('max_connections'), current_setting('superuser_reserved_connections')", 10_000);
+        const warning = capacityWarning(this.cfg, Number(max), Number(reserved));
+        if (warning) this.log.warn(warning);
+      } finally {
+        conn.close();
+      }
+    } catch (e) {
+      this.log.info(`could not check the backend's max_connections (as user "${user}"): ${(e as Error).message}`);
+    }
   }
 
   /** Dynamic process management: one pgpool check (§2.2). */

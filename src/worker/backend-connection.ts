@@ -234,6 +234,36 @@ export class BackendConnection {
     }
   }
 
+  /** Runs one simple query the pooler needs for itself; the rows as text (NULL as null). */
+  async query(sql: string, timeoutMs: number): Promise<Array<Array<string | null>>> {
+    const stream = new MessageStream(this.socket);
+    const rows: Array<Array<string | null>> = [];
+    let error: string | undefined;
+    try {
+      this.socket.write(serialize.query(sql));
+      for (;;) {
+        const m = await stream.next(timeoutMs);
+        if (m.type === 0x44 /* D DataRow */) {
+          const n = m.body.readInt16BE(0);
+          const row: Array<string | null> = [];
+          let i = 2;
+          for (let c = 0; c < n; c++) {
+            const len = m.body.readInt32BE(i);
+            i += 4;
+            row.push(len < 0 ? null : m.body.toString('utf8', i, i + len));
+            if (len > 0) i += len;
+          }
+          rows.push(row);
+        } else if (m.type === BackendCode.ErrorResponse) error = errorFields(m.body).get('M');
+        else if (m.type === BackendCode.ReadyForQuery) break;
+      }
+    } finally {
+      stream.detach();
+    }
+    if (error !== undefined) throw new Error(error);
+    return rows;
+  }
+
   /** While cached: any byte or close from PostgreSQL (e.g. its shutdown FATAL) marks it dead. */
   watch(onDead: () => void): void {
     this.watcher = () => {

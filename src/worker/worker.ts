@@ -3,8 +3,6 @@
 import net from 'node:net';
 import path from 'node:path';
 import { loadPoolPasswd, findPoolPasswd, type PoolPasswdEntry } from '../config/pool-passwd.js';
-import { configuredBackends } from '../config/conf-checks.js';
-import { nodeValue } from '../config/conf-loader.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import type { ChildExitReason, FromWorker, ToWorker } from '../ipc.js';
 import { createLogger, type Logger } from '../log.js';
@@ -12,16 +10,10 @@ import { errorResponse } from '../protocol/backend-write.js';
 import { sortedStartupPacket } from '../protocol/frontend-read.js';
 import { adminShutdown, tooManyClients } from '../protocol/pooler-error.js';
 import type { BackendTarget } from './backend-connection.js';
+import { backendTarget } from './backend-target.js';
 import { Child, exitAfterSession, lifeTimeDelay, pickChild } from './child.js';
 import { Session } from './session.js';
 import { readClientStartup } from './startup-reader.js';
-
-export function backendTarget(cfg: PgpoolConfig): BackendTarget | undefined {
-  const node = configuredBackends(cfg)[0];
-  if (node === undefined) return undefined;
-  const host = nodeValue(cfg.backend_hostname, node) || '/tmp';
-  return { node, host, port: nodeValue(cfg.backend_port, node), connectTimeoutMs: nodeValue(cfg.connect_timeout, node) };
-}
 
 class Worker {
   private cfg!: PgpoolConfig;
