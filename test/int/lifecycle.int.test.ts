@@ -53,6 +53,42 @@ describe('shutdown', () => {
   });
 });
 
+describe('immediate shutdown and daemon mode', () => {
+  it('SIGQUIT (immediate): exits at once, closing client connections', async () => {
+    const p = await startPooler({ num_init_children: 2 });
+    const a = await connected(p.client());
+    const ended = new Promise<void>((r) => a.on('end', () => r()));
+    p.proc.kill('SIGQUIT');
+    expect(await exitOf(p.proc)).toBe(0);
+    await ended;
+    await p.stop();
+  });
+
+  it('without -n it detaches: the command returns, the pooler keeps running until stopped', async () => {
+    const probe = await startPooler({ num_init_children: 1 });
+    const conf = fs.readFileSync(probe.conf, 'utf8');
+    await probe.stop();
+    const dir = fs.mkdtempSync(path.join(repoRoot, '.tmp-daemon-'));
+    try {
+      const confFile = path.join(dir, 'pgpool.conf');
+      const pidFile = path.join(dir, 'pgpool.pid');
+      fs.writeFileSync(confFile, conf.replace(/pid_file_name = '.*'/, `pid_file_name = '${pidFile}'`).replace(/unix_socket_directories = '.*'/, `unix_socket_directories = '${dir}'`));
+      const t0 = Date.now();
+      await run(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), '-f', confFile], { timeout: 10_000 });
+      expect(Date.now() - t0).toBeLessThan(5000);
+      for (let i = 0; i < 100 && !fs.existsSync(pidFile); i++) await sleep(100);
+      const daemonPid = Number(fs.readFileSync(pidFile, 'utf8'));
+      const port = Number(/port = (\d+)/.exec(conf)![1]);
+      await sleep(500);
+      expect(await backendPid({ host: '127.0.0.1', port, user: 'postgres', database: 'app' })).toBeGreaterThan(0);
+      await run(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), '-f', confFile, '-m', 'fast', 'stop'], { timeout: 30_000 });
+      expect(() => process.kill(daemonPid, 0)).toThrow();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('reload', () => {
   it('SIGHUP applies reloadable parameters in every worker and keeps start-only ones, saying so', async () => {
     const p = await startPooler({ num_init_children: 2, worker_processes: 2, client_idle_limit: 0 });
@@ -146,13 +182,14 @@ describe('a worker killed with SIGKILL', () => {
     process.kill(victim, 'SIGKILL');
     const t0 = Date.now();
     await p.waitForLog(/worker \d exited unexpectedly \(signal SIGKILL\)/);
-    // New clients are served again within a second, whichever worker they land on.
-    const served: number[] = [];
-    while (served.length < 4 && Date.now() - t0 < 5000) {
-      served.push(await backendPid(p.client('alice', 'app')));
-    }
-    expect(served.length).toBe(4);
-    expect(Date.now() - t0).toBeLessThan(1000 + 4 * 500);
+    // A new client is served within a second of the kill.
+    expect(await backendPid(p.client('alice', 'app'))).toBeGreaterThan(0);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    // The replacement worker hosts its children again: with "survivor" holding one of the
+    // four children, three more sessions are served at once.
+    const three = await Promise.all([0, 1, 2].map(() => connected(p.client('bob', 'app'))));
+    expect(Date.now() - t0).toBeLessThan(3000);
+    await Promise.all(three.map((c) => c.end()));
     expect((await a.query('select 1 as still')).rows[0].still).toBe(1);
     await a.end();
     await p.stop();

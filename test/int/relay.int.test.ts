@@ -58,6 +58,23 @@ describe('postgres.js through the pooler', () => {
     expect(bytes).toBe(lines.reduce((a, l) => a + l.length, 0));
   });
 
+  it('copies hundreds of MB in and out', async () => {
+    await sql`DROP TABLE IF EXISTS relay_big`;
+    await sql`CREATE UNLOGGED TABLE relay_big (payload text)`;
+    const line = 'y'.repeat(1023) + '\n';
+    const total = 200 * 1024; // 200 MB
+    async function* lines() {
+      const block = line.repeat(256);
+      for (let i = 0; i < total / 256; i++) yield block;
+    }
+    await pipeline(Readable.from(lines()), await sql`COPY relay_big FROM STDIN`.writable());
+    expect((await sql`select count(*)::int n from relay_big`)[0].n).toBe(total);
+    let bytes = 0;
+    await pipeline(await sql`COPY relay_big TO STDOUT`.readable(), new Writable({ write(chunk, _e, cb) { bytes += chunk.length; cb(); } }));
+    expect(bytes).toBe(total * 1024);
+    await sql`DROP TABLE relay_big`;
+  }, 120_000);
+
   it('reads with a cursor in batches', async () => {
     let n = 0;
     let batches = 0;

@@ -105,3 +105,19 @@ describe('errors', () => {
     expect(await withClient(pooler.client(), async (c) => (await c.query('select 42 x')).rows[0].x)).toBe(42);
   });
 });
+
+describe('choosing a child', () => {
+  it('prefers the idle child whose cache holds the client\'s connection', async () => {
+    const p = await startPooler({ num_init_children: 2, worker_processes: 1 });
+    const pg = (await import('pg')).default;
+    // Child 1 takes a postgres session and holds it, so alice lands on child 2.
+    const holder = new pg.Client(p.client('postgres', 'app'));
+    await holder.connect();
+    const alicePid = await backendPid(p.client('alice', 'app'));
+    await holder.end();
+    await new Promise((r) => setTimeout(r, 200));
+    // Both idle now, child 1 first in line; alice still gets child 2 and its cached backend.
+    expect(await backendPid(p.client('alice', 'app'))).toBe(alicePid);
+    await p.stop();
+  });
+});
