@@ -21,6 +21,15 @@ async function connected(cfg: pg.ClientConfig): Promise<pg.Client> {
   return c;
 }
 
+/** A copy of a test pooler's configuration in its own directory under the repo (pid file and socket there). */
+function confInDir(conf: string, prefix: string): { dir: string; confFile: string; pidFile: string; port: number } {
+  const dir = fs.mkdtempSync(path.join(repoRoot, prefix));
+  const confFile = path.join(dir, 'pgpool.conf');
+  const pidFile = path.join(dir, 'pgpool.pid');
+  fs.writeFileSync(confFile, conf.replace(/pid_file_name = '.*'/, `pid_file_name = '${pidFile}'`).replace(/unix_socket_directories = '.*'/, `unix_socket_directories = '${dir}'`));
+  return { dir, confFile, pidFile, port: Number(/port = (\d+)/.exec(conf)![1]) };
+}
+
 const exitOf = (proc: import('node:child_process').ChildProcess) =>
   new Promise<number | null>((r) => (proc.exitCode !== null ? r(proc.exitCode) : proc.once('exit', (code) => r(code))));
 
@@ -68,17 +77,13 @@ describe('immediate shutdown and daemon mode', () => {
     const probe = await startPooler({ num_init_children: 1 });
     const conf = fs.readFileSync(probe.conf, 'utf8');
     await probe.stop();
-    const dir = fs.mkdtempSync(path.join(repoRoot, '.tmp-daemon-'));
+    const { dir, confFile, pidFile, port } = confInDir(conf, '.tmp-daemon-');
     try {
-      const confFile = path.join(dir, 'pgpool.conf');
-      const pidFile = path.join(dir, 'pgpool.pid');
-      fs.writeFileSync(confFile, conf.replace(/pid_file_name = '.*'/, `pid_file_name = '${pidFile}'`).replace(/unix_socket_directories = '.*'/, `unix_socket_directories = '${dir}'`));
       const t0 = Date.now();
       await run(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), '-f', confFile], { timeout: 10_000 });
       expect(Date.now() - t0).toBeLessThan(5000);
       for (let i = 0; i < 100 && !fs.existsSync(pidFile); i++) await sleep(100);
       const daemonPid = Number(fs.readFileSync(pidFile, 'utf8'));
-      const port = Number(/port = (\d+)/.exec(conf)![1]);
       await sleep(500);
       expect(await backendPid({ host: '127.0.0.1', port, user: 'postgres', database: 'app' })).toBeGreaterThan(0);
       await run(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), '-f', confFile, '-m', 'fast', 'stop'], { timeout: 30_000 });
@@ -144,11 +149,8 @@ describe('the stop and reload commands', () => {
     const conf = fs.readFileSync(probe.conf, 'utf8');
     await probe.stop();
     // stale: a pid that does not exist
-    const dir = fs.mkdtempSync(path.join(repoRoot, '.tmp-pid-'));
+    const { dir, confFile, pidFile } = confInDir(conf, '.tmp-pid-');
     try {
-      const pidFile = path.join(dir, 'pgpool.pid');
-      const confFile = path.join(dir, 'pgpool.conf');
-      fs.writeFileSync(confFile, conf.replace(/pid_file_name = '.*'/, `pid_file_name = '${pidFile}'`).replace(/unix_socket_directories = '.*'/, `unix_socket_directories = '${dir}'`));
       fs.writeFileSync(pidFile, '999999\n');
       const { spawn } = await import('node:child_process');
       const proc = spawn(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), '-n', '-f', confFile], { stdio: ['ignore', 'pipe', 'pipe'] });
