@@ -104,7 +104,7 @@ describe('reload', () => {
     await p.waitForLog(/parameter \\"num_init_children\\" changed but takes effect only after a restart/);
     // Both children (one per worker) now enforce the new limit.
     const clients = [await connected(p.client()), await connected(p.client())];
-    const errors = clients.map((c) => new Promise<{ code?: string }>((r) => c.on('error', r)));
+    const errors = clients.map((c) => new Promise<{ code?: string }>((r) => c.on('error', (e) => r(e as { code?: string }))));
     expect((await Promise.all(errors)).map((e) => e.code)).toEqual(['57000', '57000']);
     await p.stop();
   });

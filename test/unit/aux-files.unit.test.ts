@@ -100,8 +100,8 @@ describe('reload plan', () => {
     fs.writeFileSync(f, "num_init_children = 8\nclient_idle_limit = 5min\nbackend_hostname0 = 'b'\nbackend_port0 = 5432\nreset_query_list = 'DISCARD ALL'\n");
     const plan = planReload(running, loadConfig(f));
     fs.rmSync(dir, { recursive: true });
-    expect(plan.changed.sort()).toEqual(['client_idle_limit', 'reset_query_list']);
-    expect(plan.needRestart.sort()).toEqual(['backend_hostname', 'num_init_children']);
+    expect([...plan.changed].sort()).toEqual(['client_idle_limit', 'reset_query_list']);
+    expect([...plan.needRestart].sort()).toEqual(['backend_hostname', 'num_init_children']);
     expect([plan.config.num_init_children, plan.config.client_idle_limit, plan.config.backend_hostname.nodes.get(0)]).toEqual([4, 300, 'a']);
     expect(plan.config.reset_query_list).toEqual(['DISCARD ALL']);
   });
