@@ -91,6 +91,8 @@ export const ACTS_ON: ReadonlySet<string> = new Set<ParamName>([
   'child_max_connections',
   'authentication_timeout',
   'worker_processes',
+  'metrics_port',
+  'metrics_listen_addresses',
   // pooling
   'max_pool',
   'connection_cache',

@@ -21,6 +21,9 @@ import { ChildTable } from './child-table.js';
 import { openListeners, type OpenListeners } from './listeners.js';
 import { removePidFile, writePidFile } from './pid-file.js';
 import { initialChildren, selectVictims, spareCheck } from './spare-children.js';
+import { monotonicUsec, statusLine, SystemdNotifier } from './systemd-notify.js';
+import { serveMetrics, supervisorRegistry } from '../metrics/supervisor-metrics.js';
+import type http from 'node:http';
 import { capacityWarning } from '../config/conf-checks.js';
 import { nodeValue } from '../config/conf-loader.js';
 import { PROTOCOL_3_0 } from '../protocol/codes.js';
@@ -70,6 +73,8 @@ export class Supervisor {
   private stopping: StopMode | undefined;
   private spareTimer: NodeJS.Timeout | undefined;
   private highLoadCounter = 0;
+  private readonly systemd = new SystemdNotifier(process.env.NOTIFY_SOCKET);
+  private metricsServers: http.Server[] = [];
   private readonly exited: Promise<number>;
   private resolveExit!: (code: number) => void;
   /** Counters for logs and, later, metrics. */
@@ -96,7 +101,10 @@ export class Supervisor {
     await Promise.all(Array.from({ length: this.workerCount }, (_, w) => this.forkWorker(w)));
     const initial = initialChildren(this.cfg.process_management_mode, this.cfg);
     for (let i = 0; i < initial; i++) this.spawnChild();
-    this.spareTimer = setInterval(() => this.checkSpareChildren(), SPARE_CHECK_INTERVAL_MS);
+    this.spareTimer = setInterval(() => {
+      this.checkSpareChildren();
+      this.systemd.status(this.currentStatus());
+    }, SPARE_CHECK_INTERVAL_MS);
     this.listeners = await openListeners(
       {
         addresses: this.cfg.listen_addresses,
@@ -113,8 +121,23 @@ export class Supervisor {
       await this.shutdown('immediate');
       throw new Error('could not listen on any address: check listen_addresses, port and unix_socket_directories');
     }
+    if (this.cfg.metrics_port > 0) {
+      const registry = supervisorRegistry({
+        numInitChildren: () => this.cfg.num_init_children,
+        children: () => this.childCounts,
+        waiting: () => this.queue.length,
+        counters: () => this.counters,
+      });
+      try {
+        this.metricsServers = await serveMetrics(registry, this.cfg.metrics_listen_addresses.split(',').map((a) => a.trim()).filter(Boolean), this.cfg.metrics_port);
+      } catch (e) {
+        this.log.warn(`could not serve /metrics on ${this.cfg.metrics_listen_addresses}:${this.cfg.metrics_port}: ${(e as Error).message}`);
+      }
+    }
     this.installSignals();
     void this.checkBackendCapacity();
+    // Every listener is bound: tell systemd (Type=notify) we are ready.
+    void this.systemd.send({ READY: '1', STATUS: this.currentStatus() });
     this.log.info({ listen: this.listeners.where, workers: this.workerCount, children: this.table.size, mode: this.cfg.process_management_mode }, 'pgpool-ts successfully started');
     return this.listeners.where;
   }
@@ -425,8 +448,21 @@ export class Supervisor {
     process.on('SIGHUP', () => this.reload());
   }
 
+  private currentStatus(): string {
+    return statusLine(this.table.size, this.table.busy, this.queue.length);
+  }
+
   reload(): void {
     this.log.info('reload config files.');
+    void this.systemd.send({ RELOADING: '1', MONOTONIC_USEC: monotonicUsec() });
+    try {
+      this.applyReload();
+    } finally {
+      void this.systemd.send({ READY: '1', STATUS: this.currentStatus() });
+    }
+  }
+
+  private applyReload(): void {
     const next = loadConfig(this.loaded.file);
     const errors = next.diagnostics.filter((d) => d.severity === 'error');
     if (errors.length > 0) {
@@ -453,8 +489,10 @@ export class Supervisor {
     }
     this.stopping = mode;
     if (this.spareTimer) clearInterval(this.spareTimer);
+    void this.systemd.send({ STOPPING: '1', STATUS: `${mode} shutdown in progress` });
     this.log.info({ mode }, `received ${mode} shutdown request`);
     this.listeners?.close();
+    for (const m of this.metricsServers) m.close();
     for (const p of [...this.pending.values()]) {
       if (p.state === 'sent') continue;
       if (mode === 'fast') p.socket.end(errorResponse(adminShutdown()));
@@ -472,6 +510,7 @@ export class Supervisor {
 
   private async finishShutdown(): Promise<void> {
     removePidFile(this.pidFile);
+    await this.systemd.flush();
     this.log.info('pgpool-ts is shut down');
     this.resolveExit(0);
   }

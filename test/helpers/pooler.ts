@@ -34,7 +34,7 @@ export function confText(values: ConfValues): string {
 
 const running = new Set<Pooler>();
 
-export async function startPooler(values: ConfValues = {}, extraFiles: Record<string, string> = {}): Promise<Pooler> {
+export async function startPooler(values: ConfValues = {}, extraFiles: Record<string, string> = {}, env: NodeJS.ProcessEnv = {}): Promise<Pooler> {
   const pg = inject('pg');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgpool-ts-test-'));
   const port = await freePort();
@@ -54,11 +54,12 @@ export async function startPooler(values: ConfValues = {}, extraFiles: Record<st
       worker_processes: 2,
       log_connections: true,
       log_disconnections: true,
+      metrics_port: 0,
       ...values,
     }),
   );
   for (const [name, text] of Object.entries(extraFiles)) fs.writeFileSync(path.join(dir, name), text);
-  const proc = spawn(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), '-n', '-f', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), '-n', '-f', conf], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let log = '';
   const waiters = new Set<() => void>();
   const onText = (b: Buffer) => {

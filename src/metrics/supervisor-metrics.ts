@@ -1,0 +1,84 @@
+// The supervisor's metrics: read from its state at scrape time (collect callbacks), so
+// nothing on the accept or relay path updates a metric.
+import http from 'node:http';
+import client from 'prom-client';
+import { MetricNames } from './names.js';
+
+export interface SupervisorState {
+  numInitChildren(): number;
+  children(): { total: number; busy: number };
+  waiting(): number;
+  counters(): { rejectedReserved: number; rejectedQueueFull: number; cancelsForwarded: number; cancelsUnknown: number; workerRestarts: number };
+}
+
+export function supervisorRegistry(state: SupervisorState): client.Registry {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  new client.Gauge({ name: MetricNames.frontendTotal, help: 'Number of children (num_init_children)', registers: [registry], collect() { this.set(state.numInitChildren()); } });
+  new client.Gauge({ name: MetricNames.frontendUsed, help: 'Children serving a client', registers: [registry], collect() { this.set(state.children().busy); } });
+  new client.Gauge({
+    name: MetricNames.frontendUsedRatio,
+    help: 'Children serving a client, as a share of num_init_children',
+    registers: [registry],
+    collect() { this.set(state.children().busy / Math.max(1, state.numInitChildren())); },
+  });
+  new client.Gauge({ name: MetricNames.clientsWaiting, help: 'Clients waiting for a free child', registers: [registry], collect() { this.set(state.waiting()); } });
+  new client.Gauge({
+    name: MetricNames.children,
+    help: 'Live children by state',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const c = state.children();
+      this.set({ state: 'busy' }, c.busy);
+      this.set({ state: 'idle' }, c.total - c.busy);
+    },
+  });
+  new client.Gauge({
+    name: MetricNames.rejections,
+    help: 'Clients refused before reaching a child, by reason (a counter read from the supervisor)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      const c = state.counters();
+      this.set({ reason: 'reserved_connections' }, c.rejectedReserved);
+      this.set({ reason: 'wait_queue_full' }, c.rejectedQueueFull);
+    },
+  });
+  new client.Gauge({
+    name: MetricNames.cancelRequests,
+    help: 'Cancel requests received, by result',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      const c = state.counters();
+      this.set({ result: 'forwarded' }, c.cancelsForwarded);
+      this.set({ result: 'unknown_key' }, c.cancelsUnknown);
+    },
+  });
+  new client.Gauge({ name: MetricNames.workerRestarts, help: 'Worker processes restarted after dying', registers: [registry], collect() { this.set(state.counters().workerRestarts); } });
+  return registry;
+}
+
+/** Serves GET /metrics in Prometheus text format 0.0.4 on each address. */
+export async function serveMetrics(registry: client.Registry, addresses: readonly string[], port: number): Promise<http.Server[]> {
+  const servers: http.Server[] = [];
+  for (const host of addresses) {
+    const server = http.createServer((req, res) => {
+      if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
+        return;
+      }
+      registry.metrics().then(
+        (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
+        (e: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${e.message}\n`),
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host === '*' ? '0.0.0.0' : host, () => resolve());
+    });
+    servers.push(server);
+  }
+  return servers;
+}
