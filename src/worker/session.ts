@@ -175,6 +175,8 @@ export class Session {
   private async release(conn: BackendConnection, end: RelayEnd, relay: Relay): Promise<boolean> {
     const cfg = this.deps.config;
     let cached = false;
+    // The last ReadyForQuery the client saw says whether ABORT is needed.
+    conn.txStatus = relay.be.txStatus;
     if (end.kind === 'terminate' && cfg.connection_cache && !NEVER_CACHED_DATABASES.has(conn.database) && cfg.max_pool > 0) {
       const pending = relay.fe.readyRequests - relay.be.readyCount;
       const clean = await conn.reset(cfg.reset_query_list, pending, relay.fe.unsynced, RESET_TIMEOUT_MS);

@@ -15,6 +15,9 @@ import { Child, exitAfterSession, lifeTimeDelay, pickChild } from './child.js';
 import { Session } from './session.js';
 import { readClientStartup } from './startup-reader.js';
 
+/** Idle time before the first keepalive probe on a client connection. */
+const CLIENT_KEEPALIVE_MS = 60_000;
+
 class Worker {
   private cfg!: PgpoolConfig;
   private configFile = '';
@@ -82,6 +85,9 @@ class Worker {
 
   private async serve(connId: number, socket: net.Socket, initial: Buffer): Promise<void> {
     socket.setNoDelay?.(true);
+    // As pgpool (SO_KEEPALIVE): a client that vanished without a FIN (half-open TCP) is
+    // found by the kernel's keepalive probes instead of holding its child forever.
+    socket.setKeepAlive?.(true, CLIENT_KEEPALIVE_MS);
     socket.on('error', () => {});
     const startup = await readClientStartup(socket, initial, this.cfg.authentication_timeout * 1000);
     if (!startup.ok || startup.packet.kind !== 'startup') {
