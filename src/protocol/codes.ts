@@ -31,6 +31,7 @@ export const BackendCode = {
   DataRow: 0x44, // D
   CommandComplete: 0x43, // C
   EmptyQueryResponse: 0x49, // I
+  CopyInResponse: 0x47, // G
 } as const;
 
 /** Authentication request codes (the int32 after 'R'). */

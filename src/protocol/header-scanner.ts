@@ -105,14 +105,24 @@ export class FrontendScanner extends HeaderScanner {
 
 }
 
-/** Server → client. Counts ReadyForQuery messages and keeps the last transaction status. */
+/**
+ * Server → client. Counts ReadyForQuery messages, keeps the last transaction status, and
+ * notes a COPY FROM STDIN in progress (so a departing client's COPY can be failed at once).
+ */
 export class BackendScanner extends HeaderScanner {
   readyCount = 0;
   /** 'I' idle, 'T' in transaction, 'E' failed transaction (as a byte). */
   txStatus = 0x49;
+  /** The server waits for CopyData from the client (CopyInResponse seen, no ReadyForQuery since). */
+  inCopyIn = false;
 
   protected onType(type: number): boolean {
-    if (type === BackendCode.ReadyForQuery) this.captureFirstByte = true;
+    if (type === BackendCode.ReadyForQuery) {
+      this.captureFirstByte = true;
+      this.inCopyIn = false;
+    } else if (type === BackendCode.CopyInResponse) {
+      this.inCopyIn = true;
+    }
     return false;
   }
 

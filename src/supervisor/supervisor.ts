@@ -27,7 +27,7 @@ import type http from 'node:http';
 import { capacityWarning } from '../config/conf-checks.js';
 import { nodeValue } from '../config/conf-loader.js';
 import { PROTOCOL_3_0 } from '../protocol/codes.js';
-import { sortedStartupPacket } from '../protocol/frontend-read.js';
+import { readStartupPacket, sortedStartupPacket } from '../protocol/frontend-read.js';
 import { BackendConnection } from '../worker/backend-connection.js';
 import { backendTarget } from '../worker/backend-target.js';
 
@@ -313,6 +313,13 @@ export class Supervisor {
     if (p.initial.length > MAX_FIRST_BYTES) {
       // A waiting client sends nothing after its startup packet; more is garbage.
       p.socket.destroy();
+      this.forget(p);
+      return;
+    }
+    // A first packet that is already wrong is refused now, not after the wait for a child.
+    const first = readStartupPacket(p.initial);
+    if (first.state === 'error') {
+      p.socket.end(errorResponse(first.error));
       this.forget(p);
       return;
     }

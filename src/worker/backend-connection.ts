@@ -190,10 +190,12 @@ export class BackendConnection {
    * `readyRequests` ReadyForQuery messages have arrived in all. Then runs the reset
    * queries. True when the connection is clean and idle afterwards.
    */
-  async reset(queries: readonly string[], pendingReady: number, sendSync: boolean, timeoutMs: number): Promise<boolean> {
+  async reset(queries: readonly string[], pendingReady: number, sendSync: boolean, inCopyIn: boolean, timeoutMs: number): Promise<boolean> {
     if (this.dead) return false;
     const stream = new MessageStream(this.socket);
     try {
+      // The client left in the middle of COPY FROM STDIN: end it, PostgreSQL answers with an error and ReadyForQuery.
+      if (inCopyIn) this.socket.write(serialize.copyFail('client disconnected during COPY'));
       if (sendSync) {
         this.socket.write(serialize.sync());
         pendingReady++;
@@ -203,7 +205,7 @@ export class BackendConnection {
         if (m.type === BackendCode.ReadyForQuery) {
           pendingReady--;
           this.txStatus = m.body[0];
-        } else if (m.type === 0x47 /* G CopyInResponse */) {
+        } else if (m.type === BackendCode.CopyInResponse) {
           this.socket.write(serialize.copyFail('client disconnected during COPY'));
         }
       }

@@ -179,7 +179,7 @@ export class Session {
     conn.txStatus = relay.be.txStatus;
     if (end.kind === 'terminate' && cfg.connection_cache && !NEVER_CACHED_DATABASES.has(conn.database) && cfg.max_pool > 0) {
       const pending = relay.fe.readyRequests - relay.be.readyCount;
-      const clean = await conn.reset(cfg.reset_query_list, pending, relay.fe.unsynced, RESET_TIMEOUT_MS);
+      const clean = await conn.reset(cfg.reset_query_list, pending, relay.fe.unsynced, relay.be.inCopyIn, RESET_TIMEOUT_MS);
       if (clean) {
         this.cache.put(conn);
         cached = true;
