@@ -6,20 +6,20 @@ import path from 'node:path';
 import { CANCEL_REQUEST_CODE } from '../protocol/codes.js';
 import type { CancelTarget } from '../ipc.js';
 
-const mapKey = (pid: number, key: Uint8Array) => `${pid}:${Buffer.from(key).toString('hex')}`;
+const mapKey = (pid: number, keyHex: string) => `${pid}:${keyHex}`;
 
 export class CancelRegistry {
   private readonly targets = new Map<string, CancelTarget>();
 
-  add(pid: number, key: Uint8Array, target: CancelTarget): void {
+  add(pid: number, key: string, target: CancelTarget): void {
     this.targets.set(mapKey(pid, key), target);
   }
 
-  remove(pid: number, key: Uint8Array): void {
+  remove(pid: number, key: string): void {
     this.targets.delete(mapKey(pid, key));
   }
 
-  find(pid: number, key: Uint8Array): CancelTarget | undefined {
+  find(pid: number, key: string): CancelTarget | undefined {
     return this.targets.get(mapKey(pid, key));
   }
 
@@ -42,7 +42,7 @@ export function sendCancel(t: CancelTarget, timeoutMs = 10_000): Promise<void> {
   return new Promise((resolve, reject) => {
     const s = t.host.startsWith('/') ? net.connect(path.join(t.host, `.s.PGSQL.${t.port}`)) : net.connect({ host: t.host, port: t.port });
     const timer = setTimeout(() => s.destroy(new Error('cancel request timed out')), timeoutMs);
-    s.once('connect', () => s.end(cancelRequestPacket(t.pid, t.secret)));
+    s.once('connect', () => s.end(cancelRequestPacket(t.pid, Buffer.from(t.secret, 'hex'))));
     s.once('close', () => {
       clearTimeout(timer);
       resolve();

@@ -10,7 +10,7 @@ import { loadConfig, type LoadedConfig } from '../config/conf-loader.js';
 import { formatDiagnostic } from '../config/diagnostic.js';
 import { planReload } from '../config/reload.js';
 import type { PgpoolConfig } from '../config/schema.js';
-import type { FromWorker, ToWorker } from '../ipc.js';
+import { encodeConfig, type FromWorker, type ToWorker } from '../ipc.js';
 import type { Logger } from '../log.js';
 import { errorResponse, tooManyClientsResponse } from '../protocol/backend-write.js';
 import { CANCEL_REQUEST_CODE, MAX_CANCEL_KEY_LENGTH, MAX_STARTUP_PACKET_LENGTH } from '../protocol/codes.js';
@@ -149,7 +149,7 @@ export class Supervisor {
 
   private forkWorker(w: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      const child = fork(WORKER_SCRIPT, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(WORKER_SCRIPT, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       this.workers[w] = child;
       const onReady = (m: FromWorker) => {
         if (m.t !== 'ready') return;
@@ -160,17 +160,27 @@ export class Supervisor {
       child.on('message', (m: FromWorker) => this.onWorkerMessage(w, m));
       child.once('error', reject);
       child.once('exit', (code, signal) => this.onWorkerExit(w, child, code, signal));
-      this.toWorker(w, { t: 'init', workerId: w, config: this.cfg, configFile: this.loaded.file });
+      this.toWorker(w, { t: 'init', workerId: w, config: encodeConfig(this.cfg), configFile: this.loaded.file });
     });
   }
 
-  private toWorker(w: number, m: ToWorker, socket?: net.Socket): boolean {
+  /**
+   * Sends to worker `w`; false only when it cannot be sent at all (no such worker, channel
+   * closed). ChildProcess#send's own false means "queued behind earlier messages", not
+   * "failed": the message and its socket still go out, so it must not be treated as lost.
+   * A failure reported later comes through `onFail`.
+   */
+  private toWorker(w: number, m: ToWorker, socket?: net.Socket, onFail?: (e: Error) => void): boolean {
     const proc = this.workers[w];
     if (!proc?.connected) return false;
     try {
-      return proc.send(m, socket as net.Socket);
-    } catch {
-      return false;
+      proc.send(m, socket as net.Socket, {}, (e) => {
+        if (e) onFail?.(e);
+      });
+      return true;
+    } catch (e) {
+      onFail?.(e as Error);
+      return true;
     }
   }
 
@@ -331,11 +341,11 @@ export class Supervisor {
     } else if (p.initial.length >= len) {
       p.socket.destroy();
       this.forget(p);
-      this.forwardCancel(p.initial.readInt32BE(8), p.initial.subarray(12, len));
+      this.forwardCancel(p.initial.readInt32BE(8), p.initial.toString('hex', 12, len));
     }
   }
 
-  private forwardCancel(pid: number, key: Uint8Array): void {
+  private forwardCancel(pid: number, key: string): void {
     const target = this.cancels.find(pid, key);
     if (!target) {
       this.counters.cancelsUnknown++;
@@ -366,11 +376,13 @@ export class Supervisor {
       p.socket.off('error', p.onGone!);
     }
     this.table.dispatched(w, p.id);
-    if (!this.toWorker(w, { t: 'client', connId: p.id, initial: p.initial }, p.socket)) {
+    const lost = (why: string) => {
+      this.log.warn({ worker: w, connId: p.id }, `could not hand a client to its worker: ${why}`);
       this.table.settled(w, p.id);
       p.socket.destroy();
       this.connFinished(p.id);
-    }
+    };
+    if (!this.toWorker(w, { t: 'client', connId: p.id, initial: p.initial.toString('base64') }, p.socket, (e) => lost(e.message))) lost('worker not running');
   }
 
   private drainQueue(): void {
@@ -480,7 +492,7 @@ export class Supervisor {
     const plan = planReload(this.cfg, next);
     this.cfg = plan.config;
     this.loaded = { ...next, config: plan.config };
-    for (let w = 0; w < this.workers.length; w++) this.toWorker(w, { t: 'reload', config: plan.config });
+    for (let w = 0; w < this.workers.length; w++) this.toWorker(w, { t: 'reload', config: encodeConfig(plan.config) });
     if (plan.changed.length > 0) this.log.info({ changed: plan.changed }, 'reloaded parameters');
     for (const name of plan.needRestart) this.log.warn(`parameter "${name}" changed but takes effect only after a restart; the running value is kept`);
   }

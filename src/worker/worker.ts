@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { loadPoolPasswd, findPoolPasswd, type PoolPasswdEntry } from '../config/pool-passwd.js';
 import type { PgpoolConfig } from '../config/schema.js';
-import type { ChildExitReason, FromWorker, ToWorker } from '../ipc.js';
+import { decodeConfig, type ChildExitReason, type FromWorker, type ToWorker } from '../ipc.js';
 import { createLogger, type Logger } from '../log.js';
 import { errorResponse } from '../protocol/backend-write.js';
 import { sortedStartupPacket } from '../protocol/frontend-read.js';
@@ -42,11 +42,11 @@ class Worker {
       case 'init':
         this.workerId = m.workerId;
         this.configFile = m.configFile;
-        this.apply(m.config);
+        this.apply(decodeConfig(m.config));
         this.send({ t: 'ready', workerId: m.workerId });
         return;
       case 'reload':
-        this.apply(m.config);
+        this.apply(decodeConfig(m.config));
         return;
       case 'spawn': {
         const child = new Child(m.childId, this.cfg);
@@ -60,8 +60,11 @@ class Worker {
         return;
       }
       case 'client':
-        if (socket) void this.serve(m.connId, socket, Buffer.from(m.initial));
-        else this.send({ t: 'clientLost', connId: m.connId });
+        if (socket) void this.serve(m.connId, socket, Buffer.from(m.initial, 'base64'));
+        else {
+          this.log.warn({ connId: m.connId }, 'client message arrived without its socket');
+          this.send({ t: 'clientLost', connId: m.connId });
+        }
         return;
       case 'shutdown':
         this.shutdown(m.mode);
@@ -92,7 +95,7 @@ class Worker {
     const startup = await readClientStartup(socket, initial, this.cfg.authentication_timeout * 1000);
     if (!startup.ok || startup.packet.kind !== 'startup') {
       if (!startup.ok) this.log.debug({ connId }, startup.reason);
-      else if (startup.packet.kind === 'cancel') this.send({ t: 'cancelRequest', pid: startup.packet.pid, key: startup.packet.key });
+      else if (startup.packet.kind === 'cancel') this.send({ t: 'cancelRequest', pid: startup.packet.pid, key: startup.packet.key.toString('hex') });
       socket.destroy();
       this.send({ t: 'clientLost', connId });
       return;
@@ -113,8 +116,8 @@ class Worker {
       target: this.target,
       passwd: (user) => findPoolPasswd(this.passwd, user),
       registerCancel: (pid, key, conn) =>
-        this.send({ t: 'cancelKey', op: 'add', pid, key, target: { host: conn.target.host, port: conn.target.port, pid: conn.pid, secret: conn.secret } }),
-      unregisterCancel: (pid, key) => this.send({ t: 'cancelKey', op: 'remove', pid, key }),
+        this.send({ t: 'cancelKey', op: 'add', pid, key: key.toString('hex'), target: { host: conn.target.host, port: conn.target.port, pid: conn.pid, secret: conn.secret.toString('hex') } }),
+      unregisterCancel: (pid, key) => this.send({ t: 'cancelKey', op: 'remove', pid, key: key.toString('hex') }),
       log: this.log,
     });
     child.session = session;

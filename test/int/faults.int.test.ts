@@ -57,6 +57,36 @@ describe('backend faults', () => {
   });
 });
 
+describe('load', () => {
+  it('loses no client under connection churn with twice as many clients as children', async () => {
+    // Regression: a socket handed to a busy IPC channel used to be destroyed while still queued.
+    const p = await startPooler({ num_init_children: 8, worker_processes: 2 });
+    const errors: string[] = [];
+    let ok = 0;
+    const until = Date.now() + 3000;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (Date.now() < until) {
+          const c = new pg.Client(p.client());
+          c.on('error', () => {});
+          try {
+            await c.connect();
+            await c.query('select 1');
+            await c.end();
+            ok++;
+          } catch (e) {
+            errors.push((e as Error).message);
+          }
+        }
+      }),
+    );
+    expect(errors).toEqual([]);
+    expect(ok).toBeGreaterThan(500);
+    expect(p.logs()).not.toMatch(/could not hand a client/);
+    await p.stop();
+  });
+});
+
 describe('clients misbehaving', () => {
   it('a client vanishing mid-COPY (no Terminate) costs only its own backend connection', async () => {
     const p = await startPooler({ num_init_children: 2 });
