@@ -14,7 +14,7 @@ import { encodeConfig, type FromWorker, type ToWorker } from '../ipc.js';
 import type { Logger } from '../log.js';
 import { errorResponse, tooManyClientsResponse } from '../protocol/backend-write.js';
 import { CANCEL_REQUEST_CODE, MAX_CANCEL_KEY_LENGTH, MAX_STARTUP_PACKET_LENGTH } from '../protocol/codes.js';
-import { adminShutdown, tooManyWaiting } from '../protocol/pooler-error.js';
+import { adminShutdown, authTimeout, tooManyWaiting } from '../protocol/pooler-error.js';
 import { admitOnAccept, backlogFor, chooseWorker, leastLoaded, placeClient } from './admission.js';
 import { CancelRegistry, sendCancel } from './cancel-forwarder.js';
 import { ChildTable } from './child-table.js';
@@ -42,6 +42,8 @@ interface Pending {
   initial: Buffer;
   /** new: just accepted; waiting: in line for a child; sent: handed to a worker or gone. */
   state: 'new' | 'waiting' | 'sent';
+  /** authentication_timeout for a waiting client that has not sent a whole first packet. */
+  timer?: NodeJS.Timeout;
   onData?: (b: Buffer) => void;
   onGone?: () => void;
 }
@@ -316,6 +318,16 @@ export class Supervisor {
     socket.on('close', p.onGone);
     socket.on('error', p.onGone);
     socket.resume();
+    // A real client sends its whole first packet at once and then waits; one that is still
+    // sending it after authentication_timeout is refused now rather than holding a child later.
+    if (this.cfg.authentication_timeout > 0) {
+      p.timer = setTimeout(() => {
+        if (p.state !== 'waiting' || readStartupPacket(p.initial).state === 'done') return;
+        this.log.info({ peer: socket.remoteAddress }, 'authentication timeout while waiting for a child');
+        socket.end(errorResponse(authTimeout()));
+        this.forget(p);
+      }, this.cfg.authentication_timeout * 1000);
+    }
   }
 
   private onWaitingBytes(p: Pending, chunk: Buffer): void {
@@ -365,6 +377,7 @@ export class Supervisor {
   }
 
   private dispatch(p: Pending, w: number): void {
+    if (p.timer) clearTimeout(p.timer);
     p.state = 'sent';
     if (p.onData) {
       // socket.pause() does not stop libuv reading, and after the handle is sent its reads
@@ -395,6 +408,7 @@ export class Supervisor {
 
   /** A client that left (or was refused) before it reached a child. */
   private forget(p: Pending): void {
+    if (p.timer) clearTimeout(p.timer);
     if (p.state === 'sent') return;
     const i = this.queue.indexOf(p);
     if (i >= 0) this.queue.splice(i, 1);

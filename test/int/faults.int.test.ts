@@ -12,7 +12,7 @@ import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { CANCEL_REQUEST_CODE } from '../../src/protocol/codes.js';
 import { backendPid, connectError, withClient } from '../helpers/clients.js';
 import { startPooler, stopAllPoolers } from '../helpers/pooler.js';
-import { closeRawConnections, rawConnect, requestPacket, startupPacket } from '../helpers/raw.js';
+import { closeRawConnections, firstError, rawConnect, requestPacket, startupPacket } from '../helpers/raw.js';
 import { repoRoot } from '../helpers/shared.js';
 import { tcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -176,6 +176,18 @@ describe('clients misbehaving', () => {
     const kids = fs.readFileSync(`/proc/${p.proc.pid}/task/${p.proc.pid}/children`, 'utf8').trim().split(/\s+/);
     const rss = Math.max(...kids.map((k) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${k}/status`, 'utf8'))![1])));
     expect(rss).toBeLessThan(150 * 1024); // kB
+    expect(await backendPid(p.client())).toBeGreaterThan(0);
+    await p.stop();
+  });
+
+  it('answers a message with a length below 4 inside a session with a FATAL and closes', async () => {
+    const p = await startPooler({ num_init_children: 2, worker_processes: 1 });
+    const raw = await rawConnect(p.port);
+    raw.send(startupPacket({ user: 'postgres', database: 'app' }));
+    const greeting = await raw.ready();
+    raw.send(Buffer.from([0x51, 0, 0, 0, 2]));
+    const got = (await raw.closed()).subarray(greeting.length);
+    expect(firstError(got)).toMatchObject({ S: 'FATAL', C: '08P01', M: 'invalid frontend message', D: 'invalid message length 2' });
     expect(await backendPid(p.client())).toBeGreaterThan(0);
     await p.stop();
   });

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { backendPid, connectError, withClient } from '../helpers/clients.js';
 import { startPooler, stopAllPoolers } from '../helpers/pooler.js';
-import { closeRawConnections, rawConnect } from '../helpers/raw.js';
+import { closeRawConnections, firstError, rawConnect } from '../helpers/raw.js';
 
 afterEach(closeRawConnections);
 afterAll(stopAllPoolers);
@@ -49,6 +49,24 @@ describe('admission', () => {
     await a.end();
     const pid = await backendPid(p.client()); // served at once by the only child
     expect(pid).toBeGreaterThan(0);
+    await p.stop();
+  });
+
+  it('refuses a waiting client still sending its first packet after authentication_timeout', async () => {
+    const p = await startPooler({ num_init_children: 1, worker_processes: 1, authentication_timeout: 1 });
+    const a = await connected(p.client());
+    const slow = await rawConnect(p.port);
+    slow.send(Buffer.from([0, 0, 0, 40, 0, 3, 0, 0])); // declares 40 bytes, sends 8
+    const complete = await rawConnect(p.port); // a whole packet: keeps waiting
+    complete.send(Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])); // SSLRequest
+    const t0 = Date.now();
+    const got = await slow.closed(5000);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(800);
+    expect(firstError(got)).toMatchObject({ S: 'FATAL', M: 'authentication timeout' });
+    await sleep(500);
+    expect(complete.socket.destroyed).toBe(false);
+    await a.end();
+    expect((await complete.read(1)).toString()).toBe('N'); // served once the child is free
     await p.stop();
   });
 
