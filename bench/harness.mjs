@@ -1,0 +1,322 @@
+#!/usr/bin/env node
+// pgpool-ts benchmark harness: on one machine, in one run, PostgreSQL and in front of it
+// pgpool-ts, PgBouncer (session mode) and pgpool-II, all as pure poolers (one backend,
+// trust, no load balancing or health checks), measured with pgbench against each and
+// against PostgreSQL directly. Targets alternate round by round (the machine is shared
+// and noisy); every figure is a median over rounds, and ratios are taken to direct and to
+// PgBouncer within the same round. Run with `npm run bench` (after `npm run build`); see
+// bench/README.md for the settings.
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { startPostgres } from '../dist/dev/postgres-instance.js';
+
+const run = promisify(execFile);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const env = (k, d) => process.env[k] ?? d;
+const list = (k, d) => env(k, d).split(/\s+/).filter(Boolean);
+
+const S = {
+  rounds: Number(env('ROUNDS', 3)),
+  duration: Number(env('DURATION', 15)),
+  warmup: Number(env('WARMUP', 2)),
+  scale: Number(env('SCALE', 10)),
+  suites: list('SUITES', 'select tpcb churn memory'),
+  targets: list('TARGETS', 'direct pgbouncer pgpool2 pgpool-ts'),
+  selectClients: list('SELECT_CLIENTS', '1 8 32 64').map(Number),
+  selectModes: list('SELECT_MODES', 'simple extended prepared'),
+  tpcbClients: Number(env('TPCB_CLIENTS', 32)),
+  churnClients: Number(env('CHURN_CLIENTS', 8)),
+  idleClients: Number(env('IDLE_CLIENTS', 10000)),
+  maxPool: Number(env('PGPOOL_MAX_POOL', 4)),
+};
+const PGBENCH = env('PGBENCH', 'pgbench');
+const PGBOUNCER = env('PGBOUNCER', '/usr/sbin/pgbouncer');
+const PGPOOL = env('PGPOOL', '/usr/sbin/pgpool');
+const HOST = '127.0.0.1';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (a) => {
+  const s = [...a].filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
+  if (s.length === 0) return NaN;
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const freePort = () => new Promise((r) => { const s = net.createServer(); s.listen(0, HOST, () => { const { port } = s.address(); s.close(() => r(port)); }); });
+const log = (m) => process.stderr.write(`[bench] ${m}\n`);
+
+// ------------------------------------------------------------------ peers' packages
+async function ensurePeers() {
+  const need = [];
+  if (S.targets.includes('pgbouncer') && !fs.existsSync(PGBOUNCER)) need.push('pgbouncer');
+  if (S.targets.includes('pgpool2') && !fs.existsSync(PGPOOL)) need.push('pgpool2');
+  if (need.length === 0) return;
+  log(`installing ${need.join(' ')} with apt-get`);
+  await run('apt-get', ['update', '-qq'], { timeout: 600_000 });
+  await run('apt-get', ['install', '-y', '-qq', ...need], { timeout: 600_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+}
+
+/** PgBouncer and pgpool-II refuse root: run them as the postgres user. */
+const asPostgres = (cmd, args) => (process.getuid?.() === 0 ? ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', cmd, ...args]] : [cmd, args]);
+
+// ------------------------------------------------------------------ process accounting
+function treePids(pid) {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      for (const task of fs.readdirSync(`/proc/${out[i]}/task`)) {
+        const kids = fs.readFileSync(`/proc/${out[i]}/task/${task}/children`, 'utf8').trim();
+        if (kids) out.push(...kids.split(/\s+/).map(Number));
+      }
+    } catch { /* gone */ }
+  }
+  return out;
+}
+const TICKS = 100;
+function treeUsage(pid) {
+  let cpu = 0;
+  let rss = 0;
+  for (const p of treePids(pid)) {
+    try {
+      const f = fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      cpu += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS; // utime stime cutime cstime
+      rss += Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+    } catch { /* gone */ }
+  }
+  return { cpu, rss };
+}
+
+// ------------------------------------------------------------------ targets
+async function waitReady(port, ms = 30_000) {
+  const t0 = Date.now();
+  for (;;) {
+    try {
+      await run('psql', ['-h', HOST, '-p', String(port), '-U', 'postgres', '-d', 'bench', '-Atc', 'select 1'], { timeout: 5000, env: { ...process.env, PGCONNECT_TIMEOUT: '3' } });
+      return;
+    } catch (e) {
+      if (Date.now() - t0 > ms) throw new Error(`target on port ${port} not ready: ${e.message}`);
+      await sleep(200);
+    }
+  }
+}
+
+async function startTarget(name, clients, pg, extra = {}) {
+  if (name === 'direct') return { name, port: pg.port, pid: undefined, stop: async () => {} };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-${name}-`));
+  fs.chmodSync(dir, 0o777);
+  const port = await freePort();
+  let cmd;
+  let args;
+  if (name === 'pgbouncer') {
+    fs.writeFileSync(path.join(dir, 'pgbouncer.ini'), [
+      '[databases]', `bench = host=${HOST} port=${pg.port} dbname=bench`, '[pgbouncer]',
+      `listen_addr = ${HOST}`, `listen_port = ${port}`, 'unix_socket_dir =', 'auth_type = trust', `auth_file = ${dir}/users.txt`,
+      'pool_mode = session', `default_pool_size = ${clients}`, `max_client_conn = ${Math.max(100, clients * 2, extra.maxClients ?? 0)}`,
+      `logfile = ${dir}/pgbouncer.log`, `pidfile = ${dir}/pgbouncer.pid`, '',
+    ].join('\n'));
+    fs.writeFileSync(path.join(dir, 'users.txt'), '"postgres" ""\n');
+    [cmd, args] = asPostgres(PGBOUNCER, [path.join(dir, 'pgbouncer.ini')]);
+  } else if (name === 'pgpool2') {
+    fs.writeFileSync(path.join(dir, 'pgpool.conf'), [
+      "backend_clustering_mode = 'raw'", `listen_addresses = '${HOST}'`, `port = ${port}`, `pcp_port = ${await freePort()}`,
+      // pgpool-II 4.3 (Debian 12) knows socket_dir; newer releases unix_socket_directories.
+      `socket_dir = '${dir}'`, `unix_socket_directories = '${dir}'`, `pcp_socket_dir = '${dir}'`, `pid_file_name = '${dir}/pgpool.pid'`, `logdir = '${dir}'`,
+      `backend_hostname0 = '${HOST}'`, `backend_port0 = ${pg.port}`, 'load_balance_mode = off', 'health_check_period = 0', 'sr_check_period = 0',
+      'failover_on_backend_error = off', 'connection_cache = on', `num_init_children = ${clients}`, `max_pool = ${S.maxPool}`, 'child_life_time = 0',
+      'enable_pool_hba = off', "pool_passwd = ''", 'memqcache_total_size = 1MB', 'memqcache_max_num_cache = 1000', '',
+    ].join('\n'));
+    fs.writeFileSync(path.join(dir, 'pcp.conf'), '');
+    fs.writeFileSync(path.join(dir, 'pool_hba.conf'), 'host all all 127.0.0.1/32 trust\n');
+    [cmd, args] = asPostgres(PGPOOL, ['-n', '-D', '-f', path.join(dir, 'pgpool.conf'), '-F', path.join(dir, 'pcp.conf'), '-a', path.join(dir, 'pool_hba.conf')]);
+  } else if (name === 'pgpool-ts') {
+    fs.writeFileSync(path.join(dir, 'pgpool.conf'), [
+      "backend_clustering_mode = 'raw'", `listen_addresses = '${HOST}'`, `port = ${port}`, `unix_socket_directories = '${dir}'`,
+      `pid_file_name = '${dir}/pgpool.pid'`, `backend_hostname0 = '${HOST}'`, `backend_port0 = ${pg.port}`,
+      `num_init_children = ${clients}`, `max_pool = ${S.maxPool}`, 'child_life_time = 0', 'metrics_port = 0',
+      `listen_backlog_multiplier = ${Math.max(2, Math.ceil((extra.maxClients ?? 0) / clients))}`, '',
+    ].join('\n'));
+    [cmd, args] = [process.execPath, [path.join(root, 'bin/pgpool-ts.js'), '-n', '-f', path.join(dir, 'pgpool.conf')]];
+  } else throw new Error(`unknown target ${name}`);
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'stderr.log'), 'w')], detached: true });
+  const exited = new Promise((r) => proc.once('exit', r));
+  try {
+    await waitReady(port);
+  } catch (e) {
+    proc.kill('SIGKILL');
+    throw new Error(`${name}: ${e.message}\n${fs.readFileSync(path.join(dir, 'stderr.log'), 'utf8').slice(-2000)}`);
+  }
+  return {
+    name,
+    port,
+    pid: proc.pid,
+    stop: async () => {
+      try { process.kill(-proc.pid, name === 'pgpool2' ? 'SIGINT' : 'SIGTERM'); } catch { /* gone */ }
+      const t = setTimeout(() => { try { process.kill(-proc.pid, 'SIGKILL'); } catch { /* gone */ } }, 10_000);
+      await exited;
+      clearTimeout(t);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// ------------------------------------------------------------------ one measurement
+async function pgbench(port, args, seconds) {
+  const full = ['-h', HOST, '-p', String(port), '-U', 'postgres', '-n', '-T', String(seconds), ...args, 'bench'];
+  const { stdout } = await run(PGBENCH, full, { timeout: (seconds + 120) * 1000, maxBuffer: 1 << 24 });
+  const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1]);
+  const tx = Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1]);
+  const failed = Number(/number of failed transactions: (\d+)/.exec(stdout)?.[1] ?? 0);
+  return { tps, tx, failed, command: `pgbench ${full.join(' ')}` };
+}
+
+async function measure(target, point, pg) {
+  const t = await startTarget(target, point.clients, pg);
+  try {
+    if (S.warmup > 0) await pgbench(t.port, point.args, S.warmup).catch(() => undefined);
+    const before = t.pid ? treeUsage(t.pid) : undefined;
+    let peakRss = before?.rss ?? 0;
+    const sampler = t.pid ? setInterval(() => { peakRss = Math.max(peakRss, treeUsage(t.pid).rss); }, 500) : undefined;
+    const r = await pgbench(t.port, point.args, S.duration);
+    if (sampler) clearInterval(sampler);
+    const after = t.pid ? treeUsage(t.pid) : undefined;
+    const cpu = before && after ? after.cpu - before.cpu : NaN;
+    return { ...r, rssMb: t.pid ? peakRss / 1048576 : NaN, cpuPer10k: Number.isFinite(cpu) && r.tx > 0 ? (cpu / r.tx) * 10000 : NaN };
+  } finally {
+    await t.stop();
+  }
+}
+
+function points() {
+  const out = [];
+  const threads = (c) => String(Math.min(c, 2));
+  if (S.suites.includes('select'))
+    for (const mode of S.selectModes) for (const c of S.selectClients) out.push({ id: `select -M ${mode} c=${c}`, clients: c, args: ['-S', '-M', mode, '-c', String(c), '-j', threads(c)] });
+  if (S.suites.includes('tpcb')) out.push({ id: `tpcb c=${S.tpcbClients}`, clients: S.tpcbClients, args: ['-c', String(S.tpcbClients), '-j', '2'] });
+  if (S.suites.includes('churn')) out.push({ id: `churn -C -S c=${S.churnClients}`, clients: S.churnClients, args: ['-C', '-S', '-c', String(S.churnClients), '-j', '2'] });
+  return out;
+}
+
+// ------------------------------------------------------------------ idle memory
+/** RSS of pgpool-ts (num_init_children = 32) idle, then with IDLE_CLIENTS clients waiting for a child. */
+async function idleMemory(pg) {
+  const out = {};
+  for (const name of S.targets.filter((t) => t === 'pgpool-ts' || t === 'pgpool2')) {
+    const t = await startTarget(name, 32, pg, { maxClients: S.idleClients });
+    try {
+      await sleep(1000);
+      out[name] = { idle32Mb: treeUsage(t.pid).rss / 1048576 };
+      if (name !== 'pgpool-ts') continue;
+      // Hold every child, then connect IDLE_CLIENTS more that wait with their startup packet sent.
+      const startup = Buffer.from('\0\0\0\0\0\x03\0\0user\0postgres\0database\0bench\0\0');
+      startup.writeInt32BE(startup.length, 0);
+      const held = [];
+      for (let i = 0; i < 32 + S.idleClients; i++) {
+        const s = net.connect(t.port, HOST);
+        s.on('error', () => {});
+        s.on('connect', () => s.write(startup));
+        held.push(s);
+        if (i % 500 === 499) await sleep(100);
+      }
+      await sleep(3000);
+      const rss = treeUsage(t.pid).rss / 1048576;
+      out[name].withIdleClientsMb = rss;
+      out[name].idleClients = S.idleClients;
+      out[name].kbPerWaitingClient = ((rss - out[name].idle32Mb) * 1024) / S.idleClients;
+      for (const s of held) s.destroy();
+    } finally {
+      await t.stop();
+    }
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ main
+async function main() {
+  await ensurePeers();
+  const pg = await startPostgres({ port: await freePort(), settings: { max_connections: 1100, shared_buffers: "'256MB'", autovacuum: 'off' } });
+  const results = [];
+  let memory;
+  try {
+    await run('psql', ['-h', HOST, '-p', String(pg.port), '-U', 'postgres', '-d', 'postgres', '-c', 'CREATE DATABASE bench']);
+    log(`pgbench -i -s ${S.scale}`);
+    await run(PGBENCH, ['-h', HOST, '-p', String(pg.port), '-U', 'postgres', '-i', '-q', '-s', String(S.scale), 'bench'], { timeout: 600_000 });
+    const pts = points();
+    for (let round = 0; round < S.rounds; round++) {
+      for (const point of pts) {
+        const order = S.targets.map((_, i) => S.targets[(i + round) % S.targets.length]);
+        for (const target of order) {
+          if (point.id.startsWith('tpcb')) await run('psql', ['-h', HOST, '-p', String(pg.port), '-U', 'postgres', '-d', 'bench', '-qc', 'VACUUM pgbench_branches, pgbench_tellers; TRUNCATE pgbench_history']);
+          log(`round ${round + 1}/${S.rounds} ${point.id} ${target}`);
+          try {
+            results.push({ round, point: point.id, target, ...(await measure(target, point, pg)) });
+          } catch (e) {
+            log(`  failed: ${e.message.split('\n')[0]}`);
+            results.push({ round, point: point.id, target, error: e.message.split('\n')[0] });
+          }
+        }
+      }
+    }
+    if (S.suites.includes('memory')) memory = await idleMemory(pg);
+  } finally {
+    await pg.stop();
+  }
+  return report(results, memory);
+}
+
+function report(results, memory) {
+  const pts = [...new Set(results.map((r) => r.point))];
+  const rows = [];
+  for (const point of pts) {
+    for (const target of S.targets) {
+      const rs = results.filter((r) => r.point === point && r.target === target && r.tps);
+      const ratio = (ref) =>
+        median(rs.map((r) => {
+          const base = results.find((x) => x.point === point && x.target === ref && x.round === r.round);
+          return base?.tps ? r.tps / base.tps : NaN;
+        }));
+      rows.push({
+        point, target, tps: median(rs.map((r) => r.tps)), vsDirect: ratio('direct'), vsPgbouncer: ratio('pgbouncer'), vsPgpool2: ratio('pgpool2'),
+        cpuPer10k: median(rs.map((r) => r.cpuPer10k)), rssMb: median(rs.map((r) => r.rssMb)), failed: rs.reduce((a, r) => a + (r.failed || 0), 0),
+        errors: results.filter((r) => r.point === point && r.target === target && r.error).length,
+      });
+    }
+  }
+  const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+  const table = [
+    '| test | target | TPS (median) | × direct | × PgBouncer | × pgpool-II | pooler CPU s / 10k tx | pooler RSS MB | failed tx | failed runs |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.point} | ${r.target} | ${f(r.tps, 0)} | ${f(r.vsDirect)} | ${f(r.vsPgbouncer)} | ${f(r.vsPgpool2)} | ${f(r.cpuPer10k, 3)} | ${f(r.rssMb, 1)} | ${r.failed} | ${r.errors} |`),
+  ].join('\n');
+  const memTable = memory
+    ? ['', '| pooler | RSS, 32 children idle (MB) | RSS with waiting clients (MB) | waiting clients | KB per waiting client |', '| --- | ---: | ---: | ---: | ---: |',
+        ...Object.entries(memory).map(([k, v]) => `| ${k} | ${f(v.idle32Mb, 1)} | ${f(v.withIdleClientsMb, 1)} | ${v.idleClients ?? '–'} | ${f(v.kbPerWaitingClient, 2)} |`)].join('\n')
+    : '';
+  const meta = {
+    date: new Date().toISOString(), machine: `${os.cpus().length} × ${os.cpus()[0]?.model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}`,
+    node: process.version, settings: S, commands: [...new Set(results.filter((r) => r.command).map((r) => r.command.replace(/-p \d+/, '-p PORT')))],
+  };
+  return { meta, rows, memory, results, table: table + '\n' + memTable + '\n' };
+}
+
+const out = await main();
+process.stdout.write(out.table);
+const dir = path.join(root, 'bench/results');
+fs.mkdirSync(dir, { recursive: true });
+const file = path.join(dir, `${out.meta.date.replace(/[:.]/g, '-')}.json`);
+fs.writeFileSync(file, JSON.stringify(out, null, 2));
+log(`results: ${file}`);
+if (env('BENCH_WRITE_RESULTS', '1') === '1') {
+  const md = [
+    '# Benchmark results', '',
+    `Latest run: ${out.meta.date} on ${out.meta.machine}, Node ${out.meta.node}.`,
+    `Settings: ${JSON.stringify(out.meta.settings)}.`, '',
+    'Commands (PORT is the target\'s port; each target is started fresh for each run):', '',
+    ...out.meta.commands.map((c) => `    ${c}`), '',
+    out.table,
+  ].join('\n');
+  fs.writeFileSync(path.join(root, 'bench/RESULTS.md'), md);
+  log('bench/RESULTS.md updated');
+}
