@@ -10,6 +10,7 @@ import { ScramClient } from '../auth/scram-client.js';
 import { AuthCode, BackendCode } from '../protocol/codes.js';
 import { cstrings, errorFields, type Message } from '../protocol/message-reader.js';
 import { MessageStream } from './message-stream.js';
+import { PoolerError } from '../protocol/pooler-error.js';
 
 export interface BackendTarget {
   readonly node: number;
@@ -140,7 +141,9 @@ export class BackendConnection {
     } catch (e) {
       stream.detach();
       socket.destroy();
-      if (e instanceof BackendRefusedError || e instanceof BackendConnectError) throw e;
+      // Our own errors (and the client-side ones the password source throws) pass unchanged;
+      // anything else here is the connection to PostgreSQL failing.
+      if (e instanceof BackendRefusedError || e instanceof BackendConnectError || e instanceof PoolerError) throw e;
       throw new BackendConnectError((e as Error).message, 'unreachable');
     }
   }

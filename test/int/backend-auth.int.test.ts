@@ -25,6 +25,14 @@ describe('with pool_passwd entries', () => {
     await p.stop();
   });
 
+  it('refuses a wrong password on a fresh connection with the client-side error', async () => {
+    const passwd = `${USERS.scram.name}:TEXT${USERS.scram.password}\n`;
+    const p = await startPooler({ num_init_children: 1, worker_processes: 1, pool_passwd: 'pool_passwd' }, { pool_passwd: passwd });
+    const e = await connectError(withPw(p.client(USERS.scram.name, 'app2'), 'wrong'));
+    expect(e).toMatchObject({ code: '28P01', severity: 'FATAL', message: 'md5 authentication failed', detail: 'password does not match (client to pgpool-ts)' });
+    await p.stop();
+  });
+
   it('says which leg failed when no usable password exists for the backend', async () => {
     const p = await startPooler({ num_init_children: 1, worker_processes: 1 });
     const e = await connectError(withPw(p.client(USERS.clear.name, 'app'), USERS.clear.password));
