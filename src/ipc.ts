@@ -1,4 +1,5 @@
 // Every message between the supervisor and its workers: one typed union per direction.
+// A session costs three: client (with the socket), childBusy, childFree.
 // Sent as JSON (child_process's default serialization), so Buffers travel as base64
 // strings and the config snapshot's Maps as entry lists (encodeConfig/decodeConfig).
 import type { PgpoolConfig } from './config/schema.js';
@@ -25,6 +26,13 @@ export interface CancelTarget {
   readonly secret: string;
 }
 
+/** The key a client was given (pid and hex key) and the backend it stands for. */
+export interface CancelEntry {
+  readonly pid: number;
+  readonly key: string;
+  readonly target: CancelTarget;
+}
+
 export type ToWorker =
   | { t: 'init'; workerId: number; config: WireConfig; configFile: string }
   | { t: 'spawn'; childId: number }
@@ -40,15 +48,18 @@ export type ChildExitReason = 'max_connections' | 'life_time' | 'retired' | 'err
 export type FromWorker =
   | { t: 'ready'; workerId: number }
   | { t: 'childStarted'; childId: number }
-  /** The child took the client of connection `connId` (or found it gone). */
-  | { t: 'childBusy'; childId: number; connId: number }
+  /**
+   * The child's session with the client of `connId` has its backend connection and is
+   * about to greet the client; `cancel` says where that client's CancelRequest must go.
+   * A session refused before this point sends only childFree/childExit.
+   */
+  | { t: 'childBusy'; childId: number; connId: number; cancel: CancelEntry }
   | { t: 'childStatus'; childId: number; status: ChildStatus }
-  /** The child finished its client and can take another. */
-  | { t: 'childFree'; childId: number; pooled: number }
-  | { t: 'childExit'; childId: number; reason: ChildExitReason; message: string }
+  /** The child finished the client of `connId` and can take another; its cancel key is void. */
+  | { t: 'childFree'; childId: number; connId: number; pooled: number }
+  /** The child is gone; `connId` is the client it just finished, if any. */
+  | { t: 'childExit'; childId: number; connId?: number; reason: ChildExitReason; message: string }
   /** A client socket the worker could not place (no idle child any more); the socket is closed. */
   | { t: 'clientLost'; connId: number }
-  /** Keys are hex strings. */
-  | { t: 'cancelKey'; op: 'add' | 'remove'; pid: number; key: string; target?: CancelTarget }
   /** A CancelRequest that reached a worker; the supervisor holds every key and forwards it. */
   | { t: 'cancelRequest'; pid: number; key: string };

@@ -4,19 +4,28 @@
 import net from 'node:net';
 import path from 'node:path';
 import { CANCEL_REQUEST_CODE } from '../protocol/codes.js';
-import type { CancelTarget } from '../ipc.js';
+import type { CancelEntry, CancelTarget } from '../ipc.js';
 
 const mapKey = (pid: number, keyHex: string) => `${pid}:${keyHex}`;
 
+/** The cancel keys of the sessions now running, one per busy child. */
 export class CancelRegistry {
   private readonly targets = new Map<string, CancelTarget>();
+  private readonly byChild = new Map<number, string>();
 
-  add(pid: number, key: string, target: CancelTarget): void {
-    this.targets.set(mapKey(pid, key), target);
+  add(childId: number, entry: CancelEntry): void {
+    this.removeChild(childId);
+    const k = mapKey(entry.pid, entry.key);
+    this.targets.set(k, entry.target);
+    this.byChild.set(childId, k);
   }
 
-  remove(pid: number, key: string): void {
-    this.targets.delete(mapKey(pid, key));
+  /** The child's session ended (or the child is gone): its key no longer cancels anything. */
+  removeChild(childId: number): void {
+    const k = this.byChild.get(childId);
+    if (k === undefined) return;
+    this.byChild.delete(childId);
+    this.targets.delete(k);
   }
 
   find(pid: number, key: string): CancelTarget | undefined {

@@ -52,6 +52,7 @@ export async function openListeners(spec: ListenSpec, onConnection: (s: net.Sock
   const where: string[] = [];
   const socketFiles: string[] = [];
   const make = () => {
+    // TCP_NODELAY is set on the accepted socket here and travels with it to the worker.
     const s = net.createServer({ pauseOnConnect: true, noDelay: true }, onConnection);
     s.on('error', (e) => warn(`listener error: ${e.message}`));
     return s;

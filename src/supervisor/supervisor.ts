@@ -84,12 +84,12 @@ export class Supervisor {
 
   constructor(private loaded: LoadedConfig, private readonly log: Logger) {
     this.cfg = loaded.config;
+    this.workerCount = this.cfg.worker_processes > 0 ? this.cfg.worker_processes : Math.max(1, os.availableParallelism());
     this.exited = new Promise((r) => (this.resolveExit = r));
   }
 
-  get workerCount(): number {
-    return this.cfg.worker_processes > 0 ? this.cfg.worker_processes : Math.max(1, os.availableParallelism());
-  }
+  /** worker_processes is start-only, so the count is fixed for the supervisor's life. */
+  readonly workerCount: number;
 
   private get pidFile(): string {
     return path.resolve(path.dirname(this.loaded.file), this.cfg.pid_file_name);
@@ -197,6 +197,7 @@ export class Supervisor {
     this.workers[w] = undefined;
     const inflight = this.table.inflightOf(w);
     const children = this.table.dropWorker(w);
+    for (const c of children) this.cancels.removeChild(c.id);
     for (const connId of inflight) this.connFinished(connId);
     if (this.stopping) {
       if (this.workers.every((p) => p === undefined)) void this.finishShutdown();
@@ -230,6 +231,7 @@ export class Supervisor {
         this.table.settled(w, m.connId);
         const rec = this.table.children.get(m.childId);
         if (rec) rec.connId = m.connId;
+        this.cancels.add(m.childId, m.cancel);
         return;
       }
       case 'childStatus': {
@@ -239,7 +241,9 @@ export class Supervisor {
       }
       case 'childFree': {
         const rec = this.table.children.get(m.childId);
-        if (rec?.connId !== undefined) this.connFinished(rec.connId);
+        this.table.settled(w, m.connId);
+        this.connFinished(m.connId);
+        this.cancels.removeChild(m.childId);
         if (rec) {
           rec.connId = undefined;
           rec.pooled = m.pooled;
@@ -249,7 +253,12 @@ export class Supervisor {
       }
       case 'childExit': {
         const rec = this.table.remove(m.childId);
-        if (rec?.connId !== undefined) this.connFinished(rec.connId);
+        const connId = m.connId ?? rec?.connId;
+        if (connId !== undefined) {
+          this.table.settled(w, connId);
+          this.connFinished(connId);
+        }
+        this.cancels.removeChild(m.childId);
         if (!this.stopping && this.cfg.process_management_mode === 'static') {
           // Static process management: every exiting child is replaced at once
           // (dynamic mode: the spare-children check decides).
@@ -265,10 +274,6 @@ export class Supervisor {
         return;
       case 'cancelRequest':
         this.forwardCancel(m.pid, m.key);
-        return;
-      case 'cancelKey':
-        if (m.op === 'add' && m.target) this.cancels.add(m.pid, m.key, m.target);
-        else this.cancels.remove(m.pid, m.key);
         return;
     }
   }

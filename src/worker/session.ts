@@ -22,8 +22,8 @@ export interface SessionDeps {
   readonly config: PgpoolConfig;
   readonly target: BackendTarget | undefined;
   readonly passwd: (user: string) => PoolPasswdEntry | undefined;
-  readonly registerCancel: (pid: number, key: Buffer, conn: BackendConnection) => void;
-  readonly unregisterCancel: (pid: number, key: Buffer) => void;
+  /** The session has its backend connection and gives the client this cancel key. */
+  readonly started: (pid: number, key: Buffer, conn: BackendConnection) => void;
   readonly log: Logger;
 }
 
@@ -102,13 +102,13 @@ export class Session {
     }
     conn.timesUsed++;
     const cancelKey = randomCancelKey(effectiveMinor(version, conn) >= 2 ? 32 : 4);
+    // Announced before the greeting, so the key is known before the client can use it.
+    this.deps.started(conn.pid, cancelKey, conn);
     this.greet(conn, reused, cancelKey);
-    this.deps.registerCancel(conn.pid, cancelKey, conn);
     const end = await new Promise<RelayEnd>((resolve) => {
       this.relay = new Relay(this.client, conn!.socket, (e) => resolve(e), answerAdminQuery);
       this.relay.start(extra, clientRest);
     });
-    this.deps.unregisterCancel(conn.pid, cancelKey);
     const cached = await this.release(conn, end, this.relay!);
     return { end: end.kind, reused, backendPid: conn.pid, cached };
   }
@@ -189,8 +189,8 @@ export class Session {
     if (end.kind === 'protocol-error' && !this.client.destroyed) {
       this.client.write(errorResponse(new PoolerError('PROTOCOL', SqlState.ProtocolViolation, 'invalid frontend message', 'FATAL', end.message)));
     }
-    this.client.end();
-    this.client.destroySoon?.();
+    // end() unless already ended (a second end() only builds an error), then close.
+    this.client.destroySoon();
     return cached;
   }
 }

@@ -87,7 +87,6 @@ class Worker {
   }
 
   private async serve(connId: number, socket: net.Socket, initial: Buffer): Promise<void> {
-    socket.setNoDelay?.(true);
     // As pgpool (SO_KEEPALIVE): a client that vanished without a FIN (half-open TCP) is
     // found by the kernel's keepalive probes instead of holding its child forever.
     socket.setKeepAlive?.(true, CLIENT_KEEPALIVE_MS);
@@ -110,14 +109,12 @@ class Worker {
     }
     if (child.lifeTimer) clearTimeout(child.lifeTimer);
     child.status = 'idle';
-    this.send({ t: 'childBusy', childId: child.id, connId });
     const session = new Session(socket, p, startup.rest, child.cache, {
       config: this.cfg,
       target: this.target,
       passwd: (user) => findPoolPasswd(this.passwd, user),
-      registerCancel: (pid, key, conn) =>
-        this.send({ t: 'cancelKey', op: 'add', pid, key: key.toString('hex'), target: { host: conn.target.host, port: conn.target.port, pid: conn.pid, secret: conn.secret.toString('hex') } }),
-      unregisterCancel: (pid, key) => this.send({ t: 'cancelKey', op: 'remove', pid, key: key.toString('hex') }),
+      started: (pid, key, conn) =>
+        this.send({ t: 'childBusy', childId: child.id, connId, cancel: { pid, key: key.toString('hex'), target: { host: conn.target.host, port: conn.target.port, pid: conn.pid, secret: conn.secret.toString('hex') } } }),
       log: this.log,
     });
     child.session = session;
@@ -133,10 +130,10 @@ class Worker {
     }
     const reason = this.shuttingDown ? 'shutdown' : exitAfterSession(child.sessions, this.cfg);
     if (reason) {
-      this.exitChild(child, reason, reason === 'max_connections' ? `child exiting, ${child.sessions} connections reached` : 'shutting down');
+      this.exitChild(child, reason, reason === 'max_connections' ? `child exiting, ${child.sessions} connections reached` : 'shutting down', connId);
       return;
     }
-    this.send({ t: 'childFree', childId: child.id, pooled: child.cache.entries.length });
+    this.send({ t: 'childFree', childId: child.id, connId, pooled: child.cache.entries.length });
     const delay = lifeTimeDelay(child.sessions, this.cfg);
     if (delay !== undefined) {
       child.lifeTimer = setTimeout(() => {
@@ -146,13 +143,13 @@ class Worker {
     }
   }
 
-  private exitChild(child: Child, reason: ChildExitReason, message: string): void {
+  private exitChild(child: Child, reason: ChildExitReason, message: string, connId?: number): void {
     if (!this.children.delete(child.id)) return;
     if (child.lifeTimer) clearTimeout(child.lifeTimer);
     child.cache.clear();
     if (reason === 'max_connections') this.log.info({ child: child.id }, message);
     else this.log.debug({ child: child.id }, message);
-    this.send({ t: 'childExit', childId: child.id, reason, message });
+    this.send({ t: 'childExit', childId: child.id, connId, reason, message });
     if (this.shuttingDown) this.maybeExit();
   }
 

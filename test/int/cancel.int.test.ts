@@ -8,6 +8,13 @@ import { rawConnect, requestPacket } from '../helpers/raw.js';
 
 afterAll(stopAllPoolers);
 
+function cancelPacket(processID: number, secretKey: number): Buffer {
+  const key = Buffer.alloc(8);
+  key.writeInt32BE(processID, 0);
+  key.writeInt32BE(secretKey, 4);
+  return requestPacket(CANCEL_REQUEST_CODE, key);
+}
+
 async function sleepAndCancel(port: number): Promise<{ code: string; ms: number }> {
   const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'app' });
   await c.connect();
@@ -17,11 +24,8 @@ async function sleepAndCancel(port: number): Promise<{ code: string; ms: number 
     await new Promise((r) => setTimeout(r, 300));
     // A CancelRequest on a new connection with the pid and key the client got in BackendKeyData.
     const { processID, secretKey } = c as unknown as { processID: number; secretKey: number };
-    const key = Buffer.alloc(8);
-    key.writeInt32BE(processID, 0);
-    key.writeInt32BE(secretKey, 4);
     const raw = await rawConnect(port);
-    raw.send(requestPacket(CANCEL_REQUEST_CODE, key));
+    raw.send(cancelPacket(processID, secretKey));
     const r = await q;
     expect((await raw.closed()).length).toBe(0); // nothing is ever written back
     return { code: r.code, ms: Date.now() - t0 };
@@ -61,6 +65,28 @@ describe('cancel', () => {
     await c.connect();
     expect((await c.query('select 1 as one')).rows[0].one).toBe(1);
     await c.end();
+    await p.stop();
+  });
+
+  it("voids a client's key when its session ends: it cannot cancel the next client on the same backend", async () => {
+    const p = await startPooler({ num_init_children: 1, worker_processes: 1 });
+    const first = new pg.Client(p.client());
+    await first.connect();
+    const old = first as unknown as { processID: number; secretKey: number };
+    await first.end();
+    const second = new pg.Client(p.client());
+    await second.connect();
+    const now = second as unknown as { processID: number; secretKey: number };
+    expect(now.processID).toBe(old.processID); // the same cached backend connection
+    expect(now.secretKey).not.toBe(old.secretKey); // under a new key
+    const q = second.query('select pg_sleep(1.5) as done');
+    await new Promise((r) => setTimeout(r, 300));
+    const raw = await rawConnect(p.port);
+    raw.send(cancelPacket(old.processID, old.secretKey));
+    await raw.closed();
+    expect((await q).rows[0].done).toBe('');
+    await p.waitForLog(/invalid cancel key/);
+    await second.end();
     await p.stop();
   });
 });
