@@ -3,6 +3,7 @@
 //   pgpool-ts [-f …] [-m smart|fast|immediate] stop
 //   pgpool-ts [-f …] reload
 //   pgpool-ts --check-config [-f …]
+import { poolKeyFile } from './auth/pool-key.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -223,7 +224,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const log = createLogger('pgpool-ts', o.debug ? 'debug1' : loaded.config.log_min_messages);
   for (const d of loaded.diagnostics) log.warn(formatDiagnostic(d));
   if (loaded.notImplemented.length > 0) log.warn({ parameters: loaded.notImplemented }, 'these parameters are accepted but not implemented by pgpool-ts yet');
-  const supervisor = new Supervisor(loaded, log);
+  const supervisor = new Supervisor(loaded, log, { hba: paths.hba, poolKey: poolKeyFile(o.keyFile) });
   try {
     await supervisor.start();
   } catch (e) {

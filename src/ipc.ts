@@ -34,7 +34,7 @@ export interface CancelEntry {
 }
 
 export type ToWorker =
-  | { t: 'init'; workerId: number; config: WireConfig; configFile: string }
+  | { t: 'init'; workerId: number; config: WireConfig; configFile: string; hbaFile: string; poolKeyFile: string }
   | { t: 'spawn'; childId: number }
   /** Ask an idle child to exit (dynamic mode, shutdown). */
   | { t: 'retire'; childId: number }

@@ -16,6 +16,7 @@ import { errorResponse, tooManyClientsResponse } from '../protocol/backend-write
 import { CANCEL_REQUEST_CODE, MAX_CANCEL_KEY_LENGTH, MAX_STARTUP_PACKET_LENGTH } from '../protocol/codes.js';
 import { adminShutdown, authTimeout, tooManyWaiting } from '../protocol/pooler-error.js';
 import { admitOnAccept, backlogFor, chooseWorker, leastLoaded, placeClient } from './admission.js';
+import { clientTls } from '../worker/tls-setup.js';
 import { CancelRegistry, sendCancel } from './cancel-forwarder.js';
 import { ChildTable } from './child-table.js';
 import { openListeners, type OpenListeners } from './listeners.js';
@@ -82,7 +83,12 @@ export class Supervisor {
   /** Counters for logs and, later, metrics. */
   readonly counters = { rejectedReserved: 0, rejectedQueueFull: 0, cancelsForwarded: 0, cancelsUnknown: 0, workerRestarts: 0 };
 
-  constructor(private loaded: LoadedConfig, private readonly log: Logger) {
+  constructor(
+    private loaded: LoadedConfig,
+    private readonly log: Logger,
+    /** pool_hba.conf (-a) and the pool key file (-k, $PGPOOLKEYFILE, ~/.pgpoolkey). */
+    private readonly files: { readonly hba: string; readonly poolKey: string },
+  ) {
     this.cfg = loaded.config;
     this.workerCount = this.cfg.worker_processes > 0 ? this.cfg.worker_processes : Math.max(1, os.availableParallelism());
     this.exited = new Promise((r) => (this.resolveExit = r));
@@ -97,6 +103,8 @@ export class Supervisor {
 
   /** Starts everything; resolves with the addresses listened on. */
   async start(): Promise<string[]> {
+    // ssl = on with unusable certificate files: refuse to start, naming the parameter.
+    if (this.cfg.ssl) clientTls(this.cfg, path.dirname(this.loaded.file));
     const pid = writePidFile(this.pidFile);
     if (!pid.ok) throw new Error(pid.message);
     if (pid.stale) this.log.warn(`pid file found but it seems bogus (process ${pid.stale} is gone). Trying to start anyway...`);
@@ -162,7 +170,7 @@ export class Supervisor {
       child.on('message', (m: FromWorker) => this.onWorkerMessage(w, m));
       child.once('error', reject);
       child.once('exit', (code, signal) => this.onWorkerExit(w, child, code, signal));
-      this.toWorker(w, { t: 'init', workerId: w, config: encodeConfig(this.cfg), configFile: this.loaded.file });
+      this.toWorker(w, { t: 'init', workerId: w, config: encodeConfig(this.cfg), configFile: this.loaded.file, hbaFile: this.files.hba, poolKeyFile: this.files.poolKey });
     });
   }
 

@@ -10,6 +10,7 @@ import { ScramClient } from '../auth/scram-client.js';
 import { AuthCode, BackendCode } from '../protocol/codes.js';
 import { cstrings, errorFields, type Message } from '../protocol/message-reader.js';
 import { MessageStream } from './message-stream.js';
+import { backendTls } from './tls-setup.js';
 import { PoolerError } from '../protocol/pooler-error.js';
 
 export interface BackendTarget {
@@ -18,6 +19,8 @@ export interface BackendTarget {
   readonly host: string;
   readonly port: number;
   readonly connectTimeoutMs: number;
+  /** ssl = on: ask PostgreSQL for TLS (TCP only) and use it when offered. */
+  readonly ssl?: boolean;
 }
 
 export type AuthMethod = 'trust' | 'cleartext' | 'md5' | 'scram';
@@ -100,6 +103,7 @@ export class BackendConnection {
     let socket: net.Socket;
     try {
       socket = await connectSocket(target);
+      if (target.ssl && !target.host.startsWith('/')) socket = await backendTls(socket, target.connectTimeoutMs || 10_000);
     } catch (e) {
       throw new BackendConnectError((e as Error).message, 'unreachable');
     }

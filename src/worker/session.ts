@@ -3,7 +3,9 @@
 import type net from 'node:net';
 import type { PgpoolConfig } from '../config/schema.js';
 import type { PoolPasswdEntry } from '../config/pool-passwd.js';
-import { askClearText, challengeMd5 } from '../auth/client-challenge.js';
+import { backendAuthFailed, ClientAuthenticator, type BackendMethod, type Secret } from '../auth/frontend-auth.js';
+import { matchHba, plainAddress, type HbaEnv } from '../auth/hba-match.js';
+import type { HbaRecord } from '../config/pool-hba.js';
 import { authenticationOk, backendKeyData, errorResponse, parameterStatus, readyForQuery } from '../protocol/backend-write.js';
 import { sortedStartupPacket, type StartupPacket } from '../protocol/frontend-read.js';
 import { backendUnreachable, clientIdleLimit, noBackend, PoolerError } from '../protocol/pooler-error.js';
@@ -22,6 +24,11 @@ export interface SessionDeps {
   readonly config: PgpoolConfig;
   readonly target: BackendTarget | undefined;
   readonly passwd: (user: string) => PoolPasswdEntry | undefined;
+  /** The key for pool_passwd's AES entries, when one was read. */
+  readonly poolKey: string | undefined;
+  /** pool_hba.conf when enable_pool_hba = on: its records, or why it cannot be used. */
+  readonly hba: { readonly records: readonly HbaRecord[]; readonly broken: boolean } | undefined;
+  readonly hbaEnv: HbaEnv;
   /** The session has its backend connection and gives the client this cancel key. */
   readonly started: (pid: number, key: Buffer, conn: BackendConnection) => void;
   readonly log: Logger;
@@ -73,17 +80,28 @@ export class Session {
     let conn: BackendConnection | undefined;
     let extra: Buffer = Buffer.alloc(0);
     let reused = false;
+    const auth = new ClientAuthenticator({ client: this.client, stream, user, entry: this.deps.passwd(user), poolKey: this.deps.poolKey, timeoutMs: AUTH_TIMEOUT_MS });
     try {
+      // pool_hba on: the client proves itself to pgpool-ts first, whether or not a connection is cached (§6.3).
+      const proved = this.deps.hba ? await this.authenticateByHba(auth) : undefined;
+      const held = proved?.held;
       conn = this.cache.take(user, database, key);
       if (conn) {
         reused = true;
-        await this.proveClientForReuse(conn, stream);
+        try {
+          if (!proved) await auth.proveForReuse(conn.authMethod, conn.password);
+          else if (proved.unchecked !== undefined) auth.checkReuse(proved.unchecked, conn.authMethod, conn.password);
+        } catch (e) {
+          this.cache.put(conn); // the connection is fine; the client is not
+          throw e;
+        }
       } else {
         const target = this.deps.target;
         if (!target) throw noBackend();
         this.cache.makeRoom();
+        const source: PasswordSource = this.deps.hba ? async (method) => heldPassword(method, held) : (method) => auth.forBackend(method, this.deps.config.allow_clear_text_frontend_auth);
         try {
-          ({ conn, extra } = await BackendConnection.open(target, key, user, database, this.passwordSource(stream)));
+          ({ conn, extra } = await BackendConnection.open(target, key, user, database, source));
         } catch (e) {
           if (e instanceof BackendConnectError && e.kind === 'unreachable') throw backendUnreachable(target.node, describeTarget(target), e.message);
           throw e;
@@ -113,31 +131,21 @@ export class Session {
     return { end: end.kind, reused, backendPid: conn.pid, cached };
   }
 
-  /** pgpool §6.4: the backend's method decides what the client is asked. */
-  private passwordSource(stream: MessageStream): PasswordSource {
-    return async (method) => {
-      const entry = this.deps.passwd(this.startup.user);
-      if (entry && (entry.kind === 'text' || entry.kind === 'md5')) {
-        if (entry.kind === 'md5' && method !== 'md5') return undefined;
-        const ok = await challengeMd5(this.client, stream, this.startup.user, entry.secret, AUTH_TIMEOUT_MS);
-        if (!ok) throw new PoolerError('CLIENT_AUTH', SqlState.InvalidPassword, 'md5 authentication failed', 'FATAL', 'password does not match (client to pgpool-ts)');
-        return entry.secret;
-      }
-      if (this.deps.config.allow_clear_text_frontend_auth) return askClearText(this.client, stream, AUTH_TIMEOUT_MS);
-      return undefined;
-    };
-  }
-
-  /** A cached connection made with a password goes only to a client that proves the same password. */
-  private async proveClientForReuse(conn: BackendConnection, stream: MessageStream): Promise<void> {
-    if (conn.authMethod === 'trust') return;
-    const entry = this.deps.passwd(this.startup.user);
-    const secret = entry && (entry.kind === 'text' || entry.kind === 'md5') ? entry.secret : conn.password;
-    const ok = secret !== undefined && (await challengeMd5(this.client, stream, this.startup.user, secret, AUTH_TIMEOUT_MS));
-    if (!ok) {
-      this.cache.put(conn); // the connection is fine; the client is not
-      throw new PoolerError('CLIENT_AUTH', SqlState.InvalidPassword, 'md5 authentication failed', 'FATAL', 'password does not match (client to pgpool-ts)');
+  /** §6.1/§6.3: the first pool_hba.conf record that applies decides how the client is proved. */
+  private async authenticateByHba(auth: ClientAuthenticator): Promise<{ held: Secret | undefined; unchecked?: string }> {
+    const hba = this.deps.hba!;
+    const { user, database } = this.startup;
+    const ssl = (this.client as { encrypted?: boolean }).encrypted === true;
+    const address = this.client.remoteAddress;
+    if (hba.broken) throw new PoolerError('HBA', SqlState.InvalidAuthorizationSpecification, 'client authentication failed', 'FATAL', 'missing or erroneous pool_hba.conf file', 'see pgpool log for details');
+    const record = await matchHba(hba.records, { local: address === undefined, ssl, address, database, user }, this.deps.hbaEnv);
+    if (!record || record.method === 'reject') {
+      const host = address === undefined ? '[local]' : plainAddress(address);
+      this.deps.log.info({ user, database, host, line: record?.line }, record ? `pool_hba.conf line ${record.line} rejects the client` : 'no pool_hba.conf entry matches the client');
+      throw new PoolerError('HBA', SqlState.InvalidAuthorizationSpecification, 'client authentication failed', 'FATAL',
+        `no pool_hba.conf entry for host "${host}", user "${user}", database "${database}", SSL ${ssl ? 'on' : 'off'}`, 'see pgpool log for details');
     }
+    return auth.byHba(record.method);
   }
 
   private refuse(e: unknown): void {
@@ -193,6 +201,14 @@ export class Session {
     this.client.destroySoon();
     return cached;
   }
+}
+
+/** pool_hba on (§6.3 step 3): PostgreSQL gets what pgpool-ts holds, or nothing. */
+function heldPassword(method: BackendMethod, held: Secret | undefined): string {
+  if (!held) throw backendAuthFailed(method, 'valid password not found');
+  if (held.kind === 'plain') return held.password;
+  if (method !== 'md5') throw backendAuthFailed(method, 'valid password not found: pool_passwd holds only an md5 hash');
+  return held.stored;
 }
 
 /** The protocol minor version in effect: the backend's NegotiateProtocolVersion caps the client's. */

@@ -1,18 +1,22 @@
-// Reads a client's start-up: answers SSLRequest and GSSENCRequest with 'N' (no TLS yet),
-// and returns the startup packet, bounded in size and in time (authentication_timeout).
+// Reads a client's start-up: answers SSLRequest with 'S' and runs the TLS handshake when
+// ssl = on (else 'N'), GSSENCRequest with 'N', and returns the startup packet and the
+// socket to go on with (TLS or not), bounded in size and in time (authentication_timeout).
 import type net from 'node:net';
 import { errorResponse } from '../protocol/backend-write.js';
 import { readStartupPacket, type StartupPacket } from '../protocol/frontend-read.js';
 import { authTimeout, PoolerError } from '../protocol/pooler-error.js';
+import { acceptClientTls, type ClientTls } from './tls-setup.js';
 
 export type StartupOutcome =
-  | { ok: true; packet: Extract<StartupPacket, { kind: 'startup' | 'cancel' }>; rest: Buffer }
+  | { ok: true; packet: Extract<StartupPacket, { kind: 'startup' | 'cancel' }>; rest: Buffer; socket: net.Socket }
   | { ok: false; reason: string };
 
 const NO = Buffer.from('N');
+const YES = Buffer.from('S');
 
-export function readClientStartup(socket: net.Socket, initial: Buffer, timeoutMs: number): Promise<StartupOutcome> {
+export function readClientStartup(raw: net.Socket, initial: Buffer, timeoutMs: number, tls?: ClientTls): Promise<StartupOutcome> {
   return new Promise((resolve) => {
+    let socket = raw;
     let buf = initial;
     let sslSeen = false;
     let done = false;
@@ -20,9 +24,7 @@ export function readClientStartup(socket: net.Socket, initial: Buffer, timeoutMs
       if (done) return;
       done = true;
       if (timer) clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('close', onClose);
-      socket.off('error', onClose);
+      detach();
       socket.pause();
       resolve(o);
     };
@@ -46,10 +48,11 @@ export function readClientStartup(socket: net.Socket, initial: Buffer, timeoutMs
             // PostgreSQL: data after an encryption request, before its answer, is a protocol violation.
             return fail(new PoolerError('BAD_STARTUP', '08P01', 'received unencrypted data after SSL request', 'FATAL', 'This could be either a client-software bug or evidence of an attempted man-in-the-middle attack.'));
           }
+          if (p.kind === 'ssl' && tls) return startTls();
           socket.write(NO);
           continue;
         }
-        return finish({ ok: true, packet: p, rest: buf });
+        return finish({ ok: true, packet: p, rest: buf, socket });
       }
     };
     const onData = (chunk: Buffer) => {
@@ -57,10 +60,35 @@ export function readClientStartup(socket: net.Socket, initial: Buffer, timeoutMs
       step();
     };
     const onClose = () => finish({ ok: false, reason: 'client closed the connection during start-up' });
+    const attach = () => {
+      socket.on('data', onData);
+      socket.on('close', onClose);
+      socket.on('error', onClose);
+    };
+    const detach = () => {
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      socket.off('error', onClose);
+    };
+    const startTls = () => {
+      detach();
+      socket.write(YES);
+      acceptClientTls(socket, tls!, timeoutMs).then(
+        (secure) => {
+          if (done) return secure.destroy();
+          socket = secure;
+          attach();
+          step();
+          if (!done) socket.resume();
+        },
+        (e: Error) => {
+          raw.destroy();
+          finish({ ok: false, reason: `TLS handshake failed: ${e.message}` });
+        },
+      );
+    };
     const timer = timeoutMs > 0 ? setTimeout(() => fail(authTimeout()), timeoutMs) : undefined;
-    socket.on('data', onData);
-    socket.on('close', onClose);
-    socket.on('error', onClose);
+    attach();
     step();
     if (!done) socket.resume();
   });

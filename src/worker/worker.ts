@@ -1,7 +1,12 @@
 // Worker process entry: hosts children, takes client sockets from the supervisor,
 // reports every child's state back. Started by the supervisor with child_process.fork.
+import dns from 'node:dns/promises';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import type { HbaEnv } from '../auth/hba-match.js';
+import { readPoolKey } from '../auth/pool-key.js';
+import { loadPoolHba, type HbaRecord } from '../config/pool-hba.js';
 import { loadPoolPasswd, findPoolPasswd, type PoolPasswdEntry } from '../config/pool-passwd.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import { decodeConfig, type ChildExitReason, type FromWorker, type ToWorker } from '../ipc.js';
@@ -13,6 +18,7 @@ import type { BackendTarget } from './backend-connection.js';
 import { backendTarget } from './backend-target.js';
 import { Child, exitAfterSession, lifeTimeDelay, pickChild } from './child.js';
 import { Session } from './session.js';
+import { clientTls, type ClientTls } from './tls-setup.js';
 import { readClientStartup } from './startup-reader.js';
 
 /** Idle time before the first keepalive probe on a client connection. */
@@ -21,6 +27,17 @@ const CLIENT_KEEPALIVE_MS = 60_000;
 class Worker {
   private cfg!: PgpoolConfig;
   private configFile = '';
+  private hbaFile = '';
+  private poolKeyFile = '';
+  private poolKey: string | undefined;
+  private clientTls: ClientTls | undefined;
+  private hba: { records: readonly HbaRecord[]; broken: boolean } | undefined;
+  private readonly hbaEnv: HbaEnv = {
+    sslEnabled: false,
+    interfaces: Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((i) => ({ address: i.address, prefix: Number(i.cidr?.split('/')[1] ?? 0) }))),
+    hostnameOf: verifiedHostname,
+    note: (r, why) => this.log.debug(`pool_hba.conf line ${r.line}: ${why}`),
+  };
   private workerId = -1;
   private log!: Logger;
   private target: BackendTarget | undefined;
@@ -42,6 +59,8 @@ class Worker {
       case 'init':
         this.workerId = m.workerId;
         this.configFile = m.configFile;
+        this.hbaFile = m.hbaFile;
+        this.poolKeyFile = m.poolKeyFile;
         this.apply(decodeConfig(m.config));
         this.send({ t: 'ready', workerId: m.workerId });
         return;
@@ -84,6 +103,29 @@ class Worker {
       if (r.diagnostics.some((d) => d.line > 0)) for (const d of r.diagnostics) this.log.warn(`${d.file}:${d.line}: ${d.message}`);
       this.passwd = r.entries;
     }
+    // The key is needed only for AES entries; without it they fail with pgpool's error.
+    this.poolKey = undefined;
+    if (this.passwd.some((e) => e.kind === 'aes')) {
+      const k = readPoolKey(this.poolKeyFile);
+      if (k.problem) this.log.warn(k.problem);
+      this.poolKey = k.key;
+    }
+    this.hba = undefined;
+    if (cfg.enable_pool_hba) {
+      const h = loadPoolHba(this.hbaFile);
+      for (const d of h.diagnostics) this.log.error(`${d.file}:${d.line}: ${d.message}`);
+      this.hba = { records: h.records, broken: h.diagnostics.length > 0 };
+    }
+    (this.hbaEnv as { sslEnabled: boolean }).sslEnabled = cfg.ssl;
+    if (!cfg.ssl) this.clientTls = undefined;
+    else {
+      try {
+        this.clientTls = clientTls(cfg, path.dirname(this.configFile));
+      } catch (e) {
+        // The supervisor checked it at start; a reload that breaks it keeps the last good one.
+        this.log.error(`TLS not (re)configured, keeping the previous setting: ${(e as Error).message}`);
+      }
+    }
   }
 
   private async serve(connId: number, socket: net.Socket, initial: Buffer): Promise<void> {
@@ -91,7 +133,7 @@ class Worker {
     // found by the kernel's keepalive probes instead of holding its child forever.
     socket.setKeepAlive?.(true, CLIENT_KEEPALIVE_MS);
     socket.on('error', () => {});
-    const startup = await readClientStartup(socket, initial, this.cfg.authentication_timeout * 1000);
+    const startup = await readClientStartup(socket, initial, this.cfg.authentication_timeout * 1000, this.clientTls);
     if (!startup.ok || startup.packet.kind !== 'startup') {
       if (!startup.ok) this.log.debug({ connId }, startup.reason);
       else if (startup.packet.kind === 'cancel') this.send({ t: 'cancelRequest', pid: startup.packet.pid, key: startup.packet.key.toString('hex') });
@@ -109,10 +151,14 @@ class Worker {
     }
     if (child.lifeTimer) clearTimeout(child.lifeTimer);
     child.status = 'idle';
+    socket = startup.socket;
     const session = new Session(socket, p, startup.rest, child.cache, {
       config: this.cfg,
       target: this.target,
       passwd: (user) => findPoolPasswd(this.passwd, user),
+      poolKey: this.poolKey,
+      hba: this.hba,
+      hbaEnv: this.hbaEnv,
       started: (pid, key, conn) =>
         this.send({ t: 'childBusy', childId: child.id, connId, cancel: { pid, key: key.toString('hex'), target: { host: conn.target.host, port: conn.target.port, pid: conn.pid, secret: conn.secret.toString('hex') } } }),
       log: this.log,
@@ -166,6 +212,18 @@ class Worker {
     if (this.children.size > 0) return;
     // Let the Terminate messages to PostgreSQL and the last IPC messages go out.
     setTimeout(() => process.exit(0), 50);
+  }
+}
+
+/** The client's host name by reverse lookup, kept only when a forward lookup of it gives the address back. */
+async function verifiedHostname(address: string): Promise<string | undefined> {
+  try {
+    const [name] = await dns.reverse(address);
+    if (!name) return undefined;
+    const forward = await dns.lookup(name, { all: true });
+    return forward.some((a) => a.address === address) ? name : undefined;
+  } catch {
+    return undefined;
   }
 }
 

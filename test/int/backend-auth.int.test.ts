@@ -1,7 +1,7 @@
-// PostgreSQL asks for scram-sha-256, md5 or a clear-text password; pgpool-ts answers it
-// with the pool_passwd entry (after proving the client with an md5 challenge of its own)
-// or with the password the client typed (allow_clear_text_frontend_auth). A cached
-// connection is never handed to a client that has not proved the password.
+// enable_pool_hba = off (§6.4): PostgreSQL asks for scram-sha-256, md5 or a clear-text
+// password; the client is asked the same way by pgpool-ts (a SCRAM exchange or an md5
+// challenge of its own against pool_passwd, or clear text) and pgpool-ts answers
+// PostgreSQL. A cached connection is never handed to a client that has not proved the password.
 import { afterAll, describe, expect, it } from 'vitest';
 import { md5Stored } from '../../src/auth/md5.js';
 import { backendPid, connectError } from '../helpers/clients.js';
@@ -19,25 +19,30 @@ describe('with pool_passwd entries', () => {
     for (const u of [USERS.scram, USERS.md5]) {
       const first = await backendPid(withPw(p.client(u.name, 'app'), u.password));
       const wrong = await connectError(withPw(p.client(u.name, 'app'), 'wrong'));
-      expect(wrong).toMatchObject({ code: '28P01', severity: 'FATAL', message: 'md5 authentication failed' });
+      if (u === USERS.scram) {
+        expect(wrong).toMatchObject({ code: '28P01', severity: 'FATAL', message: 'authentication failed', detail: `username "${u.name}" or password does not exist in backend (client to pgpool-ts)` });
+      } else {
+        expect(wrong).toMatchObject({ code: '28P01', severity: 'FATAL', message: 'md5 authentication failed', detail: 'password does not match (client to pgpool-ts)' });
+      }
       expect(await backendPid(withPw(p.client(u.name, 'app'), u.password))).toBe(first);
     }
     await p.stop();
   });
 
   it('refuses a wrong password on a fresh connection with the client-side error', async () => {
-    const passwd = `${USERS.scram.name}:TEXT${USERS.scram.password}\n`;
+    const passwd = `${USERS.md5.name}:TEXT${USERS.md5.password}\n`;
     const p = await startPooler({ num_init_children: 1, worker_processes: 1, pool_passwd: 'pool_passwd' }, { pool_passwd: passwd });
-    const e = await connectError(withPw(p.client(USERS.scram.name, 'app2'), 'wrong'));
+    const e = await connectError(withPw(p.client(USERS.md5.name, 'app2'), 'wrong'));
     expect(e).toMatchObject({ code: '28P01', severity: 'FATAL', message: 'md5 authentication failed', detail: 'password does not match (client to pgpool-ts)' });
     await p.stop();
   });
 
   it('says which leg failed when no usable password exists for the backend', async () => {
     const p = await startPooler({ num_init_children: 1, worker_processes: 1 });
-    const e = await connectError(withPw(p.client(USERS.clear.name, 'app'), USERS.clear.password));
-    expect(e).toMatchObject({ code: '28P01', message: 'failed to authenticate with backend' });
-    expect(e.detail).toBe('backend requires password authentication and no password is available (pgpool-ts to PostgreSQL)');
+    const e = await connectError(withPw(p.client(USERS.md5.name, 'app'), USERS.md5.password));
+    expect(e).toMatchObject({ code: '28P01', message: 'failed to authenticate with backend using md5', detail: 'valid password not found (pgpool-ts to PostgreSQL)' });
+    // A clear-text backend: the client is asked for its password whatever allow_clear_text_frontend_auth says (§6.4).
+    expect(await backendPid(withPw(p.client(USERS.clear.name, 'app'), USERS.clear.password))).toBeGreaterThan(0);
     await p.stop();
   });
 });

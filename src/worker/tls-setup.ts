@@ -1,0 +1,120 @@
+// TLS as pgpool does it with ssl = on: towards clients, a server context from ssl_cert,
+// ssl_key and the other ssl_* parameters (an SSLRequest is answered 'S'); towards
+// PostgreSQL, TLS when the backend offers it. Relative paths resolve beside pgpool.conf.
+import { execSync } from 'node:child_process';
+import fs from 'node:fs';
+import type net from 'node:net';
+import path from 'node:path';
+import tls from 'node:tls';
+import type { PgpoolConfig } from '../config/schema.js';
+
+export interface ClientTls {
+  readonly context: tls.SecureContext;
+  /** ssl_ca_cert/ssl_ca_cert_dir given: clients are asked for a certificate (cert authentication). */
+  readonly requestCert: boolean;
+}
+
+/** The passphrase ssl_passphrase_command prints (first line), %p being a prompt as in PostgreSQL. */
+function passphrase(command: string): string {
+  const cmd = command.replace(/%p/g, "'Enter PEM pass phrase:'").replace(/%%/g, '%');
+  return execSync(cmd, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 }).split('\n')[0];
+}
+
+/** Builds the client-facing context; throws with the parameter and file named when something is wrong. */
+export function clientTls(cfg: PgpoolConfig, configDir: string): ClientTls {
+  const file = (param: string, value: string) => {
+    const p = path.resolve(configDir, value);
+    try {
+      return fs.readFileSync(p);
+    } catch (e) {
+      throw new Error(`${param}: could not read "${p}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  };
+  if (cfg.ssl_cert === '' || cfg.ssl_key === '') throw new Error('ssl = on needs ssl_cert and ssl_key');
+  const ca: Buffer[] = [];
+  if (cfg.ssl_ca_cert !== '') ca.push(file('ssl_ca_cert', cfg.ssl_ca_cert));
+  if (cfg.ssl_ca_cert_dir !== '') {
+    const dir = path.resolve(configDir, cfg.ssl_ca_cert_dir);
+    for (const f of fs.readdirSync(dir).sort()) if (/\.(pem|crt)$/i.test(f)) ca.push(file('ssl_ca_cert_dir', path.join(dir, f)));
+  }
+  const options: tls.SecureContextOptions = {
+    cert: file('ssl_cert', cfg.ssl_cert),
+    key: file('ssl_key', cfg.ssl_key),
+    ca: ca.length > 0 ? ca : undefined,
+    crl: cfg.ssl_crl_file !== '' ? file('ssl_crl_file', cfg.ssl_crl_file) : undefined,
+    ciphers: cfg.ssl_ciphers || undefined,
+    honorCipherOrder: cfg.ssl_prefer_server_ciphers,
+    ecdhCurve: cfg.ssl_ecdh_curve || undefined,
+    dhparam: cfg.ssl_dh_params_file !== '' ? file('ssl_dh_params_file', cfg.ssl_dh_params_file) : undefined,
+    passphrase: cfg.ssl_passphrase_command !== '' ? passphrase(cfg.ssl_passphrase_command) : undefined,
+    minVersion: 'TLSv1.2',
+  };
+  try {
+    return { context: tls.createSecureContext(options), requestCert: ca.length > 0 };
+  } catch (e) {
+    throw new Error(`ssl_cert/ssl_key: ${(e as Error).message}`);
+  }
+}
+
+/** Runs the server side of the handshake on a client socket that was answered 'S'. */
+export function acceptClientTls(socket: net.Socket, t: ClientTls, timeoutMs: number): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: t.context, requestCert: t.requestCert, rejectUnauthorized: false });
+    const timer = timeoutMs > 0 ? setTimeout(() => secure.destroy(new Error('TLS handshake timed out')), timeoutMs) : undefined;
+    const fail = (e: Error) => {
+      if (timer) clearTimeout(timer);
+      reject(e);
+    };
+    secure.once('error', fail);
+    secure.once('close', () => fail(new Error('client closed the connection during the TLS handshake')));
+    secure.once('secure', () => {
+      if (timer) clearTimeout(timer);
+      secure.off('error', fail);
+      secure.removeAllListeners('close');
+      resolve(secure);
+    });
+  });
+}
+
+/**
+ * pgpool with ssl = on asks the backend for TLS and uses it when offered ('S'), plain
+ * otherwise ('N'). The backend's certificate is not verified, as pgpool does not.
+ */
+export function backendTls(socket: net.Socket, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const timer = timeoutMs > 0 ? setTimeout(() => socket.destroy(new Error('no answer to SSLRequest')), timeoutMs) : undefined;
+    const done = () => {
+      if (timer) clearTimeout(timer);
+      socket.off('error', onError);
+    };
+    const onError = (e: Error) => {
+      done();
+      reject(e);
+    };
+    socket.once('error', onError);
+    const onAnswer = (chunk: Buffer) => {
+      socket.off('data', onAnswer);
+      socket.pause();
+      // Nothing may follow the one-byte answer before the handshake (CVE-2021-23222).
+      if (chunk.length !== 1) return onError(new Error('received unencrypted data after SSL request'));
+      if (chunk[0] !== 0x53) {
+        done();
+        resolve(socket); // 'N': this backend has no TLS; carry on in the clear
+        return;
+      }
+      const secure = tls.connect({ socket, rejectUnauthorized: false });
+      secure.once('secureConnect', () => {
+        done();
+        secure.off('error', onError);
+        resolve(secure);
+      });
+      secure.once('error', onError);
+    };
+    socket.on('data', onAnswer);
+    socket.resume();
+    const req = Buffer.alloc(8);
+    req.writeInt32BE(8, 0);
+    req.writeInt32BE(80877103, 4);
+    socket.write(req);
+  });
+}
