@@ -3,6 +3,9 @@
 //   pgpool-ts [-f …] [-m smart|fast|immediate] stop
 //   pgpool-ts [-f …] reload
 //   pgpool-ts --check-config [-f …]
+//   pgpool-ts pg_md5 | pg_enc | pg_keygen …   (pool_passwd tools, see admin/passwd-tool.ts)
+import { PASSWD_TOOLS, runPasswdTool } from './admin/passwd-tool.js';
+import { clientTls } from './worker/tls-setup.js';
 import { poolKeyFile } from './auth/pool-key.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -39,6 +42,7 @@ Usage:
             [ -m SHUTDOWN-MODE ] stop
   pgpool-ts [ -f CONFIG_FILE ] [ -F PCP_CONFIG_FILE ] [ -a HBA_CONFIG_FILE ] reload
   pgpool-ts --check-config [ -f CONFIG_FILE ]
+  pgpool-ts pg_md5 | pg_enc | pg_keygen ...   (fill pool_passwd; pgpool-ts pg_md5 --help)
 
 Common options:
   -a, --hba-file=HBA_CONFIG_FILE   Set the path to the pool_hba.conf configuration file
@@ -146,6 +150,14 @@ export function checkAll(loaded: LoadedConfig, paths: { pcp: string; hba: string
     const f = path.resolve(path.dirname(loaded.file), cfg.pool_passwd);
     if (fs.existsSync(f)) out.push(...loadPoolPasswd(f).diagnostics);
   }
+  if (cfg.ssl) {
+    try {
+      clientTls(cfg, path.dirname(loaded.file));
+    } catch (e) {
+      const param = /^(ssl_\w+)/.exec((e as Error).message)?.[1] ?? 'ssl';
+      out.push({ severity: 'error', file: loaded.file, line: loaded.sources.get(param)?.line ?? 0, param, message: (e as Error).message });
+    }
+  }
   for (const name of loaded.notImplemented) {
     out.push({ severity: 'info', file: loaded.file, line: loaded.sources.get(name)?.line ?? 0, param: name, message: `parameter "${name}" is accepted but not implemented by pgpool-ts yet` });
   }
@@ -192,6 +204,9 @@ function reloadCommand(loaded: LoadedConfig): number {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  if (argv.length > 0 && PASSWD_TOOLS.has(argv[0])) {
+    return runPasswdTool(argv[0], argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+  }
   const o = parseArgs(argv);
   if ('error' in o) {
     process.stderr.write(`pgpool-ts: ${o.error}\n\n${USAGE}`);

@@ -103,9 +103,21 @@ export const ACTS_ON: ReadonlySet<string> = new Set<ParamName>([
   'connection_cache',
   'connection_life_time',
   'reset_query_list',
-  // authentication (pass-through; pool_hba and AES entries come later)
+  // authentication and TLS
+  'enable_pool_hba',
   'pool_passwd',
   'allow_clear_text_frontend_auth',
+  'ssl',
+  'ssl_cert',
+  'ssl_key',
+  'ssl_ca_cert',
+  'ssl_ca_cert_dir',
+  'ssl_crl_file',
+  'ssl_ciphers',
+  'ssl_prefer_server_ciphers',
+  'ssl_ecdh_curve',
+  'ssl_dh_params_file',
+  'ssl_passphrase_command',
   // logging
   'log_min_messages',
   'log_connections',

@@ -27,6 +27,8 @@ export interface PostgresOptions {
   readonly settings?: Readonly<Record<string, string | number>>;
   /** pg_hba.conf lines placed before the default trust lines. */
   readonly hba?: readonly string[];
+  /** ssl = on with this certificate and key (copied into the data directory, owned by the server's user). */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 async function binaries(): Promise<{ initdb: string; pg_ctl: string }> {
@@ -82,7 +84,16 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresInst
     cwd: baseDir,
     timeout: 120_000,
   });
+  if (opts.tls) {
+    for (const [from, to] of [[opts.tls.cert, 'server.crt'], [opts.tls.key, 'server.key']]) {
+      const dest = path.join(dataDir, to);
+      fs.copyFileSync(from, dest);
+      fs.chmodSync(dest, 0o600);
+      if (owner) fs.chownSync(dest, owner.uid, owner.gid);
+    }
+  }
   const conf = {
+    ...(opts.tls ? { ssl: 'on' } : {}),
     listen_addresses: "'127.0.0.1'",
     port: opts.port,
     unix_socket_directories: `'${socketDir}'`,

@@ -48,7 +48,8 @@ export function readClientStartup(raw: net.Socket, initial: Buffer, timeoutMs: n
             // PostgreSQL: data after an encryption request, before its answer, is a protocol violation.
             return fail(new PoolerError('BAD_STARTUP', '08P01', 'received unencrypted data after SSL request', 'FATAL', 'This could be either a client-software bug or evidence of an attempted man-in-the-middle attack.'));
           }
-          if (p.kind === 'ssl' && tls) return startTls();
+          // Over a unix socket PostgreSQL says 'N' to SSLRequest, and so does pgpool-ts.
+          if (p.kind === 'ssl' && tls && socket.remoteAddress !== undefined) return startTls();
           socket.write(NO);
           continue;
         }

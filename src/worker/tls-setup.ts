@@ -8,11 +8,19 @@ import path from 'node:path';
 import tls from 'node:tls';
 import type { PgpoolConfig } from '../config/schema.js';
 
+/**
+ * The client-facing TLS of one configuration: a tls.Server that never listens and is
+ * handed each socket answered 'S'. Its connection path is the one that sets
+ * `authorized` (the client certificate verified against the CA), which cert
+ * authentication needs; a bare TLSSocket does not.
+ */
 export interface ClientTls {
-  readonly context: tls.SecureContext;
-  /** ssl_ca_cert/ssl_ca_cert_dir given: clients are asked for a certificate (cert authentication). */
-  readonly requestCert: boolean;
+  readonly server: tls.Server;
+  /** Handshakes under way, by the peer's address and port. */
+  readonly pending: Map<string, { resolve: (s: tls.TLSSocket) => void; reject: (e: Error) => void }>;
 }
+
+const peerKey = (s: net.Socket) => `${s.remoteAddress}:${s.remotePort}`;
 
 /** The passphrase ssl_passphrase_command prints (first line), %p being a prompt as in PostgreSQL. */
 function passphrase(command: string): string {
@@ -49,30 +57,48 @@ export function clientTls(cfg: PgpoolConfig, configDir: string): ClientTls {
     passphrase: cfg.ssl_passphrase_command !== '' ? passphrase(cfg.ssl_passphrase_command) : undefined,
     minVersion: 'TLSv1.2',
   };
+  let server: tls.Server;
   try {
-    return { context: tls.createSecureContext(options), requestCert: ca.length > 0 };
+    server = tls.createServer({ ...options, requestCert: ca.length > 0, rejectUnauthorized: false });
   } catch (e) {
     throw new Error(`ssl_cert/ssl_key: ${(e as Error).message}`);
   }
+  const pending: ClientTls['pending'] = new Map();
+  const settle = (s: tls.TLSSocket, e?: Error) => {
+    const k = peerKey(s);
+    const p = pending.get(k);
+    if (!p) return;
+    pending.delete(k);
+    if (e) p.reject(e);
+    else p.resolve(s);
+  };
+  server.on('secureConnection', (s: tls.TLSSocket) => settle(s));
+  server.on('tlsClientError', (e: Error, s: tls.TLSSocket) => settle(s, e));
+  return { server, pending };
 }
 
-/** Runs the server side of the handshake on a client socket that was answered 'S'. */
+/** Runs the server side of the handshake on a TCP client socket that was answered 'S'. */
 export function acceptClientTls(socket: net.Socket, t: ClientTls, timeoutMs: number): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
-    const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: t.context, requestCert: t.requestCert, rejectUnauthorized: false });
-    const timer = timeoutMs > 0 ? setTimeout(() => secure.destroy(new Error('TLS handshake timed out')), timeoutMs) : undefined;
+    const key = peerKey(socket);
+    const timer = timeoutMs > 0 ? setTimeout(() => fail(new Error('TLS handshake timed out')), timeoutMs) : undefined;
+    const onClose = () => fail(new Error('client closed the connection during the TLS handshake'));
     const fail = (e: Error) => {
       if (timer) clearTimeout(timer);
+      t.pending.delete(key);
+      socket.destroy();
       reject(e);
     };
-    secure.once('error', fail);
-    secure.once('close', () => fail(new Error('client closed the connection during the TLS handshake')));
-    secure.once('secure', () => {
-      if (timer) clearTimeout(timer);
-      secure.off('error', fail);
-      secure.removeAllListeners('close');
-      resolve(secure);
+    t.pending.set(key, {
+      resolve: (s) => {
+        if (timer) clearTimeout(timer);
+        socket.off('close', onClose);
+        resolve(s);
+      },
+      reject: fail,
     });
+    socket.once('close', onClose);
+    t.server.emit('connection', socket);
   });
 }
 
