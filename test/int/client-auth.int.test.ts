@@ -158,6 +158,21 @@ describe('TLS towards clients', () => {
     await p.stop();
   });
 
+  it('opens an encrypted key with ssl_passphrase_command and takes CAs from ssl_ca_cert_dir', async () => {
+    const encKey = path.join(certs.dir, 'server-enc.key');
+    execFileSync('openssl', ['rsa', '-in', certs.serverKey, '-aes256', '-passout', 'pass:open sesame', '-out', encKey], { stdio: 'ignore' });
+    const caDir = path.join(certs.dir, 'cas');
+    fs.mkdirSync(caDir, { recursive: true });
+    fs.copyFileSync(certs.ca, path.join(caDir, 'test-ca.pem'));
+    const p = await hbaPooler('hostssl all all 127.0.0.1/32 cert\n', {
+      ssl: true, ssl_cert: certs.serverCert, ssl_key: encKey, ssl_passphrase_command: 'echo "open sesame"', ssl_ca_cert_dir: caDir,
+    });
+    const bob = certs.client('bob');
+    expect(await backendPid({ ...p.client('bob', 'app'), ssl: ssl({ cert: fs.readFileSync(bob.cert), key: fs.readFileSync(bob.key) }) })).toBeGreaterThan(0);
+    await p.stop();
+    await expect(startPooler({ ssl: true, ssl_cert: certs.serverCert, ssl_key: encKey, ssl_passphrase_command: 'echo wrong' })).rejects.toThrow(/ssl_cert\/ssl_key: .*(bad decrypt|bad password)/);
+  });
+
   it('refuses to start when ssl = on and a certificate file is missing, naming the parameter', async () => {
     await expect(startPooler({ ssl: true, ssl_cert: 'missing.crt', ssl_key: certs.serverKey })).rejects.toThrow(/ssl_cert: could not read .*missing\.crt.*: ENOENT/);
   });
