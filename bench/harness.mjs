@@ -135,6 +135,7 @@ async function startTarget(name, clients, pg, extra = {}) {
     fs.writeFileSync(path.join(dir, 'pgpool.conf'), [
       "backend_clustering_mode = 'raw'", `listen_addresses = '${HOST}'`, `port = ${port}`, `unix_socket_directories = '${dir}'`,
       `pid_file_name = '${dir}/pgpool.pid'`, `backend_hostname0 = '${HOST}'`, `backend_port0 = ${pg.port}`,
+      `pcp_port = ${await freePort()}`, `pcp_socket_dir = '${dir}'`,
       `num_init_children = ${clients}`, `max_pool = ${S.maxPool}`, 'child_life_time = 0', 'metrics_port = 0',
       `listen_backlog_multiplier = ${Math.max(2, Math.ceil((extra.maxClients ?? 0) / clients))}`, '',
     ].join('\n'));

@@ -239,7 +239,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const log = createLogger('pgpool-ts', o.debug ? 'debug1' : loaded.config.log_min_messages);
   for (const d of loaded.diagnostics) log.warn(formatDiagnostic(d));
   if (loaded.notImplemented.length > 0) log.warn({ parameters: loaded.notImplemented }, 'these parameters are accepted but not implemented by pgpool-ts yet');
-  const supervisor = new Supervisor(loaded, log, { hba: paths.hba, poolKey: poolKeyFile(o.keyFile) });
+  const supervisor = new Supervisor(loaded, log, { hba: paths.hba, poolKey: poolKeyFile(o.keyFile), pcp: paths.pcp });
   try {
     await supervisor.start();
   } catch (e) {

@@ -2,6 +2,7 @@
 // A session costs three: client (with the socket), childBusy, childFree.
 // Sent as JSON (child_process's default serialization), so Buffers travel as base64
 // strings and the config snapshot's Maps as entry lists (encodeConfig/decodeConfig).
+import type { ChildReport } from './admin/process-report.js';
 import type { PgpoolConfig } from './config/schema.js';
 
 /** The config snapshot in a JSON-safe form: every Map becomes its entry list. */
@@ -41,6 +42,8 @@ export type ToWorker =
   /** A client socket accompanies this message; `initial` holds bytes the supervisor already read (base64). */
   | { t: 'client'; connId: number; initial: string }
   | { t: 'reload'; config: WireConfig }
+  /** Asks for a ChildReport of every child (SHOW pool_*, PCP). */
+  | { t: 'report'; reqId: number }
   | { t: 'shutdown'; mode: 'smart' | 'fast' | 'immediate' };
 
 export type ChildExitReason = 'max_connections' | 'life_time' | 'retired' | 'error' | 'shutdown';
@@ -61,5 +64,6 @@ export type FromWorker =
   | { t: 'childExit'; childId: number; connId?: number; reason: ChildExitReason; message: string }
   /** A client socket the worker could not place (no idle child any more); the socket is closed. */
   | { t: 'clientLost'; connId: number }
+  | { t: 'report'; reqId: number; children: ChildReport[] }
   /** A CancelRequest that reached a worker; the supervisor holds every key and forwards it. */
   | { t: 'cancelRequest'; pid: number; key: string };

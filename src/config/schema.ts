@@ -98,6 +98,11 @@ export const ACTS_ON: ReadonlySet<string> = new Set<ParamName>([
   'worker_processes',
   'metrics_port',
   'metrics_listen_addresses',
+  // PCP
+  'pcp_listen_addresses',
+  'pcp_port',
+  'pcp_socket_dir',
+  'pcp_client_version',
   // pooling
   'max_pool',
   'connection_cache',

@@ -16,6 +16,11 @@ import { errorResponse, tooManyClientsResponse } from '../protocol/backend-write
 import { CANCEL_REQUEST_CODE, MAX_CANCEL_KEY_LENGTH, MAX_STARTUP_PACKET_LENGTH } from '../protocol/codes.js';
 import { adminShutdown, authTimeout, tooManyWaiting } from '../protocol/pooler-error.js';
 import { admitOnAccept, backlogFor, chooseWorker, leastLoaded, placeClient } from './admission.js';
+import { startPcpServer, type PcpDeps } from '../admin/pcp-server.js';
+import type { PcpClientVersion } from '../admin/pcp-protocol.js';
+import type { ChildReport } from '../admin/process-report.js';
+import { backendNodes, healthCheckRow, poolStatusItems } from '../admin/admin-views.js';
+import { loadPcpConf } from '../config/pcp-conf.js';
 import { clientTls } from '../worker/tls-setup.js';
 import { CancelRegistry, sendCancel } from './cancel-forwarder.js';
 import { ChildTable } from './child-table.js';
@@ -78,6 +83,10 @@ export class Supervisor {
   private highLoadCounter = 0;
   private readonly systemd = new SystemdNotifier(process.env.NOTIFY_SOCKET);
   private metricsServers: http.Server[] = [];
+  private pcp: { close: () => void } | undefined;
+  private nextReportId = 1;
+  private readonly reportWaiters = new Map<number, (children: ChildReport[]) => void>();
+  private readonly startedAt = Date.now();
   private readonly exited: Promise<number>;
   private resolveExit!: (code: number) => void;
   /** Counters for logs and, later, metrics. */
@@ -86,8 +95,8 @@ export class Supervisor {
   constructor(
     private loaded: LoadedConfig,
     private readonly log: Logger,
-    /** pool_hba.conf (-a) and the pool key file (-k, $PGPOOLKEYFILE, ~/.pgpoolkey). */
-    private readonly files: { readonly hba: string; readonly poolKey: string },
+    /** pool_hba.conf (-a), the pool key file (-k, $PGPOOLKEYFILE, ~/.pgpoolkey) and pcp.conf (-F). */
+    private readonly files: { readonly hba: string; readonly poolKey: string; readonly pcp: string },
   ) {
     this.cfg = loaded.config;
     this.workerCount = this.cfg.worker_processes > 0 ? this.cfg.worker_processes : Math.max(1, os.availableParallelism());
@@ -144,6 +153,14 @@ export class Supervisor {
         this.log.warn(`could not serve /metrics on ${this.cfg.metrics_listen_addresses}:${this.cfg.metrics_port}: ${(e as Error).message}`);
       }
     }
+    this.pcp = await startPcpServer(
+      {
+        addresses: this.cfg.pcp_listen_addresses,
+        port: this.cfg.pcp_port,
+        socketDirs: this.cfg.pcp_socket_dir.map((d) => path.resolve(path.dirname(this.loaded.file), d)),
+      },
+      this.pcpDeps(),
+    );
     this.installSignals();
     void this.checkBackendCapacity();
     // Every listener is bound: tell systemd (Type=notify) we are ready.
@@ -279,6 +296,9 @@ export class Supervisor {
         this.table.settled(w, m.connId);
         this.connFinished(m.connId);
         this.drainQueue();
+        return;
+      case 'report':
+        this.reportWaiters.get(m.reqId)?.(m.children);
         return;
       case 'cancelRequest':
         this.forwardCancel(m.pid, m.key);
@@ -487,6 +507,42 @@ export class Supervisor {
     return this.queue.length;
   }
 
+  /** A ChildReport of every child, from every worker (PCP, SHOW pool_*). */
+  report(timeoutMs = 5000): Promise<ChildReport[]> {
+    const reqId = this.nextReportId++;
+    const asked = this.workers.map((_, w) => w).filter((w) => this.toWorker(w, { t: 'report', reqId }));
+    return new Promise((resolve) => {
+      const got: ChildReport[] = [];
+      let left = asked.length;
+      const done = () => {
+        clearTimeout(timer);
+        this.reportWaiters.delete(reqId);
+        resolve(got.sort((a, b) => a.childId - b.childId));
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.reportWaiters.set(reqId, (children) => {
+        got.push(...children);
+        if (--left === 0) done();
+      });
+      if (left === 0) done();
+    });
+  }
+
+  private pcpDeps(): PcpDeps {
+    return {
+      users: () => loadPcpConf(this.files.pcp).users,
+      nodes: () => backendNodes(this.cfg, this.startedAt),
+      report: () => this.report(),
+      maxPool: () => this.cfg.max_pool,
+      poolStatus: () => poolStatusItems(this.cfg, this.startedAt),
+      healthCheckStats: (node) => healthCheckRow(this.cfg, node, this.startedAt),
+      clientVersion: () => this.cfg.pcp_client_version as PcpClientVersion,
+      reload: () => this.reload(),
+      stop: (mode) => setImmediate(() => void this.shutdown(mode)),
+      log: this.log,
+    };
+  }
+
   private installSignals(): void {
     process.on('SIGTERM', () => void this.shutdown('smart'));
     process.on('SIGINT', () => void this.shutdown('fast'));
@@ -539,6 +595,7 @@ export class Supervisor {
     this.log.info({ mode }, `received ${mode} shutdown request`);
     this.listeners?.close();
     for (const m of this.metricsServers) m.close();
+    this.pcp?.close();
     for (const p of [...this.pending.values()]) {
       if (p.state === 'sent') continue;
       if (mode === 'fast') p.socket.end(errorResponse(adminShutdown()));

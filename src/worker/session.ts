@@ -47,6 +47,15 @@ const RESET_TIMEOUT_MS = 10_000;
 /** Runs the session to its end; never throws. */
 export class Session {
   relay: Relay | undefined;
+  /** The backend connection the client is using, once it has one (for reports). */
+  conn: BackendConnection | undefined;
+  readonly startedAt = Date.now();
+  get clientAddress(): string | undefined {
+    return this.client.remoteAddress;
+  }
+  get clientPort(): number | undefined {
+    return this.client.remotePort;
+  }
   private stopReason: string | undefined;
 
   constructor(
@@ -119,6 +128,7 @@ export class Session {
       return { end: 'stopped', reused, backendPid: conn.pid, cached: false };
     }
     conn.timesUsed++;
+    this.conn = conn;
     const cancelKey = randomCancelKey(effectiveMinor(version, conn) >= 2 ? 32 : 4);
     // Announced before the greeting, so the key is known before the client can use it.
     this.deps.started(conn.pid, cancelKey, conn);
@@ -127,6 +137,7 @@ export class Session {
       this.relay = new Relay(this.client, conn!.socket, (e) => resolve(e), answerAdminQuery);
       this.relay.start(extra, clientRest);
     });
+    this.conn = undefined;
     const cached = await this.release(conn, end, this.relay!);
     return { end: end.kind, reused, backendPid: conn.pid, cached };
   }

@@ -14,9 +14,10 @@ import { createLogger, type Logger } from '../log.js';
 import { errorResponse } from '../protocol/backend-write.js';
 import { sortedStartupPacket } from '../protocol/frontend-read.js';
 import { adminShutdown, tooManyClients } from '../protocol/pooler-error.js';
-import type { BackendTarget } from './backend-connection.js';
+import type { BackendConnection, BackendTarget } from './backend-connection.js';
 import { backendTarget } from './backend-target.js';
 import { Child, exitAfterSession, lifeTimeDelay, pickChild } from './child.js';
+import type { ChildReport, SlotReport } from '../admin/process-report.js';
 import { Session } from './session.js';
 import { clientTls, type ClientTls } from './tls-setup.js';
 import { readClientStartup } from './startup-reader.js';
@@ -87,6 +88,9 @@ class Worker {
         return;
       case 'shutdown':
         this.shutdown(m.mode);
+        return;
+      case 'report':
+        this.send({ t: 'report', reqId: m.reqId, children: [...this.children.values()].map((c) => childReport(c, Date.now())) });
         return;
     }
   }
@@ -213,6 +217,25 @@ class Worker {
     // Let the Terminate messages to PostgreSQL and the last IPC messages go out.
     setTimeout(() => process.exit(0), 50);
   }
+}
+
+function slotOf(conn: BackendConnection, connected: boolean): SlotReport {
+  return { database: conn.database, user: conn.user, backendPid: conn.pid, createdAt: conn.createdAt, counter: conn.timesUsed, connected, protocolMajor: conn.startupKey.readUInt16BE(4), protocolMinor: conn.startupKey.readUInt16BE(6) };
+}
+
+/** pgpool's view of a child (§1.4 statuses from the relay's counters). */
+function childReport(c: Child, now: number): ChildReport {
+  const s = c.session;
+  const relay = s?.relay;
+  const status: ChildReport['status'] = !s ? 'Wait for connection' : !relay || !s.conn ? 'Connecting'
+    : relay.fe.readyRequests > relay.be.readyCount ? 'Execute command' : relay.be.txStatus === 0x54 ? 'Idle in transaction' : 'Idle';
+  const slots = c.cache.entries.map((conn) => slotOf(conn, false));
+  if (s?.conn) slots.unshift(slotOf(s.conn, true));
+  return {
+    childId: c.id, startedAt: c.startedAt, sessions: c.sessions, status, slots,
+    clientConnectedAt: s?.startedAt, clientDisconnectedAt: c.sessions > 0 ? c.idleSince : undefined,
+    clientHost: s?.clientAddress, clientPort: s?.clientPort, clientIdleMs: relay ? relay.clientIdleFor(now) : undefined,
+  };
 }
 
 /** The client's host name by reverse lookup, kept only when a forward lookup of it gives the address back. */

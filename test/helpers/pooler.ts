@@ -45,6 +45,8 @@ export async function startPooler(values: ConfValues = {}, extraFiles: Record<st
       listen_addresses: '127.0.0.1',
       port,
       unix_socket_directories: dir,
+      pcp_port: await freePort(),
+      pcp_socket_dir: dir,
       pid_file_name: path.join(dir, 'pgpool.pid'),
       backend_hostname0: pg.host,
       backend_port0: pg.port,

@@ -51,7 +51,7 @@ const pgInst = await startPostgres({ port: await freePort() });
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgpool-ts-soak-'));
 const port = await freePort();
 fs.writeFileSync(path.join(dir, 'pgpool.conf'), [
-  `listen_addresses = '127.0.0.1'`, `port = ${port}`, `unix_socket_directories = '${dir}'`, `pid_file_name = '${dir}/pgpool.pid'`,
+  `listen_addresses = '127.0.0.1'`, `port = ${port}`, `unix_socket_directories = '${dir}'`, `pcp_port = ${await freePort()}`, `pcp_socket_dir = '${dir}'`, `pid_file_name = '${dir}/pgpool.pid'`,
   `backend_hostname0 = '127.0.0.1'`, `backend_port0 = ${pgInst.port}`, `num_init_children = ${children}`, `max_pool = ${maxPool}`,
   `worker_processes = 2`, `metrics_port = 0`, `listen_backlog_multiplier = 4`, '',
 ].join('\n'));

@@ -1,0 +1,221 @@
+// The PCP server (pgpool-behavior.md §9): pcp_listen_addresses:pcp_port and
+// <pcp_socket_dir>/.s.PGSQL.<pcp_port>, md5 login against pcp.conf (read at each login,
+// so edits need no reload), and the requests behind the pcp_* tools. Runs in the
+// supervisor; what children are doing comes from the workers through `deps.report`.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { PcpUser } from '../config/pcp-conf.js';
+import type { Logger } from '../log.js';
+import {
+  nodeInfoPacket, pcpAuthOk, pcpError, pcpPacket, pcpStrings, poolStatusHeader, processInfoPacket, readPcpRequest,
+  type NodeInfo, type PcpClientVersion, type PcpRequest,
+} from './pcp-protocol.js';
+import { poolPoolsRows, type ChildReport } from './process-report.js';
+
+export interface PcpDeps {
+  readonly users: () => readonly PcpUser[];
+  readonly nodes: () => readonly NodeInfo[];
+  readonly report: () => Promise<ChildReport[]>;
+  readonly maxPool: () => number;
+  readonly poolStatus: () => readonly (readonly [string, string, string])[];
+  /** node_id, then the 19 other SHOW pool_health_check_stats fields. */
+  readonly healthCheckStats: (node: number) => readonly string[];
+  readonly clientVersion: () => PcpClientVersion;
+  readonly reload: () => void;
+  readonly stop: (mode: 'smart' | 'fast' | 'immediate') => void;
+  readonly log: Logger;
+}
+
+export interface PcpListenOptions {
+  readonly addresses: readonly string[];
+  readonly port: number;
+  readonly socketDirs: readonly string[];
+}
+
+const CONN_TIMEOUT_MS = 60_000;
+
+class PcpConnection {
+  private buf: Buffer = Buffer.alloc(0);
+  private salt: Buffer | undefined;
+  private user: string | undefined;
+  private busy: Promise<void> = Promise.resolve();
+
+  constructor(private readonly socket: net.Socket, private readonly deps: PcpDeps) {
+    socket.setTimeout(CONN_TIMEOUT_MS, () => socket.destroy());
+    socket.on('error', () => {});
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+  }
+
+  private fatal(message: string, detail?: string): void {
+    this.socket.end(pcpError('FATAL', message, detail));
+    this.buf = Buffer.alloc(0);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    for (;;) {
+      if (this.socket.writableEnded) return;
+      const f = readPcpRequest(this.buf);
+      if (f.kind === 'incomplete') {
+        if (this.buf.length > 4096) this.fatal('invalid PCP packet', 'too much data');
+        return;
+      }
+      if (f.kind === 'bad') return this.fatal('invalid PCP packet', `incorrect packet length (${f.length})`);
+      this.buf = this.buf.subarray(f.length);
+      const req = f.request;
+      // Requests are answered in order, also when one needs the workers' reports.
+      this.busy = this.busy.then(() => this.handle(req)).catch((e: Error) => {
+        this.deps.log.error(`PCP request failed: ${e.message}`);
+        this.socket.destroy();
+      });
+    }
+  }
+
+  private async handle(req: PcpRequest): Promise<void> {
+    const s = this.socket;
+    if (s.destroyed || s.writableEnded) return;
+    if (req.type === 'X') {
+      s.end();
+      return;
+    }
+    if (this.user === undefined) return this.login(req);
+    const d = this.deps;
+    switch (req.type) {
+      case 'L':
+        s.write(pcpPacket('l', 'CommandComplete', String(d.nodes().length)));
+        return;
+      case 'N': {
+        const ids = (await d.report()).map((c) => String(c.childId));
+        s.write(pcpPacket('n', 'CommandComplete', String(ids.length), ...ids));
+        return;
+      }
+      case 'I': {
+        const arg = pcpStrings(req.payload)[0] ?? '';
+        const nodes = d.nodes();
+        const id = /^-?\d+$/.test(arg) ? Number(arg) : NaN;
+        if (id !== -1 && !(id >= 0 && id < nodes.length)) {
+          s.write(pcpError('ERROR', 'informing node info failed', `invalid node ID : ${arg}`));
+          return;
+        }
+        const pick = id === -1 ? nodes : [nodes[id]];
+        s.write(Buffer.concat([pcpPacket('i', 'ArraySize', String(pick.length)), ...pick.map((n) => nodeInfoPacket(n, d.clientVersion())), pcpPacket('i', 'CommandComplete')]));
+        return;
+      }
+      case 'P': {
+        const arg = pcpStrings(req.payload)[0] ?? '';
+        const all = await d.report();
+        const id = /^\d+$/.test(arg) ? Number(arg) : NaN;
+        const children = id === 0 ? all : all.filter((c) => c.childId === id);
+        if (Number.isNaN(id) || children.length === 0) {
+          s.write(pcpError('ERROR', 'informing process info failed', `invalid process ID : ${arg}`));
+          return;
+        }
+        const rows = poolPoolsRows(children, d.maxPool());
+        s.write(Buffer.concat([pcpPacket('p', 'ArraySize', String(rows.length)), ...rows.map((r) => processInfoPacket(r, d.clientVersion())), pcpPacket('p', 'CommandComplete')]));
+        return;
+      }
+      case 'B': {
+        const items = d.poolStatus();
+        s.write(Buffer.concat([poolStatusHeader(items.length), ...items.map(([n, v, desc]) => pcpPacket('b', 'ProcessConfig', n, v, desc)), pcpPacket('b', 'CommandComplete')]));
+        return;
+      }
+      case 'H': {
+        const arg = pcpStrings(req.payload)[0] ?? '';
+        const id = /^-?\d+$/.test(arg) ? Number(arg) : NaN;
+        if (!(id >= 0 && id < d.nodes().length)) {
+          s.write(pcpError('ERROR', 'informing health check stats info failed', `invalid node ID ${arg}`));
+          return;
+        }
+        s.write(pcpPacket('h', 'CommandComplete', ...d.healthCheckStats(id)));
+        return;
+      }
+      case 'Z':
+        s.write(pcpPacket('z', 'CommandComplete'));
+        d.log.info({ user: this.user }, 'PCP: reload config request');
+        d.reload();
+        return;
+      case 'T':
+      case 't': {
+        const mode = { s: 'smart', f: 'fast', i: 'immediate' }[String.fromCharCode(req.payload[0] ?? 0)] as 'smart' | 'fast' | 'immediate' | undefined;
+        if (!mode) {
+          s.write(pcpError('ERROR', 'PCP: error while processing shutdown request', `invalid shutdown mode "${String.fromCharCode(req.payload[0] ?? 0x3f)}"`));
+          return;
+        }
+        s.end(pcpPacket('t', 'CommandComplete'));
+        d.log.info({ user: this.user, mode }, 'PCP: stop request');
+        d.stop(mode);
+        return;
+      }
+      default:
+        s.write(pcpError('ERROR', 'PCP processing request', `unknown PCP packet type "${req.type}"`));
+    }
+  }
+
+  private login(req: PcpRequest): void {
+    if (req.type === 'M') {
+      this.salt = crypto.randomBytes(4);
+      this.socket.write(pcpPacket('m', this.salt));
+      return;
+    }
+    if (req.type !== 'R') return this.fatal('authentication failed for new PCP connection', 'connection not authorized');
+    const [user = '', answer = ''] = pcpStrings(req.payload);
+    if (!this.salt) return this.fatal('authentication failed', 'username and/or password does not match');
+    const entry = this.deps.users().find((u) => u.user === user);
+    if (!entry || !pcpAuthOk(entry.md5, user, this.salt, answer)) {
+      this.deps.log.info({ user }, 'PCP: authentication failed');
+      return this.fatal(`authentication failed for user "${user}"`, 'username and/or password does not match');
+    }
+    this.user = user;
+    this.socket.write(pcpPacket('r', 'AuthenticationOK'));
+  }
+}
+
+function answers(file: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.connect(file);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
+/** Opens the PCP listeners; resolves with a closer and the addresses bound. */
+export async function startPcpServer(o: PcpListenOptions, deps: PcpDeps): Promise<{ where: string[]; close: () => void }> {
+  const servers: net.Server[] = [];
+  const where: string[] = [];
+  const open = (listen: (s: net.Server) => void, label: string) =>
+    new Promise<void>((resolve, reject) => {
+      const s = net.createServer((socket) => new PcpConnection(socket, deps));
+      s.once('error', reject);
+      s.once('listening', () => {
+        s.off('error', reject);
+        s.on('error', (e) => deps.log.error(`PCP listener ${label}: ${e.message}`));
+        servers.push(s);
+        where.push(label);
+        resolve();
+      });
+      listen(s);
+    });
+  const problems: string[] = [];
+  for (const a of o.addresses) {
+    const host = a === '*' ? '::' : a;
+    await open((s) => s.listen({ host, port: o.port, ipv6Only: false }), `${a}:${o.port}`).catch((e: Error) => problems.push(`${a}:${o.port}: ${e.message}`));
+  }
+  for (const dir of o.socketDirs) {
+    const file = path.join(dir, `.s.PGSQL.${o.port}`);
+    // A socket file nobody answers on is left over from a crash; one that answers is someone else's.
+    if (fs.existsSync(file) && !(await answers(file))) fs.rmSync(file, { force: true });
+    await open((s) => s.listen(file), file).catch((e: Error) => problems.push(`${file}: ${e.message}`));
+  }
+  for (const p of problems) deps.log.error(`could not open the PCP listener ${p}; clients are served, the pcp_* tools cannot reach this address`);
+  return {
+    where,
+    close: () => {
+      for (const s of servers) s.close();
+    },
+  };
+}

@@ -1,0 +1,82 @@
+// What every child is doing, as pgpool reports it (pgpool-behavior.md §1.4, §8.2, §9.3):
+// the per-child facts workers send the supervisor, and the pool_pools / pool_processes
+// rows built from them. Pure.
+
+/** One backend connection slot of a child: cached, in use by its client, or empty. */
+export interface SlotReport {
+  readonly database: string;
+  readonly user: string;
+  readonly backendPid: number;
+  /** ms epoch the backend connection was made. */
+  readonly createdAt: number;
+  /** Times handed to a client (pgpool's pool_counter). */
+  readonly counter: number;
+  /** Its client is attached now. */
+  readonly connected: boolean;
+  readonly protocolMajor: number;
+  readonly protocolMinor: number;
+}
+
+export interface ChildReport {
+  readonly childId: number;
+  readonly startedAt: number;
+  /** Sessions finished (client_connection_count). */
+  readonly sessions: number;
+  readonly status: 'Wait for connection' | 'Connecting' | 'Idle' | 'Idle in transaction' | 'Execute command';
+  readonly slots: readonly SlotReport[];
+  readonly clientConnectedAt?: number;
+  readonly clientDisconnectedAt?: number;
+  readonly clientHost?: string;
+  readonly clientPort?: number;
+  /** ms the client has been idle, while one is attached. */
+  readonly clientIdleMs?: number;
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** pgpool's timestamp format, local time: YYYY-MM-DD HH:MM:SS. */
+export function pgpoolTime(ms: number | undefined): string {
+  if (!ms) return '';
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+export const POOL_POOLS_COLUMNS = [
+  'pool_pid', 'start_time', 'client_connection_count', 'pool_id', 'backend_id', 'database', 'username', 'backend_connection_time',
+  'client_connection_time', 'client_disconnection_time', 'client_idle_duration', 'majorversion', 'minorversion', 'pool_counter',
+  'pool_backendpid', 'pool_connected', 'status', 'load_balance_node', 'client_host', 'client_port', 'statement',
+] as const;
+
+export const POOL_PROCESSES_COLUMNS = ['pool_pid', 'start_time', 'client_connection_count', 'database', 'username', 'backend_connection_time', 'pool_counter', 'status'] as const;
+
+/** Rows of SHOW pool_pools / pcp_proc_info: one per child × max_pool slot (one backend). */
+export function poolPoolsRows(children: readonly ChildReport[], maxPool: number): string[][] {
+  const rows: string[][] = [];
+  for (const c of children) {
+    for (let slot = 0; slot < Math.max(1, maxPool); slot++) {
+      const s = c.slots[slot];
+      const common = [String(c.childId), pgpoolTime(c.startedAt), String(c.sessions), String(slot), '0'];
+      if (!s) {
+        rows.push([...common, '', '', '', '', '', '0', '0', '0', '0', '0', '0', c.status, '0', '', '', '']);
+        continue;
+      }
+      const attached = s.connected;
+      rows.push([
+        ...common, s.database, s.user, pgpoolTime(s.createdAt),
+        attached ? pgpoolTime(c.clientConnectedAt) : '', attached ? '' : pgpoolTime(c.clientDisconnectedAt),
+        attached ? String(Math.floor((c.clientIdleMs ?? 0) / 1000)) : '0',
+        String(s.protocolMajor), String(s.protocolMinor), String(s.counter), String(s.backendPid), attached ? '1' : '0', c.status,
+        attached ? '1' : '0', attached ? (c.clientHost ?? '') : '', attached && c.clientPort !== undefined ? String(c.clientPort) : '', '',
+      ]);
+    }
+  }
+  return rows;
+}
+
+/** Rows of SHOW pool_processes: one per child, with the slot its client uses. */
+export function poolProcessesRows(children: readonly ChildReport[]): string[][] {
+  return children.map((c) => {
+    const s = c.slots.find((x) => x.connected);
+    return [String(c.childId), pgpoolTime(c.startedAt), String(c.sessions), s?.database ?? '', s?.user ?? '', s ? pgpoolTime(s.createdAt) : '', s ? String(s.counter) : '', c.status];
+  });
+}
