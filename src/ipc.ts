@@ -3,6 +3,7 @@
 // Sent as JSON (child_process's default serialization), so Buffers travel as base64
 // strings and the config snapshot's Maps as entry lists (encodeConfig/decodeConfig).
 import type { ChildReport } from './admin/process-report.js';
+import type { Report } from './admin/show-commands.js';
 import type { PgpoolConfig } from './config/schema.js';
 
 /** The config snapshot in a JSON-safe form: every Map becomes its entry list. */
@@ -44,6 +45,8 @@ export type ToWorker =
   | { t: 'reload'; config: WireConfig }
   /** Asks for a ChildReport of every child (SHOW pool_*, PCP). */
   | { t: 'report'; reqId: number }
+  /** The answer to an adminQuery. */
+  | { t: 'adminAnswer'; reqId: number; report?: Report; error?: string }
   | { t: 'shutdown'; mode: 'smart' | 'fast' | 'immediate' };
 
 export type ChildExitReason = 'max_connections' | 'life_time' | 'retired' | 'error' | 'shutdown';
@@ -65,5 +68,7 @@ export type FromWorker =
   /** A client socket the worker could not place (no idle child any more); the socket is closed. */
   | { t: 'clientLost'; connId: number }
   | { t: 'report'; reqId: number; children: ChildReport[] }
+  /** A client asked SHOW <name> for a report the supervisor builds. */
+  | { t: 'adminQuery'; reqId: number; name: string }
   /** A CancelRequest that reached a worker; the supervisor holds every key and forwards it. */
   | { t: 'cancelRequest'; pid: number; key: string };

@@ -21,6 +21,7 @@ import type { PcpClientVersion } from '../admin/pcp-protocol.js';
 import type { ChildReport } from '../admin/process-report.js';
 import { backendNodes, healthCheckRow, poolStatusItems } from '../admin/admin-views.js';
 import { loadPcpConf } from '../config/pcp-conf.js';
+import { buildReport } from '../admin/show-commands.js';
 import { clientTls } from '../worker/tls-setup.js';
 import { CancelRegistry, sendCancel } from './cancel-forwarder.js';
 import { ChildTable } from './child-table.js';
@@ -299,6 +300,12 @@ export class Supervisor {
         return;
       case 'report':
         this.reportWaiters.get(m.reqId)?.(m.children);
+        return;
+      case 'adminQuery':
+        this.report().then(
+          (children) => this.toWorker(w, { t: 'adminAnswer', reqId: m.reqId, report: buildReport(m.name, this.cfg, children, this.startedAt) }),
+          (e: Error) => this.toWorker(w, { t: 'adminAnswer', reqId: m.reqId, error: e.message }),
+        );
         return;
       case 'cancelRequest':
         this.forwardCancel(m.pid, m.key);

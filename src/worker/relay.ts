@@ -7,9 +7,10 @@ import { BackendScanner, FrontendScanner, SCAN_CONTINUE } from '../protocol/head
 
 /**
  * Answers the pooler's own commands (SHOW pool_*) sent as a simple Query; returns the
- * whole response (ending in ReadyForQuery) or undefined to let the query go to PostgreSQL.
+ * whole response (ending in ReadyForQuery), a promise of it (reports that need the
+ * supervisor), or undefined to let the query go to PostgreSQL.
  */
-export type AdminHook = (query: string) => Buffer | undefined;
+export type AdminHook = (query: string) => Buffer | Promise<Buffer> | undefined;
 
 const SHOW = [0x73, 0x68, 0x6f, 0x77]; // "show"
 const POOL_ = [0x70, 0x6f, 0x6f, 0x6c, 0x5f]; // "pool_"
@@ -43,6 +44,10 @@ export class Relay {
 
   private readonly onClientData = (chunk: Buffer) => {
     this.lastActivity = Date.now();
+    this.relayClientChunk(chunk);
+  };
+
+  private relayClientChunk(chunk: Buffer): void {
     let from = 0;
     let sent = 0; // bytes of this chunk already forwarded (only ever non-zero around an admin query)
     for (;;) {
@@ -58,6 +63,11 @@ export class Relay {
         return this.finish({ kind: 'terminate' });
       }
       const answered = this.tryAdmin(chunk, stop);
+      if (answered < 0) {
+        // An answer on its way: what came before the query goes now, the rest after the answer.
+        if (stop > sent) this.backend.write(chunk.subarray(sent, stop));
+        return;
+      }
       if (answered > 0) {
         if (stop > sent) this.backend.write(chunk.subarray(sent, stop));
         sent = from = stop + answered;
@@ -68,9 +78,13 @@ export class Relay {
     }
     const ok = sent === 0 ? this.backend.write(chunk) : sent < chunk.length ? this.backend.write(chunk.subarray(sent)) : true;
     if (!ok) this.client.pause();
-  };
+  }
 
-  /** Length of the Query message at `at` when the admin hook answered it, else 0. */
+  /**
+   * Length of the Query message at `at` when the admin hook answered it, 0 when it goes to
+   * PostgreSQL, −1 when the answer is pending: the client is paused until it is written
+   * and the rest of `chunk` relayed.
+   */
   private tryAdmin(chunk: Buffer, at: number): number {
     if (!this.admin || at + 5 > chunk.length) return 0;
     const len = chunk.readInt32BE(at + 1);
@@ -79,8 +93,22 @@ export class Relay {
     if (end > chunk.length || !looksLikeShowPool(chunk, at, end) || this.fe.readyRequests !== this.be.readyCount) return 0;
     const answer = this.admin(chunk.toString('utf8', at + 5, end - 1));
     if (!answer) return 0;
-    this.client.write(answer);
-    return end - at;
+    if (Buffer.isBuffer(answer)) {
+      this.client.write(answer);
+      return end - at;
+    }
+    this.client.pause();
+    const rest = chunk.subarray(end);
+    answer.then(
+      (a) => {
+        if (this.ended) return;
+        this.client.write(a);
+        if (rest.length > 0) this.relayClientChunk(rest);
+        if (!this.ended && !this.backend.writableNeedDrain) this.client.resume();
+      },
+      (e: Error) => this.finish({ kind: 'protocol-error', message: `admin command failed: ${e.message}` }),
+    );
+    return -1;
   }
   private readonly onBackendData = (chunk: Buffer) => {
     this.lastActivity = Date.now();

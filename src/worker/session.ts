@@ -15,8 +15,7 @@ import { BackendConnectError, BackendConnection, BackendRefusedError, describeTa
 import type { ConnectionCache } from './connection-cache.js';
 import { NEVER_CACHED_DATABASES } from './connection-cache.js';
 import { MessageStream } from './message-stream.js';
-import { Relay, type RelayEnd } from './relay.js';
-import { answerAdminQuery } from '../admin/show-commands.js';
+import { Relay, type AdminHook, type RelayEnd } from './relay.js';
 
 export type Startup = Extract<StartupPacket, { kind: 'startup' }>;
 
@@ -29,6 +28,8 @@ export interface SessionDeps {
   /** pool_hba.conf when enable_pool_hba = on: its records, or why it cannot be used. */
   readonly hba: { readonly records: readonly HbaRecord[]; readonly broken: boolean } | undefined;
   readonly hbaEnv: HbaEnv;
+  /** Answers SHOW pool_* (relay.ts AdminHook). */
+  readonly admin: AdminHook;
   /** The session has its backend connection and gives the client this cancel key. */
   readonly started: (pid: number, key: Buffer, conn: BackendConnection) => void;
   readonly log: Logger;
@@ -134,7 +135,7 @@ export class Session {
     this.deps.started(conn.pid, cancelKey, conn);
     this.greet(conn, reused, cancelKey);
     const end = await new Promise<RelayEnd>((resolve) => {
-      this.relay = new Relay(this.client, conn!.socket, (e) => resolve(e), answerAdminQuery);
+      this.relay = new Relay(this.client, conn!.socket, (e) => resolve(e), this.deps.admin);
       this.relay.start(extra, clientRest);
     });
     this.conn = undefined;

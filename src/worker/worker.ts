@@ -18,6 +18,7 @@ import type { BackendConnection, BackendTarget } from './backend-connection.js';
 import { backendTarget } from './backend-target.js';
 import { Child, exitAfterSession, lifeTimeDelay, pickChild } from './child.js';
 import type { ChildReport, SlotReport } from '../admin/process-report.js';
+import { answerAdminQuery, type Report } from '../admin/show-commands.js';
 import { Session } from './session.js';
 import { clientTls, type ClientTls } from './tls-setup.js';
 import { readClientStartup } from './startup-reader.js';
@@ -32,6 +33,24 @@ class Worker {
   private poolKeyFile = '';
   private poolKey: string | undefined;
   private clientTls: ClientTls | undefined;
+  private nextAdminId = 1;
+  private readonly adminWaiters = new Map<number, { resolve: (r: Report) => void; reject: (e: Error) => void }>();
+
+  /** A SHOW pool_* report from the supervisor, which sees every worker's children. */
+  private askSupervisor(name: string): Promise<Report> {
+    return new Promise((resolve, reject) => {
+      const reqId = this.nextAdminId++;
+      const timer = setTimeout(() => {
+        this.adminWaiters.delete(reqId);
+        reject(new Error('no answer from the supervisor'));
+      }, 10_000);
+      this.adminWaiters.set(reqId, {
+        resolve: (r) => (clearTimeout(timer), resolve(r)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
+      this.send({ t: 'adminQuery', reqId, name });
+    });
+  }
   private hba: { records: readonly HbaRecord[]; broken: boolean } | undefined;
   private readonly hbaEnv: HbaEnv = {
     sslEnabled: false,
@@ -89,6 +108,13 @@ class Worker {
       case 'shutdown':
         this.shutdown(m.mode);
         return;
+      case 'adminAnswer': {
+        const waiter = this.adminWaiters.get(m.reqId);
+        this.adminWaiters.delete(m.reqId);
+        if (m.report) waiter?.resolve(m.report);
+        else waiter?.reject(new Error(m.error ?? 'no answer'));
+        return;
+      }
       case 'report':
         this.send({ t: 'report', reqId: m.reqId, children: [...this.children.values()].map((c) => childReport(c, Date.now())) });
         return;
@@ -163,6 +189,7 @@ class Worker {
       poolKey: this.poolKey,
       hba: this.hba,
       hbaEnv: this.hbaEnv,
+      admin: (query) => answerAdminQuery(query, (name) => this.askSupervisor(name)),
       started: (pid, key, conn) =>
         this.send({ t: 'childBusy', childId: child.id, connId, cancel: { pid, key: key.toString('hex'), target: { host: conn.target.host, port: conn.target.port, pid: conn.pid, secret: conn.secret.toString('hex') } } }),
       log: this.log,
