@@ -45,6 +45,8 @@ export type ToWorker =
   | { t: 'reload'; config: WireConfig }
   /** Asks for a ChildReport of every child (SHOW pool_*, PCP). */
   | { t: 'report'; reqId: number }
+  /** Asks for the worker's metrics (prom-client getMetricsAsJSON). */
+  | { t: 'metrics'; reqId: number }
   /** The answer to an adminQuery. */
   | { t: 'adminAnswer'; reqId: number; report?: Report; error?: string }
   | { t: 'shutdown'; mode: 'smart' | 'fast' | 'immediate' };
@@ -68,6 +70,7 @@ export type FromWorker =
   /** A client socket the worker could not place (no idle child any more); the socket is closed. */
   | { t: 'clientLost'; connId: number }
   | { t: 'report'; reqId: number; children: ChildReport[] }
+  | { t: 'metrics'; reqId: number; json: object[] }
   /** A client asked SHOW <name> for a report the supervisor builds. */
   | { t: 'adminQuery'; reqId: number; name: string }
   /** A CancelRequest that reached a worker; the supervisor holds every key and forwards it. */

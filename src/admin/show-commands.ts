@@ -7,6 +7,9 @@ import { version } from '../version.js';
 import { backendNodes, HEALTH_CHECK_COLUMNS, healthCheckRow, poolStatusItems } from './admin-views.js';
 import { POOL_POOLS_COLUMNS, POOL_PROCESSES_COLUMNS, poolPoolsRows, poolProcessesRows, pgpoolTime, type ChildReport } from './process-report.js';
 
+/** The pgpool-II release whose behaviour pgpool-ts follows. */
+export const PGPOOL_COMPAT_VERSION = '4.8.0';
+
 const READY_IDLE = 0x49; // pgpool always answers with ReadyForQuery 'I'
 
 export interface Report {
@@ -28,7 +31,9 @@ const encode = (r: Report) => Buffer.concat([textResult(r.columns, r.rows), read
 /** The answer to a simple Query, a promise of it, or undefined when PostgreSQL should have it. */
 export function answerAdminQuery(query: string, ask: (name: string) => Promise<Report>): Buffer | Promise<Buffer> | undefined {
   const name = showTarget(query);
-  if (name === 'pool_version') return encode({ columns: ['pool_version'], rows: [[`${version()} (pgpool-ts)`]] });
+  // pgpool's "<version> (<codename>)": the pgpool version pgpool-ts behaves as first, since
+  // tools gate features on it (pgpool2_exporter reads backend and health-check stats from 4.2 on).
+  if (name === 'pool_version') return encode({ columns: ['pool_version'], rows: [[`${PGPOOL_COMPAT_VERSION} (pgpool-ts ${version()})`]] });
   if (name !== undefined && SUPERVISOR_REPORTS.has(name)) return ask(name).then(encode);
   return undefined;
 }

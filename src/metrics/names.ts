@@ -9,4 +9,11 @@ export const MetricNames = {
   rejections: 'pgpool_ts_rejections_total',
   cancelRequests: 'pgpool_ts_cancel_requests_total',
   workerRestarts: 'pgpool_ts_worker_restarts_total',
+  cacheLookups: 'pgpool_ts_connection_cache_lookups_total',
+  cacheEvictions: 'pgpool_ts_connection_cache_evictions_total',
+  sessions: 'pgpool_ts_sessions_total',
+  childExits: 'pgpool_ts_child_exits_total',
+  bytes: 'pgpool_ts_bytes_total',
+  backendConnectSeconds: 'pgpool_ts_backend_connect_seconds',
+  resetSeconds: 'pgpool_ts_reset_seconds',
 } as const;

@@ -60,8 +60,8 @@ export function supervisorRegistry(state: SupervisorState): client.Registry {
   return registry;
 }
 
-/** Serves GET /metrics in Prometheus text format 0.0.4 on each address. */
-export async function serveMetrics(registry: client.Registry, addresses: readonly string[], port: number): Promise<http.Server[]> {
+/** Serves GET /metrics in Prometheus text format 0.0.4 on each address; `body` renders one scrape. */
+export async function serveMetrics(body: () => Promise<string>, addresses: readonly string[], port: number): Promise<http.Server[]> {
   const servers: http.Server[] = [];
   for (const host of addresses) {
     const server = http.createServer((req, res) => {
@@ -69,8 +69,8 @@ export async function serveMetrics(registry: client.Registry, addresses: readonl
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
         return;
       }
-      registry.metrics().then(
-        (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
+      body().then(
+        (text) => res.writeHead(200, { 'content-type': client.Registry.PROMETHEUS_CONTENT_TYPE }).end(text),
         (e: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${e.message}\n`),
       );
     });

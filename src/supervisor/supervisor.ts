@@ -22,6 +22,8 @@ import type { ChildReport } from '../admin/process-report.js';
 import { backendNodes, healthCheckRow, poolStatusItems } from '../admin/admin-views.js';
 import { loadPcpConf } from '../config/pcp-conf.js';
 import { buildReport } from '../admin/show-commands.js';
+import client from 'prom-client';
+import { exporterMetricsText } from '../metrics/exporter-metrics.js';
 import { clientTls } from '../worker/tls-setup.js';
 import { CancelRegistry, sendCancel } from './cancel-forwarder.js';
 import { ChildTable } from './child-table.js';
@@ -87,6 +89,7 @@ export class Supervisor {
   private pcp: { close: () => void } | undefined;
   private nextReportId = 1;
   private readonly reportWaiters = new Map<number, (children: ChildReport[]) => void>();
+  private readonly metricsWaiters = new Map<number, (json: object[]) => void>();
   private readonly startedAt = Date.now();
   private readonly exited: Promise<number>;
   private resolveExit!: (code: number) => void;
@@ -149,7 +152,7 @@ export class Supervisor {
         counters: () => this.counters,
       });
       try {
-        this.metricsServers = await serveMetrics(registry, this.cfg.metrics_listen_addresses.split(',').map((a) => a.trim()).filter(Boolean), this.cfg.metrics_port);
+        this.metricsServers = await serveMetrics(() => this.scrape(registry), this.cfg.metrics_listen_addresses.split(',').map((a) => a.trim()).filter(Boolean), this.cfg.metrics_port);
       } catch (e) {
         this.log.warn(`could not serve /metrics on ${this.cfg.metrics_listen_addresses}:${this.cfg.metrics_port}: ${(e as Error).message}`);
       }
@@ -300,6 +303,9 @@ export class Supervisor {
         return;
       case 'report':
         this.reportWaiters.get(m.reqId)?.(m.children);
+        return;
+      case 'metrics':
+        this.metricsWaiters.get(m.reqId)?.(m.json);
         return;
       case 'adminQuery':
         this.report().then(
@@ -533,6 +539,32 @@ export class Supervisor {
       });
       if (left === 0) done();
     });
+  }
+
+  /**
+   * One scrape: the supervisor's and every worker's prom-client metrics merged
+   * (AggregatorRegistry sums equal series), then pgpool2_exporter's from the reports.
+   */
+  private async scrape(own: client.Registry): Promise<string> {
+    const reqId = this.nextReportId++;
+    const asked = this.workers.map((_, w) => w).filter((w) => this.toWorker(w, { t: 'metrics', reqId }));
+    const fromWorkers = new Promise<object[][]>((resolve) => {
+      const got: object[][] = [];
+      const timer = setTimeout(() => finish(), 2000);
+      const finish = () => {
+        clearTimeout(timer);
+        this.metricsWaiters.delete(reqId);
+        resolve(got);
+      };
+      this.metricsWaiters.set(reqId, (json) => {
+        got.push(json);
+        if (got.length === asked.length) finish();
+      });
+      if (asked.length === 0) finish();
+    });
+    const [mine, theirs, children] = await Promise.all([own.getMetricsAsJSON(), fromWorkers, this.report()]);
+    const merged = client.AggregatorRegistry.aggregate([mine, ...theirs]);
+    return (await merged.metrics()) + exporterMetricsText(this.cfg, children, this.startedAt);
   }
 
   private pcpDeps(): PcpDeps {

@@ -40,10 +40,14 @@ export class Relay {
   readonly be = new BackendScanner();
   /** Time of the last data either way, for client_idle_limit (ms). */
   lastActivity = Date.now();
+  /** Bytes relayed each way (metrics). */
+  bytesFromClient = 0;
+  bytesToClient = 0;
   private ended = false;
 
   private readonly onClientData = (chunk: Buffer) => {
     this.lastActivity = Date.now();
+    this.bytesFromClient += chunk.length;
     this.relayClientChunk(chunk);
   };
 
@@ -112,6 +116,7 @@ export class Relay {
   }
   private readonly onBackendData = (chunk: Buffer) => {
     this.lastActivity = Date.now();
+    this.bytesToClient += chunk.length;
     try {
       this.be.scan(chunk);
     } catch (e) {

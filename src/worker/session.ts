@@ -30,6 +30,8 @@ export interface SessionDeps {
   readonly hbaEnv: HbaEnv;
   /** Answers SHOW pool_* (relay.ts AdminHook). */
   readonly admin: AdminHook;
+  /** Durations for the worker's histograms, in seconds. */
+  readonly observe: { readonly connect: (s: number) => void; readonly reset: (s: number) => void };
   /** The session has its backend connection and gives the client this cancel key. */
   readonly started: (pid: number, key: Buffer, conn: BackendConnection) => void;
   readonly log: Logger;
@@ -111,7 +113,9 @@ export class Session {
         this.cache.makeRoom();
         const source: PasswordSource = this.deps.hba ? async (method) => heldPassword(method, held) : (method) => auth.forBackend(method, this.deps.config.allow_clear_text_frontend_auth);
         try {
+          const t0 = performance.now();
           ({ conn, extra } = await BackendConnection.open(target, key, user, database, source));
+          this.deps.observe.connect((performance.now() - t0) / 1000);
         } catch (e) {
           if (e instanceof BackendConnectError && e.kind === 'unreachable') throw backendUnreachable(target.node, describeTarget(target), e.message);
           throw e;
@@ -199,7 +203,9 @@ export class Session {
     conn.txStatus = relay.be.txStatus;
     if (end.kind === 'terminate' && cfg.connection_cache && !NEVER_CACHED_DATABASES.has(conn.database) && cfg.max_pool > 0) {
       const pending = relay.fe.readyRequests - relay.be.readyCount;
+      const t0 = performance.now();
       const clean = await conn.reset(cfg.reset_query_list, pending, relay.fe.unsynced, relay.be.inCopyIn, RESET_TIMEOUT_MS);
+      this.deps.observe.reset((performance.now() - t0) / 1000);
       if (clean) {
         this.cache.put(conn);
         cached = true;

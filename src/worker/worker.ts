@@ -21,6 +21,7 @@ import type { ChildReport, SlotReport } from '../admin/process-report.js';
 import { answerAdminQuery, type Report } from '../admin/show-commands.js';
 import { Session } from './session.js';
 import { clientTls, type ClientTls } from './tls-setup.js';
+import { workerRegistry } from '../metrics/worker-metrics.js';
 import { readClientStartup } from './startup-reader.js';
 
 /** Idle time before the first keepalive probe on a client connection. */
@@ -34,6 +35,30 @@ class Worker {
   private poolKey: string | undefined;
   private clientTls: ClientTls | undefined;
   private nextAdminId = 1;
+  /** What the metrics count beyond the live children (exited children, ended sessions). */
+  private readonly totals = { cache: { hits: 0, misses: 0, evictions: 0 }, sessions: new Map<string, number>(), childExits: new Map<string, number>(), fromClients: 0, toClients: 0 };
+  private readonly metrics = workerRegistry({
+    cache: () => {
+      const c = { ...this.totals.cache };
+      for (const child of this.children.values()) {
+        c.hits += child.cache.stats.hits;
+        c.misses += child.cache.stats.misses;
+        c.evictions += child.cache.stats.evictions;
+      }
+      return c;
+    },
+    sessions: () => this.totals.sessions,
+    childExits: () => this.totals.childExits,
+    bytes: () => {
+      let fromClients = this.totals.fromClients;
+      let toClients = this.totals.toClients;
+      for (const child of this.children.values()) {
+        fromClients += child.session?.relay?.bytesFromClient ?? 0;
+        toClients += child.session?.relay?.bytesToClient ?? 0;
+      }
+      return { fromClients, toClients };
+    },
+  });
   private readonly adminWaiters = new Map<number, { resolve: (r: Report) => void; reject: (e: Error) => void }>();
 
   /** A SHOW pool_* report from the supervisor, which sees every worker's children. */
@@ -115,6 +140,9 @@ class Worker {
         else waiter?.reject(new Error(m.error ?? 'no answer'));
         return;
       }
+      case 'metrics':
+        void this.metrics.registry.getMetricsAsJSON().then((json) => this.send({ t: 'metrics', reqId: m.reqId, json }));
+        return;
       case 'report':
         this.send({ t: 'report', reqId: m.reqId, children: [...this.children.values()].map((c) => childReport(c, Date.now())) });
         return;
@@ -190,6 +218,7 @@ class Worker {
       hba: this.hba,
       hbaEnv: this.hbaEnv,
       admin: (query) => answerAdminQuery(query, (name) => this.askSupervisor(name)),
+      observe: { connect: (s) => this.metrics.connectSeconds.observe(s), reset: (s) => this.metrics.resetSeconds.observe(s) },
       started: (pid, key, conn) =>
         this.send({ t: 'childBusy', childId: child.id, connId, cancel: { pid, key: key.toString('hex'), target: { host: conn.target.host, port: conn.target.port, pid: conn.pid, secret: conn.secret.toString('hex') } } }),
       log: this.log,
@@ -198,6 +227,9 @@ class Worker {
     const t0 = Date.now();
     if (this.cfg.log_connections) this.log.info({ child: child.id, user: p.user, database: p.database, peer: peerOf(socket) }, 'new connection received');
     const result = await session.run();
+    bump(this.totals.sessions, result.end);
+    this.totals.fromClients += session.relay?.bytesFromClient ?? 0;
+    this.totals.toClients += session.relay?.bytesToClient ?? 0;
     child.session = undefined;
     child.sessions++;
     child.status = 'wait_for_connection';
@@ -222,6 +254,8 @@ class Worker {
 
   private exitChild(child: Child, reason: ChildExitReason, message: string, connId?: number): void {
     if (!this.children.delete(child.id)) return;
+    bump(this.totals.childExits, reason);
+    for (const k of ['hits', 'misses', 'evictions'] as const) this.totals.cache[k] += child.cache.stats[k];
     if (child.lifeTimer) clearTimeout(child.lifeTimer);
     child.cache.clear();
     if (reason === 'max_connections') this.log.info({ child: child.id }, message);
@@ -244,6 +278,10 @@ class Worker {
     // Let the Terminate messages to PostgreSQL and the last IPC messages go out.
     setTimeout(() => process.exit(0), 50);
   }
+}
+
+function bump(m: Map<string, number>, key: string): void {
+  m.set(key, (m.get(key) ?? 0) + 1);
 }
 
 function slotOf(conn: BackendConnection, connected: boolean): SlotReport {

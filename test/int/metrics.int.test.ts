@@ -1,5 +1,6 @@
 // /metrics in Prometheus text format 0.0.4, with pgpool2_exporter's frontend names and
 // the pooler's own gauges, read from the live state.
+import fs from 'node:fs';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/ports.js';
@@ -40,6 +41,39 @@ describe('/metrics', () => {
     await held[0].end();
     await waitingDone;
     await Promise.all([held[1].end(), waiting.end()]);
+    await p.stop();
+  });
+
+  it('merges every worker: 10 sequential sessions of one user are 1 cache miss and 9 hits; pgpool2_exporter\'s backend and node metrics', async () => {
+    const port = await freePort();
+    const p = await startPooler({ num_init_children: 1, max_pool: 2, worker_processes: 2, metrics_port: port, metrics_listen_addresses: '127.0.0.1' });
+    for (let i = 0; i < 10; i++) {
+      const c = new pg.Client(p.client('postgres', 'app'));
+      await c.connect();
+      await c.query('select 1');
+      await c.end();
+    }
+    const held = new pg.Client(p.client('postgres', 'app'));
+    await held.connect();
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const m = parse(text);
+    expect(m.get('pgpool_ts_connection_cache_lookups_total{result="hit"}')).toBe(10); // the 10 later sessions and the held one reuse it
+    expect(m.get('pgpool_ts_connection_cache_lookups_total{result="miss"}')).toBe(1);
+    expect(m.get('pgpool_ts_sessions_total{end="terminate"}')).toBe(10);
+    expect(m.get('pgpool_ts_backend_connect_seconds_count')).toBe(1);
+    expect(m.get('pgpool_ts_reset_seconds_count')).toBe(10);
+    expect(m.get('pgpool_ts_bytes_total{direction="client_to_backend"}')).toBeGreaterThan(10 * 'select 1'.length);
+    // pgpool2_exporter's families, computed from SHOW pool_pools / pool_nodes.
+    expect(m.get('pgpool2_backend_total')).toBe(2);
+    expect(m.get('pgpool2_backend_used')).toBe(1);
+    expect(m.get('pgpool2_backend_used_ratio')).toBe(0.5);
+    expect([...m.keys()].find((k) => k.startsWith('pgpool2_backend_by_process_used{') && k.includes('username="postgres"') && k.includes('database="app"'))).toBeDefined();
+    expect(m.get(`pgpool2_pool_nodes_status{hostname="127.0.0.1",port="${/backend_port0 = (\d+)/.exec(fs.readFileSync(p.conf, 'utf8'))![1]}",role="main"}`)).toBe(1);
+    expect(m.get('pgpool2_pool_cache_cache_hit_ratio')).toBe(0);
+    // Each process's own figures are summed: more than one process's worth.
+    expect(m.get('process_resident_memory_bytes')).toBeGreaterThan(60 * 1024 * 1024);
+    expect(text.match(/^# TYPE pgpool_ts_connection_cache_lookups_total counter$/m)).not.toBeNull();
+    await held.end();
     await p.stop();
   });
 });

@@ -65,7 +65,7 @@ describe('pooling parameters', () => {
       await c.query('BEGIN');
       const r = await c.query('SHOW POOL_VERSION');
       expect(r.fields.map((f) => f.name)).toEqual(['pool_version']);
-      expect(r.rows[0].pool_version).toMatch(/^\d+\.\d+\.\d+ \(pgpool-ts\)$/);
+      expect(r.rows[0].pool_version).toMatch(/^4\.8\.0 \(pgpool-ts \d+\.\d+\.\d+\)$/);
       expect((await c.query('show server_version_num')).rows[0].server_version_num).toMatch(/^\d+$/);
       await c.query('COMMIT');
       // Through the extended protocol it goes to PostgreSQL, as in pgpool.

@@ -18,6 +18,28 @@ async function client(database = 'app'): Promise<pg.Client> {
 }
 
 describe('SHOW pool_*', () => {
+  it("answers pgpool2_exporter's queries with every column it reads, numbers where it parses numbers", async () => {
+    const c = await client();
+    const version = (await c.query('SHOW POOL_VERSION;')).rows[0].pool_version as string;
+    expect(Number(/^(\d+\.\d+)/.exec(version)![1])).toBeGreaterThanOrEqual(4.2); // its gate for backend and health-check stats
+    const reads: Record<string, { labels: string[]; numbers: string[] }> = {
+      pool_nodes: { labels: ['hostname', 'port', 'role', 'status'], numbers: ['select_cnt', 'replication_delay'] },
+      pool_backend_stats: { labels: ['hostname', 'port', 'role', 'status'], numbers: ['select_cnt', 'insert_cnt', 'update_cnt', 'delete_cnt', 'ddl_cnt', 'other_cnt', 'panic_cnt', 'fatal_cnt', 'error_cnt'] },
+      pool_health_check_stats: { labels: ['hostname', 'port', 'role', 'status'], numbers: ['total_count', 'success_count', 'fail_count', 'skip_count', 'retry_count', 'average_retry_count', 'max_retry_count', 'max_duration', 'min_duration', 'average_duration'] },
+      pool_processes: { labels: ['pool_pid', 'database', 'username'], numbers: [] },
+      pool_pools: { labels: ['pool_pid', 'pool_id', 'backend_id', 'database', 'username'], numbers: [] },
+      pool_cache: { labels: [], numbers: ['cache_hit_ratio', 'num_hash_entries', 'used_hash_entries', 'num_cache_entries', 'used_cache_entries_size', 'free_cache_entries_size'] },
+    };
+    for (const [name, want] of Object.entries(reads)) {
+      const r = await c.query(`SHOW ${name};`);
+      const cols = r.fields.map((f) => f.name);
+      for (const col of [...want.labels, ...want.numbers]) expect(cols, `${name}.${col}`).toContain(col);
+      for (const row of r.rows) for (const col of want.numbers) expect(Number.isFinite(Number.parseFloat(row[col])), `${name}.${col} = ${row[col]}`).toBe(true);
+    }
+    expect((await c.query('SHOW pool_nodes;')).rows[0].status).toBe('up');
+    await c.end();
+  });
+
   it('pool_nodes: the backend, up, weight 1, main', async () => {
     const c = await client();
     const r = await c.query('SHOW pool_nodes');

@@ -1,0 +1,88 @@
+// pgpool2_exporter's metrics, computed from the same reports SHOW pool_* answers with, so
+// its Grafana dashboard works on pgpool-ts's own /metrics without running the exporter.
+// Names, labels and the status mapping (up/waiting/true → 1) follow the exporter.
+import { buildReport, type Report } from '../admin/show-commands.js';
+import type { ChildReport } from '../admin/process-report.js';
+import type { PgpoolConfig } from '../config/schema.js';
+
+type Sample = { labels: Record<string, string>; value: number };
+interface Family {
+  help: string;
+  type: 'gauge' | 'counter';
+  samples: Sample[];
+}
+
+const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+
+function render(families: Map<string, Family>): string {
+  let out = '';
+  for (const [name, f] of families) {
+    out += `# HELP ${name} ${f.help}\n# TYPE ${name} ${f.type}\n`;
+    for (const s of f.samples) {
+      const labels = Object.entries(s.labels).map(([k, v]) => `${k}="${escape(v)}"`).join(',');
+      out += `${name}${labels ? `{${labels}}` : ''} ${Number.isFinite(s.value) ? s.value : 'NaN'}\n`;
+    }
+  }
+  return out;
+}
+
+const statusValue = (v: string) => (v === 'true' || v === 'up' || v === 'waiting' ? 1 : 0);
+
+/** Per-node reports: every listed column a metric, labelled by hostname, port and role. */
+const NODE_REPORTS: Record<string, { counters: string[]; gauges: string[] }> = {
+  pool_nodes: { counters: ['select_cnt'], gauges: ['status', 'replication_delay'] },
+  pool_backend_stats: { counters: ['select_cnt', 'insert_cnt', 'update_cnt', 'delete_cnt', 'ddl_cnt', 'other_cnt', 'panic_cnt', 'fatal_cnt', 'error_cnt'], gauges: ['status'] },
+  pool_health_check_stats: {
+    counters: [],
+    gauges: ['status', 'total_count', 'success_count', 'fail_count', 'skip_count', 'retry_count', 'average_retry_count', 'max_retry_count', 'max_duration', 'min_duration', 'average_duration'],
+  },
+};
+
+export function exporterMetricsText(cfg: PgpoolConfig, children: readonly ChildReport[], since: number): string {
+  const families = new Map<string, Family>();
+  const add = (name: string, help: string, type: Family['type'], labels: Record<string, string>, value: number) => {
+    let f = families.get(name);
+    if (!f) families.set(name, (f = { help, type, samples: [] }));
+    f.samples.push({ labels, value });
+  };
+  const col = (r: Report, row: readonly string[], c: string) => row[r.columns.indexOf(c)];
+  for (const [name, spec] of Object.entries(NODE_REPORTS)) {
+    const r = buildReport(name, cfg, children, since);
+    for (const row of r.rows) {
+      const labels = { hostname: col(r, row, 'hostname'), port: col(r, row, 'port'), role: col(r, row, 'role') };
+      for (const c of spec.gauges) add(`pgpool2_${name}_${c}`, `${name} ${c}`, 'gauge', labels, c === 'status' ? statusValue(col(r, row, c)) : Number(col(r, row, c)));
+      for (const c of spec.counters) add(`pgpool2_${name}_${c}`, `${name} ${c}`, 'counter', labels, Number(col(r, row, c)));
+    }
+  }
+  const cache = buildReport('pool_cache', cfg, children, since);
+  for (const c of ['cache_hit_ratio', 'num_hash_entries', 'used_hash_entries', 'num_cache_entries', 'used_cache_entries_size', 'free_cache_entries_size']) {
+    add(`pgpool2_pool_cache_${c}`, `query cache ${c}`, 'gauge', {}, Number(col(cache, cache.rows[0], c)));
+  }
+  // Backend connection slots (SHOW pool_pools): a slot with a user name is in use, as the exporter counts.
+  const pools = buildReport('pool_pools', cfg, children, since);
+  let total = 0;
+  let used = 0;
+  const byProcess = new Map<string, { total: number; used: number }>();
+  for (const row of pools.rows) {
+    const pid = col(pools, row, 'pool_pid');
+    const p = byProcess.get(pid) ?? { total: 0, used: 0 };
+    byProcess.set(pid, p);
+    total++;
+    p.total++;
+    const username = col(pools, row, 'username');
+    if (username === '') continue;
+    used++;
+    p.used++;
+    add('pgpool2_backend_by_process_used', 'Number of backend connection slots in use', 'gauge',
+      { pool_pid: pid, pool_id: col(pools, row, 'pool_id'), backend_id: col(pools, row, 'backend_id'), username, database: col(pools, row, 'database') }, 1);
+  }
+  for (const [pid, p] of byProcess) {
+    if (p.used === 0) continue; // the exporter lists processes with a slot in use
+    add('pgpool2_backend_by_process_total', 'Number of backend connection slots of the process', 'gauge', { pool_pid: pid }, p.total);
+    add('pgpool2_backend_by_process_used_ratio', 'Share of the process\'s backend connection slots in use', 'gauge', { pool_pid: pid }, p.used / p.total);
+  }
+  add('pgpool2_backend_total', 'Number of total possible backend connection slots', 'gauge', {}, total);
+  add('pgpool2_backend_used', 'Number of backend connection slots in use', 'gauge', {}, used);
+  add('pgpool2_backend_used_ratio', 'Ratio of backend connections in use to total backend connection slots', 'gauge', {}, total > 0 ? used / total : 0);
+  return render(families);
+}

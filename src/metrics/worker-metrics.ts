@@ -1,0 +1,55 @@
+// A worker's metrics, read from its state when the supervisor asks (collect callbacks),
+// so neither the relay nor a session updates a metric on its way. The supervisor merges
+// every worker's getMetricsAsJSON() with AggregatorRegistry.aggregate().
+import client from 'prom-client';
+import { MetricNames } from './names.js';
+
+export interface WorkerState {
+  /** Connection cache lookups and evictions, over every child this worker ever hosted. */
+  cache(): { hits: number; misses: number; evictions: number };
+  /** Sessions ended, by how they ended. */
+  sessions(): ReadonlyMap<string, number>;
+  /** Children that exited, by reason. */
+  childExits(): ReadonlyMap<string, number>;
+  /** Bytes relayed: from clients to PostgreSQL and back. */
+  bytes(): { fromClients: number; toClients: number };
+}
+
+/** A counter whose value is read from state at scrape time. */
+function readCounter(registry: client.Registry, name: string, help: string, labelNames: string[], read: (set: (labels: Record<string, string>, v: number) => void) => void): void {
+  new client.Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      read((labels, v) => this.inc(labels, v));
+    },
+  });
+}
+
+export function workerRegistry(state: WorkerState): { registry: client.Registry; connectSeconds: client.Histogram; resetSeconds: client.Histogram } {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  readCounter(registry, MetricNames.cacheLookups, 'Backend connections asked of a child\'s cache, by result (hit: reused)', ['result'], (set) => {
+    const c = state.cache();
+    set({ result: 'hit' }, c.hits);
+    set({ result: 'miss' }, c.misses);
+  });
+  readCounter(registry, MetricNames.cacheEvictions, 'Cached backend connections closed to make room (max_pool reached)', [], (set) => set({}, state.cache().evictions));
+  readCounter(registry, MetricNames.sessions, 'Client sessions ended, by how they ended', ['end'], (set) => {
+    for (const [end, n] of state.sessions()) set({ end }, n);
+  });
+  readCounter(registry, MetricNames.childExits, 'Children that exited, by reason', ['reason'], (set) => {
+    for (const [reason, n] of state.childExits()) set({ reason }, n);
+  });
+  readCounter(registry, MetricNames.bytes, 'Bytes relayed, by direction', ['direction'], (set) => {
+    const b = state.bytes();
+    set({ direction: 'client_to_backend' }, b.fromClients);
+    set({ direction: 'backend_to_client' }, b.toClients);
+  });
+  const connectSeconds = new client.Histogram({ name: MetricNames.backendConnectSeconds, help: 'Time to open and authenticate a new backend connection', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], registers: [registry] });
+  const resetSeconds = new client.Histogram({ name: MetricNames.resetSeconds, help: 'Time to reset a backend connection (reset_query_list) before caching it', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1], registers: [registry] });
+  return { registry, connectSeconds, resetSeconds };
+}
