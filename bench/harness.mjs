@@ -249,7 +249,7 @@ async function main() {
       for (const point of pts) {
         const order = S.targets.map((_, i) => S.targets[(i + round) % S.targets.length]);
         for (const target of order) {
-          if (point.id.startsWith('tpcb')) await run('psql', ['-h', HOST, '-p', String(pg.port), '-U', 'postgres', '-d', 'bench', '-qc', 'VACUUM pgbench_branches, pgbench_tellers; TRUNCATE pgbench_history']);
+          if (point.id.startsWith('tpcb')) await run('psql', ['-h', HOST, '-p', String(pg.port), '-U', 'postgres', '-d', 'bench', '-q', '-c', 'VACUUM pgbench_branches, pgbench_tellers', '-c', 'TRUNCATE pgbench_history']);
           log(`round ${round + 1}/${S.rounds} ${point.id} ${target}`);
           try {
             results.push({ round, point: point.id, target, ...(await measure(target, point, pg)) });
@@ -318,6 +318,10 @@ if (env('BENCH_WRITE_RESULTS', '1') === '1') {
     ...out.meta.commands.map((c) => `    ${c}`), '',
     out.table,
   ].join('\n');
-  fs.writeFileSync(path.join(root, 'bench/RESULTS.md'), md);
+  // Everything from the KEPT marker on (the optimisation record) survives a new run.
+  const KEPT = '<!-- kept across runs: optimisation record -->';
+  const prev = fs.existsSync(path.join(root, 'bench/RESULTS.md')) ? fs.readFileSync(path.join(root, 'bench/RESULTS.md'), 'utf8') : '';
+  const kept = prev.includes(KEPT) ? prev.slice(prev.indexOf(KEPT)) : `${KEPT}\n`;
+  fs.writeFileSync(path.join(root, 'bench/RESULTS.md'), `${md}\n${kept}`);
   log('bench/RESULTS.md updated');
 }
