@@ -236,7 +236,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (o.command === 'stop') return stopCommand(loaded, o.mode);
   if (o.command === 'reload') return reloadCommand(loaded);
   if (!o.foreground) return daemonize(argv);
-  const log = createLogger('pgpool-ts', o.debug ? 'debug1' : loaded.config.log_min_messages);
+  const log = createLogger('pgpool-ts', o.debug ? 'debug1' : loaded.config.log_min_messages, { format: loaded.config.log_format, linePrefix: loaded.config.log_line_prefix });
   for (const d of loaded.diagnostics) log.warn(formatDiagnostic(d));
   if (loaded.notImplemented.length > 0) log.warn({ parameters: loaded.notImplemented }, 'these parameters are accepted but not implemented by pgpool-ts yet');
   const supervisor = new Supervisor(loaded, log, { hba: paths.hba, poolKey: poolKeyFile(o.keyFile), pcp: paths.pcp });

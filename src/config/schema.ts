@@ -125,6 +125,8 @@ export const ACTS_ON: ReadonlySet<string> = new Set<ParamName>([
   'ssl_passphrase_command',
   // logging
   'log_min_messages',
+  'log_format',
+  'log_line_prefix',
   'log_connections',
   'log_disconnections',
 ]);

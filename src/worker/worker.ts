@@ -151,7 +151,7 @@ class Worker {
 
   private apply(cfg: PgpoolConfig): void {
     this.cfg = cfg;
-    this.log = createLogger(`pgpool-ts worker ${this.workerId}`, cfg.log_min_messages);
+    this.log = createLogger(`pgpool-ts worker ${this.workerId}`, cfg.log_min_messages, { format: cfg.log_format, linePrefix: cfg.log_line_prefix });
     this.target = backendTarget(cfg);
     this.passwd = [];
     if (cfg.pool_passwd !== '') {

@@ -67,3 +67,13 @@ describe('start-up capacity check', () => {
     await p.stop();
   });
 });
+
+describe('log_format = text', () => {
+  it("writes pgpool-style lines with log_line_prefix instead of JSON", async () => {
+    const p = await startPooler({ log_format: 'text', log_line_prefix: '%t: %a pid %p: ' });
+    const line = await p.waitForLog(/successfully started/);
+    expect(line).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d: pgpool-ts pid \d+: LOG:  pgpool-ts successfully started  \(/);
+    expect(p.logs()).not.toContain('{"level"');
+    await p.stop();
+  });
+});
