@@ -5,6 +5,7 @@ export const MetricNames = {
   frontendUsed: 'pgpool2_frontend_used',
   frontendUsedRatio: 'pgpool2_frontend_used_ratio',
   clientsWaiting: 'pgpool_ts_clients_waiting',
+  clientWaitSeconds: 'pgpool_ts_client_wait_seconds',
   children: 'pgpool_ts_children',
   rejections: 'pgpool_ts_rejections_total',
   cancelRequests: 'pgpool_ts_cancel_requests_total',

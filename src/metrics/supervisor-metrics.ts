@@ -11,7 +11,7 @@ export interface SupervisorState {
   counters(): { rejectedReserved: number; rejectedQueueFull: number; cancelsForwarded: number; cancelsUnknown: number; workerRestarts: number };
 }
 
-export function supervisorRegistry(state: SupervisorState): client.Registry {
+export function supervisorRegistry(state: SupervisorState): { registry: client.Registry; waitSeconds: client.Histogram } {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   new client.Gauge({ name: MetricNames.frontendTotal, help: 'Number of children (num_init_children)', registers: [registry], collect() { this.set(state.numInitChildren()); } });
@@ -57,7 +57,9 @@ export function supervisorRegistry(state: SupervisorState): client.Registry {
     },
   });
   new client.Gauge({ name: MetricNames.workerRestarts, help: 'Worker processes restarted after dying', registers: [registry], collect() { this.set(state.counters().workerRestarts); } });
-  return registry;
+  // Observed when a waiting client is handed to a child (clients served at once are not waits).
+  const waitSeconds = new client.Histogram({ name: MetricNames.clientWaitSeconds, help: 'Time clients waited for a free child', buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120], registers: [registry] });
+  return { registry, waitSeconds };
 }
 
 /** Serves GET /metrics in Prometheus text format 0.0.4 on each address; `body` renders one scrape. */

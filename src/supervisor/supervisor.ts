@@ -53,6 +53,8 @@ interface Pending {
   state: 'new' | 'waiting' | 'sent';
   /** authentication_timeout for a waiting client that has not sent a whole first packet. */
   timer?: NodeJS.Timeout;
+  /** When it started waiting for a child (performance.now()), for the wait histogram. */
+  waitingSince?: number;
   onData?: (b: Buffer) => void;
   onGone?: () => void;
 }
@@ -87,6 +89,7 @@ export class Supervisor {
   private readonly systemd = new SystemdNotifier(process.env.NOTIFY_SOCKET);
   private metricsServers: http.Server[] = [];
   private pcp: { close: () => void } | undefined;
+  private waitSeconds: client.Histogram | undefined;
   private nextReportId = 1;
   private readonly reportWaiters = new Map<number, (children: ChildReport[]) => void>();
   private readonly metricsWaiters = new Map<number, (json: object[]) => void>();
@@ -145,12 +148,13 @@ export class Supervisor {
       throw new Error('could not listen on any address: check listen_addresses, port and unix_socket_directories');
     }
     if (this.cfg.metrics_port > 0) {
-      const registry = supervisorRegistry({
+      const { registry, waitSeconds } = supervisorRegistry({
         numInitChildren: () => this.cfg.num_init_children,
         children: () => this.childCounts,
         waiting: () => this.queue.length,
         counters: () => this.counters,
       });
+      this.waitSeconds = waitSeconds;
       try {
         this.metricsServers = await serveMetrics(() => this.scrape(registry), this.cfg.metrics_listen_addresses.split(',').map((a) => a.trim()).filter(Boolean), this.cfg.metrics_port);
       } catch (e) {
@@ -354,6 +358,7 @@ export class Supervisor {
     // No free child: the client waits. Its first packet is read meanwhile, so that a
     // CancelRequest is forwarded at once and a client that leaves is forgotten.
     p.state = 'waiting';
+    p.waitingSince = performance.now();
     this.queue.push(p);
     // pgpool would wait for its next 2-second check; a waiting client is reason enough to check now.
     if (this.cfg.process_management_mode === 'dynamic') this.checkSpareChildren();
@@ -424,6 +429,7 @@ export class Supervisor {
 
   private dispatch(p: Pending, w: number): void {
     if (p.timer) clearTimeout(p.timer);
+    if (p.waitingSince !== undefined) this.waitSeconds?.observe((performance.now() - p.waitingSince) / 1000);
     p.state = 'sent';
     if (p.onData) {
       // socket.pause() does not stop libuv reading, and after the handle is sent its reads

@@ -40,6 +40,9 @@ describe('/metrics', () => {
     expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
     await held[0].end();
     await waitingDone;
+    const after = parse(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    expect(after.get('pgpool_ts_client_wait_seconds_count')).toBe(1);
+    expect(after.get('pgpool_ts_client_wait_seconds_sum')).toBeGreaterThan(0.25);
     await Promise.all([held[1].end(), waiting.end()]);
     await p.stop();
   });
