@@ -5,17 +5,17 @@
 //   pgpool-ts --check-config [-f …]
 //   pgpool-ts pg_md5 | pg_enc | pg_keygen …   (pool_passwd tools, see admin/passwd-tool.ts)
 import { PASSWD_TOOLS, runPasswdTool } from './admin/passwd-tool.js';
-import { clientTls } from './worker/tls-setup.js';
+import { clientTls } from './protocol/tls.js';
 import { poolKeyFile } from './auth/pool-key.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, type LoadedConfig } from './config/conf-loader.js';
+import { defaultConfigFile, loadConfig, type LoadedConfig } from './config/conf-loader.js';
 import { formatDiagnostic, type Diagnostic } from './config/diagnostic.js';
 import { loadPcpConf } from './config/pcp-conf.js';
 import { loadPoolHba } from './config/pool-hba.js';
-import { loadPoolPasswd } from './config/pool-passwd.js';
+import { loadPoolPasswd, poolPasswdFile } from './config/pool-passwd.js';
 import { createLogger } from './log.js';
 import { isAlive, readPid } from './supervisor/pid-file.js';
 import { Supervisor, type StopMode } from './supervisor/supervisor.js';
@@ -124,14 +124,10 @@ export function parseArgs(argv: readonly string[]): CliOptions | { error: string
   return o;
 }
 
-/** Where pgpool.conf is looked for when -f is not given. */
-export const DEFAULT_CONFIG_DIRS = ['/etc/pgpool-ts', '/etc/pgpool2'];
 
 /** Absolute paths of the three files; pcp.conf and pool_hba.conf default to the directory of pgpool.conf. */
 export function resolvePaths(o: CliOptions, cwd = process.cwd(), exists = fs.existsSync): { config: string; pcp: string; hba: string } {
-  const config = o.configFile
-    ? path.resolve(cwd, o.configFile)
-    : (DEFAULT_CONFIG_DIRS.map((d) => path.join(d, 'pgpool.conf')).find((f) => exists(f)) ?? path.join(DEFAULT_CONFIG_DIRS[0], 'pgpool.conf'));
+  const config = o.configFile ? path.resolve(cwd, o.configFile) : defaultConfigFile(exists);
   const dir = path.dirname(config);
   return {
     config,
@@ -147,7 +143,7 @@ export function checkAll(loaded: LoadedConfig, paths: { pcp: string; hba: string
   if (cfg.enable_pool_hba) out.push(...loadPoolHba(paths.hba).diagnostics);
   if (fs.existsSync(paths.pcp)) out.push(...loadPcpConf(paths.pcp).diagnostics);
   if (cfg.pool_passwd !== '') {
-    const f = path.resolve(path.dirname(loaded.file), cfg.pool_passwd);
+    const f = poolPasswdFile(loaded.file, cfg.pool_passwd);
     if (fs.existsSync(f)) out.push(...loadPoolPasswd(f).diagnostics);
   }
   if (cfg.ssl) {

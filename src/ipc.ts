@@ -17,8 +17,6 @@ export function decodeConfig(w: WireConfig): PgpoolConfig {
   return JSON.parse(w.json, (_k, v) => (v && typeof v === 'object' && '$map' in v ? new Map(v.$map) : v)) as PgpoolConfig;
 }
 
-export type ChildStatus = 'wait_for_connection' | 'connecting' | 'idle' | 'idle_in_transaction' | 'execute';
-
 /** Where a cancel request for a client's key must go. */
 export interface CancelTarget {
   readonly host: string;
@@ -62,7 +60,6 @@ export type FromWorker =
    * A session refused before this point sends only childFree/childExit.
    */
   | { t: 'childBusy'; childId: number; connId: number; cancel: CancelEntry }
-  | { t: 'childStatus'; childId: number; status: ChildStatus }
   /** The child finished the client of `connId` and can take another; its cancel key is void. */
   | { t: 'childFree'; childId: number; connId: number; pooled: number }
   /** The child is gone; `connId` is the client it just finished, if any. */

@@ -3,6 +3,7 @@
 // terminal). pgpool's log_min_messages levels map onto pino's.
 import fs from 'node:fs';
 import pino, { type Logger } from 'pino';
+import { localTimestamp } from './local-time.js';
 
 export type { Logger };
 
@@ -27,13 +28,6 @@ export function pinoLevel(pgpoolLevel: string): pino.LevelWithSilent {
 }
 
 const SEVERITY: Record<number, string> = { 10: 'DEBUG', 20: 'DEBUG', 30: 'LOG', 40: 'WARNING', 50: 'ERROR', 60: 'FATAL' };
-const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-
-function stamp(ms: number, withMs: boolean): string {
-  const d = new Date(ms);
-  const base = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-  return withMs ? `${base}.${pad(d.getMilliseconds(), 3)}` : base;
-}
 
 /**
  * One pino record as a text line: log_line_prefix (%m time with ms, %t time, %p pid,
@@ -44,8 +38,8 @@ export function textLine(rec: Record<string, unknown>, prefix: string): string {
   const { level, time, pid, name, msg, user, database, ...rest } = rec as { level: number; time: number; pid: number; name: string; msg?: string; user?: string; database?: string };
   const p = prefix.replace(/%(.)/g, (_, c: string) => {
     switch (c) {
-      case 'm': return stamp(time, true);
-      case 't': return stamp(time, false);
+      case 'm': return localTimestamp(time, true);
+      case 't': return localTimestamp(time);
       case 'p': return String(pid);
       case 'a': return name ?? '';
       case 'u': return user ?? '';

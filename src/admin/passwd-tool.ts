@@ -11,7 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { md5hex, md5Stored } from '../auth/md5.js';
 import { aesEncrypt, poolKeyFile, readPoolKey } from '../auth/pool-key.js';
-import { loadConfig } from '../config/conf-loader.js';
+import { defaultConfigFile, loadConfig } from '../config/conf-loader.js';
+import { poolPasswdFile } from '../config/pool-passwd.js';
 
 export const PASSWD_TOOLS = new Set(['pg_md5', 'pg_enc', 'pg_keygen']);
 
@@ -89,12 +90,12 @@ function readStdinLine(): string {
 }
 
 function poolPasswdPath(configFile: string | undefined): string {
-  const conf = path.resolve(configFile ?? ['/etc/pgpool-ts/pgpool.conf', '/etc/pgpool2/pgpool.conf'].find((f) => fs.existsSync(f)) ?? '/etc/pgpool-ts/pgpool.conf');
+  const conf = path.resolve(configFile ?? defaultConfigFile());
   const loaded = loadConfig(conf);
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) throw new Error(`${conf}: ${errors[0].message}`);
   if (loaded.config.pool_passwd === '') throw new Error(`${conf}: pool_passwd is empty, so there is no file to write`);
-  return path.resolve(path.dirname(conf), loaded.config.pool_passwd);
+  return poolPasswdFile(conf, loaded.config.pool_passwd);
 }
 
 function store(file: string, user: string, password: string): void {

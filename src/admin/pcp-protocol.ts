@@ -1,6 +1,7 @@
 // The PCP wire protocol (pgpool-behavior.md §9), pure: the request framer, the md5
 // login check, and the replies the pcp_* tools parse positionally. No I/O here.
 import crypto from 'node:crypto';
+import { md5hex } from '../auth/md5.js';
 
 /** A client packet's length word must be 0 < len < 260 (pgpool's MAX_PCP_PACKET_LENGTH). */
 export const MAX_PCP_PACKET_LENGTH = 260;
@@ -37,8 +38,6 @@ export function pcpError(severity: 'ERROR' | 'FATAL', message: string, detail?: 
   const body = f('S', severity) + f('C', 'XX000') + f('M', message) + (detail ? f('D', detail) : '') + '\0';
   return pcpPacket('E', Buffer.from(body));
 }
-
-export const md5hex = (s: string | Buffer) => crypto.createHash('md5').update(s).digest('hex');
 
 /** pcp.conf holds md5hex(password); the client answers md5hex(md5hex(stored ‖ user) ‖ salt). */
 export function pcpAuthOk(storedMd5: string, user: string, salt: Buffer, answer: string): boolean {

@@ -1,6 +1,7 @@
 // What every child is doing, as pgpool reports it (pgpool-behavior.md §1.4, §8.2, §9.3):
 // the per-child facts workers send the supervisor, and the pool_pools / pool_processes
 // rows built from them. Pure.
+import { localTimestamp } from '../local-time.js';
 
 /** One backend connection slot of a child: cached, in use by its client, or empty. */
 export interface SlotReport {
@@ -32,14 +33,8 @@ export interface ChildReport {
   readonly clientIdleMs?: number;
 }
 
-const pad = (n: number) => String(n).padStart(2, '0');
-
-/** pgpool's timestamp format, local time: YYYY-MM-DD HH:MM:SS. */
-export function pgpoolTime(ms: number | undefined): string {
-  if (!ms) return '';
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-}
+/** A report's timestamp cell: empty when the event has not happened. */
+export const pgpoolTime = (ms: number | undefined): string => (ms ? localTimestamp(ms) : '');
 
 export const POOL_POOLS_COLUMNS = [
   'pool_pid', 'start_time', 'client_connection_count', 'pool_id', 'backend_id', 'database', 'username', 'backend_connection_time',

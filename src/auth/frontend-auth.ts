@@ -13,7 +13,7 @@ import { authenticationRequest } from '../protocol/backend-write.js';
 import { PoolerError } from '../protocol/pooler-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import type { MessageStream } from '../worker/message-stream.js';
-import { md5Response, md5Stored } from './md5.js';
+import { isMd5Stored, md5Response, md5Stored } from './md5.js';
 import { aesDecrypt } from './pool-key.js';
 import { cachedVerifier, ScramError, ScramServer } from './scram-server.js';
 
@@ -49,6 +49,12 @@ export function entrySecret(entry: PoolPasswdEntry, poolKey: string | undefined,
     case 'scram':
       throw authFailed(what, `username "${entry.user}" has invalid password type`);
   }
+}
+
+/** What a backend connection was opened with (BackendConnection.password) as a Secret. */
+function usedSecret(used: string | undefined): Secret | undefined {
+  if (used === undefined) return undefined;
+  return isMd5Stored(used) ? { kind: 'md5', stored: used } : { kind: 'plain', password: used };
 }
 
 /** Whether a typed password is the one `secret` stands for. */
@@ -135,6 +141,11 @@ export class ClientAuthenticator {
     return this.d.entry ? entrySecret(this.d.entry, this.d.poolKey, what) : undefined;
   }
 
+  /** For methods that do not need pool_passwd: its password when it holds a usable one. */
+  private usableSecret(what: string): Secret | undefined {
+    return this.d.entry?.kind === 'scram' ? undefined : this.secret(what);
+  }
+
   private noEntry(what: string, kind: 'md5' | 'SCRAM'): PoolerError {
     return authFailed(what, this.d.entry ? `pool_passwd file does not contain valid ${kind} entry for "${this.d.user}"` : `pool_passwd file does not contain an entry for "${this.d.user}"`);
   }
@@ -153,7 +164,7 @@ export class ClientAuthenticator {
   /** A typed password nobody checked may take a cached connection only if it is the one that connection was made with. */
   checkReuse(unchecked: string, method: BackendMethod | 'trust', used: string | undefined): void {
     if (method === 'trust') return;
-    const s: Secret | undefined = used === undefined ? undefined : /^md5[0-9a-f]{32}$/.test(used) ? { kind: 'md5', stored: used } : { kind: 'plain', password: used };
+    const s = usedSecret(used);
     if (!s || !typedMatches(s, unchecked, this.d.user)) throw authFailed('clear text authentication failed', 'password does not match');
   }
 
@@ -161,7 +172,7 @@ export class ClientAuthenticator {
     const user = this.d.user;
     switch (method) {
       case 'trust':
-        return this.d.entry && this.d.entry.kind !== 'scram' ? this.secret('authentication failed') : undefined;
+        return this.usableSecret('authentication failed');
       case 'md5': {
         const what = 'md5 authentication failed';
         const s = this.secret(what);
@@ -188,7 +199,7 @@ export class ClientAuthenticator {
       case 'cert': {
         const cn = verifiedCommonName(this.d.client);
         if (cn === undefined || cn.toLowerCase() !== user.toLowerCase()) throw authFailed('CERT authentication failed', 'no valid certificate presented');
-        return this.d.entry && this.d.entry.kind !== 'scram' ? this.secret('CERT authentication failed') : undefined;
+        return this.usableSecret('CERT authentication failed');
       }
       case 'pam':
       case 'ldap':
@@ -238,7 +249,7 @@ export class ClientAuthenticator {
   async proveForReuse(method: BackendMethod | 'trust', used: string | undefined): Promise<void> {
     if (method === 'trust') return;
     const user = this.d.user;
-    const s: Secret | undefined = this.secret('authentication failed') ?? (used === undefined ? undefined : /^md5[0-9a-f]{32}$/.test(used) ? { kind: 'md5', stored: used } : { kind: 'plain', password: used });
+    const s = this.secret('authentication failed') ?? usedSecret(used);
     if (!s) throw authFailed('authentication failed', 'no password to verify the client against');
     if (method === 'cleartext') {
       const typed = await this.askClearText();

@@ -1,8 +1,8 @@
 // SCRAM-SHA-256 client side (RFC 5802/7677), for the pooler authenticating to PostgreSQL.
 import crypto from 'node:crypto';
 
-const hmac = (key: Buffer, data: string | Buffer) => crypto.createHmac('sha256', key).update(data).digest();
-const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest();
+import { hmac, scramKeys } from './scram-keys.js';
+
 const xor = (a: Buffer, b: Buffer) => Buffer.from(a.map((x, i) => x ^ b[i]));
 
 export class ScramClient {
@@ -26,13 +26,11 @@ export class ScramClient {
     const iterations = Number(attrs.get('i'));
     if (!r.startsWith(this.nonce) || r.length === this.nonce.length) throw new Error('SCRAM: server nonce does not extend the client nonce');
     if (!Number.isInteger(iterations) || iterations < 1 || salt.length === 0) throw new Error('SCRAM: invalid server-first-message');
-    const saltedPassword = crypto.pbkdf2Sync(this.password.normalize('NFKC'), salt, iterations, 32, 'sha256');
-    const clientKey = hmac(saltedPassword, 'Client Key');
-    const storedKey = sha256(clientKey);
+    const { clientKey, storedKey, serverKey } = scramKeys(this.password, salt, iterations);
     const withoutProof = `c=biws,r=${r}`;
     const authMessage = `${this.clientFirstBare},${serverFirst},${withoutProof}`;
     const proof = xor(clientKey, hmac(storedKey, authMessage));
-    this.serverSignature = hmac(hmac(saltedPassword, 'Server Key'), authMessage);
+    this.serverSignature = hmac(serverKey, authMessage);
     return `${withoutProof},p=${proof.toString('base64')}`;
   }
 

@@ -4,9 +4,9 @@
 // Pure: the exchange is two strings in, two strings out.
 import crypto from 'node:crypto';
 
+import { hmac, scramKeys, sha256 } from './scram-keys.js';
+
 const ITERATIONS = 4096;
-const hmac = (key: Buffer, data: string) => crypto.createHmac('sha256', key).update(data).digest();
-const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest();
 
 export interface ScramVerifier {
   readonly salt: Buffer;
@@ -16,8 +16,8 @@ export interface ScramVerifier {
 }
 
 export function scramVerifier(password: string, salt = crypto.randomBytes(16), iterations = ITERATIONS): ScramVerifier {
-  const salted = crypto.pbkdf2Sync(password.normalize('NFKC'), salt, iterations, 32, 'sha256');
-  return { salt, iterations, storedKey: sha256(hmac(salted, 'Client Key')), serverKey: hmac(salted, 'Server Key') };
+  const { storedKey, serverKey } = scramKeys(password, salt, iterations);
+  return { salt, iterations, storedKey, serverKey };
 }
 
 // Building a verifier costs 4096 HMAC rounds; a worker keeps the last few per password.

@@ -1,5 +1,6 @@
 // Loads pgpool.conf into a validated, frozen PgpoolConfig snapshot plus every
 // diagnostic found. Pure apart from reading the files.
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Diagnostic } from './diagnostic.js';
 import { readStatements, type FileReader, type Statement } from './conf-statements.js';
@@ -135,4 +136,13 @@ function isDefault(a: Applied): boolean {
 /** Value of an indexed parameter for node `i` (bare value or default when not set per node). */
 export function nodeValue<V>(p: { fallback: V; nodes: ReadonlyMap<number, V> }, i: number): V {
   return p.nodes.has(i) ? p.nodes.get(i)! : p.fallback;
+}
+
+/** Where pgpool.conf is looked for when -f is not given. */
+export const DEFAULT_CONFIG_DIRS = ['/etc/pgpool-ts', '/etc/pgpool2'];
+
+/** The first default pgpool.conf that exists, else the pgpool-ts one. */
+export function defaultConfigFile(exists: (f: string) => boolean = fs.existsSync): string {
+  const files = DEFAULT_CONFIG_DIRS.map((d) => path.join(d, 'pgpool.conf'));
+  return files.find((f) => exists(f)) ?? files[0];
 }

@@ -1,7 +1,9 @@
 // pool_passwd reader (pgpool-behavior.md §6.2): `user:password[:backend_user:backend_password]`
 // with `\:` escaping a colon; the password's prefix says its kind. Decrypting AES
 // entries is auth/'s job; no line of this file ever goes to a log.
+import { isMd5Stored } from '../auth/md5.js';
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Diagnostic } from './diagnostic.js';
 
 export type PasswordKind = 'md5' | 'aes' | 'scram' | 'text';
@@ -15,7 +17,7 @@ export interface PoolPasswdEntry {
 }
 
 export function passwordKind(p: string): { kind: PasswordKind; secret: string } {
-  if (p.length === 35 && /^md5[0-9a-f]{32}$/.test(p)) return { kind: 'md5', secret: p };
+  if (isMd5Stored(p)) return { kind: 'md5', secret: p };
   if (p.startsWith('AES')) return { kind: 'aes', secret: p.slice(3) };
   if (p.startsWith('SCRAM-SHA-256$')) return { kind: 'scram', secret: p };
   if (p.startsWith('TEXT')) return { kind: 'text', secret: p.slice(4) };
@@ -73,4 +75,9 @@ export function loadPoolPasswd(file: string): PoolPasswdLoad {
   } catch (e) {
     return { entries: [], diagnostics: [{ severity: 'error', file, line: 0, message: `could not open pool_passwd file "${file}": ${(e as Error).message}` }] };
   }
+}
+
+/** The pool_passwd parameter's file: relative to pgpool.conf's directory, as pgpool resolves it. */
+export function poolPasswdFile(configFile: string, poolPasswd: string): string {
+  return path.resolve(path.dirname(configFile), poolPasswd);
 }

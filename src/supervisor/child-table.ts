@@ -1,7 +1,6 @@
 // The supervisor's view of every child: which worker hosts it and whether it has a
 // client. Free capacity per worker is derived (idle children minus sockets on their
 // way to that worker), never kept as a separate counter that could drift.
-import type { ChildStatus } from '../ipc.js';
 
 export interface ChildRecord {
   readonly id: number;
@@ -9,7 +8,6 @@ export interface ChildRecord {
   readonly startedAt: number;
   /** Connection id of its client while busy. */
   connId: number | undefined;
-  status: ChildStatus;
   /** Connections in its cache, as of its last session's end. */
   pooled: number;
 }
@@ -21,7 +19,7 @@ export class ChildTable {
   private nextId = 1;
 
   add(workerId: number): ChildRecord {
-    const rec: ChildRecord = { id: this.nextId++, workerId, startedAt: Date.now(), connId: undefined, status: 'wait_for_connection', pooled: 0 };
+    const rec: ChildRecord = { id: this.nextId++, workerId, startedAt: Date.now(), connId: undefined, pooled: 0 };
     this.children.set(rec.id, rec);
     return rec;
   }

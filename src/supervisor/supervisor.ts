@@ -24,7 +24,7 @@ import { loadPcpConf } from '../config/pcp-conf.js';
 import { buildReport } from '../admin/show-commands.js';
 import client from 'prom-client';
 import { exporterMetricsText } from '../metrics/exporter-metrics.js';
-import { clientTls } from '../worker/tls-setup.js';
+import { clientTls } from '../protocol/tls.js';
 import { CancelRegistry, sendCancel } from './cancel-forwarder.js';
 import { ChildTable } from './child-table.js';
 import { openListeners, type OpenListeners } from './listeners.js';
@@ -90,9 +90,9 @@ export class Supervisor {
   private metricsServers: http.Server[] = [];
   private pcp: { close: () => void } | undefined;
   private waitSeconds: client.Histogram | undefined;
-  private nextReportId = 1;
-  private readonly reportWaiters = new Map<number, (children: ChildReport[]) => void>();
-  private readonly metricsWaiters = new Map<number, (json: object[]) => void>();
+  private nextRequestId = 1;
+  /** askWorkers: the collector of each request still open, by request id. */
+  private readonly workerAnswers = new Map<number, (answer: unknown) => void>();
   private readonly startedAt = Date.now();
   private readonly exited: Promise<number>;
   private resolveExit!: (code: number) => void;
@@ -267,11 +267,6 @@ export class Supervisor {
         this.cancels.add(m.childId, m.cancel);
         return;
       }
-      case 'childStatus': {
-        const rec = this.table.children.get(m.childId);
-        if (rec) rec.status = m.status;
-        return;
-      }
       case 'childFree': {
         const rec = this.table.children.get(m.childId);
         this.table.settled(w, m.connId);
@@ -306,10 +301,10 @@ export class Supervisor {
         this.drainQueue();
         return;
       case 'report':
-        this.reportWaiters.get(m.reqId)?.(m.children);
+        this.workerAnswers.get(m.reqId)?.(m.children);
         return;
       case 'metrics':
-        this.metricsWaiters.get(m.reqId)?.(m.json);
+        this.workerAnswers.get(m.reqId)?.(m.json);
         return;
       case 'adminQuery':
         this.report().then(
@@ -527,24 +522,33 @@ export class Supervisor {
   }
 
   /** A ChildReport of every child, from every worker (PCP, SHOW pool_*). */
-  report(timeoutMs = 5000): Promise<ChildReport[]> {
-    const reqId = this.nextReportId++;
-    const asked = this.workers.map((_, w) => w).filter((w) => this.toWorker(w, { t: 'report', reqId }));
+  /**
+   * Sends every live worker a request and collects one answer from each (those that do
+   * not answer within `timeoutMs` are left out): reports for SHOW/PCP, metrics for /metrics.
+   */
+  private askWorkers<T>(request: (reqId: number) => ToWorker, timeoutMs: number): Promise<T[]> {
+    const reqId = this.nextRequestId++;
+    const asked = this.workers.map((_, w) => w).filter((w) => this.toWorker(w, request(reqId)));
     return new Promise((resolve) => {
-      const got: ChildReport[] = [];
-      let left = asked.length;
+      const got: T[] = [];
       const done = () => {
         clearTimeout(timer);
-        this.reportWaiters.delete(reqId);
-        resolve(got.sort((a, b) => a.childId - b.childId));
+        this.workerAnswers.delete(reqId);
+        resolve(got);
       };
       const timer = setTimeout(done, timeoutMs);
-      this.reportWaiters.set(reqId, (children) => {
-        got.push(...children);
-        if (--left === 0) done();
+      this.workerAnswers.set(reqId, (answer) => {
+        got.push(answer as T);
+        if (got.length === asked.length) done();
       });
-      if (left === 0) done();
+      if (asked.length === 0) done();
     });
+  }
+
+  /** A ChildReport of every child, from every worker (PCP, SHOW pool_*). */
+  async report(): Promise<ChildReport[]> {
+    const perWorker = await this.askWorkers<ChildReport[]>((reqId) => ({ t: 'report', reqId }), 5000);
+    return perWorker.flat().sort((a, b) => a.childId - b.childId);
   }
 
   /**
@@ -552,23 +556,7 @@ export class Supervisor {
    * (AggregatorRegistry sums equal series), then pgpool2_exporter's from the reports.
    */
   private async scrape(own: client.Registry): Promise<string> {
-    const reqId = this.nextReportId++;
-    const asked = this.workers.map((_, w) => w).filter((w) => this.toWorker(w, { t: 'metrics', reqId }));
-    const fromWorkers = new Promise<object[][]>((resolve) => {
-      const got: object[][] = [];
-      const timer = setTimeout(() => finish(), 2000);
-      const finish = () => {
-        clearTimeout(timer);
-        this.metricsWaiters.delete(reqId);
-        resolve(got);
-      };
-      this.metricsWaiters.set(reqId, (json) => {
-        got.push(json);
-        if (got.length === asked.length) finish();
-      });
-      if (asked.length === 0) finish();
-    });
-    const [mine, theirs, children] = await Promise.all([own.getMetricsAsJSON(), fromWorkers, this.report()]);
+    const [mine, theirs, children] = await Promise.all([own.getMetricsAsJSON(), this.askWorkers<object[]>((reqId) => ({ t: 'metrics', reqId }), 2000), this.report()]);
     const merged = client.AggregatorRegistry.aggregate([mine, ...theirs]);
     return (await merged.metrics()) + exporterMetricsText(this.cfg, children, this.startedAt);
   }

@@ -5,12 +5,12 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
 import { serialize } from 'pg-protocol';
-import { md5Response, md5Stored } from '../auth/md5.js';
+import { isMd5Stored, md5Response, md5Stored } from '../auth/md5.js';
 import { ScramClient } from '../auth/scram-client.js';
 import { AuthCode, BackendCode } from '../protocol/codes.js';
 import { cstrings, errorFields, type Message } from '../protocol/message-reader.js';
 import { MessageStream } from './message-stream.js';
-import { backendTls } from './tls-setup.js';
+import { backendTls } from '../protocol/tls.js';
 import { PoolerError } from '../protocol/pooler-error.js';
 
 export interface BackendTarget {
@@ -169,7 +169,7 @@ export class BackendConnection {
         return scram;
       case AuthCode.MD5Password: {
         const pw = await need('md5');
-        const stored = /^md5[0-9a-f]{32}$/.test(pw) ? pw : md5Stored(pw, this.user);
+        const stored = isMd5Stored(pw) ? pw : md5Stored(pw, this.user);
         this.socket.write(serialize.password(md5Response(stored, m.body.subarray(4, 8))));
         return scram;
       }

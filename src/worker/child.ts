@@ -1,12 +1,11 @@
 // A pgpool "child" hosted in a worker: one client at a time, its own connection cache,
 // its counters. Retirement decisions are pure functions of its counters and time.
 import type { PgpoolConfig } from '../config/schema.js';
-import type { ChildExitReason, ChildStatus } from '../ipc.js';
+import type { ChildExitReason } from '../ipc.js';
 import { ConnectionCache } from './connection-cache.js';
 import type { Session } from './session.js';
 
 export class Child {
-  status: ChildStatus = 'wait_for_connection';
   readonly startedAt = Date.now();
   /** Sessions finished (pgpool's client_connection_count), failed ones included. */
   sessions = 0;

@@ -5,7 +5,7 @@ import type net from 'node:net';
 import { errorResponse } from '../protocol/backend-write.js';
 import { readStartupPacket, type StartupPacket } from '../protocol/frontend-read.js';
 import { authTimeout, PoolerError } from '../protocol/pooler-error.js';
-import { acceptClientTls, type ClientTls } from './tls-setup.js';
+import { acceptClientTls, type ClientTls } from '../protocol/tls.js';
 
 export type StartupOutcome =
   | { ok: true; packet: Extract<StartupPacket, { kind: 'startup' | 'cancel' }>; rest: Buffer; socket: net.Socket }

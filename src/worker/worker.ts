@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { HbaEnv } from '../auth/hba-match.js';
 import { readPoolKey } from '../auth/pool-key.js';
 import { loadPoolHba, type HbaRecord } from '../config/pool-hba.js';
-import { loadPoolPasswd, findPoolPasswd, type PoolPasswdEntry } from '../config/pool-passwd.js';
+import { loadPoolPasswd, findPoolPasswd, poolPasswdFile, type PoolPasswdEntry } from '../config/pool-passwd.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import { decodeConfig, type ChildExitReason, type FromWorker, type ToWorker } from '../ipc.js';
 import { createLogger, type Logger } from '../log.js';
@@ -20,7 +20,7 @@ import { Child, exitAfterSession, lifeTimeDelay, pickChild } from './child.js';
 import type { ChildReport, SlotReport } from '../admin/process-report.js';
 import { answerAdminQuery, type Report } from '../admin/show-commands.js';
 import { Session } from './session.js';
-import { clientTls, type ClientTls } from './tls-setup.js';
+import { clientTls, type ClientTls } from '../protocol/tls.js';
 import { workerRegistry } from '../metrics/worker-metrics.js';
 import { readClientStartup } from './startup-reader.js';
 
@@ -61,23 +61,8 @@ class Worker {
   });
   private readonly adminWaiters = new Map<number, { resolve: (r: Report) => void; reject: (e: Error) => void }>();
 
-  /** A SHOW pool_* report from the supervisor, which sees every worker's children. */
-  private askSupervisor(name: string): Promise<Report> {
-    return new Promise((resolve, reject) => {
-      const reqId = this.nextAdminId++;
-      const timer = setTimeout(() => {
-        this.adminWaiters.delete(reqId);
-        reject(new Error('no answer from the supervisor'));
-      }, 10_000);
-      this.adminWaiters.set(reqId, {
-        resolve: (r) => (clearTimeout(timer), resolve(r)),
-        reject: (e) => (clearTimeout(timer), reject(e)),
-      });
-      this.send({ t: 'adminQuery', reqId, name });
-    });
-  }
   private hba: { records: readonly HbaRecord[]; broken: boolean } | undefined;
-  private readonly hbaEnv: HbaEnv = {
+  private hbaEnv: HbaEnv = {
     sslEnabled: false,
     interfaces: Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((i) => ({ address: i.address, prefix: Number(i.cidr?.split('/')[1] ?? 0) }))),
     hostnameOf: verifiedHostname,
@@ -94,6 +79,22 @@ class Worker {
     const now = Date.now();
     for (const child of this.children.values()) child.session?.enforceIdleLimit(now, this.cfg.client_idle_limit);
   }, 1000).unref();
+
+  /** A SHOW pool_* report from the supervisor, which sees every worker's children. */
+  private askSupervisor(name: string): Promise<Report> {
+    return new Promise((resolve, reject) => {
+      const reqId = this.nextAdminId++;
+      const timer = setTimeout(() => {
+        this.adminWaiters.delete(reqId);
+        reject(new Error('no answer from the supervisor'));
+      }, 10_000);
+      this.adminWaiters.set(reqId, {
+        resolve: (r) => (clearTimeout(timer), resolve(r)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
+      this.send({ t: 'adminQuery', reqId, name });
+    });
+  }
 
   send(m: FromWorker): void {
     process.send?.(m);
@@ -155,7 +156,7 @@ class Worker {
     this.target = backendTarget(cfg);
     this.passwd = [];
     if (cfg.pool_passwd !== '') {
-      const file = path.resolve(path.dirname(this.configFile), cfg.pool_passwd);
+      const file = poolPasswdFile(this.configFile, cfg.pool_passwd);
       const r = loadPoolPasswd(file);
       // A missing pool_passwd is normal (trust set-ups); a broken one is reported.
       if (r.diagnostics.some((d) => d.line > 0)) for (const d of r.diagnostics) this.log.warn(`${d.file}:${d.line}: ${d.message}`);
@@ -174,7 +175,7 @@ class Worker {
       for (const d of h.diagnostics) this.log.error(`${d.file}:${d.line}: ${d.message}`);
       this.hba = { records: h.records, broken: h.diagnostics.length > 0 };
     }
-    (this.hbaEnv as { sslEnabled: boolean }).sslEnabled = cfg.ssl;
+    this.hbaEnv = { ...this.hbaEnv, sslEnabled: cfg.ssl };
     if (!cfg.ssl) this.clientTls = undefined;
     else {
       try {
@@ -208,7 +209,6 @@ class Worker {
       return;
     }
     if (child.lifeTimer) clearTimeout(child.lifeTimer);
-    child.status = 'idle';
     socket = startup.socket;
     const session = new Session(socket, p, startup.rest, child.cache, {
       config: this.cfg,
@@ -232,7 +232,6 @@ class Worker {
     this.totals.toClients += session.relay?.bytesToClient ?? 0;
     child.session = undefined;
     child.sessions++;
-    child.status = 'wait_for_connection';
     child.idleSince = Date.now();
     if (this.cfg.log_disconnections) {
       this.log.info({ child: child.id, user: p.user, database: p.database, peer: peerOf(socket), backendPid: result.backendPid, reused: result.reused, cached: result.cached, end: result.end, ms: Date.now() - t0 }, 'frontend disconnection');

@@ -7,6 +7,10 @@ import type net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import type { PgpoolConfig } from '../config/schema.js';
+import { SSL_REQUEST_CODE } from './codes.js';
+
+/** The 8-byte SSLRequest the pooler sends PostgreSQL. */
+const SSL_REQUEST = Buffer.from([0, 0, 0, 8, (SSL_REQUEST_CODE >>> 24) & 0xff, (SSL_REQUEST_CODE >>> 16) & 0xff, (SSL_REQUEST_CODE >>> 8) & 0xff, SSL_REQUEST_CODE & 0xff]);
 
 /**
  * The client-facing TLS of one configuration: a tls.Server that never listens and is
@@ -138,9 +142,6 @@ export function backendTls(socket: net.Socket, timeoutMs: number): Promise<net.S
     };
     socket.on('data', onAnswer);
     socket.resume();
-    const req = Buffer.alloc(8);
-    req.writeInt32BE(8, 0);
-    req.writeInt32BE(80877103, 4);
-    socket.write(req);
+    socket.write(SSL_REQUEST);
   });
 }
