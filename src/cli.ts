@@ -16,7 +16,8 @@ import { formatDiagnostic, type Diagnostic } from './config/diagnostic.js';
 import { loadPcpConf } from './config/pcp-conf.js';
 import { loadPoolHba } from './config/pool-hba.js';
 import { loadPoolPasswd, poolPasswdFile } from './config/pool-passwd.js';
-import { createLogger } from './log.js';
+import { createLogger, resolveLogFormat } from './log.js';
+import { LogOutput, logOutputSettings } from './logging/log-output.js';
 import { isAlive, readPid } from './supervisor/pid-file.js';
 import { Supervisor, type StopMode } from './supervisor/supervisor.js';
 import { version } from './version.js';
@@ -232,10 +233,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (o.command === 'stop') return stopCommand(loaded, o.mode);
   if (o.command === 'reload') return reloadCommand(loaded);
   if (!o.foreground) return daemonize(argv);
-  const log = createLogger('pgpool-ts', o.debug ? 'debug1' : loaded.config.log_min_messages, { format: loaded.config.log_format, linePrefix: loaded.config.log_line_prefix });
+  const cfg = loaded.config;
+  const output = new LogOutput();
+  output.configure(logOutputSettings(cfg, path.dirname(loaded.file)));
+  const format = resolveLogFormat(cfg.log_format, cfg.logging_collector, process.stderr.isTTY === true);
+  const log = createLogger('pgpool-ts', o.debug ? 'debug1' : cfg.log_min_messages, { format, linePrefix: cfg.log_line_prefix, errorVerbosity: cfg.log_error_verbosity }, output.write);
   for (const d of loaded.diagnostics) log.warn(formatDiagnostic(d));
   if (loaded.notImplemented.length > 0) log.warn({ parameters: loaded.notImplemented }, 'these parameters are accepted but not implemented by pgpool-ts yet');
-  const supervisor = new Supervisor(loaded, log, { hba: paths.hba, poolKey: poolKeyFile(o.keyFile), pcp: paths.pcp });
+  const supervisor = new Supervisor(loaded, { hba: paths.hba, poolKey: poolKeyFile(o.keyFile), pcp: paths.pcp }, { output, debug: o.debug });
   try {
     await supervisor.start();
   } catch (e) {

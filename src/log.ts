@@ -1,7 +1,6 @@
 // pino, configured from pgpool's logging parameters. JSON lines on stderr (journald keeps
 // them), or text lines with pgpool's log_line_prefix (log_format; auto = text on a
 // terminal). pgpool's log_min_messages levels map onto pino's.
-import fs from 'node:fs';
 import pino, { type Logger } from 'pino';
 import { localTimestamp } from './local-time.js';
 
@@ -30,12 +29,16 @@ export function pinoLevel(pgpoolLevel: string): pino.LevelWithSilent {
 const SEVERITY: Record<number, string> = { 10: 'DEBUG', 20: 'DEBUG', 30: 'LOG', 40: 'WARNING', 50: 'ERROR', 60: 'FATAL' };
 
 /**
- * One pino record as a text line: log_line_prefix (%m time with ms, %t time, %p pid,
- * %a process name, %u user, %d database, %% percent; other escapes are dropped), pgpool's
- * "SEVERITY:  message", then the remaining fields as key=value.
+ * One pino record as text: log_line_prefix (%m time with ms, %t time, %p pid, %a process
+ * name, %u user, %d database, %% percent; other escapes are dropped), pgpool's
+ * "SEVERITY:  message", the remaining fields as key=value, then DETAIL and HINT lines as
+ * PostgreSQL writes them. log_error_verbosity: terse drops DETAIL and HINT, verbose puts
+ * the SQLSTATE before the message.
  */
-export function textLine(rec: Record<string, unknown>, prefix: string): string {
-  const { level, time, pid, name, msg, user, database, ...rest } = rec as { level: number; time: number; pid: number; name: string; msg?: string; user?: string; database?: string };
+export function textLine(rec: Record<string, unknown>, prefix: string, verbosity: ErrorVerbosity = 'default'): string {
+  const { level, time, pid, name, msg, user, database, detail, hint, sqlstate, ...rest } = rec as {
+    level: number; time: number; pid: number; name: string; msg?: string; user?: string; database?: string; detail?: string; hint?: string; sqlstate?: string;
+  };
   const p = prefix.replace(/%(.)/g, (_, c: string) => {
     switch (c) {
       case 'm': return localTimestamp(time, true);
@@ -48,31 +51,62 @@ export function textLine(rec: Record<string, unknown>, prefix: string): string {
       default: return '';
     }
   });
-  const extra = Object.entries({ user, database, ...rest })
+  const extra = Object.entries({ user, database, ...(verbosity === 'verbose' || sqlstate === undefined ? {} : { sqlstate }), ...rest })
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
-  return `${p}${SEVERITY[level] ?? 'LOG'}:  ${msg ?? ''}${extra ? `  (${extra})` : ''}\n`;
+  const code = verbosity === 'verbose' && sqlstate ? `${sqlstate}: ` : '';
+  let out = `${p}${SEVERITY[level] ?? 'LOG'}:  ${code}${msg ?? ''}${extra ? `  (${extra})` : ''}\n`;
+  if (verbosity !== 'terse') {
+    if (detail !== undefined) out += `${p}DETAIL:  ${detail}\n`;
+    if (hint !== undefined) out += `${p}HINT:  ${hint}\n`;
+  }
+  return out;
 }
+
+export type ErrorVerbosity = 'terse' | 'default' | 'verbose';
 
 export interface LogFormat {
+  /** Resolved: "auto" is decided by whoever owns the output (resolveLogFormat). */
   readonly format: 'auto' | 'json' | 'text';
   readonly linePrefix: string;
+  readonly errorVerbosity?: ErrorVerbosity;
 }
 
-export function createLogger(name: string, pgpoolLevel: string, fmt: LogFormat = { format: 'json', linePrefix: '' }): Logger {
+/**
+ * log_format = auto: text where people read the lines (a terminal, or the collector's
+ * files, which pgpool writes as text), JSON where journald or a log shipper does.
+ */
+export function resolveLogFormat(format: 'auto' | 'json' | 'text', collector: boolean, stderrIsTTY: boolean): 'json' | 'text' {
+  if (format !== 'auto') return format;
+  return collector || stderrIsTTY ? 'text' : 'json';
+}
+
+/** Where lines go by default: stderr, through SonicBoom, which retries a full pipe instead of dropping the line. */
+let stderrDest: ReturnType<typeof pino.destination> | undefined;
+function stderrWriter(): (line: string) => void {
+  stderrDest ??= pino.destination({ fd: 2, sync: true });
+  const dest = stderrDest;
+  return (line) => dest.write(line);
+}
+
+export function createLogger(name: string, pgpoolLevel: string, fmt: LogFormat = { format: 'json', linePrefix: '' }, write: (line: string) => void = stderrWriter()): Logger {
   // pgpool's default log_min_messages is "warning", which would hide start-up and
   // connection lines; pgpool-ts always keeps its own LOG-class lines (info).
   const level = pinoLevel(pgpoolLevel);
   const options = { name, level: level === 'warn' || level === 'error' || level === 'fatal' ? 'info' : level, base: { pid: process.pid } };
   const text = fmt.format === 'text' || (fmt.format === 'auto' && process.stderr.isTTY === true);
-  if (!text) return pino(options, pino.destination({ fd: 2, sync: true }));
+  const verbosity = fmt.errorVerbosity ?? 'default';
+  if (!text) {
+    if (verbosity !== 'terse') return pino(options, { write });
+    return pino({ ...options, formatters: { log: ({ detail: _d, hint: _h, ...rest }) => rest } }, { write });
+  }
   return pino(options, {
     write(line: string) {
       try {
-        fs.writeSync(2, textLine(JSON.parse(line) as Record<string, unknown>, fmt.linePrefix));
+        write(textLine(JSON.parse(line) as Record<string, unknown>, fmt.linePrefix, verbosity));
       } catch {
-        // stderr gone: nothing to report it to
+        // the output is gone: nothing to report it to
       }
     },
   });

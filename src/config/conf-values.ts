@@ -8,8 +8,8 @@ export type ParsedValue = boolean | number | string | readonly string[];
 
 export type ValueResult = { ok: true; value: ParsedValue } | { ok: false; message: string; hint?: string };
 
-const TIME_UNITS_MS: Readonly<Record<string, number>> = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
-const MEMORY_UNITS_B: Readonly<Record<string, number>> = { B: 1, kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
+export const TIME_UNITS_MS: Readonly<Record<string, number>> = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+export const MEMORY_UNITS_B: Readonly<Record<string, number>> = { B: 1, kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
 const TIME_HINT = 'Valid units for this parameter are "us", "ms", "s", "min", "h", and "d".';
 const MEMORY_HINT = 'Valid units for this parameter are "B", "kB", "MB", "GB", and "TB".';
 export const UNIT_NAMES: ReadonlySet<string> = new Set([...Object.keys(TIME_UNITS_MS), ...Object.keys(MEMORY_UNITS_B)]);
@@ -232,4 +232,21 @@ export function defaultValue(def: ParamDef): ParsedValue {
     case 'string':
       return def.default;
   }
+}
+
+/**
+ * A typed value in configuration notation, as PGPOOL SHOW prints it: on/off, integers
+ * with the largest unit that divides them exactly (PostgreSQL's way: 1440 min is "1d"),
+ * lists joined by commas.
+ */
+export function configNotation(def: ParamDef, value: unknown): string {
+  if (typeof value === 'boolean') return value ? 'on' : 'off';
+  if (Array.isArray(value)) return value.join(',');
+  if (typeof value === 'number' && def.unit !== '' && value !== 0 && Number.isInteger(value)) {
+    const table: Readonly<Record<string, number>> = def.unit in TIME_UNITS_MS ? TIME_UNITS_MS : MEMORY_UNITS_B;
+    const base = table[def.unit] * value;
+    const units = Object.entries(table).filter(([, f]) => f >= table[def.unit]).sort((a, b) => b[1] - a[1]);
+    for (const [unit, factor] of units) if (base % factor === 0) return `${base / factor}${unit}`;
+  }
+  return String(value);
 }

@@ -129,6 +129,22 @@ export const ACTS_ON: ReadonlySet<string> = new Set<ParamName>([
   'log_line_prefix',
   'log_connections',
   'log_disconnections',
+  'log_hostname',
+  'log_statement',
+  'log_per_node_statement',
+  'log_client_messages',
+  'log_error_verbosity',
+  'log_destination',
+  'syslog_ident',
+  'syslog_facility',
+  'syslog_socket',
+  'logging_collector',
+  'log_directory',
+  'log_filename',
+  'log_rotation_age',
+  'log_rotation_size',
+  'log_truncate_on_rotation',
+  'log_file_mode',
 ]);
 
 /** Aliases pgpool accepts for renamed parameters (TSV notes "ALIAS of x"). */

@@ -17,4 +17,6 @@ export const MetricNames = {
   bytes: 'pgpool_ts_bytes_total',
   backendConnectSeconds: 'pgpool_ts_backend_connect_seconds',
   resetSeconds: 'pgpool_ts_reset_seconds',
+  queryDurationSeconds: 'pgpool_ts_query_duration_seconds',
+  transactionDurationSeconds: 'pgpool_ts_transaction_duration_seconds',
 } as const;

@@ -3,6 +3,7 @@
 // every worker's getMetricsAsJSON() with AggregatorRegistry.aggregate().
 import client from 'prom-client';
 import { MetricNames } from './names.js';
+import { DurationsByDatabase } from './duration-histogram.js';
 
 export interface WorkerState {
   /** Connection cache lookups and evictions, over every child this worker ever hosted. */
@@ -29,7 +30,16 @@ function readCounter(registry: client.Registry, name: string, help: string, labe
   });
 }
 
-export function workerRegistry(state: WorkerState): { registry: client.Registry; connectSeconds: client.Histogram; resetSeconds: client.Histogram } {
+export interface WorkerMetrics {
+  readonly registry: client.Registry;
+  readonly connectSeconds: client.Histogram;
+  readonly resetSeconds: client.Histogram;
+  /** Counted by the relay (request-timing.ts), per database. */
+  readonly queries: DurationsByDatabase;
+  readonly transactions: DurationsByDatabase;
+}
+
+export function workerRegistry(state: WorkerState): WorkerMetrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   readCounter(registry, MetricNames.cacheLookups, 'Backend connections asked of a child\'s cache, by result (hit: reused)', ['result'], (set) => {
@@ -51,5 +61,9 @@ export function workerRegistry(state: WorkerState): { registry: client.Registry;
   });
   const connectSeconds = new client.Histogram({ name: MetricNames.backendConnectSeconds, help: 'Time to open and authenticate a new backend connection', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], registers: [registry] });
   const resetSeconds = new client.Histogram({ name: MetricNames.resetSeconds, help: 'Time to reset a backend connection (reset_query_list) before caching it', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1], registers: [registry] });
-  return { registry, connectSeconds, resetSeconds };
+  const queries = new DurationsByDatabase();
+  const transactions = new DurationsByDatabase();
+  registry.registerMetric(queries.metric(MetricNames.queryDurationSeconds, 'Time from a request (Query, Sync, FunctionCall) reaching pgpool-ts to its ReadyForQuery, by database'));
+  registry.registerMetric(transactions.metric(MetricNames.transactionDurationSeconds, 'Time from a transaction\'s first request to the ReadyForQuery that ends it (idle, not in a block), by database'));
+  return { registry, connectSeconds, resetSeconds, queries, transactions };
 }

@@ -84,6 +84,10 @@ export function textResult(columns: readonly string[], rows: readonly (readonly 
     }
     out.push(message(BackendCode.DataRow, Buffer.concat(cells)));
   }
-  out.push(message(BackendCode.CommandComplete, cstr(`SELECT ${rows.length}`)));
+  out.push(commandComplete(`SELECT ${rows.length}`));
   return Buffer.concat(out);
+}
+
+export function commandComplete(tag: string): Buffer {
+  return message(BackendCode.CommandComplete, cstr(tag));
 }

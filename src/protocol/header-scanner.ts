@@ -73,6 +73,8 @@ export class FrontendScanner extends HeaderScanner {
   stopAtQuery = false;
   /** Set by the caller to let the Query it just looked at pass on the next scan. */
   passQuery = false;
+  /** Called for each request counted (query timing); undefined when nobody times. */
+  onRequest: (() => void) | undefined;
 
   protected onType(type: number, _offset: number): boolean {
     switch (type) {
@@ -82,12 +84,15 @@ export class FrontendScanner extends HeaderScanner {
         if (this.stopAtQuery && !this.passQuery) return true;
         this.passQuery = false;
         this.readyRequests++;
+        this.onRequest?.();
         return false;
       case FrontendCode.FunctionCall:
         this.readyRequests++;
+        this.onRequest?.();
         return false;
       case FrontendCode.Sync:
         this.readyRequests++;
+        this.onRequest?.();
         this.unsynced = false;
         return false;
       case FrontendCode.Parse:
@@ -115,6 +120,8 @@ export class BackendScanner extends HeaderScanner {
   txStatus = 0x49;
   /** The server waits for CopyData from the client (CopyInResponse seen, no ReadyForQuery since). */
   inCopyIn = false;
+  /** Called with each ReadyForQuery's transaction status (query timing). */
+  onReady: ((status: number) => void) | undefined;
 
   protected onType(type: number): boolean {
     if (type === BackendCode.ReadyForQuery) {
@@ -129,5 +136,6 @@ export class BackendScanner extends HeaderScanner {
   protected override onFirstByte(b: number): void {
     this.txStatus = b;
     this.readyCount++;
+    this.onReady?.(b);
   }
 }

@@ -10,8 +10,9 @@ import { loadConfig, type LoadedConfig } from '../config/conf-loader.js';
 import { formatDiagnostic } from '../config/diagnostic.js';
 import { planReload } from '../config/reload.js';
 import type { PgpoolConfig } from '../config/schema.js';
-import { encodeConfig, type FromWorker, type ToWorker } from '../ipc.js';
-import type { Logger } from '../log.js';
+import { encodeConfig, type FromWorker, type ToWorker, type WireConfig } from '../ipc.js';
+import { createLogger, resolveLogFormat, type Logger } from '../log.js';
+import { LineJoiner, LogOutput, logOutputSettings } from '../logging/log-output.js';
 import { errorResponse, tooManyClientsResponse } from '../protocol/backend-write.js';
 import { CANCEL_REQUEST_CODE, MAX_CANCEL_KEY_LENGTH, MAX_STARTUP_PACKET_LENGTH } from '../protocol/codes.js';
 import { adminShutdown, authTimeout, tooManyWaiting } from '../protocol/pooler-error.js';
@@ -75,6 +76,7 @@ function stopReading(socket: net.Socket): void {
 
 export class Supervisor {
   private cfg: PgpoolConfig;
+  private log: Logger;
   private readonly workers: (ChildProcess | undefined)[] = [];
   private readonly table = new ChildTable();
   private readonly pending = new Map<number, Pending>();
@@ -101,11 +103,13 @@ export class Supervisor {
 
   constructor(
     private loaded: LoadedConfig,
-    private readonly log: Logger,
     /** pool_hba.conf (-a), the pool key file (-k, $PGPOOLKEYFILE, ~/.pgpoolkey) and pcp.conf (-F). */
     private readonly files: { readonly hba: string; readonly poolKey: string; readonly pcp: string },
+    /** Where every process's lines go, and whether -d forces debug messages. */
+    private readonly logging: { readonly output: LogOutput; readonly debug: boolean } = { output: new LogOutput(), debug: false },
   ) {
     this.cfg = loaded.config;
+    this.log = this.makeLogger();
     this.workerCount = this.cfg.worker_processes > 0 ? this.cfg.worker_processes : Math.max(1, os.availableParallelism());
     this.exited = new Promise((r) => (this.resolveExit = r));
   }
@@ -177,6 +181,20 @@ export class Supervisor {
     return this.listeners.where;
   }
 
+  /** The supervisor's logger for the running configuration (remade on reload). */
+  private makeLogger(): Logger {
+    return createLogger('pgpool-ts', this.logging.debug ? 'debug1' : this.cfg.log_min_messages, { format: this.logFormat(), linePrefix: this.cfg.log_line_prefix, errorVerbosity: this.cfg.log_error_verbosity }, this.logging.output.write);
+  }
+
+  /** log_format with "auto" decided here, where the output is known; workers get the decision. */
+  private logFormat(): 'json' | 'text' {
+    return resolveLogFormat(this.cfg.log_format, this.cfg.logging_collector, process.stderr.isTTY === true);
+  }
+
+  private workerConfig(): WireConfig {
+    return encodeConfig({ ...this.cfg, log_format: this.logFormat() });
+  }
+
   /** Resolves with the exit code when the supervisor has shut down. */
   waitForExit(): Promise<number> {
     return this.exited;
@@ -184,7 +202,11 @@ export class Supervisor {
 
   private forkWorker(w: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      const child = fork(WORKER_SCRIPT, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      // The worker's stderr comes here, so its lines reach the same files or syslog as ours.
+      const child = fork(WORKER_SCRIPT, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+      const lines = new LineJoiner(this.logging.output.write);
+      child.stderr!.on('data', (d: Buffer) => lines.push(d));
+      child.stderr!.on('end', () => lines.flush());
       this.workers[w] = child;
       const onReady = (m: FromWorker) => {
         if (m.t !== 'ready') return;
@@ -195,7 +217,7 @@ export class Supervisor {
       child.on('message', (m: FromWorker) => this.onWorkerMessage(w, m));
       child.once('error', reject);
       child.once('exit', (code, signal) => this.onWorkerExit(w, child, code, signal));
-      this.toWorker(w, { t: 'init', workerId: w, config: encodeConfig(this.cfg), configFile: this.loaded.file, hbaFile: this.files.hba, poolKeyFile: this.files.poolKey });
+      this.toWorker(w, { t: 'init', workerId: w, config: this.workerConfig(), configFile: this.loaded.file, hbaFile: this.files.hba, poolKeyFile: this.files.poolKey });
     });
   }
 
@@ -403,7 +425,9 @@ export class Supervisor {
     }
   }
 
+  /** Every cancel request ends here, whether the supervisor or a worker read it. */
   private forwardCancel(pid: number, key: string): void {
+    if (this.cfg.log_client_messages) this.log.info({ detail: `process id: ${pid}` }, 'Cancel message from frontend.');
     const target = this.cancels.find(pid, key);
     if (!target) {
       this.counters.cancelsUnknown++;
@@ -588,6 +612,8 @@ export class Supervisor {
   }
 
   reload(): void {
+    // A log file moved away (logrotate) is reopened under its name before anything is logged.
+    this.logging.output.reopen();
     this.log.info('reload config files.');
     void this.systemd.send({ RELOADING: '1', MONOTONIC_USEC: monotonicUsec() });
     try {
@@ -608,7 +634,9 @@ export class Supervisor {
     const plan = planReload(this.cfg, next);
     this.cfg = plan.config;
     this.loaded = { ...next, config: plan.config };
-    for (let w = 0; w < this.workers.length; w++) this.toWorker(w, { t: 'reload', config: encodeConfig(plan.config) });
+    this.logging.output.configure(logOutputSettings(this.cfg, path.dirname(this.loaded.file)));
+    this.log = this.makeLogger();
+    for (let w = 0; w < this.workers.length; w++) this.toWorker(w, { t: 'reload', config: this.workerConfig() });
     if (plan.changed.length > 0) this.log.info({ changed: plan.changed }, 'reloaded parameters');
     for (const name of plan.needRestart) this.log.warn(`parameter "${name}" changed but takes effect only after a restart; the running value is kept`);
   }
@@ -648,6 +676,7 @@ export class Supervisor {
     removePidFile(this.pidFile);
     await this.systemd.flush();
     this.log.info('pgpool-ts is shut down');
+    this.logging.output.close();
     this.resolveExit(0);
   }
 }

@@ -4,26 +4,36 @@
 import type net from 'node:net';
 import { FrontendCode } from '../protocol/codes.js';
 import { BackendScanner, FrontendScanner, SCAN_CONTINUE } from '../protocol/header-scanner.js';
+import type { RequestTiming } from './request-timing.js';
 
 /**
- * Answers the pooler's own commands (SHOW pool_*) sent as a simple Query; returns the
- * whole response (ending in ReadyForQuery), a promise of it (reports that need the
- * supervisor), or undefined to let the query go to PostgreSQL.
+ * Answers the pooler's own commands (SHOW pool_*, PGPOOL SHOW/SET/RESET) sent as a simple
+ * Query; returns the whole response (ending in ReadyForQuery), a promise of it (reports
+ * that need the supervisor), or undefined to let the query go to PostgreSQL.
  */
 export type AdminHook = (query: string) => Buffer | Promise<Buffer> | undefined;
 
 const SHOW = [0x73, 0x68, 0x6f, 0x77]; // "show"
 const POOL_ = [0x70, 0x6f, 0x6f, 0x6c, 0x5f]; // "pool_"
+const PGPOOL = [0x70, 0x67, 0x70, 0x6f, 0x6f, 0x6c]; // "pgpool"
 const isSpace = (b: number) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
 const lower = (b: number) => (b >= 0x41 && b <= 0x5a ? b | 0x20 : b);
 
-/** Whether the Query message at `at` (whole in the chunk) starts with SHOW pool_, compared in place. */
-function looksLikeShowPool(chunk: Buffer, at: number, end: number): boolean {
+/** Whether `word` then white space is at `i`, compared in place; returns the index after the space or −1. */
+function wordAt(chunk: Buffer, i: number, end: number, word: readonly number[]): number {
+  for (const c of word) if (i >= end || lower(chunk[i++]) !== c) return -1;
+  if (i >= end || !isSpace(chunk[i])) return -1;
+  while (i < end && isSpace(chunk[i])) i++;
+  return i;
+}
+
+/** Whether the Query message at `at` (whole in the chunk) starts with SHOW pool_ or PGPOOL. */
+function looksLikeAdminQuery(chunk: Buffer, at: number, end: number): boolean {
   let i = at + 5;
   while (i < end && isSpace(chunk[i])) i++;
-  for (const c of SHOW) if (i >= end || lower(chunk[i++]) !== c) return false;
-  if (i >= end || !isSpace(chunk[i])) return false;
-  while (i < end && isSpace(chunk[i])) i++;
+  if (wordAt(chunk, i, end, PGPOOL) >= 0) return true;
+  i = wordAt(chunk, i, end, SHOW);
+  if (i < 0) return false;
   for (const c of POOL_) if (i >= end || lower(chunk[i++]) !== c) return false;
   return true;
 }
@@ -44,12 +54,28 @@ export class Relay {
   bytesFromClient = 0;
   bytesToClient = 0;
   private ended = false;
+  /** Sees every client byte from a message boundary on (statement and message logging). */
+  private tap: ((chunk: Buffer) => void) | undefined;
+  private pendingTap: ((chunk: Buffer) => void) | undefined;
 
   private readonly onClientData = (chunk: Buffer) => {
     this.lastActivity = Date.now();
     this.bytesFromClient += chunk.length;
+    if (this.timing) this.timing.now = performance.now();
+    // A new tap starts with a chunk that starts a message, or it could not frame what it sees.
+    if (this.pendingTap && this.fe.atBoundary) {
+      this.tap = this.pendingTap;
+      this.pendingTap = undefined;
+    }
+    if (this.tap) this.tap(chunk);
     this.relayClientChunk(chunk);
   };
+
+  /** Starts (at the next message boundary) or stops showing client bytes to `tap`. */
+  setTap(tap: ((chunk: Buffer) => void) | undefined): void {
+    this.tap = undefined;
+    this.pendingTap = tap;
+  }
 
   private relayClientChunk(chunk: Buffer): void {
     let from = 0;
@@ -94,7 +120,7 @@ export class Relay {
     const len = chunk.readInt32BE(at + 1);
     const end = at + 1 + len;
     // Only whole, unpipelined queries: the answer must not overtake PostgreSQL's pending replies.
-    if (end > chunk.length || !looksLikeShowPool(chunk, at, end) || this.fe.readyRequests !== this.be.readyCount) return 0;
+    if (end > chunk.length || !looksLikeAdminQuery(chunk, at, end) || this.fe.readyRequests !== this.be.readyCount) return 0;
     const answer = this.admin(chunk.toString('utf8', at + 5, end - 1));
     if (!answer) return 0;
     if (Buffer.isBuffer(answer)) {
@@ -117,6 +143,7 @@ export class Relay {
   private readonly onBackendData = (chunk: Buffer) => {
     this.lastActivity = Date.now();
     this.bytesToClient += chunk.length;
+    if (this.timing) this.timing.now = performance.now();
     try {
       this.be.scan(chunk);
     } catch (e) {
@@ -134,8 +161,11 @@ export class Relay {
     private readonly backend: net.Socket,
     private readonly onEnd: (end: RelayEnd, relay: Relay) => void,
     private readonly admin?: AdminHook,
+    private readonly timing?: RequestTiming,
   ) {
     this.fe.stopAtQuery = admin !== undefined;
+    this.fe.onRequest = timing?.sent;
+    this.be.onReady = timing?.ready;
   }
 
   /** Every listener the relay attaches, so that attaching and detaching stay in step. */

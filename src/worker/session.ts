@@ -16,11 +16,18 @@ import type { ConnectionCache } from './connection-cache.js';
 import { NEVER_CACHED_DATABASES } from './connection-cache.js';
 import { MessageStream } from './message-stream.js';
 import { Relay, type AdminHook, type RelayEnd } from './relay.js';
+import { SessionSettings } from '../config/session-settings.js';
+import { answerPgpoolCommand, parsePgpoolCommand } from '../admin/pgpool-commands.js';
+import type { DurationCounts } from '../metrics/duration-histogram.js';
+import { RequestTiming } from './request-timing.js';
+import { ClientMessageLog } from './client-message-log.js';
 
 export type Startup = Extract<StartupPacket, { kind: 'startup' }>;
 
 export interface SessionDeps {
   readonly config: PgpoolConfig;
+  /** The running configuration now (a reload may change it during the session). */
+  readonly currentConfig: () => PgpoolConfig;
   readonly target: BackendTarget | undefined;
   readonly passwd: (user: string) => PoolPasswdEntry | undefined;
   /** The key for pool_passwd's AES entries, when one was read. */
@@ -32,6 +39,8 @@ export interface SessionDeps {
   readonly admin: AdminHook;
   /** Durations for the worker's histograms, in seconds. */
   readonly observe: { readonly connect: (s: number) => void; readonly reset: (s: number) => void };
+  /** Where this database's query and transaction durations are counted. */
+  readonly durations: (database: string) => { readonly queries: DurationCounts; readonly transactions: DurationCounts };
   /** The session has its backend connection and gives the client this cancel key. */
   readonly started: (pid: number, key: Buffer, conn: BackendConnection) => void;
   readonly log: Logger;
@@ -60,6 +69,9 @@ export class Session {
     return this.client.remotePort;
   }
   private stopReason: string | undefined;
+  /** PGPOOL SET overrides of the session-context parameters. */
+  readonly settings: SessionSettings;
+  private messageLog: ClientMessageLog | undefined;
 
   constructor(
     private readonly client: net.Socket,
@@ -67,10 +79,13 @@ export class Session {
     private readonly clientRest: Buffer,
     private readonly cache: ConnectionCache,
     private readonly deps: SessionDeps,
-  ) {}
+  ) {
+    this.settings = new SessionSettings(deps.currentConfig);
+  }
 
-  /** client_idle_limit (seconds, 0 = off): ends a session idle longer than that, as pgpool does. */
-  enforceIdleLimit(now: number, limitSeconds: number): boolean {
+  /** client_idle_limit (seconds, 0 = off; PGPOOL SET may change it): ends a session idle longer than that, as pgpool does. */
+  enforceIdleLimit(now: number): boolean {
+    const limitSeconds = this.settings.get('client_idle_limit');
     if (limitSeconds <= 0 || !this.relay || this.relay.clientIdleFor(now) <= limitSeconds * 1000) return false;
     this.deps.log.info({ user: this.startup.user, database: this.startup.database, limit: limitSeconds }, 'unable to read data: client_idle_limit reached');
     this.stop('client_idle_limit', clientIdleLimit(limitSeconds));
@@ -138,13 +153,48 @@ export class Session {
     // Announced before the greeting, so the key is known before the client can use it.
     this.deps.started(conn.pid, cancelKey, conn);
     this.greet(conn, reused, cancelKey);
+    const d = this.deps.durations(database);
     const end = await new Promise<RelayEnd>((resolve) => {
-      this.relay = new Relay(this.client, conn!.socket, (e) => resolve(e), this.deps.admin);
+      this.relay = new Relay(this.client, conn!.socket, (e) => resolve(e), this.adminHook, new RequestTiming(d.queries, d.transactions));
+      this.settingsChanged();
       this.relay.start(extra, clientRest);
     });
     this.conn = undefined;
     const cached = await this.release(conn, end, this.relay!);
     return { end: end.kind, reused, backendPid: conn.pid, cached };
+  }
+
+  /** PGPOOL SHOW/SET/RESET are the session's; SHOW pool_* go to the worker's hook. */
+  private readonly adminHook: AdminHook = (query) => {
+    const cmd = parsePgpoolCommand(query);
+    if (!cmd) return this.deps.admin(query);
+    return answerPgpoolCommand(cmd, this.deps.currentConfig(), this.settings, () => this.settingsChanged());
+  };
+
+  /** After PGPOOL SET/RESET or a reload: statement and message logging follow the values in effect. */
+  settingsChanged(): void {
+    const relay = this.relay;
+    if (!relay || !this.conn) return;
+    const switches = {
+      statement: this.settings.get('log_statement'),
+      perNodeStatement: this.settings.get('log_per_node_statement'),
+      clientMessages: this.settings.get('log_client_messages'),
+    };
+    if (!switches.statement && !switches.perNodeStatement && !switches.clientMessages) {
+      if (this.messageLog) relay.setTap(undefined);
+      this.messageLog = undefined;
+    } else if (this.messageLog) {
+      this.messageLog.switches = switches;
+    } else {
+      const log = this.deps.log.child({ user: this.startup.user, database: this.startup.database, client: this.peer, backendPid: this.conn.pid });
+      const messageLog = (this.messageLog = new ClientMessageLog(log, switches, this.conn.pid));
+      relay.setTap((chunk) => messageLog.feed(chunk));
+    }
+  }
+
+  /** The client as log lines name it. */
+  get peer(): string {
+    return this.client.remoteAddress ? `${this.client.remoteAddress}:${this.client.remotePort}` : '[local]';
   }
 
   /** §6.1/§6.3: the first pool_hba.conf record that applies decides how the client is proved. */

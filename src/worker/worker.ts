@@ -77,7 +77,7 @@ class Worker {
   /** Once a second: client_idle_limit for every session (reloadable, so read each time). */
   private readonly janitor = setInterval(() => {
     const now = Date.now();
-    for (const child of this.children.values()) child.session?.enforceIdleLimit(now, this.cfg.client_idle_limit);
+    for (const child of this.children.values()) child.session?.enforceIdleLimit(now);
   }, 1000).unref();
 
   /** A SHOW pool_* report from the supervisor, which sees every worker's children. */
@@ -112,6 +112,7 @@ class Worker {
         return;
       case 'reload':
         this.apply(decodeConfig(m.config));
+        for (const child of this.children.values()) child.session?.settingsChanged();
         return;
       case 'spawn': {
         const child = new Child(m.childId, this.cfg);
@@ -152,7 +153,7 @@ class Worker {
 
   private apply(cfg: PgpoolConfig): void {
     this.cfg = cfg;
-    this.log = createLogger(`pgpool-ts worker ${this.workerId}`, cfg.log_min_messages, { format: cfg.log_format, linePrefix: cfg.log_line_prefix });
+    this.log = createLogger(`pgpool-ts worker ${this.workerId}`, cfg.log_min_messages, { format: cfg.log_format, linePrefix: cfg.log_line_prefix, errorVerbosity: cfg.log_error_verbosity });
     this.target = backendTarget(cfg);
     this.passwd = [];
     if (cfg.pool_passwd !== '') {
@@ -212,6 +213,7 @@ class Worker {
     socket = startup.socket;
     const session = new Session(socket, p, startup.rest, child.cache, {
       config: this.cfg,
+      currentConfig: () => this.cfg,
       target: this.target,
       passwd: (user) => findPoolPasswd(this.passwd, user),
       poolKey: this.poolKey,
@@ -219,13 +221,14 @@ class Worker {
       hbaEnv: this.hbaEnv,
       admin: (query) => answerAdminQuery(query, (name) => this.askSupervisor(name)),
       observe: { connect: (s) => this.metrics.connectSeconds.observe(s), reset: (s) => this.metrics.resetSeconds.observe(s) },
+      durations: (database) => ({ queries: this.metrics.queries.of(database), transactions: this.metrics.transactions.of(database) }),
       started: (pid, key, conn) =>
         this.send({ t: 'childBusy', childId: child.id, connId, cancel: { pid, key: key.toString('hex'), target: { host: conn.target.host, port: conn.target.port, pid: conn.pid, secret: conn.secret.toString('hex') } } }),
       log: this.log,
     });
     child.session = session;
     const t0 = Date.now();
-    if (this.cfg.log_connections) this.log.info({ child: child.id, user: p.user, database: p.database, peer: peerOf(socket) }, 'new connection received');
+    if (this.cfg.log_connections) void this.logConnection(child.id, p.user, p.database, socket);
     const result = await session.run();
     bump(this.totals.sessions, result.end);
     this.totals.fromClients += session.relay?.bytesFromClient ?? 0;
@@ -249,6 +252,17 @@ class Worker {
       }, delay);
       child.lifeTimer.unref();
     }
+  }
+
+  /** log_connections, with the client's host name when log_hostname is on (a reverse lookup, at most a second). */
+  private async logConnection(child: number, user: string, database: string, socket: net.Socket): Promise<void> {
+    const address = socket.remoteAddress;
+    let host: string | undefined;
+    if (this.cfg.log_hostname && address) {
+      const timeout = new Promise<undefined>((r) => void setTimeout(r, 1000));
+      host = await Promise.race([dns.reverse(address).then((names) => names[0], () => undefined), timeout]);
+    }
+    this.log.info({ child, user, database, peer: peerOf(socket), host }, 'new connection received');
   }
 
   private exitChild(child: Child, reason: ChildExitReason, message: string, connId?: number): void {

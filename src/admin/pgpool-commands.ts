@@ -1,0 +1,109 @@
+// PGPOOL SHOW / SET / RESET (pgpool-behavior.md §8.1): a client reads any parameter and
+// changes the session-context ones for its own session. Parsing and answers are pure;
+// the answer bytes end in ReadyForQuery 'I', as pgpool's do.
+import { configNotation } from '../config/conf-values.js';
+import { CURRENT_PARAMS, PARAMS, type ParamDef, type PgpoolConfig, type ScalarParamName } from '../config/schema.js';
+import type { SessionSettings, SettingError } from '../config/session-settings.js';
+import { commandComplete, errorResponse, readyForQuery, textResult } from '../protocol/backend-write.js';
+import { POOL_STATUS_ITEMS } from './pool-status-items.js';
+
+export type PgpoolCommand =
+  | { readonly kind: 'show'; readonly name: string }
+  | { readonly kind: 'set'; readonly name: string; readonly value: string }
+  | { readonly kind: 'reset'; readonly name: string }
+  | { readonly kind: 'syntax'; readonly near: string };
+
+const READY_IDLE = 0x49;
+const IDENT = String.raw`[A-Za-z_][A-Za-z0-9_]*`;
+const SHOW_RE = new RegExp(String.raw`^\s*pgpool\s+show\s+(${IDENT})\s*;?\s*$`, 'i');
+const RESET_RE = new RegExp(String.raw`^\s*pgpool\s+reset\s+(${IDENT})\s*;?\s*$`, 'i');
+// A value: a quoted string ('' inside for a quote), or a bare word or number.
+const SET_RE = new RegExp(String.raw`^\s*pgpool\s+set\s+(${IDENT})\s*(?:=|\s+to\s+|\s)\s*('(?:[^']|'')*'|[A-Za-z0-9_.+-]+)\s*;?\s*$`, 'i');
+
+/** The PGPOOL command in a simple query, or undefined when it is not one. */
+export function parsePgpoolCommand(query: string): PgpoolCommand | undefined {
+  const head = /^\s*pgpool\s+(\S+)/i.exec(query);
+  if (!head) return undefined;
+  let m = SHOW_RE.exec(query);
+  if (m) return { kind: 'show', name: m[1].toLowerCase() };
+  m = RESET_RE.exec(query);
+  if (m) return { kind: 'reset', name: m[1].toLowerCase() };
+  m = SET_RE.exec(query);
+  if (m) {
+    const raw = m[2];
+    const value = raw.startsWith("'") ? raw.slice(1, -1).replace(/''/g, "'") : raw;
+    // SET x TO DEFAULT is RESET x, as in PostgreSQL.
+    if (!raw.startsWith("'") && value.toLowerCase() === 'default') return { kind: 'reset', name: m[1].toLowerCase() };
+    return { kind: 'set', name: m[1].toLowerCase(), value };
+  }
+  const verb = head[1].toLowerCase();
+  const rest = query.slice(head.index + head[0].length).trim();
+  return { kind: 'syntax', near: verb === 'show' || verb === 'set' || verb === 'reset' ? rest.split(/\s+/)[0] || verb : head[1] };
+}
+
+const DESCRIPTIONS: ReadonlyMap<string, string> = new Map(POOL_STATUS_ITEMS.map(([n, d]) => [n, d]));
+const SECRET = /password/;
+
+function shown(def: ParamDef, value: unknown): string {
+  if (SECRET.test(def.name) && value !== '') return '*****';
+  return configNotation(def, value);
+}
+
+/** Every parameter as PGPOOL SHOW ALL lists it: item, value, description; indexed ones per configured index. */
+function allRows(cfg: PgpoolConfig, settings: SessionSettings): string[][] {
+  const values = cfg as unknown as Record<string, unknown>;
+  const rows: string[][] = [];
+  for (const def of CURRENT_PARAMS) {
+    const v = values[def.name];
+    if (def.maxIndex < 0) {
+      rows.push([def.name, shown(def, settings.get(def.name as ScalarParamName)), DESCRIPTIONS.get(def.name) ?? '']);
+      continue;
+    }
+    const { fallback, nodes } = v as { fallback: unknown; nodes: ReadonlyMap<number, unknown> };
+    if (def.bare) rows.push([def.name, shown(def, fallback), DESCRIPTIONS.get(def.name) ?? '']);
+    for (const [n, nv] of [...nodes].sort((a, b) => a[0] - b[0])) rows.push([`${def.name}${n}`, shown(def, nv), DESCRIPTIONS.get(def.name) ?? '']);
+  }
+  return rows;
+}
+
+/** One parameter's value, `name` possibly with a node index (backend_hostname0). */
+function oneValue(name: string, cfg: PgpoolConfig, settings: SessionSettings): string | undefined {
+  const def = PARAMS.get(name);
+  if (def && def.removedVersion === '' && def.maxIndex < 0) return shown(def, settings.get(name as ScalarParamName));
+  if (def && def.removedVersion === '' && def.bare) return shown(def, (cfg as unknown as Record<string, { fallback: unknown }>)[name].fallback);
+  const m = /^(.*?)(\d+)$/.exec(name);
+  const idef = m ? PARAMS.get(m[1]) : undefined;
+  if (!m || !idef || idef.maxIndex < 0 || idef.removedVersion !== '') return undefined;
+  const v = (cfg as unknown as Record<string, { fallback: unknown; nodes: ReadonlyMap<number, unknown> }>)[idef.name];
+  const n = Number(m[2]);
+  return shown(idef, v.nodes.has(n) ? v.nodes.get(n) : v.fallback);
+}
+
+function refusal(e: SettingError): Buffer {
+  return Buffer.concat([errorResponse({ severity: 'ERROR', sqlstate: e.sqlstate, message: e.message, hint: e.hint }), readyForQuery(READY_IDLE)]);
+}
+
+/**
+ * The answer to a PGPOOL command: its result or error, then ReadyForQuery. `changed` is
+ * called after a successful SET or RESET so the session applies the new values.
+ */
+export function answerPgpoolCommand(cmd: PgpoolCommand, cfg: PgpoolConfig, settings: SessionSettings, changed: () => void): Buffer {
+  switch (cmd.kind) {
+    case 'syntax':
+      return refusal({ sqlstate: '42601', message: `syntax error at or near "${cmd.near}"`, hint: 'PGPOOL SHOW name|ALL, PGPOOL SET name TO value, PGPOOL RESET name|ALL' });
+    case 'show': {
+      if (cmd.name === 'all') return Buffer.concat([textResult(['item', 'value', 'description'], allRows(cfg, settings)), readyForQuery(READY_IDLE)]);
+      const value = oneValue(cmd.name, cfg, settings);
+      if (value === undefined) return refusal({ sqlstate: '42704', message: `unrecognized configuration parameter "${cmd.name}"` });
+      return Buffer.concat([textResult([cmd.name], [[value]]), readyForQuery(READY_IDLE)]);
+    }
+    case 'set':
+    case 'reset': {
+      const e = cmd.kind === 'set' ? settings.set(cmd.name, cmd.value) : settings.reset(cmd.name);
+      if (e) return refusal(e);
+      changed();
+      // pgpool answers SET, and RESET a name, through one path whose tag is SET.
+      return Buffer.concat([commandComplete(cmd.kind === 'reset' && cmd.name === 'all' ? 'RESET' : 'SET'), readyForQuery(READY_IDLE)]);
+    }
+  }
+}

@@ -1,0 +1,55 @@
+// The parameters a client may change for its own session with PGPOOL SET (pgpool's
+// "session" context): its overrides on top of the running configuration, which a
+// reload may change underneath. Pure; the worker applies the effective values.
+import { parseValue, type ParsedValue } from './conf-values.js';
+import { CURRENT_PARAMS, PARAMS, type PgpoolConfig, type ScalarParamName } from './schema.js';
+
+/** Parameters PGPOOL SET and PGPOOL RESET accept. */
+export const SESSION_PARAMS: ReadonlySet<string> = new Set(CURRENT_PARAMS.filter((p) => p.context === 'session' && p.maxIndex < 0).map((p) => p.name));
+
+/** Why a PGPOOL SET/RESET/SHOW was refused: PostgreSQL's SQLSTATE and message. */
+export interface SettingError {
+  readonly sqlstate: string;
+  readonly message: string;
+  readonly hint?: string;
+}
+
+export class SessionSettings {
+  private readonly overrides = new Map<string, ParsedValue>();
+
+  constructor(private readonly base: () => PgpoolConfig) {}
+
+  /** The value in effect for this session. */
+  get<K extends ScalarParamName>(name: K): PgpoolConfig[K] {
+    return (this.overrides.has(name) ? this.overrides.get(name) : this.base()[name]) as PgpoolConfig[K];
+  }
+
+  /** PGPOOL SET name = text. */
+  set(name: string, text: string): SettingError | undefined {
+    const refused = this.changeable(name);
+    if (refused) return refused;
+    const r = parseValue(text, PARAMS.get(name)!);
+    if (!r.ok) return { sqlstate: '22023', message: r.message, hint: r.hint };
+    this.overrides.set(name, r.value);
+    return undefined;
+  }
+
+  /** PGPOOL RESET name | ALL: back to the configuration's value. */
+  reset(name: string): SettingError | undefined {
+    if (name === 'all') {
+      this.overrides.clear();
+      return undefined;
+    }
+    const refused = this.changeable(name);
+    if (refused) return refused;
+    this.overrides.delete(name);
+    return undefined;
+  }
+
+  private changeable(name: string): SettingError | undefined {
+    const def = PARAMS.get(name);
+    if (!def || def.removedVersion !== '') return { sqlstate: '42704', message: `unrecognized configuration parameter "${name}"` };
+    if (!SESSION_PARAMS.has(name)) return { sqlstate: '55P02', message: `parameter "${name}" cannot be changed in a session`, hint: 'change it in pgpool.conf and reload' };
+    return undefined;
+  }
+}

@@ -1,0 +1,186 @@
+// log_statement, log_per_node_statement and log_client_messages: the client's messages
+// as pgpool logs them. It sees the bytes the relay forwards (a tap, on only while one of
+// the three is on) and frames them itself, keeping the bodies it needs to describe.
+// This path allocates; the relay's own path is unchanged.
+import type { Logger } from '../log.js';
+
+export interface MessageLogSwitches {
+  statement: boolean;
+  perNodeStatement: boolean;
+  clientMessages: boolean;
+}
+
+/** Longest body kept for a message's text; longer ones are logged cut, marked with "...". */
+const MAX_KEPT = 1 << 20;
+/** Message types whose body the log needs (Query, Parse, Bind, Execute, Describe, Close, FunctionCall). */
+const NEEDS_BODY = new Set([0x51, 0x50, 0x42, 0x45, 0x44, 0x43, 0x46]);
+const COPY_DATA = 0x64;
+const NODE_ID = 0;
+
+const SIMPLE: Readonly<Record<number, string>> = {
+  0x53: 'Sync', // S
+  0x48: 'Flush', // H
+  0x58: 'Terminate', // X
+  0x63: 'CopyDone', // c
+  0x66: 'CopyFail', // f
+};
+
+export class ClientMessageLog {
+  private readonly header = Buffer.alloc(5);
+  private headerFill = 0;
+  private type = 0;
+  private remaining = 0;
+  private kept: Buffer[] = [];
+  private keptLength = 0;
+  private copyData = 0;
+  /** Prepared statements' and portals' texts, for logging Execute. */
+  private readonly statements = new Map<string, string>();
+  private readonly portals = new Map<string, string>();
+
+  constructor(
+    private readonly log: Logger,
+    public switches: MessageLogSwitches,
+    private readonly backendPid: number,
+  ) {}
+
+  /** Client bytes in the order the relay forwards them, from a message boundary on. */
+  feed(chunk: Buffer): void {
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.remaining === 0 && this.headerFill < 5) {
+        this.header[this.headerFill++] = chunk[i++];
+        if (this.headerFill < 5) continue;
+        this.type = this.header[0];
+        this.remaining = this.header.readInt32BE(1) - 4;
+        this.kept = [];
+        this.keptLength = 0;
+        if (this.remaining > 0) continue;
+        this.remaining = 0;
+        this.headerFill = 0;
+        this.message(Buffer.alloc(0), false);
+        continue;
+      }
+      const take = Math.min(this.remaining, chunk.length - i);
+      if (NEEDS_BODY.has(this.type) && this.keptLength < MAX_KEPT) {
+        const part = chunk.subarray(i, i + Math.min(take, MAX_KEPT - this.keptLength));
+        this.kept.push(Buffer.from(part)); // a copy: the chunk's memory is reused by the socket
+        this.keptLength += part.length;
+      }
+      i += take;
+      this.remaining -= take;
+      if (this.remaining === 0) {
+        this.headerFill = 0;
+        const cut = this.keptLength >= MAX_KEPT;
+        this.message(Buffer.concat(this.kept, this.keptLength), cut);
+      }
+    }
+  }
+
+  private message(body: Buffer, cut: boolean): void {
+    const type = this.type;
+    if (type === COPY_DATA) {
+      this.copyData++;
+      return;
+    }
+    if (this.copyData > 0) {
+      if (this.switches.clientMessages) this.log.info({ detail: `count: ${this.copyData}` }, 'CopyData message from frontend.');
+      this.copyData = 0;
+    }
+    const r = new BodyReader(body, cut);
+    switch (type) {
+      case 0x51: { // Query
+        const query = r.str();
+        this.client('Query', `query: "${query}"`);
+        this.statement(query, query);
+        return;
+      }
+      case 0x50: { // Parse
+        const name = r.str();
+        const query = r.str();
+        this.client('Parse', `statement: "${name}", query: "${query}"`);
+        this.statements.set(name, query);
+        this.perNode(`Parse: ${query}`);
+        return;
+      }
+      case 0x42: { // Bind
+        const portal = r.str();
+        const name = r.str();
+        this.client('Bind', `portal: "${portal}", statement: "${name}"`);
+        this.portals.set(portal, this.statements.get(name) ?? `<statement "${name}" prepared before logging began>`);
+        this.perNode('B message');
+        return;
+      }
+      case 0x45: { // Execute
+        const portal = r.str();
+        this.client('Execute', `portal: "${portal}"`);
+        const text = this.portals.get(portal) ?? `<portal "${portal}" bound before logging began>`;
+        this.statement(text, `Execute: ${text}`);
+        return;
+      }
+      case 0x44: // Describe
+      case 0x43: { // Close
+        const kind = r.byte();
+        const name = r.str();
+        const what = kind === 0x53 ? 'statement' : 'portal';
+        this.client(type === 0x44 ? 'Describe' : 'Close', `${what}: "${name}"`);
+        if (type === 0x43) (kind === 0x53 ? this.statements : this.portals).delete(name);
+        this.perNode(type === 0x44 ? 'D message' : 'C message');
+        return;
+      }
+      case 0x46: // FunctionCall
+        this.client('FunctionCall', `oid: "${r.int32()}"`);
+        return;
+      default: {
+        const name = SIMPLE[type];
+        if (name) this.client(name, undefined);
+        if (type === 0x53) this.perNode('S message');
+      }
+    }
+  }
+
+  private client(name: string, detail: string | undefined): void {
+    if (this.switches.clientMessages) this.log.info(detail === undefined ? {} : { detail }, `${name} message from frontend.`);
+  }
+
+  /** log_statement logs what the client ran; log_per_node_statement what went to each node. */
+  private statement(text: string, perNodeText: string): void {
+    if (this.switches.statement) this.log.info(`statement: ${text}`);
+    this.perNode(perNodeText);
+  }
+
+  private perNode(text: string): void {
+    if (this.switches.perNodeStatement) this.log.info(`DB node id: ${NODE_ID} backend pid: ${this.backendPid} statement: ${text}`);
+  }
+}
+
+/** Reads C strings and integers from a message body; past the end gives "" and 0. */
+class BodyReader {
+  private at = 0;
+  constructor(
+    private readonly body: Buffer,
+    private readonly cut: boolean,
+  ) {}
+
+  str(): string {
+    const end = this.body.indexOf(0, this.at);
+    if (end < 0) {
+      const s = this.body.toString('utf8', this.at);
+      this.at = this.body.length;
+      return this.cut ? `${s}...` : s;
+    }
+    const s = this.body.toString('utf8', this.at, end);
+    this.at = end + 1;
+    return s;
+  }
+
+  byte(): number {
+    return this.at < this.body.length ? this.body[this.at++] : 0;
+  }
+
+  int32(): number {
+    if (this.at + 4 > this.body.length) return 0;
+    const v = this.body.readInt32BE(this.at);
+    this.at += 4;
+    return v;
+  }
+}

@@ -1,0 +1,53 @@
+// Query and transaction durations as the relay sees them: a request (Query, Sync,
+// FunctionCall) starts when its bytes arrive and ends at its ReadyForQuery. Start times
+// wait in a fixed ring, so timing allocates nothing per request.
+import type { DurationCounts } from '../metrics/duration-histogram.js';
+
+const RING = 256;
+const IDLE = 0x49; // ReadyForQuery 'I': no transaction open
+
+export class RequestTiming {
+  /** performance.now() of the chunk being scanned, set by the relay before each scan. */
+  now = 0;
+  private readonly starts = new Float64Array(RING);
+  private head = 0;
+  private size = 0;
+  /** Requests beyond the ring's capacity: not timed, but still matched to their answers. */
+  private untimed = 0;
+  /** Start of the open transaction, 0 when none. */
+  private txStart = 0;
+
+  constructor(
+    private readonly queries: DurationCounts,
+    private readonly transactions: DurationCounts,
+  ) {}
+
+  /** A request went to PostgreSQL. */
+  readonly sent = (): void => {
+    if (this.txStart === 0) this.txStart = this.now;
+    // Once one request went untimed, later ones must too, or answers would pair with the wrong starts.
+    if (this.untimed > 0 || this.size === RING) {
+      this.untimed++;
+      return;
+    }
+    this.starts[(this.head + this.size) % RING] = this.now;
+    this.size++;
+  };
+
+  /** A ReadyForQuery passed to the client with this transaction status. */
+  readonly ready = (status: number): void => {
+    if (this.size > 0) {
+      this.queries.observe((this.now - this.starts[this.head]) / 1000);
+      this.head = (this.head + 1) % RING;
+      this.size--;
+    } else if (this.untimed > 0) {
+      this.untimed--;
+    } else {
+      return; // not an answer to a timed request (the greeting's, a reset's)
+    }
+    if (status !== IDLE) return;
+    if (this.txStart !== 0) this.transactions.observe((this.now - this.txStart) / 1000);
+    // A pipelined request already waiting opens the next transaction when it was sent.
+    this.txStart = this.size > 0 ? this.starts[this.head] : this.untimed > 0 ? this.now : 0;
+  };
+}

@@ -1,0 +1,160 @@
+// log_statement, log_per_node_statement, log_client_messages and PGPOOL SHOW/SET/RESET,
+// with real clients; query and transaction durations on /metrics.
+import pg from 'pg';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { CURRENT_PARAMS } from '../../src/config/schema.js';
+import { freePort } from '../helpers/ports.js';
+import { startPooler, stopAllPoolers, type Pooler } from '../helpers/pooler.js';
+
+afterAll(stopAllPoolers);
+
+/** The JSON log lines (one pooler's stderr) whose msg matches. */
+function lines(p: Pooler, re: RegExp): Record<string, unknown>[] {
+  return p
+    .logs()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((r) => re.test(String(r.msg)));
+}
+
+async function pgError(p: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await p;
+  } catch (e) {
+    return e as { code: string; message: string };
+  }
+  throw new Error('expected an error');
+}
+
+describe('statement and message logging', () => {
+  it('log_statement, log_per_node_statement and log_client_messages log what the client sent, with its identity and backend pid', async () => {
+    const p = await startPooler({ num_init_children: 1, worker_processes: 1, log_statement: true, log_per_node_statement: true, log_client_messages: true, log_format: 'json' });
+    const c = new pg.Client({ ...p.client(), application_name: 'stmt' });
+    await c.connect();
+    const pid = (await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+    await c.query('SELECT 42 AS simple');
+    await c.query({ text: 'SELECT $1::int AS extended', values: [7], name: 'prep1' });
+    await c.query({ text: 'SELECT $1::int AS extended', values: [8], name: 'prep1' });
+    await c.end();
+    await p.waitForLog(/Terminate message from frontend/);
+
+    const stmts = lines(p, /^statement: /).map((r) => r.msg);
+    expect(stmts).toEqual(['statement: SELECT pg_backend_pid() AS pid', 'statement: SELECT 42 AS simple', 'statement: SELECT $1::int AS extended', 'statement: SELECT $1::int AS extended']);
+    const q = lines(p, /^statement: SELECT 42/)[0];
+    expect(q).toMatchObject({ user: p.client().user, database: p.client().database, backendPid: pid });
+    expect(String(q.client)).toMatch(/^127\.0\.0\.1:\d+$/);
+
+    const perNode = lines(p, /^DB node id: /).map((r) => r.msg);
+    expect(perNode).toContain(`DB node id: 0 backend pid: ${pid} statement: SELECT 42 AS simple`);
+    expect(perNode).toContain(`DB node id: 0 backend pid: ${pid} statement: Parse: SELECT $1::int AS extended`);
+    expect(perNode.filter((m) => m === `DB node id: 0 backend pid: ${pid} statement: Execute: SELECT $1::int AS extended`)).toHaveLength(2);
+
+    const msgs = lines(p, /message from frontend\.$/).map((r) => `${r.msg} ${r.detail ?? ''}`.trim());
+    expect(msgs).toContain('Query message from frontend. query: "SELECT 42 AS simple"');
+    expect(msgs).toContain('Parse message from frontend. statement: "prep1", query: "SELECT $1::int AS extended"');
+    expect(msgs).toContain('Bind message from frontend. portal: "", statement: "prep1"');
+    expect(msgs).toContain('Execute message from frontend. portal: ""');
+    expect(msgs).toContain('Sync message from frontend.');
+    expect(msgs[msgs.length - 1]).toBe('Terminate message from frontend.');
+    await p.stop();
+  });
+
+  it('PGPOOL SET turns logging on for its own session only; RESET and a new client go back to the configuration', async () => {
+    const p = await startPooler({ num_init_children: 2, worker_processes: 1, log_format: 'json' });
+    const a = new pg.Client(p.client());
+    const b = new pg.Client(p.client());
+    await a.connect();
+    await b.connect();
+    expect((await a.query('PGPOOL SHOW log_statement')).rows).toEqual([{ log_statement: 'off' }]);
+    const set = await a.query('PGPOOL SET log_statement = on');
+    expect(set.command).toBe('SET');
+    expect((await a.query('PGPOOL SHOW log_statement')).rows).toEqual([{ log_statement: 'on' }]);
+    expect((await b.query('PGPOOL SHOW log_statement')).rows).toEqual([{ log_statement: 'off' }]);
+    await a.query("SELECT 'from a' AS x");
+    await b.query("SELECT 'from b' AS x");
+    await a.query('PGPOOL RESET log_statement');
+    await a.query("SELECT 'after reset' AS x");
+    await a.query('PGPOOL SET log_statement TO true');
+    await a.end();
+    const c = new pg.Client(p.client());
+    await c.connect();
+    expect((await c.query('PGPOOL SHOW log_statement')).rows).toEqual([{ log_statement: 'off' }]);
+    await c.query("SELECT 'from c' AS x");
+    await Promise.all([b.end(), c.end()]);
+    await p.waitForLog(/frontend disconnection/);
+    // From the statement after the SET up to the RESET itself: nothing of b's or c's.
+    expect(lines(p, /^statement: /).map((r) => r.msg)).toEqual(['statement: PGPOOL SHOW log_statement', "statement: SELECT 'from a' AS x", 'statement: PGPOOL RESET log_statement']);
+    await p.stop();
+  });
+
+  it('PGPOOL SHOW ALL and SHOW name use configuration notation and hide passwords; bad commands get PostgreSQL errors and the session goes on', async () => {
+    const p = await startPooler({ num_init_children: 1, worker_processes: 1, health_check_password: 'sekrit', log_rotation_age: 1440, client_idle_limit: 300 });
+    const c = new pg.Client(p.client());
+    await c.connect();
+    const all = await c.query('PGPOOL SHOW ALL');
+    expect(all.fields.map((f) => f.name)).toEqual(['item', 'value', 'description']);
+    const byItem = new Map(all.rows.map((r) => [r.item as string, r.value as string]));
+    expect(byItem.get('num_init_children')).toBe('1');
+    expect(byItem.get('log_rotation_age')).toBe('1d');
+    expect(byItem.get('client_idle_limit')).toBe('5min');
+    expect(byItem.get('health_check_password')).toBe('*****');
+    expect(byItem.get('connection_cache')).toBe('on');
+    expect(byItem.get('backend_port0')).toBe(String(inject('pg').port));
+    expect(byItem.get('backend_hostname0')).toBeTruthy();
+    const items = all.rows.map((r) => r.item as string);
+    expect(new Set(items).size).toBe(items.length);
+    const scalars = CURRENT_PARAMS.filter((d) => d.maxIndex < 0).map((d) => d.name);
+    expect(scalars.filter((n) => !byItem.has(n))).toEqual([]);
+    expect((await c.query('PGPOOL SHOW backend_hostname0')).rows[0].backend_hostname0).toBe(byItem.get('backend_hostname0'));
+    expect((await c.query('pgpool show LOG_ROTATION_SIZE;')).rows).toEqual([{ log_rotation_size: '10MB' }]);
+
+    expect(await pgError(c.query('PGPOOL SET num_init_children = 5'))).toMatchObject({ code: '55P02', message: 'parameter "num_init_children" cannot be changed in a session' });
+    expect(await pgError(c.query('PGPOOL SET no_such_thing = 1'))).toMatchObject({ code: '42704', message: 'unrecognized configuration parameter "no_such_thing"' });
+    expect(await pgError(c.query("PGPOOL SET log_statement = 'maybe'"))).toMatchObject({ code: '22023', message: 'invalid value for parameter "log_statement": "maybe"' });
+    expect(await pgError(c.query('PGPOOL SHOW no_such_thing'))).toMatchObject({ code: '42704' });
+    expect(await pgError(c.query('PGPOOL FROB'))).toMatchObject({ code: '42601', message: 'syntax error at or near "FROB"' });
+    // Through the extended protocol PGPOOL is PostgreSQL's business (a syntax error there).
+    expect(await pgError(c.query({ text: 'PGPOOL SHOW ALL', name: 'extended' }))).toMatchObject({ code: '42601' });
+    expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    await c.end();
+    await p.stop();
+  });
+
+  it('PGPOOL SET client_idle_limit ends that idle session with pgpool\'s error', async () => {
+    const p = await startPooler({ num_init_children: 2, worker_processes: 1 });
+    const c = new pg.Client(p.client());
+    const ended = new Promise<Error>((r) => c.on('error', r));
+    await c.connect();
+    await c.query('PGPOOL SET client_idle_limit = 1');
+    const err = (await ended) as Error & { code?: string; detail?: string };
+    expect(err).toMatchObject({ code: '57000', message: 'unable to read data', detail: 'child connection forced to terminate due to client_idle_limit:1 is reached' });
+    await c.end().catch(() => {});
+    await p.stop();
+  });
+});
+
+describe('query and transaction durations on /metrics', () => {
+  it('count every request and transaction per database', async () => {
+    const port = await freePort();
+    const p = await startPooler({ num_init_children: 1, worker_processes: 1, metrics_port: port, metrics_listen_addresses: '127.0.0.1' });
+    const c = new pg.Client(p.client());
+    await c.connect();
+    for (let i = 0; i < 5; i++) await c.query('SELECT 1');
+    await c.query('BEGIN');
+    await c.query('SELECT pg_sleep(0.05)');
+    await c.query('COMMIT');
+    await c.query({ text: 'SELECT $1::int', values: [1] });
+    await c.end();
+    const db = p.client().database;
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    // 5 + 3 + 1 requests; 5 + 1 + 1 transactions (an autocommit statement is one).
+    expect(value(`pgpool_ts_query_duration_seconds_count\\{database="${db}"\\}`)).toBe(9);
+    expect(value(`pgpool_ts_transaction_duration_seconds_count\\{database="${db}"\\}`)).toBe(7);
+    expect(value(`pgpool_ts_transaction_duration_seconds_bucket\\{database="${db}",le="0.025"\\}`)).toBe(6);
+    expect(value(`pgpool_ts_query_duration_seconds_bucket\\{database="${db}",le="\\+Inf"\\}`)).toBe(9);
+    expect(value(`pgpool_ts_transaction_duration_seconds_sum\\{database="${db}"\\}`)).toBeGreaterThan(0.05);
+    await p.stop();
+  });
+});
