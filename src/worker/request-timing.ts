@@ -14,8 +14,8 @@ export class RequestTiming {
   private size = 0;
   /** Requests beyond the ring's capacity: not timed, but still matched to their answers. */
   private untimed = 0;
-  /** Start of the open transaction, 0 when none. */
-  private txStart = 0;
+  /** Start of the open transaction, NaN when none. */
+  private txStart = NaN;
 
   constructor(
     private readonly queries: DurationCounts,
@@ -24,7 +24,7 @@ export class RequestTiming {
 
   /** A request went to PostgreSQL. */
   readonly sent = (): void => {
-    if (this.txStart === 0) this.txStart = this.now;
+    if (Number.isNaN(this.txStart)) this.txStart = this.now;
     // Once one request went untimed, later ones must too, or answers would pair with the wrong starts.
     if (this.untimed > 0 || this.size === RING) {
       this.untimed++;
@@ -46,8 +46,8 @@ export class RequestTiming {
       return; // not an answer to a timed request (the greeting's, a reset's)
     }
     if (status !== IDLE) return;
-    if (this.txStart !== 0) this.transactions.observe((this.now - this.txStart) / 1000);
+    if (!Number.isNaN(this.txStart)) this.transactions.observe((this.now - this.txStart) / 1000);
     // A pipelined request already waiting opens the next transaction when it was sent.
-    this.txStart = this.size > 0 ? this.starts[this.head] : this.untimed > 0 ? this.now : 0;
+    this.txStart = this.size > 0 ? this.starts[this.head] : this.untimed > 0 ? this.now : NaN;
   };
 }

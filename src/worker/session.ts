@@ -87,7 +87,7 @@ export class Session {
   enforceIdleLimit(now: number): boolean {
     const limitSeconds = this.settings.get('client_idle_limit');
     if (limitSeconds <= 0 || !this.relay || this.relay.clientIdleFor(now) <= limitSeconds * 1000) return false;
-    this.deps.log.info({ user: this.startup.user, database: this.startup.database, limit: limitSeconds }, 'unable to read data: client_idle_limit reached');
+    this.deps.log.info({ user: this.startup.user, database: this.startup.database, client: this.peer, backendPid: this.conn?.pid, limit: limitSeconds }, 'unable to read data: client_idle_limit reached');
     this.stop('client_idle_limit', clientIdleLimit(limitSeconds));
     return true;
   }
@@ -207,7 +207,7 @@ export class Session {
     const record = await matchHba(hba.records, { local: address === undefined, ssl, address, database, user }, this.deps.hbaEnv);
     if (!record || record.method === 'reject') {
       const host = address === undefined ? '[local]' : plainAddress(address);
-      this.deps.log.info({ user, database, host, line: record?.line }, record ? `pool_hba.conf line ${record.line} rejects the client` : 'no pool_hba.conf entry matches the client');
+      this.deps.log.info({ user, database, client: this.peer, line: record?.line }, record ? `pool_hba.conf line ${record.line} rejects the client` : 'no pool_hba.conf entry matches the client');
       throw new PoolerError('HBA', SqlState.InvalidAuthorizationSpecification, 'client authentication failed', 'FATAL',
         `no pool_hba.conf entry for host "${host}", user "${user}", database "${database}", SSL ${ssl ? 'on' : 'off'}`, 'see pgpool log for details');
     }
@@ -218,7 +218,7 @@ export class Session {
     if (this.client.destroyed) return;
     if (e instanceof BackendRefusedError) {
       this.client.end(e.raw); // PostgreSQL's own error, byte for byte
-      this.deps.log.info({ user: this.startup.user, database: this.startup.database, sqlstate: e.fields.get('C') }, `backend refused the connection: ${e.message}`);
+      this.deps.log.info({ user: this.startup.user, database: this.startup.database, client: this.peer, sqlstate: e.fields.get('C') }, `backend refused the connection: ${e.message}`);
       return;
     }
     let err: PoolerError;
@@ -228,7 +228,7 @@ export class Session {
     } else {
       err = new PoolerError('BACKEND_START', SqlState.ConnectionFailure, 'failed to create a backend connection', 'FATAL', (e as Error).message);
     }
-    this.deps.log.info({ user: this.startup.user, database: this.startup.database, code: err.code }, `${err.message}: ${err.detail ?? ''}`);
+    this.deps.log.info({ user: this.startup.user, database: this.startup.database, client: this.peer, code: err.code, sqlstate: err.sqlstate, detail: err.detail, hint: err.hint }, err.message);
     this.client.end(errorResponse(err));
   }
 

@@ -34,7 +34,12 @@ export function confText(values: ConfValues): string {
 
 const running = new Set<Pooler>();
 
-export async function startPooler(values: ConfValues = {}, extraFiles: Record<string, string> = {}, env: NodeJS.ProcessEnv = {}): Promise<Pooler> {
+export interface StartOptions {
+  /** Resolves once the pooler has started, when its stderr does not say so (logging_collector, syslog only). */
+  readonly started?: (dir: string) => Promise<unknown>;
+}
+
+export async function startPooler(values: ConfValues = {}, extraFiles: Record<string, string> = {}, env: NodeJS.ProcessEnv = {}, opts: StartOptions = {}): Promise<Pooler> {
   const pg = inject('pg');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgpool-ts-test-'));
   const port = await freePort();
@@ -109,7 +114,7 @@ export async function startPooler(values: ConfValues = {}, extraFiles: Record<st
   };
   running.add(pooler);
   await Promise.race([
-    waitForLog(/successfully started/),
+    opts.started ? opts.started(dir) : waitForLog(/successfully started/),
     exited.then((code) => {
       throw new Error(`pgpool-ts exited with code ${code} before it started:\n${log}`);
     }),
