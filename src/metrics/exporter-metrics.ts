@@ -2,7 +2,7 @@
 // its Grafana dashboard works on pgpool-ts's own /metrics without running the exporter.
 // Names, labels and the status mapping (up/waiting/true → 1) follow the exporter.
 import { buildReport, type Report } from '../admin/show-commands.js';
-import type { ChildReport } from '../admin/process-report.js';
+import { walkPoolSlots, type ChildReport } from '../admin/process-report.js';
 import type { PgpoolConfig } from '../config/schema.js';
 
 type Sample = { labels: Record<string, string>; value: number };
@@ -58,24 +58,17 @@ export function exporterMetricsText(cfg: PgpoolConfig, children: readonly ChildR
   for (const c of ['cache_hit_ratio', 'num_hash_entries', 'used_hash_entries', 'num_cache_entries', 'used_cache_entries_size', 'free_cache_entries_size']) {
     add(`pgpool2_pool_cache_${c}`, `query cache ${c}`, 'gauge', {}, Number(col(cache, cache.rows[0], c)));
   }
-  // Backend connection slots (SHOW pool_pools): a slot with a user name is in use, as the exporter counts.
-  const pools = buildReport('pool_pools', cfg, children, since);
-  let total = 0;
+  // Backend connection slots (SHOW pool_pools' rows): a slot with a user name is in use, as the exporter counts.
   let used = 0;
-  const byProcess = new Map<string, { total: number; used: number }>();
-  for (const row of pools.rows) {
-    const pid = col(pools, row, 'pool_pid');
-    const p = byProcess.get(pid) ?? { total: 0, used: 0 };
-    byProcess.set(pid, p);
-    total++;
-    p.total++;
-    const username = col(pools, row, 'username');
-    if (username === '') continue;
+  const usedByChild = new Map<number, number>();
+  const total = walkPoolSlots(children, cfg.max_pool, (c, slot, s) => {
     used++;
-    p.used++;
+    usedByChild.set(c.childId, (usedByChild.get(c.childId) ?? 0) + 1);
     add('pgpool2_backend_by_process_used', 'Number of backend connection slots in use', 'gauge',
-      { pool_pid: pid, pool_id: col(pools, row, 'pool_id'), backend_id: col(pools, row, 'backend_id'), username, database: col(pools, row, 'database') }, 1);
-  }
+      { pool_pid: String(c.childId), pool_id: String(slot), backend_id: '0', username: s.user, database: s.database }, 1);
+  });
+  const perChild = Math.max(1, cfg.max_pool);
+  const byProcess = new Map([...usedByChild].map(([id, n]) => [String(id), { total: perChild, used: n }]));
   for (const [pid, p] of byProcess) {
     if (p.used === 0) continue; // the exporter lists processes with a slot in use
     add('pgpool2_backend_by_process_total', 'Number of backend connection slots of the process', 'gauge', { pool_pid: pid }, p.total);
