@@ -13,7 +13,7 @@ export interface SupervisorState {
 
 export function supervisorRegistry(state: SupervisorState): { registry: client.Registry; waitSeconds: client.Histogram } {
   const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry });
+  client.collectDefaultMetrics({ register: registry, labels: { process: 'supervisor' } });
   new client.Gauge({ name: MetricNames.frontendTotal, help: 'Number of children (num_init_children)', registers: [registry], collect() { this.set(state.numInitChildren()); } });
   new client.Gauge({ name: MetricNames.frontendUsed, help: 'Children serving a client', registers: [registry], collect() { this.set(state.children().busy); } });
   new client.Gauge({

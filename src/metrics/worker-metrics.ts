@@ -39,9 +39,10 @@ export interface WorkerMetrics {
   readonly transactions: DurationsByDatabase;
 }
 
-export function workerRegistry(state: WorkerState): WorkerMetrics {
+export function workerRegistry(state: WorkerState, processLabel: string): WorkerMetrics {
   const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry });
+  // process_* and nodejs_* per process: the merge keeps differently labelled series apart.
+  client.collectDefaultMetrics({ register: registry, labels: { process: processLabel } });
   readCounter(registry, MetricNames.cacheLookups, 'Backend connections asked of a child\'s cache, by result (hit: reused)', ['result'], (set) => {
     const c = state.cache();
     set({ result: 'hit' }, c.hits);

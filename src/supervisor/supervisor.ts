@@ -206,7 +206,7 @@ export class Supervisor {
   private forkWorker(w: number): Promise<void> {
     return new Promise((resolve, reject) => {
       // The worker's stderr comes here, so its lines reach the same files or syslog as ours.
-      const child = fork(WORKER_SCRIPT, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+      const child = fork(WORKER_SCRIPT, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], env: { ...process.env, PGPOOL_TS_WORKER: String(w) } });
       const lines = new LineJoiner(this.logging.output.write);
       child.stderr!.on('data', (d: Buffer) => lines.push(d));
       child.stderr!.on('end', () => lines.flush());

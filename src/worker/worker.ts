@@ -58,7 +58,7 @@ class Worker {
       }
       return { fromClients, toClients };
     },
-  });
+  }, `worker ${process.env.PGPOOL_TS_WORKER ?? '?'}`);
   private readonly adminWaiters = new Map<number, { resolve: (r: Report) => void; reject: (e: Error) => void }>();
 
   private hba: { records: readonly HbaRecord[]; broken: boolean } | undefined;

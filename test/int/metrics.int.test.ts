@@ -36,7 +36,8 @@ describe('/metrics', () => {
     expect(m.get('pgpool_ts_clients_waiting')).toBe(1);
     expect(m.get('pgpool_ts_children{state="busy"}')).toBe(2);
     expect(m.get('pgpool_ts_rejections_total{reason="reserved_connections"}')).toBe(0);
-    expect(m.get('process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(m.get('process_resident_memory_bytes{process="supervisor"}')).toBeGreaterThan(0);
+    expect(m.get('process_resident_memory_bytes{process="worker 0"}')).toBeGreaterThan(0);
     expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
     await held[0].end();
     await waitingDone;
@@ -73,8 +74,8 @@ describe('/metrics', () => {
     expect([...m.keys()].find((k) => k.startsWith('pgpool2_backend_by_process_used{') && k.includes('username="postgres"') && k.includes('database="app"'))).toBeDefined();
     expect(m.get(`pgpool2_pool_nodes_status{hostname="127.0.0.1",port="${/backend_port0 = (\d+)/.exec(fs.readFileSync(p.conf, 'utf8'))![1]}",role="main"}`)).toBe(1);
     expect(m.get('pgpool2_pool_cache_cache_hit_ratio')).toBe(0);
-    // Each process's own figures are summed: more than one process's worth.
-    expect(m.get('process_resident_memory_bytes')).toBeGreaterThan(60 * 1024 * 1024);
+    // Each process's own figures, labelled by process.
+    expect([...m.keys()].filter((k) => k.startsWith('process_resident_memory_bytes')).sort()).toEqual(['process_resident_memory_bytes{process="supervisor"}', 'process_resident_memory_bytes{process="worker 0"}', 'process_resident_memory_bytes{process="worker 1"}']);
     expect(text.match(/^# TYPE pgpool_ts_connection_cache_lookups_total counter$/m)).not.toBeNull();
     await held.end();
     await p.stop();
