@@ -254,13 +254,14 @@ class Worker {
     }
   }
 
-  /** log_connections, with the client's host name when log_hostname is on (a reverse lookup, at most a second). */
+  /** log_connections, with the client's host name when log_hostname is on (a reverse lookup, a second at most). */
   private async logConnection(child: number, user: string, database: string, socket: net.Socket): Promise<void> {
     const address = socket.remoteAddress;
     let host: string | undefined;
     if (this.cfg.log_hostname && address) {
       const timeout = new Promise<undefined>((r) => void setTimeout(r, 1000));
-      host = await Promise.race([dns.reverse(address).then((names) => names[0], () => undefined), timeout]);
+      // getnameinfo (lookupService), as PostgreSQL does: /etc/hosts counts, not only DNS.
+      host = await Promise.race([dns.lookupService(address, socket.remotePort ?? 0).then((r) => r.hostname, () => undefined), timeout]);
     }
     this.log.info({ child, user, database, peer: peerOf(socket), host }, 'new connection received');
   }

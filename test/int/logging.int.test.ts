@@ -1,6 +1,7 @@
 // Where the lines go: logging_collector's files (reopened on SIGHUP, renamed on reload),
 // syslog through logger, and text lines with DETAIL as pgpool writes them.
 import dgram from 'node:dgram';
+import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
@@ -81,6 +82,20 @@ describe('log_destination = syslog', () => {
     expect(got.find((m) => m.includes('new connection received'))).toMatch(/^<158>.*"name":"pgpool-ts worker 0"/);
     // stderr still has them: the destination is stderr and syslog.
     expect(p.logs()).toMatch(/successfully started/);
+    await p.stop();
+  });
+});
+
+describe('log_hostname', () => {
+  it('adds the client\'s host name, by reverse lookup, to the connection line', async () => {
+    const p = await startPooler({ log_hostname: true, log_format: 'json', worker_processes: 1, num_init_children: 1 });
+    await oneSession(p.client());
+    const line = JSON.parse(await p.waitForLog(/new connection received/)) as { host?: string; peer: string };
+    // What getnameinfo says of 127.0.0.1 here ("localhost" on Debian), never the bare address.
+    const expected = (await dns.lookupService('127.0.0.1', 0)).hostname;
+    expect(expected).not.toBe('127.0.0.1');
+    expect(line.host).toBe(expected);
+    expect(line.peer).toMatch(/^127\.0\.0\.1:\d+$/);
     await p.stop();
   });
 });
