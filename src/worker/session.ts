@@ -194,7 +194,7 @@ export class Session {
 
   /** The client as log lines name it. */
   get peer(): string {
-    return this.client.remoteAddress ? `${this.client.remoteAddress}:${this.client.remotePort}` : '[local]';
+    return peerOf(this.client);
   }
 
   /** §6.1/§6.3: the first pool_hba.conf record that applies decides how the client is proved. */
@@ -269,6 +269,11 @@ export class Session {
     this.client.destroySoon();
     return cached;
   }
+}
+
+/** A client as log lines name it: address:port, or [local] for a Unix socket. */
+export function peerOf(s: net.Socket): string {
+  return s.remoteAddress ? `${s.remoteAddress}:${s.remotePort}` : '[local]';
 }
 
 /** pool_hba on (§6.3 step 3): PostgreSQL gets what pgpool-ts holds, or nothing. */

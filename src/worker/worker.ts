@@ -19,7 +19,7 @@ import { backendTarget } from './backend-target.js';
 import { Child, exitAfterSession, lifeTimeDelay, pickChild } from './child.js';
 import type { ChildReport, SlotReport } from '../admin/process-report.js';
 import { answerAdminQuery, type Report } from '../admin/show-commands.js';
-import { Session } from './session.js';
+import { peerOf, Session } from './session.js';
 import { clientTls, type ClientTls } from '../protocol/tls.js';
 import { workerRegistry } from '../metrics/worker-metrics.js';
 import { readClientStartup } from './startup-reader.js';
@@ -329,9 +329,6 @@ async function verifiedHostname(address: string): Promise<string | undefined> {
   }
 }
 
-function peerOf(s: net.Socket): string {
-  return s.remoteAddress ? `${s.remoteAddress}:${s.remotePort}` : '[local]';
-}
 
 const worker = new Worker();
 process.on('message', (m: ToWorker, handle?: unknown) => worker.handle(m, handle as net.Socket | undefined));
