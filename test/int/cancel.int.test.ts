@@ -15,7 +15,7 @@ function cancelPacket(processID: number, secretKey: number): Buffer {
   return requestPacket(CANCEL_REQUEST_CODE, key);
 }
 
-async function sleepAndCancel(port: number): Promise<{ code: string; ms: number }> {
+async function sleepAndCancel(port: number): Promise<{ code: string; ms: number; pid: number }> {
   const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'app' });
   await c.connect();
   try {
@@ -28,18 +28,20 @@ async function sleepAndCancel(port: number): Promise<{ code: string; ms: number 
     raw.send(cancelPacket(processID, secretKey));
     const r = await q;
     expect((await raw.closed()).length).toBe(0); // nothing is ever written back
-    return { code: r.code, ms: Date.now() - t0 };
+    return { code: r.code, ms: Date.now() - t0, pid: processID };
   } finally {
     await c.end();
   }
 }
 
 describe('cancel', () => {
-  it('cancels pg_sleep(10) with SQLSTATE 57014 within 2 s', async () => {
-    const p = await startPooler({ num_init_children: 4 });
+  it('cancels pg_sleep(10) with SQLSTATE 57014 within 2 s; log_client_messages logs the request', async () => {
+    const p = await startPooler({ num_init_children: 4, log_client_messages: true, log_format: 'json' });
     const r = await sleepAndCancel(p.port);
     expect(r.code).toBe('57014');
     expect(r.ms).toBeLessThan(2000);
+    const line = JSON.parse(await p.waitForLog(/Cancel message from frontend/)) as { detail: string };
+    expect(line.detail).toBe(`process id: ${r.pid}`);
     await p.stop();
   });
 
