@@ -35,10 +35,12 @@ const SEVERITY: Record<number, string> = { 10: 'DEBUG', 20: 'DEBUG', 30: 'LOG', 
  * PostgreSQL writes them. log_error_verbosity: terse drops DETAIL and HINT, verbose puts
  * the SQLSTATE before the message.
  */
-export function textLine(rec: Record<string, unknown>, prefix: string, verbosity: ErrorVerbosity = 'default'): string {
-  const { level, time, pid, name, msg, user, database, detail, hint, sqlstate, ...rest } = rec as {
-    level: number; time: number; pid: number; name: string; msg?: string; user?: string; database?: string; detail?: string; hint?: string; sqlstate?: string;
+export function textLine(rec: Record<string, unknown>, prefix: string, configured: ErrorVerbosity = 'default'): string {
+  const { level, time, pid, name, msg, user, database, detail, hint, sqlstate, errorVerbosity, ...rest } = rec as {
+    level: number; time: number; pid: number; name: string; msg?: string; user?: string; database?: string; detail?: string; hint?: string; sqlstate?: string; errorVerbosity?: ErrorVerbosity;
   };
+  // A session's PGPOOL SET log_error_verbosity travels in the record (sessionLogger).
+  const verbosity = errorVerbosity ?? configured;
   const p = prefix.replace(/%(.)/g, (_, c: string) => {
     switch (c) {
       case 'm': return localTimestamp(time, true);
@@ -90,16 +92,35 @@ function stderrWriter(): (line: string) => void {
   return (line) => dest.write(line);
 }
 
+/** pgpool's default log_min_messages is "warning", which would hide start-up and connection lines; pgpool-ts always keeps its own LOG-class lines (info). */
+function keptLevel(pgpoolLevel: string): pino.LevelWithSilent {
+  const level = pinoLevel(pgpoolLevel);
+  return level === 'warn' || level === 'error' || level === 'fatal' ? 'info' : level;
+}
+
+const withoutDetail = ({ detail: _d, hint: _h, ...rest }: Record<string, unknown>) => rest;
+
+/**
+ * A session's logger when PGPOOL SET changed its log_min_messages or log_error_verbosity:
+ * a child with that level, whose records carry the verbosity (textLine honours it; terse
+ * also drops DETAIL and HINT from JSON).
+ */
+export function sessionLogger(base: Logger, pgpoolLevel: string, verbosity: ErrorVerbosity): Logger {
+  return base.child({}, {
+    level: keptLevel(pgpoolLevel),
+    formatters: { log: (o: object) => ({ ...(verbosity === 'terse' ? withoutDetail(o as Record<string, unknown>) : o), errorVerbosity: verbosity }) },
+  });
+}
+
 export function createLogger(name: string, pgpoolLevel: string, fmt: LogFormat = { format: 'json', linePrefix: '' }, write: (line: string) => void = stderrWriter()): Logger {
   // pgpool's default log_min_messages is "warning", which would hide start-up and
   // connection lines; pgpool-ts always keeps its own LOG-class lines (info).
-  const level = pinoLevel(pgpoolLevel);
-  const options = { name, level: level === 'warn' || level === 'error' || level === 'fatal' ? 'info' : level, base: { pid: process.pid } };
+  const options = { name, level: keptLevel(pgpoolLevel), base: { pid: process.pid } };
   const text = fmt.format === 'text' || (fmt.format === 'auto' && process.stderr.isTTY === true);
   const verbosity = fmt.errorVerbosity ?? 'default';
   if (!text) {
     if (verbosity !== 'terse') return pino(options, { write });
-    return pino({ ...options, formatters: { log: ({ detail: _d, hint: _h, ...rest }) => rest } }, { write });
+    return pino({ ...options, formatters: { log: withoutDetail } }, { write });
   }
   return pino(options, {
     write(line: string) {

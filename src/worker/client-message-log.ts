@@ -38,7 +38,7 @@ export class ClientMessageLog {
   private readonly portals = new Map<string, string>();
 
   constructor(
-    private readonly log: Logger,
+    public log: Logger,
     public switches: MessageLogSwitches,
     private readonly backendPid: number,
   ) {}

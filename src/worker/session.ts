@@ -10,7 +10,7 @@ import { authenticationOk, backendKeyData, errorResponse, parameterStatus, ready
 import { sortedStartupPacket, type StartupPacket } from '../protocol/frontend-read.js';
 import { backendUnreachable, clientIdleLimit, noBackend, PoolerError } from '../protocol/pooler-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
-import type { Logger } from '../log.js';
+import { sessionLogger, type Logger } from '../log.js';
 import { BackendConnectError, BackendConnection, BackendRefusedError, describeTarget, randomCancelKey, type BackendTarget, type PasswordSource } from './backend-connection.js';
 import type { ConnectionCache } from './connection-cache.js';
 import { NEVER_CACHED_DATABASES } from './connection-cache.js';
@@ -72,6 +72,8 @@ export class Session {
   /** PGPOOL SET overrides of the session-context parameters. */
   readonly settings: SessionSettings;
   private messageLog: ClientMessageLog | undefined;
+  /** The worker's logger, or a child of it when PGPOOL SET changed the level or verbosity. */
+  private log: Logger;
 
   constructor(
     private readonly client: net.Socket,
@@ -81,13 +83,14 @@ export class Session {
     private readonly deps: SessionDeps,
   ) {
     this.settings = new SessionSettings(deps.currentConfig);
+    this.log = deps.log;
   }
 
   /** client_idle_limit (seconds, 0 = off; PGPOOL SET may change it): ends a session idle longer than that, as pgpool does. */
   enforceIdleLimit(now: number): boolean {
     const limitSeconds = this.settings.get('client_idle_limit');
     if (limitSeconds <= 0 || !this.relay || this.relay.clientIdleFor(now) <= limitSeconds * 1000) return false;
-    this.deps.log.info({ user: this.startup.user, database: this.startup.database, client: this.peer, backendPid: this.conn?.pid, limit: limitSeconds }, 'unable to read data: client_idle_limit reached');
+    this.log.info({ user: this.startup.user, database: this.startup.database, client: this.peer, backendPid: this.conn?.pid, limit: limitSeconds }, 'unable to read data: client_idle_limit reached');
     this.stop('client_idle_limit', clientIdleLimit(limitSeconds));
     return true;
   }
@@ -173,6 +176,11 @@ export class Session {
 
   /** After PGPOOL SET/RESET or a reload: statement and message logging follow the values in effect. */
   settingsChanged(): void {
+    const cfg = this.deps.currentConfig();
+    const level = this.settings.get('log_min_messages');
+    const verbosity = this.settings.get('log_error_verbosity');
+    const ownLog = level !== cfg.log_min_messages || verbosity !== cfg.log_error_verbosity;
+    this.log = ownLog ? sessionLogger(this.deps.log, level, verbosity) : this.deps.log;
     const relay = this.relay;
     if (!relay || !this.conn) return;
     const switches = {
@@ -185,11 +193,16 @@ export class Session {
       this.messageLog = undefined;
     } else if (this.messageLog) {
       this.messageLog.switches = switches;
+      this.messageLog.log = this.connectionLog(this.conn);
     } else {
-      const log = this.deps.log.child({ user: this.startup.user, database: this.startup.database, client: this.peer, backendPid: this.conn.pid });
-      const messageLog = (this.messageLog = new ClientMessageLog(log, switches, this.conn.pid));
+      const messageLog = (this.messageLog = new ClientMessageLog(this.connectionLog(this.conn), switches, this.conn.pid));
       relay.setTap((chunk) => messageLog.feed(chunk));
     }
+  }
+
+  /** Lines about this connection name the client and its backend. */
+  private connectionLog(conn: BackendConnection): Logger {
+    return this.log.child({ user: this.startup.user, database: this.startup.database, client: this.peer, backendPid: conn.pid });
   }
 
   /** The client as log lines name it. */
@@ -207,7 +220,7 @@ export class Session {
     const record = await matchHba(hba.records, { local: address === undefined, ssl, address, database, user }, this.deps.hbaEnv);
     if (!record || record.method === 'reject') {
       const host = address === undefined ? '[local]' : plainAddress(address);
-      this.deps.log.info({ user, database, client: this.peer, line: record?.line }, record ? `pool_hba.conf line ${record.line} rejects the client` : 'no pool_hba.conf entry matches the client');
+      this.log.info({ user, database, client: this.peer, line: record?.line }, record ? `pool_hba.conf line ${record.line} rejects the client` : 'no pool_hba.conf entry matches the client');
       throw new PoolerError('HBA', SqlState.InvalidAuthorizationSpecification, 'client authentication failed', 'FATAL',
         `no pool_hba.conf entry for host "${host}", user "${user}", database "${database}", SSL ${ssl ? 'on' : 'off'}`, 'see pgpool log for details');
     }
@@ -218,7 +231,7 @@ export class Session {
     if (this.client.destroyed) return;
     if (e instanceof BackendRefusedError) {
       this.client.end(e.raw); // PostgreSQL's own error, byte for byte
-      this.deps.log.info({ user: this.startup.user, database: this.startup.database, client: this.peer, sqlstate: e.fields.get('C') }, `backend refused the connection: ${e.message}`);
+      this.log.info({ user: this.startup.user, database: this.startup.database, client: this.peer, sqlstate: e.fields.get('C') }, `backend refused the connection: ${e.message}`);
       return;
     }
     let err: PoolerError;
@@ -228,7 +241,7 @@ export class Session {
     } else {
       err = new PoolerError('BACKEND_START', SqlState.ConnectionFailure, 'failed to create a backend connection', 'FATAL', (e as Error).message);
     }
-    this.deps.log.info({ user: this.startup.user, database: this.startup.database, client: this.peer, code: err.code, sqlstate: err.sqlstate, detail: err.detail, hint: err.hint }, err.message);
+    this.log.info({ user: this.startup.user, database: this.startup.database, client: this.peer, code: err.code, sqlstate: err.sqlstate, detail: err.detail, hint: err.hint }, err.message);
     this.client.end(errorResponse(err));
   }
 

@@ -88,6 +88,24 @@ describe('statement and message logging', () => {
     await p.stop();
   });
 
+  it('PGPOOL SET log_error_verbosity = terse drops DETAIL from that session\'s lines only', async () => {
+    const p = await startPooler({ num_init_children: 2, worker_processes: 1, log_client_messages: true, log_format: 'json' });
+    const a = new pg.Client(p.client());
+    const b = new pg.Client(p.client());
+    await a.connect();
+    await b.connect();
+    await a.query('PGPOOL SET log_error_verbosity = terse');
+    await a.query("SELECT 'a' AS x");
+    await b.query("SELECT 'b' AS x");
+    await Promise.all([a.end(), b.end()]);
+    await p.waitForLog(/frontend disconnection/);
+    const queries = lines(p, /^Query message from frontend\.$/).map((r) => r.detail);
+    expect(queries).toContain('query: "SELECT \'b\' AS x"');
+    expect(queries).not.toContain('query: "SELECT \'a\' AS x"');
+    expect(lines(p, /^Query message from frontend\.$/).filter((r) => r.errorVerbosity === 'terse' && r.detail === undefined)).toHaveLength(1);
+    await p.stop();
+  });
+
   it('PGPOOL SHOW ALL and SHOW name use configuration notation and hide passwords; bad commands get PostgreSQL errors and the session goes on', async () => {
     const p = await startPooler({ num_init_children: 1, worker_processes: 1, health_check_password: 'sekrit', log_rotation_age: 1440, client_idle_limit: 300 });
     const c = new pg.Client(p.client());

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { logFileName, nextRotationTime, openMode, rotationDue } from '../../src/logging/rotation.js';
 import { LineJoiner, LogOutput } from '../../src/logging/log-output.js';
 import { loggerArgs, syslogPriority } from '../../src/logging/syslog.js';
-import { textLine } from '../../src/log.js';
+import { createLogger, sessionLogger, textLine } from '../../src/log.js';
 import { configNotation } from '../../src/config/conf-values.js';
 import { PARAMS } from '../../src/config/schema.js';
 import { defaultConfig } from '../../src/config/conf-loader.js';
@@ -99,6 +99,29 @@ describe('text lines with DETAIL and log_error_verbosity', () => {
   it('terse: no DETAIL or HINT; verbose: SQLSTATE before the message', () => {
     expect(textLine(rec, '%p: ', 'terse')).toBe('7: ERROR:  failed to authenticate  (sqlstate=28P01)\n');
     expect(textLine(rec, '%p: ', 'verbose')).toBe('7: ERROR:  28P01: failed to authenticate\n7: DETAIL:  password mismatch\n7: HINT:  check pool_passwd\n');
+  });
+});
+
+describe('a session\'s own log_error_verbosity and log_min_messages (PGPOOL SET)', () => {
+  it('override the configuration in that session\'s lines only, text and JSON', () => {
+    const lines: string[] = [];
+    const base = createLogger('w', 'warning', { format: 'text', linePrefix: '', errorVerbosity: 'default' }, (l) => lines.push(l));
+    const fields = { detail: 'd', sqlstate: '28P01' };
+    sessionLogger(base, 'warning', 'verbose').error(fields, 'bad');
+    sessionLogger(base, 'warning', 'terse').error(fields, 'bad');
+    base.error(fields, 'bad');
+    expect(lines).toEqual(['ERROR:  28P01: bad\nDETAIL:  d\n', 'ERROR:  bad  (sqlstate=28P01)\n', 'ERROR:  bad  (sqlstate=28P01)\nDETAIL:  d\n']);
+    const json: string[] = [];
+    const jbase = createLogger('w', 'warning', { format: 'json', linePrefix: '' }, (l) => json.push(l));
+    const quiet = sessionLogger(jbase, 'warning', 'terse');
+    const chatty = sessionLogger(jbase, 'debug1', 'default');
+    quiet.error(fields, 'bad');
+    quiet.debug('hidden');
+    chatty.debug('shown');
+    expect(json.map((l) => JSON.parse(l) as Record<string, unknown>).map(({ msg, detail, errorVerbosity }) => ({ msg, detail, errorVerbosity }))).toEqual([
+      { msg: 'bad', detail: undefined, errorVerbosity: 'terse' },
+      { msg: 'shown', detail: undefined, errorVerbosity: 'default' },
+    ]);
   });
 });
 
