@@ -2,6 +2,7 @@
 // them), or text lines with pgpool's log_line_prefix (log_format; auto = text on a
 // terminal). pgpool's log_min_messages levels map onto pino's.
 import pino, { type Logger } from 'pino';
+import type { PgpoolConfig } from './config/schema.js';
 import { localTimestamp } from './local-time.js';
 
 export type { Logger };
@@ -69,8 +70,7 @@ export function textLine(rec: Record<string, unknown>, prefix: string, configure
 export type ErrorVerbosity = 'terse' | 'default' | 'verbose';
 
 export interface LogFormat {
-  /** Resolved: "auto" is decided by whoever owns the output (resolveLogFormat). */
-  readonly format: 'auto' | 'json' | 'text';
+  readonly format: 'json' | 'text';
   readonly linePrefix: string;
   readonly errorVerbosity?: ErrorVerbosity;
 }
@@ -112,11 +112,23 @@ export function sessionLogger(base: Logger, pgpoolLevel: string, verbosity: Erro
   });
 }
 
+/**
+ * A pgpool-ts process's logger from the configuration: log_min_messages (debug1 with -d),
+ * log_format (the workers get it already resolved), log_line_prefix, log_error_verbosity.
+ */
+export function configuredLogger(
+  name: string,
+  cfg: Pick<PgpoolConfig, 'log_min_messages' | 'log_format' | 'logging_collector' | 'log_line_prefix' | 'log_error_verbosity'>,
+  write?: (line: string) => void,
+  debug = false,
+): Logger {
+  const format = resolveLogFormat(cfg.log_format, cfg.logging_collector, process.stderr.isTTY === true);
+  return createLogger(name, debug ? 'debug1' : cfg.log_min_messages, { format, linePrefix: cfg.log_line_prefix, errorVerbosity: cfg.log_error_verbosity }, write);
+}
+
 export function createLogger(name: string, pgpoolLevel: string, fmt: LogFormat = { format: 'json', linePrefix: '' }, write: (line: string) => void = stderrWriter()): Logger {
-  // pgpool's default log_min_messages is "warning", which would hide start-up and
-  // connection lines; pgpool-ts always keeps its own LOG-class lines (info).
   const options = { name, level: keptLevel(pgpoolLevel), base: { pid: process.pid } };
-  const text = fmt.format === 'text' || (fmt.format === 'auto' && process.stderr.isTTY === true);
+  const text = fmt.format === 'text';
   const verbosity = fmt.errorVerbosity ?? 'default';
   if (!text) {
     if (verbosity !== 'terse') return pino(options, { write });

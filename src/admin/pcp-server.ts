@@ -25,7 +25,8 @@ export interface PcpDeps {
   readonly clientVersion: () => PcpClientVersion;
   readonly reload: () => void;
   readonly stop: (mode: 'smart' | 'fast' | 'immediate') => void;
-  readonly log: Logger;
+  /** The supervisor's logger now (remade on reload). */
+  readonly log: () => Logger;
 }
 
 export interface PcpListenOptions {
@@ -67,7 +68,7 @@ class PcpConnection {
       const req = f.request;
       // Requests are answered in order, also when one needs the workers' reports.
       this.busy = this.busy.then(() => this.handle(req)).catch((e: Error) => {
-        this.deps.log.error(`PCP request failed: ${e.message}`);
+        this.deps.log().error(`PCP request failed: ${e.message}`);
         this.socket.destroy();
       });
     }
@@ -133,7 +134,7 @@ class PcpConnection {
       }
       case 'Z':
         s.write(pcpPacket('z', 'CommandComplete'));
-        d.log.info({ user: this.user }, 'PCP: reload config request');
+        d.log().info({ user: this.user }, 'PCP: reload config request');
         d.reload();
         return;
       case 'T':
@@ -144,7 +145,7 @@ class PcpConnection {
           return;
         }
         s.end(pcpPacket('t', 'CommandComplete'));
-        d.log.info({ user: this.user, mode }, 'PCP: stop request');
+        d.log().info({ user: this.user, mode }, 'PCP: stop request');
         d.stop(mode);
         return;
       }
@@ -164,7 +165,7 @@ class PcpConnection {
     if (!this.salt) return this.fatal('authentication failed', 'username and/or password does not match');
     const entry = this.deps.users().find((u) => u.user === user);
     if (!entry || !pcpAuthOk(entry.md5, user, this.salt, answer)) {
-      this.deps.log.info({ user }, 'PCP: authentication failed');
+      this.deps.log().info({ user }, 'PCP: authentication failed');
       return this.fatal(`authentication failed for user "${user}"`, 'username and/or password does not match');
     }
     this.user = user;
@@ -193,7 +194,7 @@ export async function startPcpServer(o: PcpListenOptions, deps: PcpDeps): Promis
       s.once('error', reject);
       s.once('listening', () => {
         s.off('error', reject);
-        s.on('error', (e) => deps.log.error(`PCP listener ${label}: ${e.message}`));
+        s.on('error', (e) => deps.log().error(`PCP listener ${label}: ${e.message}`));
         servers.push(s);
         where.push(label);
         resolve();
@@ -211,7 +212,7 @@ export async function startPcpServer(o: PcpListenOptions, deps: PcpDeps): Promis
     if (fs.existsSync(file) && !(await answers(file))) fs.rmSync(file, { force: true });
     await open((s) => s.listen(file), file).catch((e: Error) => problems.push(`${file}: ${e.message}`));
   }
-  for (const p of problems) deps.log.error(`could not open the PCP listener ${p}; clients are served, the pcp_* tools cannot reach this address`);
+  for (const p of problems) deps.log().error(`could not open the PCP listener ${p}; clients are served, the pcp_* tools cannot reach this address`);
   return {
     where,
     close: () => {

@@ -1,8 +1,10 @@
 // PGPOOL SHOW / SET / RESET (pgpool-behavior.md §8.1): a client reads any parameter and
 // changes the session-context ones for its own session. Parsing and answers are pure;
 // the answer bytes end in ReadyForQuery 'I', as pgpool's do.
+import { resolveKey } from '../config/conf-keys.js';
+import { nodeValue } from '../config/conf-loader.js';
 import { configNotation } from '../config/conf-values.js';
-import { CURRENT_PARAMS, PARAMS, type ParamDef, type PgpoolConfig, type ScalarParamName } from '../config/schema.js';
+import { CURRENT_PARAMS, type ParamDef, type PgpoolConfig, type ScalarParamName } from '../config/schema.js';
 import type { SessionSettings, SettingError } from '../config/session-settings.js';
 import { commandComplete, errorResponse, readyForQuery, textResult } from '../protocol/backend-write.js';
 import { POOL_STATUS_ITEMS } from './pool-status-items.js';
@@ -49,34 +51,33 @@ function shown(def: ParamDef, value: unknown): string {
   return configNotation(def, value);
 }
 
+type Indexed = { readonly fallback: unknown; readonly nodes: ReadonlyMap<number, unknown> };
+const indexed = (cfg: PgpoolConfig, name: string) => (cfg as unknown as Record<string, Indexed>)[name];
+
 /** Every parameter as PGPOOL SHOW ALL lists it: item, value, description; indexed ones per configured index. */
 function allRows(cfg: PgpoolConfig, settings: SessionSettings): string[][] {
-  const values = cfg as unknown as Record<string, unknown>;
   const rows: string[][] = [];
   for (const def of CURRENT_PARAMS) {
-    const v = values[def.name];
+    const description = DESCRIPTIONS.get(def.name) ?? '';
     if (def.maxIndex < 0) {
-      rows.push([def.name, shown(def, settings.get(def.name as ScalarParamName)), DESCRIPTIONS.get(def.name) ?? '']);
+      rows.push([def.name, shown(def, settings.get(def.name as ScalarParamName)), description]);
       continue;
     }
-    const { fallback, nodes } = v as { fallback: unknown; nodes: ReadonlyMap<number, unknown> };
-    if (def.bare) rows.push([def.name, shown(def, fallback), DESCRIPTIONS.get(def.name) ?? '']);
-    for (const [n, nv] of [...nodes].sort((a, b) => a[0] - b[0])) rows.push([`${def.name}${n}`, shown(def, nv), DESCRIPTIONS.get(def.name) ?? '']);
+    const { fallback, nodes } = indexed(cfg, def.name);
+    if (def.bare) rows.push([def.name, shown(def, fallback), description]);
+    for (const [n, v] of [...nodes].sort((x, y) => x[0] - y[0])) rows.push([`${def.name}${n}`, shown(def, v), description]);
   }
   return rows;
 }
 
-/** One parameter's value, `name` possibly with a node index (backend_hostname0). */
+/** One parameter's value; `name` is resolved as pgpool.conf's keys are (backend_hostname0, aliases). */
 function oneValue(name: string, cfg: PgpoolConfig, settings: SessionSettings): string | undefined {
-  const def = PARAMS.get(name);
-  if (def && def.removedVersion === '' && def.maxIndex < 0) return shown(def, settings.get(name as ScalarParamName));
-  if (def && def.removedVersion === '' && def.bare) return shown(def, (cfg as unknown as Record<string, { fallback: unknown }>)[name].fallback);
-  const m = /^(.*?)(\d+)$/.exec(name);
-  const idef = m ? PARAMS.get(m[1]) : undefined;
-  if (!m || !idef || idef.maxIndex < 0 || idef.removedVersion !== '') return undefined;
-  const v = (cfg as unknown as Record<string, { fallback: unknown; nodes: ReadonlyMap<number, unknown> }>)[idef.name];
-  const n = Number(m[2]);
-  return shown(idef, v.nodes.has(n) ? v.nodes.get(n) : v.fallback);
+  const r = resolveKey(name);
+  if (r.kind !== 'param' && r.kind !== 'alias') return undefined;
+  const def = r.def;
+  if (def.maxIndex < 0) return shown(def, settings.get(def.name as ScalarParamName));
+  const v = indexed(cfg, def.name);
+  return shown(def, r.kind === 'param' && r.index !== undefined ? nodeValue(v, r.index) : v.fallback);
 }
 
 function refusal(e: SettingError): Buffer {

@@ -44,25 +44,27 @@ export const POOL_POOLS_COLUMNS = [
 
 export const POOL_PROCESSES_COLUMNS = ['pool_pid', 'start_time', 'client_connection_count', 'database', 'username', 'backend_connection_time', 'pool_counter', 'status'] as const;
 
-/** Rows of SHOW pool_pools / pcp_proc_info: one per child × max_pool slot (one backend). */
+/** Pool slots per child in SHOW pool_pools: max_pool, and one row even when it is 0. */
+export const slotsPerChild = (maxPool: number): number => Math.max(1, maxPool);
+
 /**
- * SHOW pool_pools' slots without building its rows: `each` is called for every slot in
- * use (the rows with a user name); returns how many slots there are (metrics, where
- * formatting 21 columns × 1000 children × max_pool would cost a scrape most of its time).
+ * SHOW pool_pools' slots in use (its rows with a user name) without building its rows:
+ * for the metrics, where formatting 21 columns × 1000 children × max_pool would cost a
+ * scrape most of its time.
  */
-export function walkPoolSlots(children: readonly ChildReport[], maxPool: number, each: (c: ChildReport, slot: number, s: SlotReport) => void): number {
-  const perChild = Math.max(1, maxPool);
+export function walkUsedSlots(children: readonly ChildReport[], maxPool: number, each: (c: ChildReport, slot: number, s: SlotReport) => void): void {
+  const perChild = slotsPerChild(maxPool);
   for (const c of children) {
     const n = Math.min(c.slots.length, perChild);
     for (let slot = 0; slot < n; slot++) each(c, slot, c.slots[slot]);
   }
-  return children.length * perChild;
 }
 
+/** Rows of SHOW pool_pools / pcp_proc_info: one per child × max_pool slot (one backend). */
 export function poolPoolsRows(children: readonly ChildReport[], maxPool: number): string[][] {
   const rows: string[][] = [];
   for (const c of children) {
-    for (let slot = 0; slot < Math.max(1, maxPool); slot++) {
+    for (let slot = 0; slot < slotsPerChild(maxPool); slot++) {
       const s = c.slots[slot];
       const common = [String(c.childId), pgpoolTime(c.startedAt), String(c.sessions), String(slot), '0'];
       if (!s) {

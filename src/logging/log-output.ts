@@ -31,7 +31,7 @@ interface OpenFile {
   readonly path: string;
   readonly fd: number;
   size: number;
-  readonly nextByAge: number;
+  nextByAge: number;
 }
 
 export class LogOutput {
@@ -55,17 +55,14 @@ export class LogOutput {
       this.closeFile();
     } else if (!this.file || before.collector?.directory !== next.collector.directory || before.collector?.filename !== next.collector.filename) {
       this.openNext('start');
+    } else if (before.collector?.rotationAgeMinutes !== next.collector.rotationAgeMinutes) {
+      this.scheduleAge(this.file, this.now());
     }
   }
 
   /** SIGHUP: reopen the file in case logrotate moved it away, keeping the name. */
   reopen(): void {
     if (this.settings.collector && (!this.file || !fs.existsSync(this.file.path))) this.openNext('reopen');
-  }
-
-  /** The file the collector writes now (tests, reports). */
-  get currentFile(): string | undefined {
-    return this.file?.path;
   }
 
   /** Whole lines, each ending in a newline. */
@@ -121,18 +118,24 @@ export class LogOutput {
       return;
     }
     this.closeFile();
-    this.file = { path: file, fd, size: fs.fstatSync(fd).size, nextByAge: nextRotationTime(t, c.rotationAgeMinutes) };
-    // Rotate by age even when nothing is written (PostgreSQL's logger does); an hour at most per wait.
-    if (Number.isFinite(this.file.nextByAge)) {
-      this.ageTimer = setTimeout(() => this.tick(), Math.min(this.file.nextByAge - t, 3_600_000)).unref();
-    }
+    this.file = { path: file, fd, size: fs.fstatSync(fd).size, nextByAge: Infinity };
+    this.scheduleAge(this.file, t);
   }
 
+  /** The file's next age rotation from log_rotation_age, and a timer for it: PostgreSQL's logger rotates even when nothing is written. */
+  private scheduleAge(file: OpenFile, t: number): void {
+    if (this.ageTimer) clearTimeout(this.ageTimer);
+    file.nextByAge = nextRotationTime(t, this.settings.collector!.rotationAgeMinutes);
+    this.ageTimer = Number.isFinite(file.nextByAge) ? setTimeout(() => this.tick(), Math.min(file.nextByAge - t, 3_600_000)).unref() : undefined;
+  }
+
+  /** Timers wait an hour at most, so a clock change is noticed. */
   private tick(): void {
-    const c = this.settings.collector;
-    if (!c || !this.file) return;
-    if (this.now() >= this.file.nextByAge) this.openNext('age');
-    else this.ageTimer = setTimeout(() => this.tick(), Math.min(this.file.nextByAge - this.now(), 3_600_000)).unref();
+    const file = this.file;
+    if (!this.settings.collector || !file) return;
+    const t = this.now();
+    if (t >= file.nextByAge) this.openNext('age');
+    else this.ageTimer = setTimeout(() => this.tick(), Math.min(file.nextByAge - t, 3_600_000)).unref();
   }
 
   private closeFile(): void {

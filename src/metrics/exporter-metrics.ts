@@ -2,7 +2,7 @@
 // its Grafana dashboard works on pgpool-ts's own /metrics without running the exporter.
 // Names, labels and the status mapping (up/waiting/true → 1) follow the exporter.
 import { buildReport, type Report } from '../admin/show-commands.js';
-import { walkPoolSlots, type ChildReport } from '../admin/process-report.js';
+import { slotsPerChild, walkUsedSlots, type ChildReport } from '../admin/process-report.js';
 import type { PgpoolConfig } from '../config/schema.js';
 
 type Sample = { labels: Record<string, string>; value: number };
@@ -59,20 +59,20 @@ export function exporterMetricsText(cfg: PgpoolConfig, children: readonly ChildR
     add(`pgpool2_pool_cache_${c}`, `query cache ${c}`, 'gauge', {}, Number(col(cache, cache.rows[0], c)));
   }
   // Backend connection slots (SHOW pool_pools' rows): a slot with a user name is in use, as the exporter counts.
+  const perChild = slotsPerChild(cfg.max_pool);
+  const total = children.length * perChild;
   let used = 0;
   const usedByChild = new Map<number, number>();
-  const total = walkPoolSlots(children, cfg.max_pool, (c, slot, s) => {
+  walkUsedSlots(children, cfg.max_pool, (c, slot, s) => {
     used++;
     usedByChild.set(c.childId, (usedByChild.get(c.childId) ?? 0) + 1);
     add('pgpool2_backend_by_process_used', 'Number of backend connection slots in use', 'gauge',
       { pool_pid: String(c.childId), pool_id: String(slot), backend_id: '0', username: s.user, database: s.database }, 1);
   });
-  const perChild = Math.max(1, cfg.max_pool);
-  const byProcess = new Map([...usedByChild].map(([id, n]) => [String(id), { total: perChild, used: n }]));
-  for (const [pid, p] of byProcess) {
-    if (p.used === 0) continue; // the exporter lists processes with a slot in use
-    add('pgpool2_backend_by_process_total', 'Number of backend connection slots of the process', 'gauge', { pool_pid: pid }, p.total);
-    add('pgpool2_backend_by_process_used_ratio', 'Share of the process\'s backend connection slots in use', 'gauge', { pool_pid: pid }, p.used / p.total);
+  // The exporter lists only processes with a slot in use.
+  for (const [id, n] of usedByChild) {
+    add('pgpool2_backend_by_process_total', 'Number of backend connection slots of the process', 'gauge', { pool_pid: String(id) }, perChild);
+    add('pgpool2_backend_by_process_used_ratio', 'Share of the process\'s backend connection slots in use', 'gauge', { pool_pid: String(id) }, n / perChild);
   }
   add('pgpool2_backend_total', 'Number of total possible backend connection slots', 'gauge', {}, total);
   add('pgpool2_backend_used', 'Number of backend connection slots in use', 'gauge', {}, used);

@@ -11,7 +11,7 @@ import { formatDiagnostic } from '../config/diagnostic.js';
 import { planReload } from '../config/reload.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import { encodeConfig, type FromWorker, type ToWorker, type WireConfig } from '../ipc.js';
-import { createLogger, resolveLogFormat, type Logger } from '../log.js';
+import { configuredLogger, resolveLogFormat, type Logger } from '../log.js';
 import { LineJoiner, LogOutput, logOutputSettings } from '../logging/log-output.js';
 import { errorResponse, tooManyClientsResponse } from '../protocol/backend-write.js';
 import { CANCEL_REQUEST_CODE, MAX_CANCEL_KEY_LENGTH, MAX_STARTUP_PACKET_LENGTH } from '../protocol/codes.js';
@@ -50,7 +50,7 @@ const SPARE_CHECK_INTERVAL_MS = 2000;
  * worker (bench/RESULTS.md). A size given in NODE_OPTIONS or on the command line wins.
  */
 export function workerExecArgv(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
-  const given = [...execArgv, nodeOptions].some((a) => a.includes('--max-semi-space-size') || a.includes('--semi-space-growth-factor'));
+  const given = [...execArgv, nodeOptions].some((a) => a.includes('--max-semi-space-size'));
   return given ? [...execArgv] : [...execArgv, '--max-semi-space-size=1'];
 }
 
@@ -116,7 +116,7 @@ export class Supervisor {
     /** pool_hba.conf (-a), the pool key file (-k, $PGPOOLKEYFILE, ~/.pgpoolkey) and pcp.conf (-F). */
     private readonly files: { readonly hba: string; readonly poolKey: string; readonly pcp: string },
     /** Where every process's lines go, and whether -d forces debug messages. */
-    private readonly logging: { readonly output: LogOutput; readonly debug: boolean } = { output: new LogOutput(), debug: false },
+    private readonly logging: { readonly output: LogOutput; readonly debug: boolean },
   ) {
     this.cfg = loaded.config;
     this.log = this.makeLogger();
@@ -196,16 +196,12 @@ export class Supervisor {
 
   /** The supervisor's logger for the running configuration (remade on reload). */
   private makeLogger(): Logger {
-    return createLogger('pgpool-ts', this.logging.debug ? 'debug1' : this.cfg.log_min_messages, { format: this.logFormat(), linePrefix: this.cfg.log_line_prefix, errorVerbosity: this.cfg.log_error_verbosity }, this.logging.output.write);
+    return configuredLogger('pgpool-ts', this.cfg, this.logging.output.write, this.logging.debug);
   }
 
-  /** log_format with "auto" decided here, where the output is known; workers get the decision. */
-  private logFormat(): 'json' | 'text' {
-    return resolveLogFormat(this.cfg.log_format, this.cfg.logging_collector, process.stderr.isTTY === true);
-  }
-
+  /** The configuration for workers, log_format = auto decided here, where the output is known. */
   private workerConfig(): WireConfig {
-    return encodeConfig({ ...this.cfg, log_format: this.logFormat() });
+    return encodeConfig({ ...this.cfg, log_format: resolveLogFormat(this.cfg.log_format, this.cfg.logging_collector, process.stderr.isTTY === true) });
   }
 
   /** Resolves with the exit code when the supervisor has shut down. */
@@ -558,7 +554,6 @@ export class Supervisor {
     return this.queue.length;
   }
 
-  /** A ChildReport of every child, from every worker (PCP, SHOW pool_*). */
   /**
    * Sends every live worker a request and collects one answer from each (those that do
    * not answer within `timeoutMs` are left out): reports for SHOW/PCP, metrics for /metrics.
@@ -609,7 +604,7 @@ export class Supervisor {
       clientVersion: () => this.cfg.pcp_client_version as PcpClientVersion,
       reload: () => this.reload(),
       stop: (mode) => setImmediate(() => void this.shutdown(mode)),
-      log: this.log,
+      log: () => this.log,
     };
   }
 

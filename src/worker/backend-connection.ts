@@ -197,7 +197,8 @@ export class BackendConnection {
    * `readyRequests` ReadyForQuery messages have arrived in all. Then runs the reset
    * queries. True when the connection is clean and idle afterwards.
    */
-  async reset(queries: readonly string[], pendingReady: number, sendSync: boolean, inCopyIn: boolean, timeoutMs: number): Promise<boolean> {
+  /** `sending` sees each reset query as it goes (log_per_node_statement). */
+  async reset(queries: readonly string[], pendingReady: number, sendSync: boolean, inCopyIn: boolean, timeoutMs: number, sending?: (query: string) => void): Promise<boolean> {
     if (this.dead) return false;
     const stream = new MessageStream(this.socket);
     try {
@@ -219,6 +220,7 @@ export class BackendConnection {
       for (const q of queries) {
         // pgpool skips an ABORT entry when the connection is not in a transaction.
         if (q.toUpperCase() === 'ABORT' && this.txStatus === 0x49) continue;
+        sending?.(q);
         this.socket.write(serialize.query(q));
         let failed = false;
         for (;;) {

@@ -17,6 +17,9 @@ const NEEDS_BODY = new Set([0x51, 0x50, 0x42, 0x45, 0x44, 0x43, 0x46]);
 const COPY_DATA = 0x64;
 const NODE_ID = 0;
 
+/** pgpool's log_per_node_statement line (one backend: node 0). */
+export const perNodeStatement = (backendPid: number, text: string): string => `DB node id: ${NODE_ID} backend pid: ${backendPid} statement: ${text}`;
+
 const SIMPLE: Readonly<Record<number, string>> = {
   0x53: 'Sync', // S
   0x48: 'Flush', // H
@@ -149,7 +152,7 @@ export class ClientMessageLog {
   }
 
   private perNode(text: string): void {
-    if (this.switches.perNodeStatement) this.log.info(`DB node id: ${NODE_ID} backend pid: ${this.backendPid} statement: ${text}`);
+    if (this.switches.perNodeStatement) this.log.info(perNodeStatement(this.backendPid, text));
   }
 }
 

@@ -48,8 +48,8 @@ export type RelayEnd =
 export class Relay {
   readonly fe = new FrontendScanner();
   readonly be = new BackendScanner();
-  /** Time of the last data either way, for client_idle_limit (ms). */
-  lastActivity = Date.now();
+  /** performance.now() of the last data either way: client_idle_limit, and the start or end of a timed request. */
+  lastActivity = performance.now();
   /** Bytes relayed each way (metrics). */
   bytesFromClient = 0;
   bytesToClient = 0;
@@ -59,9 +59,8 @@ export class Relay {
   private pendingTap: ((chunk: Buffer) => void) | undefined;
 
   private readonly onClientData = (chunk: Buffer) => {
-    this.lastActivity = Date.now();
+    this.timing.now = this.lastActivity = performance.now();
     this.bytesFromClient += chunk.length;
-    if (this.timing) this.timing.now = performance.now();
     // A new tap starts with a chunk that starts a message, or it could not frame what it sees.
     if (this.pendingTap && this.fe.atBoundary) {
       this.tap = this.pendingTap;
@@ -116,7 +115,7 @@ export class Relay {
    * and the rest of `chunk` relayed.
    */
   private tryAdmin(chunk: Buffer, at: number): number {
-    if (!this.admin || at + 5 > chunk.length) return 0;
+    if (at + 5 > chunk.length) return 0;
     const len = chunk.readInt32BE(at + 1);
     const end = at + 1 + len;
     // Only whole, unpipelined queries: the answer must not overtake PostgreSQL's pending replies.
@@ -141,9 +140,8 @@ export class Relay {
     return -1;
   }
   private readonly onBackendData = (chunk: Buffer) => {
-    this.lastActivity = Date.now();
+    this.timing.now = this.lastActivity = performance.now();
     this.bytesToClient += chunk.length;
-    if (this.timing) this.timing.now = performance.now();
     try {
       this.be.scan(chunk);
     } catch (e) {
@@ -160,12 +158,12 @@ export class Relay {
     private readonly client: net.Socket,
     private readonly backend: net.Socket,
     private readonly onEnd: (end: RelayEnd, relay: Relay) => void,
-    private readonly admin?: AdminHook,
-    private readonly timing?: RequestTiming,
+    private readonly admin: AdminHook,
+    private readonly timing: RequestTiming,
   ) {
-    this.fe.stopAtQuery = admin !== undefined;
-    this.fe.onRequest = timing?.sent;
-    this.be.onReady = timing?.ready;
+    this.fe.stopAtQuery = true;
+    this.fe.onRequest = timing.sent;
+    this.be.onReady = timing.ready;
   }
 
   /** Every listener the relay attaches, so that attaching and detaching stay in step. */
@@ -194,7 +192,7 @@ export class Relay {
     this.backend.resume();
   }
 
-  /** Milliseconds the session has been waiting for its client, or 0 while PostgreSQL still owes replies. */
+  /** Milliseconds (now from performance.now()) the session has been waiting for its client, or 0 while PostgreSQL still owes replies. */
   clientIdleFor(now: number): number {
     return this.fe.readyRequests === this.be.readyCount ? now - this.lastActivity : 0;
   }

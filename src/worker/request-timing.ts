@@ -7,7 +7,7 @@ const RING = 256;
 const IDLE = 0x49; // ReadyForQuery 'I': no transaction open
 
 export class RequestTiming {
-  /** performance.now() of the chunk being scanned, set by the relay before each scan. */
+  /** performance.now() of the chunk being scanned, set by the relay with its lastActivity. */
   now = 0;
   private readonly starts = new Float64Array(RING);
   private head = 0;

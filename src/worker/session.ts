@@ -20,14 +20,13 @@ import { SessionSettings } from '../config/session-settings.js';
 import { answerPgpoolCommand, parsePgpoolCommand } from '../admin/pgpool-commands.js';
 import type { DurationCounts } from '../metrics/duration-histogram.js';
 import { RequestTiming } from './request-timing.js';
-import { ClientMessageLog } from './client-message-log.js';
+import { ClientMessageLog, perNodeStatement } from './client-message-log.js';
 
 export type Startup = Extract<StartupPacket, { kind: 'startup' }>;
 
 export interface SessionDeps {
-  readonly config: PgpoolConfig;
-  /** The running configuration now (a reload may change it during the session). */
-  readonly currentConfig: () => PgpoolConfig;
+  /** The running configuration now: a reload may change it during the session. */
+  readonly config: () => PgpoolConfig;
   readonly target: BackendTarget | undefined;
   readonly passwd: (user: string) => PoolPasswdEntry | undefined;
   /** The key for pool_passwd's AES entries, when one was read. */
@@ -43,7 +42,8 @@ export interface SessionDeps {
   readonly durations: (database: string) => { readonly queries: DurationCounts; readonly transactions: DurationCounts };
   /** The session has its backend connection and gives the client this cancel key. */
   readonly started: (pid: number, key: Buffer, conn: BackendConnection) => void;
-  readonly log: Logger;
+  /** The worker's logger now (remade on reload). */
+  readonly log: () => Logger;
 }
 
 export interface SessionResult {
@@ -82,8 +82,8 @@ export class Session {
     private readonly cache: ConnectionCache,
     private readonly deps: SessionDeps,
   ) {
-    this.settings = new SessionSettings(deps.currentConfig);
-    this.log = deps.log;
+    this.settings = new SessionSettings(deps.config);
+    this.log = deps.log();
   }
 
   /** client_idle_limit (seconds, 0 = off; PGPOOL SET may change it): ends a session idle longer than that, as pgpool does. */
@@ -129,7 +129,7 @@ export class Session {
         const target = this.deps.target;
         if (!target) throw noBackend();
         this.cache.makeRoom();
-        const source: PasswordSource = this.deps.hba ? async (method) => heldPassword(method, held) : (method) => auth.forBackend(method, this.deps.config.allow_clear_text_frontend_auth);
+        const source: PasswordSource = this.deps.hba ? async (method) => heldPassword(method, held) : (method) => auth.forBackend(method, this.deps.config().allow_clear_text_frontend_auth);
         try {
           const t0 = performance.now();
           ({ conn, extra } = await BackendConnection.open(target, key, user, database, source));
@@ -171,16 +171,16 @@ export class Session {
   private readonly adminHook: AdminHook = (query) => {
     const cmd = parsePgpoolCommand(query);
     if (!cmd) return this.deps.admin(query);
-    return answerPgpoolCommand(cmd, this.deps.currentConfig(), this.settings, () => this.settingsChanged());
+    return answerPgpoolCommand(cmd, this.deps.config(), this.settings, () => this.settingsChanged());
   };
 
-  /** After PGPOOL SET/RESET or a reload: statement and message logging follow the values in effect. */
+  /** After PGPOOL SET/RESET or a reload: the logger and statement and message logging follow the values in effect. */
   settingsChanged(): void {
-    const cfg = this.deps.currentConfig();
+    const cfg = this.deps.config();
     const level = this.settings.get('log_min_messages');
     const verbosity = this.settings.get('log_error_verbosity');
     const ownLog = level !== cfg.log_min_messages || verbosity !== cfg.log_error_verbosity;
-    this.log = ownLog ? sessionLogger(this.deps.log, level, verbosity) : this.deps.log;
+    this.log = ownLog ? sessionLogger(this.deps.log(), level, verbosity) : this.deps.log();
     const relay = this.relay;
     if (!relay || !this.conn) return;
     const switches = {
@@ -260,14 +260,16 @@ export class Session {
 
   /** pgpool §5.5: reset and cache after Terminate; close in every other case. */
   private async release(conn: BackendConnection, end: RelayEnd, relay: Relay): Promise<boolean> {
-    const cfg = this.deps.config;
+    const cfg = this.deps.config();
     let cached = false;
     // The last ReadyForQuery the client saw says whether ABORT is needed.
     conn.txStatus = relay.be.txStatus;
     if (end.kind === 'terminate' && cfg.connection_cache && !NEVER_CACHED_DATABASES.has(conn.database) && cfg.max_pool > 0) {
       const pending = relay.fe.readyRequests - relay.be.readyCount;
       const t0 = performance.now();
-      const clean = await conn.reset(cfg.reset_query_list, pending, relay.fe.unsynced, relay.be.inCopyIn, RESET_TIMEOUT_MS);
+      // log_per_node_statement shows the reset queries too, as pgpool's does.
+      const log = this.settings.get('log_per_node_statement') ? this.connectionLog(conn) : undefined;
+      const clean = await conn.reset(cfg.reset_query_list, pending, relay.fe.unsynced, relay.be.inCopyIn, RESET_TIMEOUT_MS, log && ((q) => log.info(perNodeStatement(conn.pid, q))));
       this.deps.observe.reset((performance.now() - t0) / 1000);
       if (clean) {
         this.cache.put(conn);

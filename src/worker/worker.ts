@@ -10,7 +10,7 @@ import { loadPoolHba, type HbaRecord } from '../config/pool-hba.js';
 import { loadPoolPasswd, findPoolPasswd, poolPasswdFile, type PoolPasswdEntry } from '../config/pool-passwd.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import { decodeConfig, type ChildExitReason, type FromWorker, type ToWorker } from '../ipc.js';
-import { createLogger, type Logger } from '../log.js';
+import { configuredLogger, type Logger } from '../log.js';
 import { errorResponse } from '../protocol/backend-write.js';
 import { sortedStartupPacket } from '../protocol/frontend-read.js';
 import { adminShutdown, tooManyClients } from '../protocol/pooler-error.js';
@@ -76,7 +76,7 @@ class Worker {
   private shuttingDown: 'smart' | 'fast' | 'immediate' | undefined;
   /** Once a second: client_idle_limit for every session (reloadable, so read each time). */
   private readonly janitor = setInterval(() => {
-    const now = Date.now();
+    const now = performance.now();
     for (const child of this.children.values()) child.session?.enforceIdleLimit(now);
   }, 1000).unref();
 
@@ -146,14 +146,14 @@ class Worker {
         void this.metrics.registry.getMetricsAsJSON().then((json) => this.send({ t: 'metrics', reqId: m.reqId, json }));
         return;
       case 'report':
-        this.send({ t: 'report', reqId: m.reqId, children: [...this.children.values()].map((c) => childReport(c, Date.now())) });
+        this.send({ t: 'report', reqId: m.reqId, children: [...this.children.values()].map((c) => childReport(c, performance.now())) });
         return;
     }
   }
 
   private apply(cfg: PgpoolConfig): void {
     this.cfg = cfg;
-    this.log = createLogger(`pgpool-ts worker ${this.workerId}`, cfg.log_min_messages, { format: cfg.log_format, linePrefix: cfg.log_line_prefix, errorVerbosity: cfg.log_error_verbosity });
+    this.log = configuredLogger(`pgpool-ts worker ${this.workerId}`, cfg);
     this.target = backendTarget(cfg);
     this.passwd = [];
     if (cfg.pool_passwd !== '') {
@@ -212,8 +212,7 @@ class Worker {
     if (child.lifeTimer) clearTimeout(child.lifeTimer);
     socket = startup.socket;
     const session = new Session(socket, p, startup.rest, child.cache, {
-      config: this.cfg,
-      currentConfig: () => this.cfg,
+      config: () => this.cfg,
       target: this.target,
       passwd: (user) => findPoolPasswd(this.passwd, user),
       poolKey: this.poolKey,
@@ -224,7 +223,7 @@ class Worker {
       durations: (database) => ({ queries: this.metrics.queries.of(database), transactions: this.metrics.transactions.of(database) }),
       started: (pid, key, conn) =>
         this.send({ t: 'childBusy', childId: child.id, connId, cancel: { pid, key: key.toString('hex'), target: { host: conn.target.host, port: conn.target.port, pid: conn.pid, secret: conn.secret.toString('hex') } } }),
-      log: this.log,
+      log: () => this.log,
     });
     child.session = session;
     const t0 = Date.now();
@@ -259,9 +258,9 @@ class Worker {
     const address = socket.remoteAddress;
     let host: string | undefined;
     if (this.cfg.log_hostname && address) {
-      const timeout = new Promise<undefined>((r) => void setTimeout(r, 1000));
-      // getnameinfo (lookupService), as PostgreSQL does: /etc/hosts counts, not only DNS.
-      host = await Promise.race([dns.lookupService(address, socket.remotePort ?? 0).then((r) => r.hostname, () => undefined), timeout]);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      host = await Promise.race([hostNameOf(address), new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 1000)))]);
+      clearTimeout(timer);
     }
     this.log.info({ child, user, database, peer: peerOf(socket), host }, 'new connection received');
   }
@@ -302,7 +301,7 @@ function slotOf(conn: BackendConnection, connected: boolean): SlotReport {
   return { database: conn.database, user: conn.user, backendPid: conn.pid, createdAt: conn.createdAt, counter: conn.timesUsed, connected, protocolMajor: conn.startupKey.readUInt16BE(4), protocolMinor: conn.startupKey.readUInt16BE(6) };
 }
 
-/** pgpool's view of a child (§1.4 statuses from the relay's counters). */
+/** pgpool's view of a child (§1.4 statuses from the relay's counters); `now` from performance.now(). */
 function childReport(c: Child, now: number): ChildReport {
   const s = c.session;
   const relay = s?.relay;
@@ -317,10 +316,20 @@ function childReport(c: Child, now: number): ChildReport {
   };
 }
 
+/** An address's host name by getnameinfo, as PostgreSQL looks it up (/etc/hosts counts, not only DNS). */
+async function hostNameOf(address: string): Promise<string | undefined> {
+  try {
+    const { hostname } = await dns.lookupService(address, 0);
+    return hostname === address ? undefined : hostname;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The client's host name by reverse lookup, kept only when a forward lookup of it gives the address back. */
 async function verifiedHostname(address: string): Promise<string | undefined> {
   try {
-    const [name] = await dns.reverse(address);
+    const name = await hostNameOf(address);
     if (!name) return undefined;
     const forward = await dns.lookup(name, { all: true });
     return forward.some((a) => a.address === address) ? name : undefined;

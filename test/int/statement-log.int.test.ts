@@ -49,6 +49,9 @@ describe('statement and message logging', () => {
     expect(perNode).toContain(`DB node id: 0 backend pid: ${pid} statement: SELECT 42 AS simple`);
     expect(perNode).toContain(`DB node id: 0 backend pid: ${pid} statement: Parse: SELECT $1::int AS extended`);
     expect(perNode.filter((m) => m === `DB node id: 0 backend pid: ${pid} statement: Execute: SELECT $1::int AS extended`)).toHaveLength(2);
+    // The reset before caching goes to the node too (reset_query_list's default; ABORT is skipped outside a transaction).
+    await p.waitForLog(/statement: DISCARD ALL/);
+    expect(lines(p, /^DB node id: /).map((r) => r.msg).slice(-1)).toEqual([`DB node id: 0 backend pid: ${pid} statement: DISCARD ALL`]);
 
     const msgs = lines(p, /message from frontend\.$/).map((r) => `${r.msg} ${r.detail ?? ''}`.trim());
     expect(msgs).toContain('Query message from frontend. query: "SELECT 42 AS simple"');
