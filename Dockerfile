@@ -19,5 +19,5 @@ USER node
 EXPOSE 9999 9719
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
   CMD ["node", "-e", "require('net').connect(9999, '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1))"]
-ENTRYPOINT ["node", "/opt/pgpool-ts/bin/pgpool-ts.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "/opt/pgpool-ts/bin/pgpool-ts.js"]
 CMD ["-n", "-f", "/etc/pgpool-ts/pgpool.conf"]

@@ -139,7 +139,8 @@ async function startTarget(name, clients, pg, extra = {}) {
       `num_init_children = ${clients}`, `max_pool = ${S.maxPool}`, 'child_life_time = 0', 'metrics_port = 0',
       `listen_backlog_multiplier = ${Math.max(2, Math.ceil((extra.maxClients ?? 0) / clients))}`, '',
     ].join('\n'));
-    [cmd, args] = [process.execPath, [path.join(root, 'bin/pgpool-ts.js'), '-n', '-f', path.join(dir, 'pgpool.conf')]];
+    // Run as installed: the executable, with its shebang's V8 flags.
+    [cmd, args] = [path.join(root, 'bin/pgpool-ts.js'), ['-n', '-f', path.join(dir, 'pgpool.conf')]];
   } else throw new Error(`unknown target ${name}`);
   const proc = spawn(cmd, args, { stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'stderr.log'), 'w')], detached: true });
   const exited = new Promise((r) => proc.once('exit', r));

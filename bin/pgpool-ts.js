@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
+// The flag: src/node-flags.ts (SMALL_YOUNG_GENERATION).
 import { main } from '../dist/cli.js';
 
 main(process.argv.slice(2)).then(

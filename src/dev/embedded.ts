@@ -7,6 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SMALL_YOUNG_GENERATION } from '../node-flags.js';
 import { startPostgres } from './postgres-instance.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-  const pooler = spawn(process.execPath, [path.join(root, 'bin/pgpool-ts.js'), '-n', '-f', conf], { stdio: ['ignore', 'inherit', 'pipe'] });
+  const pooler = spawn(process.execPath, [SMALL_YOUNG_GENERATION, path.join(root, 'bin/pgpool-ts.js'), '-n', '-f', conf], { stdio: ['ignore', 'inherit', 'pipe'] });
   let announced = false;
   pooler.stderr!.on('data', (b: Buffer) => {
     process.stderr.write(b);

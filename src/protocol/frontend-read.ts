@@ -83,11 +83,21 @@ function parseParams(body: Buffer): Array<[string, string]> | string {
  * by name (byte order, as pgpool's strcmp), the client's protocol version, nothing added.
  */
 export function sortedStartupPacket(version: number, params: ReadonlyArray<readonly [string, string]>): Buffer {
-  const sorted = [...params].sort((a, b) => Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0])));
-  const body = Buffer.concat([...sorted.flatMap(([k, v]) => [Buffer.from(k + '\0'), Buffer.from(v + '\0')]), Buffer.from([0])]);
-  const out = Buffer.allocUnsafe(8 + body.length);
-  out.writeInt32BE(out.length, 0);
+  // Names are encoded once and compared as bytes; the packet is written into one buffer.
+  const entries = params.map(([name, value]) => ({ name: Buffer.from(name), value }));
+  entries.sort((a, b) => Buffer.compare(a.name, b.name));
+  let length = 9; // length, version, the final zero
+  for (const e of entries) length += e.name.length + Buffer.byteLength(e.value) + 2;
+  const out = Buffer.allocUnsafe(length);
+  out.writeInt32BE(length, 0);
   out.writeInt32BE(version, 4);
-  body.copy(out, 8);
+  let at = 8;
+  for (const e of entries) {
+    at += e.name.copy(out, at);
+    out[at++] = 0;
+    at += out.write(e.value, at);
+    out[at++] = 0;
+  }
+  out[at] = 0;
   return out;
 }

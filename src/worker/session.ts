@@ -7,7 +7,7 @@ import { backendAuthFailed, ClientAuthenticator, type BackendMethod, type Secret
 import { matchHba, plainAddress, type HbaEnv } from '../auth/hba-match.js';
 import type { HbaRecord } from '../config/pool-hba.js';
 import { authenticationOk, backendKeyData, errorResponse, parameterStatus, readyForQuery } from '../protocol/backend-write.js';
-import { sortedStartupPacket, type StartupPacket } from '../protocol/frontend-read.js';
+import type { StartupPacket } from '../protocol/frontend-read.js';
 import { backendUnreachable, clientIdleLimit, noBackend, PoolerError } from '../protocol/pooler-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import { sessionLogger, type Logger } from '../log.js';
@@ -78,6 +78,8 @@ export class Session {
   constructor(
     private readonly client: net.Socket,
     private readonly startup: Startup,
+    /** The sorted startup packet: what the backend is sent and the cache key. */
+    private readonly cacheKey: Buffer,
     private readonly clientRest: Buffer,
     private readonly cache: ConnectionCache,
     private readonly deps: SessionDeps,
@@ -104,8 +106,8 @@ export class Session {
   }
 
   async run(): Promise<SessionResult> {
-    const { user, database, version, params } = this.startup;
-    const key = sortedStartupPacket(version, params);
+    const { user, database, version } = this.startup;
+    const key = this.cacheKey;
     const stream = new MessageStream(this.client);
     let conn: BackendConnection | undefined;
     let extra: Buffer = Buffer.alloc(0);

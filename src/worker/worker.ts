@@ -203,7 +203,8 @@ class Worker {
     }
     const p = startup.packet;
     const idle = [...this.children.values()].filter((c) => !c.busy);
-    const child = pickChild(idle, p.user, p.database, sortedStartupPacket(p.version, p.params));
+    const cacheKey = sortedStartupPacket(p.version, p.params);
+    const child = pickChild(idle, p.user, p.database, cacheKey);
     if (!child || this.shuttingDown) {
       socket.end(errorResponse(this.shuttingDown ? adminShutdown() : tooManyClients()));
       this.send({ t: 'clientLost', connId });
@@ -211,7 +212,7 @@ class Worker {
     }
     if (child.lifeTimer) clearTimeout(child.lifeTimer);
     socket = startup.socket;
-    const session = new Session(socket, p, startup.rest, child.cache, {
+    const session = new Session(socket, p, cacheKey, startup.rest, child.cache, {
       config: () => this.cfg,
       target: this.target,
       passwd: (user) => findPoolPasswd(this.passwd, user),

@@ -120,4 +120,13 @@ describe('readStartupPacket', () => {
     expect(sorted.subarray(8).toString()).toBe('application_name\0a\0database\0d\0user\0u\0\0');
     expect(sorted.readInt32BE(0)).toBe(sorted.length);
   });
+
+  it('sorts names in UTF-8 byte order and keeps multi-byte values whole', () => {
+    // U+FF21 sorts after U+1F600 in UTF-8 (and code point) order, before it in UTF-16 units.
+    const sorted = sortedStartupPacket(0x30000, [['\u{1F600}x', 'ü'], ['user', 'jürgen'], ['\uFF21', 'Grüße, 世界'], ['b', '']]);
+    expect(sorted.subarray(8).toString()).toBe('b\0\0user\0jürgen\0\uFF21\0Grüße, 世界\0\u{1F600}x\0ü\0\0');
+    expect(sorted.readInt32BE(0)).toBe(sorted.length);
+    const back = readStartupPacket(sorted);
+    expect(back.state === 'done' && back.packet.kind === 'startup' && back.packet.params).toEqual([['b', ''], ['user', 'jürgen'], ['\uFF21', 'Grüße, 世界'], ['\u{1F600}x', 'ü']]);
+  });
 });
