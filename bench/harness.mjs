@@ -14,6 +14,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { startPostgres } from '../dist/dev/postgres-instance.js';
+import { processTree, processUsage, TICKS_PER_SECOND } from './process-tree.mjs';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -63,28 +64,14 @@ async function ensurePeers() {
 const asPostgres = (cmd, args) => (process.getuid?.() === 0 ? ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', cmd, ...args]] : [cmd, args]);
 
 // ------------------------------------------------------------------ process accounting
-function treePids(pid) {
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) {
-    try {
-      for (const task of fs.readdirSync(`/proc/${out[i]}/task`)) {
-        const kids = fs.readFileSync(`/proc/${out[i]}/task/${task}/children`, 'utf8').trim();
-        if (kids) out.push(...kids.split(/\s+/).map(Number));
-      }
-    } catch { /* gone */ }
-  }
-  return out;
-}
-const TICKS = 100;
 function treeUsage(pid) {
   let cpu = 0;
   let rss = 0;
-  for (const p of treePids(pid)) {
-    try {
-      const f = fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
-      cpu += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS; // utime stime cutime cstime
-      rss += Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) * 1024;
-    } catch { /* gone */ }
+  for (const p of processTree(pid)) {
+    const u = processUsage(p);
+    if (!u) continue;
+    cpu += (u.user + u.system + u.children) / TICKS_PER_SECOND;
+    rss += u.rssKb * 1024;
   }
   return { cpu, rss };
 }

@@ -1,5 +1,6 @@
 // Every message between the supervisor and its workers: one typed union per direction.
-// A session costs three: client (with the socket), childBusy, childFree.
+// A session costs three: client (with the socket), childBusy, childFree. A worker's
+// messages of one event-loop turn travel together as a batch (one pipe write).
 // Sent as JSON (child_process's default serialization), so Buffers travel as base64
 // strings and the config snapshot's Maps as entry lists (encodeConfig/decodeConfig).
 import type { ChildReport } from './admin/process-report.js';
@@ -71,4 +72,6 @@ export type FromWorker =
   /** A client asked SHOW <name> for a report the supervisor builds. */
   | { t: 'adminQuery'; reqId: number; name: string }
   /** A CancelRequest that reached a worker; the supervisor holds every key and forwards it. */
-  | { t: 'cancelRequest'; pid: number; key: string };
+  | { t: 'cancelRequest'; pid: number; key: string }
+  /** Several of the above, sent in the same event-loop turn. */
+  | { t: 'batch'; messages: FromWorker[] };

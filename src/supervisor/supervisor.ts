@@ -285,6 +285,9 @@ export class Supervisor {
 
   private onWorkerMessage(w: number, m: FromWorker): void {
     switch (m.t) {
+      case 'batch':
+        for (const one of m.messages) this.onWorkerMessage(w, one);
+        return;
       case 'ready':
       case 'childStarted':
         return;

@@ -9,6 +9,7 @@ import { isMd5Stored, md5Response, md5Stored } from '../auth/md5.js';
 import { ScramClient } from '../auth/scram-client.js';
 import { AuthCode, BackendCode } from '../protocol/codes.js';
 import { cstrings, errorFields, type Message } from '../protocol/message-reader.js';
+import { parameterStatus } from '../protocol/backend-write.js';
 import { MessageStream } from './message-stream.js';
 import { backendTls } from '../protocol/tls.js';
 import { PoolerError } from '../protocol/pooler-error.js';
@@ -70,8 +71,10 @@ export function connectSocket(t: BackendTarget): Promise<net.Socket> {
 export class BackendConnection {
   pid = 0;
   secret: Buffer = Buffer.alloc(0);
-  /** ParameterStatus values, in the order PostgreSQL first reported them. */
+  /** ParameterStatus values, in the order PostgreSQL first reported them (setParam changes them). */
   readonly params = new Map<string, string>();
+  /** params as ParameterStatus messages, built once for every client greeted until a value changes. */
+  private statusMessages: Buffer | undefined;
   /** NegotiateProtocolVersion from PostgreSQL, replayed to clients that reuse this connection. */
   negotiate: Buffer | undefined;
   txStatus = 0x49;
@@ -99,6 +102,16 @@ export class BackendConnection {
     });
   }
 
+  setParam(name: string, value: string): void {
+    this.params.set(name, value);
+    this.statusMessages = undefined;
+  }
+
+  /** One ParameterStatus message per parameter, for greeting a client. */
+  parameterStatuses(): Buffer {
+    return (this.statusMessages ??= Buffer.concat([...this.params].map(([k, v]) => parameterStatus(k, v))));
+  }
+
   static async open(target: BackendTarget, startupKey: Buffer, user: string, database: string, getPassword: PasswordSource): Promise<{ conn: BackendConnection; extra: Buffer }> {
     let socket: net.Socket;
     try {
@@ -124,7 +137,7 @@ export class BackendConnection {
             break;
           case BackendCode.ParameterStatus: {
             const [name, value] = cstrings(m.body);
-            conn.params.set(name, value);
+            conn.setParam(name, value);
             break;
           }
           case BackendCode.BackendKeyData:
@@ -228,7 +241,7 @@ export class BackendConnection {
           if (m.type === BackendCode.ErrorResponse) failed = true;
           else if (m.type === BackendCode.ParameterStatus) {
             const [name, value] = cstrings(m.body);
-            this.params.set(name, value);
+            this.setParam(name, value);
           } else if (m.type === BackendCode.ReadyForQuery) {
             this.txStatus = m.body[0];
             break;

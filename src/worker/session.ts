@@ -6,7 +6,7 @@ import type { PoolPasswdEntry } from '../config/pool-passwd.js';
 import { backendAuthFailed, ClientAuthenticator, type BackendMethod, type Secret } from '../auth/frontend-auth.js';
 import { matchHba, plainAddress, type HbaEnv } from '../auth/hba-match.js';
 import type { HbaRecord } from '../config/pool-hba.js';
-import { authenticationOk, backendKeyData, errorResponse, parameterStatus, readyForQuery } from '../protocol/backend-write.js';
+import { authenticationOk, backendKeyData, errorResponse, readyForQuery } from '../protocol/backend-write.js';
 import type { StartupPacket } from '../protocol/frontend-read.js';
 import { backendUnreachable, clientIdleLimit, noBackend, PoolerError } from '../protocol/pooler-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
@@ -252,10 +252,10 @@ export class Session {
     if (conn.negotiate) parts.push(conn.negotiate);
     parts.push(authenticationOk());
     // Fresh: ParameterStatus then BackendKeyData, as PostgreSQL sends them; reused: K before S (pgpool §5.6).
-    const statuses = [...conn.params].map(([k, v]) => parameterStatus(k, v));
+    const statuses = conn.parameterStatuses();
     const key = backendKeyData(conn.pid, cancelKey);
-    if (reused) parts.push(key, ...statuses);
-    else parts.push(...statuses, key);
+    if (reused) parts.push(key, statuses);
+    else parts.push(statuses, key);
     parts.push(readyForQuery(conn.txStatus));
     this.client.write(Buffer.concat(parts));
   }

@@ -97,8 +97,15 @@ class Worker {
   }
 
   send(m: FromWorker): void {
-    process.send?.(m);
+    // Messages of one event-loop turn leave in one write: a pipe write is a system call.
+    if (this.outbox.push(m) === 1) setImmediate(this.flushOutbox);
   }
+
+  private readonly outbox: FromWorker[] = [];
+  private readonly flushOutbox = () => {
+    const messages = this.outbox.splice(0);
+    process.send?.(messages.length === 1 ? messages[0] : { t: 'batch', messages });
+  };
 
   handle(m: ToWorker, socket?: net.Socket): void {
     switch (m.t) {

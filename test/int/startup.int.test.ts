@@ -90,6 +90,24 @@ describe('greeting', () => {
     expect(types).toEqual(['RSKZ', 'RKSZ']);
   });
 
+  it('greets a reusing client with the parameter values the reset left, not those of the first greeting', async () => {
+    // The reset reports DateStyle's new value; the greeting built for the first client must not be replayed.
+    const own = await startPooler({ num_init_children: 1, worker_processes: 1, reset_query_list: 'ABORT; DISCARD ALL; SET DateStyle = German' });
+    const dateStyles: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const raw = await rawConnect(own.port);
+      raw.send(startupPacket({ user: 'alice', database: 'app2', application_name: 'greeting-params' }));
+      const buf = await raw.ready();
+      for (let at = 0; at < buf.length; at += 1 + buf.readInt32BE(at + 1)) {
+        const [name, value] = buf.toString('utf8', at + 5, at + 1 + buf.readInt32BE(at + 1) - 1).split('\0');
+        if (buf[at] === 0x53 && name === 'DateStyle') dateStyles.push(value);
+      }
+      raw.send(terminate);
+      await raw.closed();
+    }
+    expect(dateStyles).toEqual(['ISO, MDY', 'German, DMY']);
+  });
+
   it('negotiates protocol 3.2 and issues a 32-byte cancel key', async () => {
     const raw = await rawConnect(pooler.port);
     raw.send(startupPacket({ user: 'postgres', database: 'app' }, 0x00030002));
