@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-// Where pgpool-ts spends its CPU: one workload (select-only prepared, connection churn, or
-// idle) against a PostgreSQL started here, then per process (supervisor, each worker) the
+// Where pgpool-ts spends its CPU: one workload (select-only prepared, TPC-B, connection
+// churn, or idle) against a PostgreSQL started here, then per process (supervisor, each worker) the
 // CPU microseconds per transaction (user and system, from /proc) and RSS. With CPU_PROF=1
 // every process also runs under `node --cpu-prof`; for each profile the busiest functions
 // are printed and a folded-stack file is written beside it (flamegraph.pl or speedscope
 // draw it; the .cpuprofile itself opens as a flame chart in Chrome DevTools).
 //
-//   node bench/profile.mjs select|churn|idle        (after npm run build)
-//   env: SECS (10), CLIENTS (8), WORKERS (worker_processes, default: as configured),
+//   node bench/profile.mjs select|tpcb|churn|idle        (after npm run build)
+//   env: SECS (10), CLIENTS (8), SCALE (pgbench's, 10), WORKERS (worker_processes, default: as configured),
 //        CPU_PROF=1, PROFILE_DIR (default: a new temporary directory), TOP (25)
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,7 +21,7 @@ import { processTree, processUsage, TICKS_PER_SECOND } from './process-tree.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const workload = process.argv[2] ?? 'select';
-if (!['select', 'churn', 'idle'].includes(workload)) throw new Error(`workload must be select, churn or idle, not ${workload}`);
+if (!['select', 'tpcb', 'churn', 'idle'].includes(workload)) throw new Error(`workload must be select, tpcb, churn or idle, not ${workload}`);
 const secs = Number(process.env.SECS ?? 10);
 const clients = Number(process.env.CLIENTS ?? 8);
 const top = Number(process.env.TOP ?? 25);
@@ -85,7 +85,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgpool-ts-profile-run-'));
 let pooler;
 try {
   execFileSync('psql', ['-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-qc', 'create database bench']);
-  pgbench(pg.port, ['-i', '-s', '2', '-q', 'bench']);
+  pgbench(pg.port, ['-i', '-s', String(process.env.SCALE ?? 10), '-q', 'bench']);
   const port = await freePort();
   fs.writeFileSync(path.join(dir, 'pgpool.conf'), [
     "listen_addresses = '127.0.0.1'", `port = ${port}`, `unix_socket_directories = '${dir}'`, `pid_file_name = '${dir}/pgpool.pid'`,
@@ -115,7 +115,7 @@ try {
     }
     console.log(`all processes  RSS ${(total / 1024).toFixed(1)} MB`);
   } else {
-    const args = workload === 'churn' ? ['-C', '-S'] : ['-S', '-M', 'prepared'];
+    const args = { select: ['-S', '-M', 'prepared'], tpcb: [], churn: ['-C', '-S'] }[workload];
     const threads = String(Math.min(2, clients));
     pgbench(port, ['-n', '-T', '2', ...args, '-c', String(clients), '-j', threads, 'bench']); // warm-up
     const before = usage(pooler.pid);
