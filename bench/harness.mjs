@@ -14,6 +14,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { startPostgres } from '../dist/dev/postgres-instance.js';
+import { SMALL_YOUNG_GENERATION } from '../dist/node-flags.js';
 import { processTree, processUsage, TICKS_PER_SECOND } from './process-tree.mjs';
 
 const run = promisify(execFile);
@@ -126,8 +127,8 @@ async function startTarget(name, clients, pg, extra = {}) {
       `num_init_children = ${clients}`, `max_pool = ${S.maxPool}`, 'child_life_time = 0', 'metrics_port = 0',
       `listen_backlog_multiplier = ${Math.max(2, Math.ceil((extra.maxClients ?? 0) / clients))}`, '',
     ].join('\n'));
-    // Run as installed: the executable, with its shebang's V8 flags.
-    [cmd, args] = [path.join(root, 'bin/pgpool-ts.js'), ['-n', '-f', path.join(dir, 'pgpool.conf')]];
+    // As conf/pgpool-ts.service and the Dockerfile start it: with the small young generation.
+    [cmd, args] = [process.execPath, [SMALL_YOUNG_GENERATION, path.join(root, 'bin/pgpool-ts.js'), '-n', '-f', path.join(dir, 'pgpool.conf')]];
   } else throw new Error(`unknown target ${name}`);
   const proc = spawn(cmd, args, { stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'stderr.log'), 'w')], detached: true });
   const exited = new Promise((r) => proc.once('exit', r));

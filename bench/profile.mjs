@@ -93,7 +93,7 @@ try {
     `num_init_children = ${clients}`, 'max_pool = 4', 'child_life_time = 0', 'metrics_port = 0',
     ...(process.env.WORKERS ? [`worker_processes = ${process.env.WORKERS}`] : []), '',
   ].join('\n'));
-  // As bin/pgpool-ts.js's shebang starts it, plus the profiler (workers inherit both).
+  // As conf/pgpool-ts.service starts it, plus the profiler (workers inherit both).
   const nodeFlags = [SMALL_YOUNG_GENERATION, ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
   pooler = spawn(process.execPath, [...nodeFlags, path.join(root, 'bin/pgpool-ts.js'), '-n', '-f', path.join(dir, 'pgpool.conf')], { stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'stderr.log'), 'w')] });
   for (let i = 0; ; i++) {

@@ -1,5 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
-// The flag: src/node-flags.ts (SMALL_YOUNG_GENERATION).
+#!/usr/bin/env node
 import { main } from '../dist/cli.js';
 
 main(process.argv.slice(2)).then(

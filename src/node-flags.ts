@@ -1,5 +1,7 @@
-// V8 flags every pgpool-ts process runs with (supervisor: bin/pgpool-ts.js's shebang,
-// the Dockerfile and `npm start`; workers: workerExecArgv).
+// V8 flags for pgpool-ts's processes. The supervisor gets them from whoever starts it
+// (conf/pgpool-ts.service's NODE_OPTIONS, the Dockerfile, `npm start`, the bench); a
+// shebang cannot carry them portably (`env -S` is missing from BusyBox and older
+// coreutils). Workers get them from workerExecArgv in any case.
 
 /**
  * A 1 MB young generation (V8's default is 16 MB): the relay's short-lived objects stay in

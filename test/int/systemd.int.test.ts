@@ -88,6 +88,7 @@ describe.skipIf(!have('systemd-analyze'))('conf/pgpool-ts.service', () => {
       'User=postgres',
       'RuntimeDirectory=pgpool-ts',
       'Restart=on-failure',
+      'Environment=NODE_OPTIONS=--max-semi-space-size=1',
     ]) expect(unit.split('\n')).toContain(line);
   });
 });
