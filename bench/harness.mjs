@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { startPostgres } from '../dist/dev/postgres-instance.js';
 import { SMALL_YOUNG_GENERATION } from '../dist/node-flags.js';
 import { processTree, processUsage, TICKS_PER_SECOND } from './process-tree.mjs';
+import { roundOrder, summarize } from './summary.mjs';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -42,11 +43,6 @@ const PGPOOL = env('PGPOOL', '/usr/sbin/pgpool');
 const HOST = '127.0.0.1';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (a) => {
-  const s = [...a].filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
-  if (s.length === 0) return NaN;
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const freePort = () => new Promise((r) => { const s = net.createServer(); s.listen(0, HOST, () => { const { port } = s.address(); s.close(() => r(port)); }); });
 const log = (m) => process.stderr.write(`[bench] ${m}\n`);
 
@@ -236,8 +232,7 @@ async function main() {
     const pts = points();
     for (let round = 0; round < S.rounds; round++) {
       for (const point of pts) {
-        const order = S.targets.map((_, i) => S.targets[(i + round) % S.targets.length]);
-        for (const target of order) {
+        for (const target of roundOrder(S.targets, round)) {
           if (point.id.startsWith('tpcb')) await run('psql', ['-h', HOST, '-p', String(pg.port), '-U', 'postgres', '-d', 'bench', '-q', '-c', 'VACUUM pgbench_branches, pgbench_tellers', '-c', 'TRUNCATE pgbench_history']);
           log(`round ${round + 1}/${S.rounds} ${point.id} ${target}`);
           try {
@@ -257,23 +252,7 @@ async function main() {
 }
 
 function report(results, memory) {
-  const pts = [...new Set(results.map((r) => r.point))];
-  const rows = [];
-  for (const point of pts) {
-    for (const target of S.targets) {
-      const rs = results.filter((r) => r.point === point && r.target === target && r.tps);
-      const ratio = (ref) =>
-        median(rs.map((r) => {
-          const base = results.find((x) => x.point === point && x.target === ref && x.round === r.round);
-          return base?.tps ? r.tps / base.tps : NaN;
-        }));
-      rows.push({
-        point, target, tps: median(rs.map((r) => r.tps)), vsDirect: ratio('direct'), vsPgbouncer: ratio('pgbouncer'), vsPgpool2: ratio('pgpool2'),
-        cpuPer10k: median(rs.map((r) => r.cpuPer10k)), rssMb: median(rs.map((r) => r.rssMb)), failed: rs.reduce((a, r) => a + (r.failed || 0), 0),
-        errors: results.filter((r) => r.point === point && r.target === target && r.error).length,
-      });
-    }
-  }
+  const rows = summarize(results, S.targets);
   const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '–');
   const table = [
     '| test | target | TPS (median) | × direct | × PgBouncer | × pgpool-II | pooler CPU s / 10k tx | pooler RSS MB | failed tx | failed runs |',
