@@ -72,8 +72,8 @@ export class BackendConnection {
   pid = 0;
   secret: Buffer = Buffer.alloc(0);
   /** ParameterStatus values, in the order PostgreSQL first reported them (setParam changes them). */
-  readonly params = new Map<string, string>();
-  /** params as ParameterStatus messages, built once for every client greeted until a value changes. */
+  private readonly paramValues = new Map<string, string>();
+  /** paramValues as ParameterStatus messages, built once for every client greeted until a value changes. */
   private statusMessages: Buffer | undefined;
   /** NegotiateProtocolVersion from PostgreSQL, replayed to clients that reuse this connection. */
   negotiate: Buffer | undefined;
@@ -103,13 +103,13 @@ export class BackendConnection {
   }
 
   setParam(name: string, value: string): void {
-    this.params.set(name, value);
+    this.paramValues.set(name, value);
     this.statusMessages = undefined;
   }
 
   /** One ParameterStatus message per parameter, for greeting a client. */
   parameterStatuses(): Buffer {
-    return (this.statusMessages ??= Buffer.concat([...this.params].map(([k, v]) => parameterStatus(k, v))));
+    return (this.statusMessages ??= Buffer.concat([...this.paramValues].map(([k, v]) => parameterStatus(k, v))));
   }
 
   static async open(target: BackendTarget, startupKey: Buffer, user: string, database: string, getPassword: PasswordSource): Promise<{ conn: BackendConnection; extra: Buffer }> {
