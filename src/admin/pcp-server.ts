@@ -12,13 +12,14 @@ import {
   nodeInfoPacket, pcpAuthOk, pcpError, pcpPacket, pcpStrings, poolStatusHeader, processInfoPacket, readPcpRequest,
   type NodeInfo, type PcpClientVersion, type PcpRequest,
 } from './pcp-protocol.js';
-import { poolPoolsRows, type ChildReport } from './process-report.js';
+import { poolPoolsRows, withEmptySlots, type ChildReport } from './process-report.js';
 
 export interface PcpDeps {
   readonly users: () => readonly PcpUser[];
   readonly nodes: () => readonly NodeInfo[];
   readonly report: () => Promise<ChildReport[]>;
   readonly maxPool: () => number;
+  readonly numInitChildren: () => number;
   readonly poolStatus: () => readonly (readonly [string, string, string])[];
   /** node_id, then the 19 other SHOW pool_health_check_stats fields. */
   readonly healthCheckStats: (node: number) => readonly string[];
@@ -108,7 +109,8 @@ class PcpConnection {
         const arg = pcpStrings(req.payload)[0] ?? '';
         const all = await d.report();
         const id = /^\d+$/.test(arg) ? Number(arg) : NaN;
-        const children = id === 0 ? all : all.filter((c) => c.childId === id);
+        // No process ID: every slot, those without a child too (pool_pid 0), as pgpool lists them.
+        const children = id === 0 ? withEmptySlots(all, d.numInitChildren()) : all.filter((c) => c.childId === id);
         if (Number.isNaN(id) || children.length === 0) {
           s.write(pcpError('ERROR', 'informing process info failed', `invalid process ID : ${arg}`));
           return;

@@ -36,6 +36,23 @@ export interface ChildReport {
 /** A report's timestamp cell: empty when the event has not happened. */
 export const pgpoolTime = (ms: number | undefined): string => (ms ? localTimestamp(ms) : '');
 
+/** The child id of a slot no child occupies (pgpool: pool_pid 0). */
+const EMPTY_SLOT_ID = 0;
+
+/**
+ * Every one of num_init_children slots, as pgpool's SHOW pool_processes / pool_pools and
+ * pcp_proc_info list them: in dynamic mode (or while a child is being replaced) the slots
+ * without a child follow the children, with pool_pid 0 and nothing else set.
+ */
+export function withEmptySlots(children: readonly ChildReport[], numInitChildren: number): ChildReport[] {
+  const out = [...children];
+  while (out.length < numInitChildren) out.push({ childId: EMPTY_SLOT_ID, startedAt: 0, sessions: 0, status: 'Wait for connection', slots: [] });
+  return out;
+}
+
+/** start_time: a slot without a child shows the epoch, as pgpool's zeroed shared memory does. */
+const startTime = (c: ChildReport): string => (c.childId === EMPTY_SLOT_ID ? localTimestamp(0) : pgpoolTime(c.startedAt));
+
 export const POOL_POOLS_COLUMNS = [
   'pool_pid', 'start_time', 'client_connection_count', 'pool_id', 'backend_id', 'database', 'username', 'backend_connection_time',
   'client_connection_time', 'client_disconnection_time', 'client_idle_duration', 'majorversion', 'minorversion', 'pool_counter',
@@ -66,7 +83,7 @@ export function poolPoolsRows(children: readonly ChildReport[], maxPool: number)
   for (const c of children) {
     for (let slot = 0; slot < slotsPerChild(maxPool); slot++) {
       const s = c.slots[slot];
-      const common = [String(c.childId), pgpoolTime(c.startedAt), String(c.sessions), String(slot), '0'];
+      const common = [String(c.childId), startTime(c), String(c.sessions), String(slot), '0'];
       if (!s) {
         rows.push([...common, '', '', '', '', '', '0', '0', '0', '0', '0', '0', c.status, '0', '', '', '']);
         continue;
@@ -88,6 +105,6 @@ export function poolPoolsRows(children: readonly ChildReport[], maxPool: number)
 export function poolProcessesRows(children: readonly ChildReport[]): string[][] {
   return children.map((c) => {
     const s = c.slots.find((x) => x.connected);
-    return [String(c.childId), pgpoolTime(c.startedAt), String(c.sessions), s?.database ?? '', s?.user ?? '', s ? pgpoolTime(s.createdAt) : '', s ? String(s.counter) : '', c.status];
+    return [String(c.childId), startTime(c), String(c.sessions), s?.database ?? '', s?.user ?? '', s ? pgpoolTime(s.createdAt) : '', s ? String(s.counter) : '', c.status];
   });
 }

@@ -5,7 +5,7 @@ import type { PgpoolConfig } from '../config/schema.js';
 import { readyForQuery, textResult } from '../protocol/backend-write.js';
 import { version } from '../version.js';
 import { backendNodes, HEALTH_CHECK_COLUMNS, healthCheckRow, poolStatusItems } from './admin-views.js';
-import { POOL_POOLS_COLUMNS, POOL_PROCESSES_COLUMNS, poolPoolsRows, poolProcessesRows, pgpoolTime, type ChildReport } from './process-report.js';
+import { POOL_POOLS_COLUMNS, POOL_PROCESSES_COLUMNS, poolPoolsRows, poolProcessesRows, pgpoolTime, withEmptySlots, type ChildReport } from './process-report.js';
 
 /** The pgpool-II release whose behaviour pgpool-ts follows. */
 export const PGPOOL_COMPAT_VERSION = '4.8.0';
@@ -57,9 +57,9 @@ export function buildReport(name: string, cfg: PgpoolConfig, children: readonly 
         rows: nodes.map((n, i) => [String(i), n.hostname, String(n.port), STATUS_NAME[n.status], n.pgStatus, n.weight.toFixed(6), n.pgRole, n.pgRole, '0', i === 0 ? 'true' : 'false', '0', '', '', pgpoolTime(n.statusChangedEpoch * 1000)]),
       };
     case 'pool_processes':
-      return { columns: POOL_PROCESSES_COLUMNS, rows: poolProcessesRows(children) };
+      return { columns: POOL_PROCESSES_COLUMNS, rows: poolProcessesRows(withEmptySlots(children, cfg.num_init_children)) };
     case 'pool_pools':
-      return { columns: POOL_POOLS_COLUMNS, rows: poolPoolsRows(children, cfg.max_pool) };
+      return { columns: POOL_POOLS_COLUMNS, rows: poolPoolsRows(withEmptySlots(children, cfg.num_init_children), cfg.max_pool) };
     case 'pool_status':
       return { columns: ['item', 'value', 'description'], rows: poolStatusItems(cfg, since) };
     case 'pool_backend_stats':

@@ -599,6 +599,7 @@ export class Supervisor {
       nodes: () => backendNodes(this.cfg, this.startedAt),
       report: () => this.report(),
       maxPool: () => this.cfg.max_pool,
+      numInitChildren: () => this.cfg.num_init_children,
       poolStatus: () => poolStatusItems(this.cfg, this.startedAt),
       healthCheckStats: (node) => healthCheckRow(this.cfg, node, this.startedAt),
       clientVersion: () => this.cfg.pcp_client_version as PcpClientVersion,

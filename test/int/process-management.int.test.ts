@@ -5,6 +5,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { backendPid, connectError, withClient } from '../helpers/clients.js';
 import { startPooler, stopAllPoolers } from '../helpers/pooler.js';
 import { closeRawConnections, firstError, rawConnect } from '../helpers/raw.js';
+import { localTimestamp } from '../../src/local-time.js';
 
 afterEach(closeRawConnections);
 afterAll(stopAllPoolers);
@@ -148,6 +149,16 @@ describe('dynamic process management', () => {
   it('gentle starts with min_spare_children', async () => {
     const p = await startPooler({ process_management_mode: 'dynamic', num_init_children: 8, min_spare_children: 3, max_spare_children: 5 });
     expect(await p.waitForLog(/successfully started/)).toMatch(/"children":3\b/);
+    // As pgpool: SHOW pool_processes lists all 8 slots, the 5 without a child with pool_pid 0.
+    const c = await connected(p.client());
+    const rows = (await c.query('SHOW pool_processes')).rows as Array<Record<string, string>>;
+    expect(rows).toHaveLength(8);
+    const empty = rows.filter((r) => r.pool_pid === '0');
+    expect(empty).toHaveLength(5);
+    expect(empty[0]).toEqual({ pool_pid: '0', start_time: localTimestamp(0), client_connection_count: '0', database: '', username: '', backend_connection_time: '', pool_counter: '', status: 'Wait for connection' });
+    expect(rows.filter((r) => r.pool_pid !== '0' && r.status === 'Idle')).toHaveLength(1); // this client's
+    expect((await c.query('SHOW pool_pools')).rows).toHaveLength(8 * 4); // num_init_children × max_pool
+    await c.end();
     await p.stop();
   });
 });
