@@ -20,9 +20,15 @@ let p: Pooler;
 let pcpPort: number;
 let toolVersion: string;
 
-async function pcp(name: string, args: string[] = [], password = 'pcppass'): Promise<{ code: number; out: string; err: string }> {
+/** The pooler a pcp tool talks to: the shared one unless a test starts its own. */
+interface PcpTarget {
+  readonly port: number;
+  readonly dir: string;
+}
+
+async function pcp(name: string, args: string[] = [], password = 'pcppass', on: PcpTarget = { port: pcpPort, dir: p.dir }): Promise<{ code: number; out: string; err: string }> {
   try {
-    const r = await run(tool(name), ['-h', '127.0.0.1', '-p', String(pcpPort), '-U', 'pcpadmin', '-w', ...args], { env: { ...process.env, PCPPASSFILE: pcpPass(password) }, timeout: 20_000 });
+    const r = await run(tool(name), ['-h', '127.0.0.1', '-p', String(on.port), '-U', 'pcpadmin', '-w', ...args], { env: { ...process.env, PCPPASSFILE: pcpPass(password, on.dir) }, timeout: 20_000 });
     return { code: 0, out: r.stdout, err: r.stderr };
   } catch (e) {
     const x = e as { code?: number; stdout?: string; stderr?: string };
@@ -30,8 +36,8 @@ async function pcp(name: string, args: string[] = [], password = 'pcppass'): Pro
   }
 }
 
-function pcpPass(password: string): string {
-  const f = path.join(p.dir, `pcppass-${md5(password)}`);
+function pcpPass(password: string, dir: string): string {
+  const f = path.join(dir, `pcppass-${md5(password)}`);
   fs.writeFileSync(f, `*:*:pcpadmin:${password}\n`, { mode: 0o600 });
   return f;
 }
@@ -39,15 +45,20 @@ function pcpPass(password: string): string {
 beforeAll(async () => {
   const v = await run(tool('pcp_node_count'), ['--version']);
   toolVersion = /\(pgpool-II\) (\d+\.\d+)/.exec(v.stdout + v.stderr)?.[1] ?? '';
-  p = await startPooler(
-    { num_init_children: 2, max_pool: 2, worker_processes: 1, pcp_client_version: Number(toolVersion) < 4.4 ? '4.3' : 'newest', pcp_listen_addresses: '127.0.0.1' },
-    { 'pcp.conf': `# pcp users\npcpadmin:${md5('pcppass')}\n` },
-  );
-  const conf = fs.readFileSync(p.conf, 'utf8');
-  pcpPort = Number(/^pcp_port = (\d+)/m.exec(conf)![1]);
+  p = await startPcpPooler({ num_init_children: 2, max_pool: 2 });
+  pcpPort = pcpPortOf(p);
   // The pooler reads pcp.conf beside pgpool.conf (-F not given).
 });
 afterAll(stopAllPoolers);
+
+function startPcpPooler(values: Record<string, string | number>): Promise<Pooler> {
+  return startPooler(
+    { worker_processes: 1, pcp_client_version: Number(toolVersion) < 4.4 ? '4.3' : 'newest', pcp_listen_addresses: '127.0.0.1', ...values },
+    { 'pcp.conf': `# pcp users\npcpadmin:${md5('pcppass')}\n` },
+  );
+}
+
+const pcpPortOf = (pooler: Pooler) => Number(/^pcp_port = (\d+)/m.exec(fs.readFileSync(pooler.conf, 'utf8'))![1]);
 
 describe(`pcp_* tools against pgpool-ts`, () => {
   it('finds the tools (Debian pgpool2)', () => {
@@ -101,6 +112,18 @@ describe(`pcp_* tools against pgpool-ts`, () => {
     expect(hc.code).toBe(0);
     expect(hc.out).toMatch(/^Node Id\s+: 0$/m);
     expect(hc.out).toMatch(/^Total Count\s+: 0$/m);
+  });
+
+  it('pcp_proc_info lists every num_init_children slot in dynamic mode, pcp_proc_count only the children', async () => {
+    const dyn = await startPcpPooler({ process_management_mode: 'dynamic', num_init_children: 4, min_spare_children: 1, max_spare_children: 2, max_pool: 2 });
+    const on = { port: pcpPortOf(dyn), dir: dyn.dir };
+    const ids = (await pcp('pcp_proc_count', [], 'pcppass', on)).out.trim().split(/\s+/);
+    expect(ids).toHaveLength(1);
+    expect(ids[0]).not.toBe('0');
+    const lines = (await pcp('pcp_proc_info', ['-a'], 'pcppass', on)).out.trim().split('\n');
+    expect(lines).toHaveLength(4 * 2); // slots × max_pool
+    expect(lines.filter((l) => l.includes('1970-01-01 00:00:00'))).toHaveLength(3 * 2);
+    await dyn.stop();
   });
 
   it('refuses a wrong password with pgpool\'s message', async () => {
