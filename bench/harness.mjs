@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../dist/dev/free-port.js';
 import { startPostgres } from '../dist/dev/postgres-instance.js';
 import { SMALL_YOUNG_GENERATION } from '../dist/node-flags.js';
 import { processTree, processUsage, TICKS_PER_SECOND } from './process-tree.mjs';
@@ -43,7 +44,6 @@ const PGPOOL = env('PGPOOL', '/usr/sbin/pgpool');
 const HOST = '127.0.0.1';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const freePort = () => new Promise((r) => { const s = net.createServer(); s.listen(0, HOST, () => { const { port } = s.address(); s.close(() => r(port)); }); });
 const log = (m) => process.stderr.write(`[bench] ${m}\n`);
 
 // ------------------------------------------------------------------ peers' packages

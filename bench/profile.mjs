@@ -11,10 +11,10 @@
 //        CPU_PROF=1, PROFILE_DIR (default: a new temporary directory), TOP (25)
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../dist/dev/free-port.js';
 import { startPostgres } from '../dist/dev/postgres-instance.js';
 import { SMALL_YOUNG_GENERATION } from '../dist/node-flags.js';
 import { processTree, processUsage, TICKS_PER_SECOND } from './process-tree.mjs';
@@ -26,14 +26,9 @@ const secs = Number(process.env.SECS ?? 10);
 const clients = Number(process.env.CLIENTS ?? 8);
 const top = Number(process.env.TOP ?? 25);
 const cpuProf = process.env.CPU_PROF === '1';
-const profileDir = process.env.PROFILE_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pgpool-ts-profile-'));
+// Made only when profiling, so a plain run leaves no empty directory behind.
+const profileDir = cpuProf ? (process.env.PROFILE_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pgpool-ts-profile-'))) : undefined;
 
-const freePort = () => new Promise((resolve) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => {
-    const { port } = s.address();
-    s.close(() => resolve(port));
-  });
-});
 const pgbench = (port, args) => execFileSync('pgbench', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 // ------------------------------------------------------------------ /proc accounting

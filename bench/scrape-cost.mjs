@@ -2,9 +2,9 @@
 // Cost of one /metrics scrape with num_init_children = 1000 (every worker asked for its
 // metrics and reports). Not part of CI. After `npm run build`: node bench/scrape-cost.mjs
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url'; import fs from 'node:fs'; import net from 'node:net'; import os from 'node:os'; import path from 'node:path';
+import { fileURLToPath } from 'node:url'; import fs from 'node:fs'; import os from 'node:os'; import path from 'node:path';
+import { freePort } from '../dist/dev/free-port.js';
 import { startPostgres } from '../dist/dev/postgres-instance.js';
-const freePort = () => new Promise((r) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => r(port)); }); });
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pg = await startPostgres({ port: await freePort() });

@@ -107,7 +107,6 @@ export class Session {
 
   async run(): Promise<SessionResult> {
     const { user, database, version } = this.startup;
-    const key = this.cacheKey;
     const stream = new MessageStream(this.client);
     let conn: BackendConnection | undefined;
     let extra: Buffer = Buffer.alloc(0);
@@ -117,7 +116,7 @@ export class Session {
       // pool_hba on: the client proves itself to pgpool-ts first, whether or not a connection is cached (§6.3).
       const proved = this.deps.hba ? await this.authenticateByHba(auth) : undefined;
       const held = proved?.held;
-      conn = this.cache.take(user, database, key);
+      conn = this.cache.take(user, database, this.cacheKey);
       if (conn) {
         reused = true;
         try {
@@ -134,7 +133,7 @@ export class Session {
         const source: PasswordSource = this.deps.hba ? async (method) => heldPassword(method, held) : (method) => auth.forBackend(method, this.deps.config().allow_clear_text_frontend_auth);
         try {
           const t0 = performance.now();
-          ({ conn, extra } = await BackendConnection.open(target, key, user, database, source));
+          ({ conn, extra } = await BackendConnection.open(target, this.cacheKey, user, database, source));
           this.deps.observe.connect((performance.now() - t0) / 1000);
         } catch (e) {
           if (e instanceof BackendConnectError && e.kind === 'unreachable') throw backendUnreachable(target.node, describeTarget(target), e.message);

@@ -7,7 +7,6 @@
 //   SOAK_MINUTES=30 node test/soak/soak.mjs
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -15,6 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import postgres from 'postgres';
+import { freePort } from '../../dist/dev/free-port.js';
 import { startPostgres } from '../../dist/dev/postgres-instance.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -23,7 +23,6 @@ const children = Number(process.env.SOAK_CHILDREN ?? 8);
 const maxPool = 2;
 const clients = 2 * children;
 
-const freePort = () => new Promise((r) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => r(port)); }); });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function treeStats(pid) {
