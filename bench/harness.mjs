@@ -81,7 +81,7 @@ async function waitReady(port, ms = 30_000) {
       await run('psql', ['-h', HOST, '-p', String(port), '-U', 'postgres', '-d', 'bench', '-Atc', 'select 1'], { timeout: 5000, env: { ...process.env, PGCONNECT_TIMEOUT: '3' } });
       return;
     } catch (e) {
-      if (Date.now() - t0 > ms) throw new Error(`target on port ${port} not ready: ${e.message}`);
+      if (Date.now() - t0 > ms) throw new Error(`target on port ${port} not ready: ${e.message}`, { cause: e });
       await sleep(200);
     }
   }
@@ -132,7 +132,7 @@ async function startTarget(name, clients, pg, extra = {}) {
     await waitReady(port);
   } catch (e) {
     proc.kill('SIGKILL');
-    throw new Error(`${name}: ${e.message}\n${fs.readFileSync(path.join(dir, 'stderr.log'), 'utf8').slice(-2000)}`);
+    throw new Error(`${name}: ${e.message}\n${fs.readFileSync(path.join(dir, 'stderr.log'), 'utf8').slice(-2000)}`, { cause: e });
   }
   return {
     name,

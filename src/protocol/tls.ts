@@ -39,7 +39,7 @@ export function clientTls(cfg: PgpoolConfig, configDir: string): ClientTls {
     try {
       return fs.readFileSync(p);
     } catch (e) {
-      throw new Error(`${param}: could not read "${p}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new Error(`${param}: could not read "${p}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
     }
   };
   if (cfg.ssl_cert === '' || cfg.ssl_key === '') throw new Error('ssl = on needs ssl_cert and ssl_key');
@@ -65,7 +65,7 @@ export function clientTls(cfg: PgpoolConfig, configDir: string): ClientTls {
   try {
     server = tls.createServer({ ...options, requestCert: ca.length > 0, rejectUnauthorized: false });
   } catch (e) {
-    throw new Error(`ssl_cert/ssl_key: ${(e as Error).message}`);
+    throw new Error(`ssl_cert/ssl_key: ${(e as Error).message}`, { cause: e });
   }
   const pending: ClientTls['pending'] = new Map();
   const settle = (s: tls.TLSSocket, e?: Error) => {

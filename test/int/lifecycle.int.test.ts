@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { backendPid, connectError, withClient } from '../helpers/clients.js';
+import { backendPid, connectError } from '../helpers/clients.js';
 import { confText, startPooler, stopAllPoolers } from '../helpers/pooler.js';
 import { repoRoot } from '../helpers/shared.js';
 

@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/ports.js';
 import { startPooler, stopAllPoolers } from '../helpers/pooler.js';
 
 afterAll(stopAllPoolers);

@@ -2,6 +2,7 @@
 // connection_cache = off, connection_life_time (enforced with no traffic), max_pool
 // eviction, and SHOW pool_version answered by the pooler itself.
 import pg from 'pg';
+import fs from 'node:fs';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { backendPid, withClient } from '../helpers/clients.js';
 import { startPooler, stopAllPoolers } from '../helpers/pooler.js';
@@ -97,7 +98,6 @@ describe('backpressure', () => {
 
 /** Largest RSS among the pooler's worker processes (bytes). */
 function workerRss(supervisorPid: number): number {
-  const fs = require('node:fs') as typeof import('node:fs');
   const kids = fs.readFileSync(`/proc/${supervisorPid}/task/${supervisorPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
   return Math.max(...kids.map((k) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${k}/status`, 'utf8'))![1]) * 1024));
 }

@@ -2,7 +2,7 @@
 // real PostgreSQL with real timing (the policies themselves are unit-tested with simulated time).
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { backendPid, connectError, withClient } from '../helpers/clients.js';
+import { backendPid, connectError } from '../helpers/clients.js';
 import { startPooler, stopAllPoolers } from '../helpers/pooler.js';
 import { closeRawConnections, firstError, rawConnect } from '../helpers/raw.js';
 import { localTimestamp } from '../../src/local-time.js';
