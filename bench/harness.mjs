@@ -54,11 +54,17 @@ async function ensurePeers() {
   if (need.length === 0) return;
   log(`installing ${need.join(' ')} with apt-get`);
   await run('apt-get', ['update', '-qq'], { timeout: 600_000 });
-  await run('apt-get', ['install', '-y', '-qq', ...need], { timeout: 600_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  await run('apt-get', ['install', '-y', '-qq', ...need], {
+    timeout: 600_000,
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
 }
 
 /** PgBouncer and pgpool-II refuse root: run them as the postgres user. */
-const asPostgres = (cmd, args) => (process.getuid?.() === 0 ? ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', cmd, ...args]] : [cmd, args]);
+const asPostgres = (cmd, args) =>
+  process.getuid?.() === 0
+    ? ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', cmd, ...args]]
+    : [cmd, args];
 
 // ------------------------------------------------------------------ process accounting
 function treeUsage(pid) {
@@ -78,7 +84,10 @@ async function waitReady(port, ms = 30_000) {
   const t0 = Date.now();
   for (;;) {
     try {
-      await run('psql', ['-h', HOST, '-p', String(port), '-U', 'postgres', '-d', 'bench', '-Atc', 'select 1'], { timeout: 5000, env: { ...process.env, PGCONNECT_TIMEOUT: '3' } });
+      await run('psql', ['-h', HOST, '-p', String(port), '-U', 'postgres', '-d', 'bench', '-Atc', 'select 1'], {
+        timeout: 5000,
+        env: { ...process.env, PGCONNECT_TIMEOUT: '3' },
+      });
       return;
     } catch (e) {
       if (Date.now() - t0 > ms) throw new Error(`target on port ${port} not ready: ${e.message}`, { cause: e });
@@ -95,52 +104,127 @@ async function startTarget(name, clients, pg, extra = {}) {
   let cmd;
   let args;
   if (name === 'pgbouncer') {
-    fs.writeFileSync(path.join(dir, 'pgbouncer.ini'), [
-      '[databases]', `bench = host=${HOST} port=${pg.port} dbname=bench`, '[pgbouncer]',
-      `listen_addr = ${HOST}`, `listen_port = ${port}`, 'unix_socket_dir =', 'auth_type = trust', `auth_file = ${dir}/users.txt`,
-      'pool_mode = session', `default_pool_size = ${clients}`, `max_client_conn = ${Math.max(100, clients * 2, extra.maxClients ?? 0)}`,
-      `logfile = ${dir}/pgbouncer.log`, `pidfile = ${dir}/pgbouncer.pid`, '',
-    ].join('\n'));
+    fs.writeFileSync(
+      path.join(dir, 'pgbouncer.ini'),
+      [
+        '[databases]',
+        `bench = host=${HOST} port=${pg.port} dbname=bench`,
+        '[pgbouncer]',
+        `listen_addr = ${HOST}`,
+        `listen_port = ${port}`,
+        'unix_socket_dir =',
+        'auth_type = trust',
+        `auth_file = ${dir}/users.txt`,
+        'pool_mode = session',
+        `default_pool_size = ${clients}`,
+        `max_client_conn = ${Math.max(100, clients * 2, extra.maxClients ?? 0)}`,
+        `logfile = ${dir}/pgbouncer.log`,
+        `pidfile = ${dir}/pgbouncer.pid`,
+        '',
+      ].join('\n'),
+    );
     fs.writeFileSync(path.join(dir, 'users.txt'), '"postgres" ""\n');
     [cmd, args] = asPostgres(PGBOUNCER, [path.join(dir, 'pgbouncer.ini')]);
   } else if (name === 'pgpool2') {
-    fs.writeFileSync(path.join(dir, 'pgpool.conf'), [
-      "backend_clustering_mode = 'raw'", `listen_addresses = '${HOST}'`, `port = ${port}`, `pcp_port = ${await freePort()}`,
-      // pgpool-II 4.3 (Debian 12) knows socket_dir; newer releases unix_socket_directories.
-      `socket_dir = '${dir}'`, `unix_socket_directories = '${dir}'`, `pcp_socket_dir = '${dir}'`, `pid_file_name = '${dir}/pgpool.pid'`, `logdir = '${dir}'`,
-      `backend_hostname0 = '${HOST}'`, `backend_port0 = ${pg.port}`, 'load_balance_mode = off', 'health_check_period = 0', 'sr_check_period = 0',
-      'failover_on_backend_error = off', 'connection_cache = on', `num_init_children = ${clients}`, `max_pool = ${S.maxPool}`, 'child_life_time = 0',
-      'enable_pool_hba = off', "pool_passwd = ''", 'memqcache_total_size = 1MB', 'memqcache_max_num_cache = 1000', '',
-    ].join('\n'));
+    fs.writeFileSync(
+      path.join(dir, 'pgpool.conf'),
+      [
+        "backend_clustering_mode = 'raw'",
+        `listen_addresses = '${HOST}'`,
+        `port = ${port}`,
+        `pcp_port = ${await freePort()}`,
+        // pgpool-II 4.3 (Debian 12) knows socket_dir; newer releases unix_socket_directories.
+        `socket_dir = '${dir}'`,
+        `unix_socket_directories = '${dir}'`,
+        `pcp_socket_dir = '${dir}'`,
+        `pid_file_name = '${dir}/pgpool.pid'`,
+        `logdir = '${dir}'`,
+        `backend_hostname0 = '${HOST}'`,
+        `backend_port0 = ${pg.port}`,
+        'load_balance_mode = off',
+        'health_check_period = 0',
+        'sr_check_period = 0',
+        'failover_on_backend_error = off',
+        'connection_cache = on',
+        `num_init_children = ${clients}`,
+        `max_pool = ${S.maxPool}`,
+        'child_life_time = 0',
+        'enable_pool_hba = off',
+        "pool_passwd = ''",
+        'memqcache_total_size = 1MB',
+        'memqcache_max_num_cache = 1000',
+        '',
+      ].join('\n'),
+    );
     fs.writeFileSync(path.join(dir, 'pcp.conf'), '');
     fs.writeFileSync(path.join(dir, 'pool_hba.conf'), 'host all all 127.0.0.1/32 trust\n');
-    [cmd, args] = asPostgres(PGPOOL, ['-n', '-D', '-f', path.join(dir, 'pgpool.conf'), '-F', path.join(dir, 'pcp.conf'), '-a', path.join(dir, 'pool_hba.conf')]);
+    [cmd, args] = asPostgres(PGPOOL, [
+      '-n',
+      '-D',
+      '-f',
+      path.join(dir, 'pgpool.conf'),
+      '-F',
+      path.join(dir, 'pcp.conf'),
+      '-a',
+      path.join(dir, 'pool_hba.conf'),
+    ]);
   } else if (name === 'pgpool-ts') {
-    fs.writeFileSync(path.join(dir, 'pgpool.conf'), [
-      "backend_clustering_mode = 'raw'", `listen_addresses = '${HOST}'`, `port = ${port}`, `unix_socket_directories = '${dir}'`,
-      `pid_file_name = '${dir}/pgpool.pid'`, `backend_hostname0 = '${HOST}'`, `backend_port0 = ${pg.port}`,
-      `pcp_port = ${await freePort()}`, `pcp_socket_dir = '${dir}'`,
-      `num_init_children = ${clients}`, `max_pool = ${S.maxPool}`, 'child_life_time = 0', 'metrics_port = 0',
-      `listen_backlog_multiplier = ${Math.max(2, Math.ceil((extra.maxClients ?? 0) / clients))}`, '',
-    ].join('\n'));
+    fs.writeFileSync(
+      path.join(dir, 'pgpool.conf'),
+      [
+        "backend_clustering_mode = 'raw'",
+        `listen_addresses = '${HOST}'`,
+        `port = ${port}`,
+        `unix_socket_directories = '${dir}'`,
+        `pid_file_name = '${dir}/pgpool.pid'`,
+        `backend_hostname0 = '${HOST}'`,
+        `backend_port0 = ${pg.port}`,
+        `pcp_port = ${await freePort()}`,
+        `pcp_socket_dir = '${dir}'`,
+        `num_init_children = ${clients}`,
+        `max_pool = ${S.maxPool}`,
+        'child_life_time = 0',
+        'metrics_port = 0',
+        `listen_backlog_multiplier = ${Math.max(2, Math.ceil((extra.maxClients ?? 0) / clients))}`,
+        '',
+      ].join('\n'),
+    );
     // As conf/pgpool-ts.service and the Dockerfile start it: with the small young generation.
-    [cmd, args] = [process.execPath, [SMALL_YOUNG_GENERATION, path.join(root, 'bin/pgpool-ts.js'), '-n', '-f', path.join(dir, 'pgpool.conf')]];
+    [cmd, args] = [
+      process.execPath,
+      [SMALL_YOUNG_GENERATION, path.join(root, 'bin/pgpool-ts.js'), '-n', '-f', path.join(dir, 'pgpool.conf')],
+    ];
   } else throw new Error(`unknown target ${name}`);
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'stderr.log'), 'w')], detached: true });
+  const proc = spawn(cmd, args, {
+    stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'stderr.log'), 'w')],
+    detached: true,
+  });
   const exited = new Promise((r) => proc.once('exit', r));
   try {
     await waitReady(port);
   } catch (e) {
     proc.kill('SIGKILL');
-    throw new Error(`${name}: ${e.message}\n${fs.readFileSync(path.join(dir, 'stderr.log'), 'utf8').slice(-2000)}`, { cause: e });
+    throw new Error(`${name}: ${e.message}\n${fs.readFileSync(path.join(dir, 'stderr.log'), 'utf8').slice(-2000)}`, {
+      cause: e,
+    });
   }
   return {
     name,
     port,
     pid: proc.pid,
     stop: async () => {
-      try { process.kill(-proc.pid, name === 'pgpool2' ? 'SIGINT' : 'SIGTERM'); } catch { /* gone */ }
-      const t = setTimeout(() => { try { process.kill(-proc.pid, 'SIGKILL'); } catch { /* gone */ } }, 10_000);
+      try {
+        process.kill(-proc.pid, name === 'pgpool2' ? 'SIGINT' : 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+      const t = setTimeout(() => {
+        try {
+          process.kill(-proc.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }, 10_000);
       await exited;
       clearTimeout(t);
       fs.rmSync(dir, { recursive: true, force: true });
@@ -164,12 +248,20 @@ async function measure(target, point, pg) {
     if (S.warmup > 0) await pgbench(t.port, point.args, S.warmup).catch(() => undefined);
     const before = t.pid ? treeUsage(t.pid) : undefined;
     let peakRss = before?.rss ?? 0;
-    const sampler = t.pid ? setInterval(() => { peakRss = Math.max(peakRss, treeUsage(t.pid).rss); }, 500) : undefined;
+    const sampler = t.pid
+      ? setInterval(() => {
+          peakRss = Math.max(peakRss, treeUsage(t.pid).rss);
+        }, 500)
+      : undefined;
     const r = await pgbench(t.port, point.args, S.duration);
     if (sampler) clearInterval(sampler);
     const after = t.pid ? treeUsage(t.pid) : undefined;
     const cpu = before && after ? after.cpu - before.cpu : NaN;
-    return { ...r, rssMb: t.pid ? peakRss / 1048576 : NaN, cpuPer10k: Number.isFinite(cpu) && r.tx > 0 ? (cpu / r.tx) * 10000 : NaN };
+    return {
+      ...r,
+      rssMb: t.pid ? peakRss / 1048576 : NaN,
+      cpuPer10k: Number.isFinite(cpu) && r.tx > 0 ? (cpu / r.tx) * 10000 : NaN,
+    };
   } finally {
     await t.stop();
   }
@@ -179,9 +271,21 @@ function points() {
   const out = [];
   const threads = (c) => String(Math.min(c, 2));
   if (S.suites.includes('select'))
-    for (const mode of S.selectModes) for (const c of S.selectClients) out.push({ id: `select -M ${mode} c=${c}`, clients: c, args: ['-S', '-M', mode, '-c', String(c), '-j', threads(c)] });
-  if (S.suites.includes('tpcb')) out.push({ id: `tpcb c=${S.tpcbClients}`, clients: S.tpcbClients, args: ['-c', String(S.tpcbClients), '-j', '2'] });
-  if (S.suites.includes('churn')) out.push({ id: `churn -C -S c=${S.churnClients}`, clients: S.churnClients, args: ['-C', '-S', '-c', String(S.churnClients), '-j', '2'] });
+    for (const mode of S.selectModes)
+      for (const c of S.selectClients)
+        out.push({
+          id: `select -M ${mode} c=${c}`,
+          clients: c,
+          args: ['-S', '-M', mode, '-c', String(c), '-j', threads(c)],
+        });
+  if (S.suites.includes('tpcb'))
+    out.push({ id: `tpcb c=${S.tpcbClients}`, clients: S.tpcbClients, args: ['-c', String(S.tpcbClients), '-j', '2'] });
+  if (S.suites.includes('churn'))
+    out.push({
+      id: `churn -C -S c=${S.churnClients}`,
+      clients: S.churnClients,
+      args: ['-C', '-S', '-c', String(S.churnClients), '-j', '2'],
+    });
   return out;
 }
 
@@ -222,18 +326,51 @@ async function idleMemory(pg) {
 // ------------------------------------------------------------------ main
 async function main() {
   await ensurePeers();
-  const pg = await startPostgres({ port: await freePort(), settings: { max_connections: 1100, shared_buffers: "'256MB'", autovacuum: 'off' } });
+  const pg = await startPostgres({
+    port: await freePort(),
+    settings: { max_connections: 1100, shared_buffers: "'256MB'", autovacuum: 'off' },
+  });
   const results = [];
   let memory;
   try {
-    await run('psql', ['-h', HOST, '-p', String(pg.port), '-U', 'postgres', '-d', 'postgres', '-c', 'CREATE DATABASE bench']);
+    await run('psql', [
+      '-h',
+      HOST,
+      '-p',
+      String(pg.port),
+      '-U',
+      'postgres',
+      '-d',
+      'postgres',
+      '-c',
+      'CREATE DATABASE bench',
+    ]);
     log(`pgbench -i -s ${S.scale}`);
-    await run(PGBENCH, ['-h', HOST, '-p', String(pg.port), '-U', 'postgres', '-i', '-q', '-s', String(S.scale), 'bench'], { timeout: 600_000 });
+    await run(
+      PGBENCH,
+      ['-h', HOST, '-p', String(pg.port), '-U', 'postgres', '-i', '-q', '-s', String(S.scale), 'bench'],
+      { timeout: 600_000 },
+    );
     const pts = points();
     for (let round = 0; round < S.rounds; round++) {
       for (const point of pts) {
         for (const target of roundOrder(S.targets, round)) {
-          if (point.id.startsWith('tpcb')) await run('psql', ['-h', HOST, '-p', String(pg.port), '-U', 'postgres', '-d', 'bench', '-q', '-c', 'VACUUM pgbench_branches, pgbench_tellers', '-c', 'TRUNCATE pgbench_history']);
+          if (point.id.startsWith('tpcb'))
+            await run('psql', [
+              '-h',
+              HOST,
+              '-p',
+              String(pg.port),
+              '-U',
+              'postgres',
+              '-d',
+              'bench',
+              '-q',
+              '-c',
+              'VACUUM pgbench_branches, pgbench_tellers',
+              '-c',
+              'TRUNCATE pgbench_history',
+            ]);
           log(`round ${round + 1}/${S.rounds} ${point.id} ${target}`);
           try {
             results.push({ round, point: point.id, target, ...(await measure(target, point, pg)) });
@@ -257,15 +394,28 @@ function report(results, memory) {
   const table = [
     '| test | target | TPS (median) | × direct | × PgBouncer | × pgpool-II | pooler CPU s / 10k tx | pooler RSS MB | failed tx | failed runs |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map((r) => `| ${r.point} | ${r.target} | ${f(r.tps, 0)} | ${f(r.vsDirect)} | ${f(r.vsPgbouncer)} | ${f(r.vsPgpool2)} | ${f(r.cpuPer10k, 3)} | ${f(r.rssMb, 1)} | ${r.failed} | ${r.errors} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.point} | ${r.target} | ${f(r.tps, 0)} | ${f(r.vsDirect)} | ${f(r.vsPgbouncer)} | ${f(r.vsPgpool2)} | ${f(r.cpuPer10k, 3)} | ${f(r.rssMb, 1)} | ${r.failed} | ${r.errors} |`,
+    ),
   ].join('\n');
   const memTable = memory
-    ? ['', '| pooler | RSS, 32 children idle (MB) | RSS with waiting clients (MB) | waiting clients | KB per waiting client |', '| --- | ---: | ---: | ---: | ---: |',
-        ...Object.entries(memory).map(([k, v]) => `| ${k} | ${f(v.idle32Mb, 1)} | ${f(v.withIdleClientsMb, 1)} | ${v.idleClients ?? '–'} | ${f(v.kbPerWaitingClient, 2)} |`)].join('\n')
+    ? [
+        '',
+        '| pooler | RSS, 32 children idle (MB) | RSS with waiting clients (MB) | waiting clients | KB per waiting client |',
+        '| --- | ---: | ---: | ---: | ---: |',
+        ...Object.entries(memory).map(
+          ([k, v]) =>
+            `| ${k} | ${f(v.idle32Mb, 1)} | ${f(v.withIdleClientsMb, 1)} | ${v.idleClients ?? '–'} | ${f(v.kbPerWaitingClient, 2)} |`,
+        ),
+      ].join('\n')
     : '';
   const meta = {
-    date: new Date().toISOString(), machine: `${os.cpus().length} × ${os.cpus()[0]?.model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}`,
-    node: process.version, settings: S, commands: [...new Set(results.filter((r) => r.command).map((r) => r.command.replace(/-p \d+/, '-p PORT')))],
+    date: new Date().toISOString(),
+    machine: `${os.cpus().length} × ${os.cpus()[0]?.model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}`,
+    node: process.version,
+    settings: S,
+    commands: [...new Set(results.filter((r) => r.command).map((r) => r.command.replace(/-p \d+/, '-p PORT')))],
   };
   return { meta, rows, memory, results, table: table + '\n' + memTable + '\n' };
 }
@@ -279,16 +429,22 @@ fs.writeFileSync(file, JSON.stringify(out, null, 2));
 log(`results: ${file}`);
 if (env('BENCH_WRITE_RESULTS', '1') === '1') {
   const md = [
-    '# Benchmark results', '',
+    '# Benchmark results',
+    '',
     `Latest run: ${out.meta.date} on ${out.meta.machine}, Node ${out.meta.node}.`,
-    `Settings: ${JSON.stringify(out.meta.settings)}.`, '',
-    'Commands (PORT is the target\'s port; each target is started fresh for each run):', '',
-    ...out.meta.commands.map((c) => `    ${c}`), '',
+    `Settings: ${JSON.stringify(out.meta.settings)}.`,
+    '',
+    "Commands (PORT is the target's port; each target is started fresh for each run):",
+    '',
+    ...out.meta.commands.map((c) => `    ${c}`),
+    '',
     out.table,
   ].join('\n');
   // Everything from the KEPT marker on (the optimisation record) survives a new run.
   const KEPT = '<!-- kept across runs: optimisation record -->';
-  const prev = fs.existsSync(path.join(root, 'bench/RESULTS.md')) ? fs.readFileSync(path.join(root, 'bench/RESULTS.md'), 'utf8') : '';
+  const prev = fs.existsSync(path.join(root, 'bench/RESULTS.md'))
+    ? fs.readFileSync(path.join(root, 'bench/RESULTS.md'), 'utf8')
+    : '';
   const kept = prev.includes(KEPT) ? prev.slice(prev.indexOf(KEPT)) : `${KEPT}\n`;
   fs.writeFileSync(path.join(root, 'bench/RESULTS.md'), `${md}\n${kept}`);
   log('bench/RESULTS.md updated');

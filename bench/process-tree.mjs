@@ -10,7 +10,9 @@ export function processTree(pid) {
         const kids = fs.readFileSync(`/proc/${out[i]}/task/${task}/children`, 'utf8').trim();
         if (kids) out.push(...kids.split(/\s+/).map(Number));
       }
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }

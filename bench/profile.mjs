@@ -21,15 +21,22 @@ import { processTree, processUsage, TICKS_PER_SECOND } from './process-tree.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const workload = process.argv[2] ?? 'select';
-if (!['select', 'tpcb', 'churn', 'idle'].includes(workload)) throw new Error(`workload must be select, tpcb, churn or idle, not ${workload}`);
+if (!['select', 'tpcb', 'churn', 'idle'].includes(workload))
+  throw new Error(`workload must be select, tpcb, churn or idle, not ${workload}`);
 const secs = Number(process.env.SECS ?? 10);
 const clients = Number(process.env.CLIENTS ?? 8);
 const top = Number(process.env.TOP ?? 25);
 const cpuProf = process.env.CPU_PROF === '1';
 // Made only when profiling, so a plain run leaves no empty directory behind.
-const profileDir = cpuProf ? (process.env.PROFILE_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pgpool-ts-profile-'))) : undefined;
+const profileDir = cpuProf
+  ? (process.env.PROFILE_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pgpool-ts-profile-')))
+  : undefined;
 
-const pgbench = (port, args) => execFileSync('pgbench', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const pgbench = (port, args) =>
+  execFileSync('pgbench', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 
 // ------------------------------------------------------------------ /proc accounting
 /** user and system clock ticks and RSS (KB) of every process of the tree. */
@@ -44,7 +51,8 @@ function usage(pid) {
 const TICK_US = 1e6 / TICKS_PER_SECOND;
 
 // ------------------------------------------------------------------ .cpuprofile summaries
-const frameName = (n) => `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.split('/').slice(-2).join('/')}:${n.callFrame.lineNumber + 1}`;
+const frameName = (n) =>
+  `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.split('/').slice(-2).join('/')}:${n.callFrame.lineNumber + 1}`;
 
 /** The busiest functions (self and inclusive, as % of non-idle samples) and the folded stacks. */
 function summarizeProfile(file) {
@@ -69,8 +77,15 @@ function summarizeProfile(file) {
     const line = stack.reverse().join(';');
     folded.set(line, (folded.get(line) ?? 0) + count);
   }
-  fs.writeFileSync(file.replace(/\.cpuprofile$/, '.folded'), [...folded].map(([k, v]) => `${k} ${v}`).join('\n') + '\n');
-  const ranked = (m) => [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => `  ${((100 * v) / busy).toFixed(1).padStart(5)} %  ${k}`);
+  fs.writeFileSync(
+    file.replace(/\.cpuprofile$/, '.folded'),
+    [...folded].map(([k, v]) => `${k} ${v}`).join('\n') + '\n',
+  );
+  const ranked = (m) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, v]) => `  ${((100 * v) / busy).toFixed(1).padStart(5)} %  ${k}`);
   return { samples: prof.samples.length, busy, self: ranked(self), inclusive: ranked(inclusive) };
 }
 
@@ -82,21 +97,45 @@ try {
   execFileSync('psql', ['-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-qc', 'create database bench']);
   pgbench(pg.port, ['-i', '-s', String(process.env.SCALE ?? 10), '-q', 'bench']);
   const port = await freePort();
-  fs.writeFileSync(path.join(dir, 'pgpool.conf'), [
-    "listen_addresses = '127.0.0.1'", `port = ${port}`, `unix_socket_directories = '${dir}'`, `pid_file_name = '${dir}/pgpool.pid'`,
-    "backend_hostname0 = '127.0.0.1'", `backend_port0 = ${pg.port}`, `pcp_port = ${await freePort()}`, `pcp_socket_dir = '${dir}'`,
-    `num_init_children = ${clients}`, 'max_pool = 4', 'child_life_time = 0', 'metrics_port = 0',
-    ...(process.env.WORKERS ? [`worker_processes = ${process.env.WORKERS}`] : []), '',
-  ].join('\n'));
+  fs.writeFileSync(
+    path.join(dir, 'pgpool.conf'),
+    [
+      "listen_addresses = '127.0.0.1'",
+      `port = ${port}`,
+      `unix_socket_directories = '${dir}'`,
+      `pid_file_name = '${dir}/pgpool.pid'`,
+      "backend_hostname0 = '127.0.0.1'",
+      `backend_port0 = ${pg.port}`,
+      `pcp_port = ${await freePort()}`,
+      `pcp_socket_dir = '${dir}'`,
+      `num_init_children = ${clients}`,
+      'max_pool = 4',
+      'child_life_time = 0',
+      'metrics_port = 0',
+      ...(process.env.WORKERS ? [`worker_processes = ${process.env.WORKERS}`] : []),
+      '',
+    ].join('\n'),
+  );
   // As conf/pgpool-ts.service starts it, plus the profiler (workers inherit both).
   const nodeFlags = [SMALL_YOUNG_GENERATION, ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
-  pooler = spawn(process.execPath, [...nodeFlags, path.join(root, 'bin/pgpool-ts.js'), '-n', '-f', path.join(dir, 'pgpool.conf')], { stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'stderr.log'), 'w')] });
+  pooler = spawn(
+    process.execPath,
+    [...nodeFlags, path.join(root, 'bin/pgpool-ts.js'), '-n', '-f', path.join(dir, 'pgpool.conf')],
+    { stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'stderr.log'), 'w')] },
+  );
   for (let i = 0; ; i++) {
     try {
-      execFileSync('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'bench', '-Atc', 'select 1'], { stdio: 'ignore' });
+      execFileSync(
+        'psql',
+        ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'bench', '-Atc', 'select 1'],
+        { stdio: 'ignore' },
+      );
       break;
     } catch (e) {
-      if (i > 100) throw new Error(`pgpool-ts did not start: ${fs.readFileSync(path.join(dir, 'stderr.log'), 'utf8')}`, { cause: e });
+      if (i > 100)
+        throw new Error(`pgpool-ts did not start: ${fs.readFileSync(path.join(dir, 'stderr.log'), 'utf8')}`, {
+          cause: e,
+        });
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -127,7 +166,9 @@ try {
       const userUs = ((a.user - b.user) * TICK_US) / tx;
       const systemUs = ((a.system - b.system) * TICK_US) / tx;
       totalUs += userUs + systemUs;
-      console.log(`${role(pid).padEnd(14)} ${userUs.toFixed(1).padStart(6)} µs user + ${systemUs.toFixed(1).padStart(6)} µs system per transaction, RSS ${(a.rssKb / 1024).toFixed(1)} MB`);
+      console.log(
+        `${role(pid).padEnd(14)} ${userUs.toFixed(1).padStart(6)} µs user + ${systemUs.toFixed(1).padStart(6)} µs system per transaction, RSS ${(a.rssKb / 1024).toFixed(1)} MB`,
+      );
     }
     console.log(`all processes  ${totalUs.toFixed(1)} µs CPU per transaction, RSS ${(totalRss / 1024).toFixed(1)} MB`);
   }
@@ -141,9 +182,14 @@ try {
 }
 
 if (cpuProf) {
-  for (const file of fs.readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile')).sort()) {
+  for (const file of fs
+    .readdirSync(profileDir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort()) {
     const s = summarizeProfile(path.join(profileDir, file));
-    console.log(`\n${file}: ${s.samples} samples, ${s.busy} not idle; self time, then inclusive, as % of the not-idle samples`);
+    console.log(
+      `\n${file}: ${s.samples} samples, ${s.busy} not idle; self time, then inclusive, as % of the not-idle samples`,
+    );
     console.log(s.self.join('\n'));
     console.log('  ---');
     console.log(s.inclusive.join('\n'));

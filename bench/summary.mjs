@@ -25,13 +25,22 @@ export function summarize(results, targets) {
     for (const target of targets) {
       const measured = results.filter((r) => r.point === point && r.target === target && r.tps);
       const ratio = (reference) =>
-        median(measured.map((r) => {
-          const base = results.find((x) => x.point === point && x.target === reference && x.round === r.round);
-          return base?.tps ? r.tps / base.tps : NaN;
-        }));
+        median(
+          measured.map((r) => {
+            const base = results.find((x) => x.point === point && x.target === reference && x.round === r.round);
+            return base?.tps ? r.tps / base.tps : NaN;
+          }),
+        );
       rows.push({
-        point, target, tps: median(measured.map((r) => r.tps)), vsDirect: ratio('direct'), vsPgbouncer: ratio('pgbouncer'), vsPgpool2: ratio('pgpool2'),
-        cpuPer10k: median(measured.map((r) => r.cpuPer10k)), rssMb: median(measured.map((r) => r.rssMb)), failed: measured.reduce((a, r) => a + (r.failed || 0), 0),
+        point,
+        target,
+        tps: median(measured.map((r) => r.tps)),
+        vsDirect: ratio('direct'),
+        vsPgbouncer: ratio('pgbouncer'),
+        vsPgpool2: ratio('pgpool2'),
+        cpuPer10k: median(measured.map((r) => r.cpuPer10k)),
+        rssMb: median(measured.map((r) => r.rssMb)),
+        failed: measured.reduce((a, r) => a + (r.failed || 0), 0),
         errors: results.filter((r) => r.point === point && r.target === target && r.error).length,
       });
     }

@@ -7,18 +7,106 @@ import path from 'node:path';
 
 const tsvPath = process.argv[2] ?? path.resolve('../shared/spec/pgpool-params.tsv');
 const out = path.resolve('src/config/params-table.ts');
-const rows = fs.readFileSync(tsvPath, 'utf8').trimEnd().split('\n').map((l) => l.split('\t'));
+const rows = fs
+  .readFileSync(tsvPath, 'utf8')
+  .trimEnd()
+  .split('\n')
+  .map((l) => l.split('\t'));
 const header = rows.shift();
 const col = Object.fromEntries(header.map((h, i) => [h, i]));
 
 // Parameters pgpool-ts adds (architecture.md, "Parameters this project adds").
 const extra = [
-  ['worker_processes', 'int', '0', '0', '1024', '', '', 'init', 'no', 'process management', '', '', 'pgpool-ts: worker processes hosting the children; 0 = one per CPU core'],
-  ['metrics_port', 'int', '9719', '0', '65535', '', '', 'init', 'no', 'misc', '', '', 'pgpool-ts: Prometheus /metrics port; 0 = off'],
-  ['metrics_listen_addresses', 'string', 'localhost', '', '', '', '', 'init', 'no', 'misc', '', '', 'pgpool-ts: where /metrics listens'],
-  ['syslog_socket', 'string', '/dev/log', '', '', '', '', 'reload', 'no', 'logging', '', '', 'pgpool-ts: where log_destination = syslog delivers: a Unix datagram socket path, or udp://host:port'],
-  ['log_format', 'enum', 'auto', '', '', '', 'auto|json|text', 'init', 'no', 'logging', '', '', 'pgpool-ts: json lines, or text with log_line_prefix; auto = text on a terminal, json otherwise'],
-  ['pcp_client_version', 'enum', 'newest', '', '', '', 'newest|4.3', 'init', 'no', 'connection', '', '', 'pgpool-ts: field layout of PCP replies; pcp_* tools of 4.3 and older need 4.3, 4.4 and later newest'],
+  [
+    'worker_processes',
+    'int',
+    '0',
+    '0',
+    '1024',
+    '',
+    '',
+    'init',
+    'no',
+    'process management',
+    '',
+    '',
+    'pgpool-ts: worker processes hosting the children; 0 = one per CPU core',
+  ],
+  [
+    'metrics_port',
+    'int',
+    '9719',
+    '0',
+    '65535',
+    '',
+    '',
+    'init',
+    'no',
+    'misc',
+    '',
+    '',
+    'pgpool-ts: Prometheus /metrics port; 0 = off',
+  ],
+  [
+    'metrics_listen_addresses',
+    'string',
+    'localhost',
+    '',
+    '',
+    '',
+    '',
+    'init',
+    'no',
+    'misc',
+    '',
+    '',
+    'pgpool-ts: where /metrics listens',
+  ],
+  [
+    'syslog_socket',
+    'string',
+    '/dev/log',
+    '',
+    '',
+    '',
+    '',
+    'reload',
+    'no',
+    'logging',
+    '',
+    '',
+    'pgpool-ts: where log_destination = syslog delivers: a Unix datagram socket path, or udp://host:port',
+  ],
+  [
+    'log_format',
+    'enum',
+    'auto',
+    '',
+    '',
+    '',
+    'auto|json|text',
+    'init',
+    'no',
+    'logging',
+    '',
+    '',
+    'pgpool-ts: json lines, or text with log_line_prefix; auto = text on a terminal, json otherwise',
+  ],
+  [
+    'pcp_client_version',
+    'enum',
+    'newest',
+    '',
+    '',
+    '',
+    'newest|4.3',
+    'init',
+    'no',
+    'connection',
+    '',
+    '',
+    'pgpool-ts: field layout of PCP replies; pcp_* tools of 4.3 and older need 4.3, 4.4 and later newest',
+  ],
 ];
 
 function indexSpec(s) {

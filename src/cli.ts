@@ -71,11 +71,16 @@ Shutdown modes are:
 `;
 
 const WITH_VALUE: Record<string, keyof CliOptions> = {
-  '-f': 'configFile', '--config-file': 'configFile',
-  '-F': 'pcpFile', '--pcp-file': 'pcpFile',
-  '-a': 'hbaFile', '--hba-file': 'hbaFile',
-  '-k': 'keyFile', '--key-file': 'keyFile',
-  '-m': 'mode', '--mode': 'mode',
+  '-f': 'configFile',
+  '--config-file': 'configFile',
+  '-F': 'pcpFile',
+  '--pcp-file': 'pcpFile',
+  '-a': 'hbaFile',
+  '--hba-file': 'hbaFile',
+  '-k': 'keyFile',
+  '--key-file': 'keyFile',
+  '-m': 'mode',
+  '--mode': 'mode',
 };
 
 export function parseArgs(argv: readonly string[]): CliOptions | { error: string } {
@@ -105,13 +110,35 @@ export function parseArgs(argv: readonly string[]): CliOptions | { error: string
       continue;
     }
     switch (arg) {
-      case '-n': case '--dont-detach': o.foreground = true; break;
-      case '-d': case '--debug': o.debug = true; break;
-      case '-D': case '--discard-status': o.discardStatus = true; break;
-      case '-C': case '--clear-oidmaps': case '-x': case '--debug-assertions': case '-c': break;
-      case '-h': case '--help': o.command = 'help'; break;
-      case '-v': case '--version': o.command = 'version'; break;
-      case '--check-config': o.command = 'check-config'; break;
+      case '-n':
+      case '--dont-detach':
+        o.foreground = true;
+        break;
+      case '-d':
+      case '--debug':
+        o.debug = true;
+        break;
+      case '-D':
+      case '--discard-status':
+        o.discardStatus = true;
+        break;
+      case '-C':
+      case '--clear-oidmaps':
+      case '-x':
+      case '--debug-assertions':
+      case '-c':
+        break;
+      case '-h':
+      case '--help':
+        o.command = 'help';
+        break;
+      case '-v':
+      case '--version':
+        o.command = 'version';
+        break;
+      case '--check-config':
+        o.command = 'check-config';
+        break;
       default:
         if (arg.startsWith('-')) return { error: `invalid option -- '${arg}'` };
         words.push(arg);
@@ -125,9 +152,12 @@ export function parseArgs(argv: readonly string[]): CliOptions | { error: string
   return o;
 }
 
-
 /** Absolute paths of the three files; pcp.conf and pool_hba.conf default to the directory of pgpool.conf. */
-export function resolvePaths(o: CliOptions, cwd = process.cwd(), exists = fs.existsSync): { config: string; pcp: string; hba: string } {
+export function resolvePaths(
+  o: CliOptions,
+  cwd = process.cwd(),
+  exists = fs.existsSync,
+): { config: string; pcp: string; hba: string } {
   const config = o.configFile ? path.resolve(cwd, o.configFile) : defaultConfigFile(exists);
   const dir = path.dirname(config);
   return {
@@ -152,11 +182,23 @@ export function checkAll(loaded: LoadedConfig, paths: { pcp: string; hba: string
       clientTls(cfg, path.dirname(loaded.file));
     } catch (e) {
       const param = /^(ssl_\w+)/.exec((e as Error).message)?.[1] ?? 'ssl';
-      out.push({ severity: 'error', file: loaded.file, line: loaded.sources.get(param)?.line ?? 0, param, message: (e as Error).message });
+      out.push({
+        severity: 'error',
+        file: loaded.file,
+        line: loaded.sources.get(param)?.line ?? 0,
+        param,
+        message: (e as Error).message,
+      });
     }
   }
   for (const name of loaded.notImplemented) {
-    out.push({ severity: 'info', file: loaded.file, line: loaded.sources.get(name)?.line ?? 0, param: name, message: `parameter "${name}" is accepted but not implemented by pgpool-ts yet` });
+    out.push({
+      severity: 'info',
+      file: loaded.file,
+      line: loaded.sources.get(name)?.line ?? 0,
+      param: name,
+      message: `parameter "${name}" is accepted but not implemented by pgpool-ts yet`,
+    });
   }
   return out;
 }
@@ -202,7 +244,12 @@ function reloadCommand(loaded: LoadedConfig): number {
 
 export async function main(argv: readonly string[]): Promise<number> {
   if (argv.length > 0 && PASSWD_TOOLS.has(argv[0])) {
-    return runPasswdTool(argv[0], argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+    return runPasswdTool(
+      argv[0],
+      argv.slice(1),
+      (s) => process.stdout.write(s),
+      (s) => process.stderr.write(s),
+    );
   }
   const o = parseArgs(argv);
   if ('error' in o) {
@@ -223,7 +270,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   const errors = problems.filter((d) => d.severity === 'error');
   if (o.command === 'check-config') {
     for (const d of problems) process.stdout.write(formatDiagnostic(d) + '\n');
-    process.stdout.write(errors.length === 0 ? `${paths.config}: configuration is valid\n` : `${paths.config}: ${errors.length} error(s)\n`);
+    process.stdout.write(
+      errors.length === 0
+        ? `${paths.config}: configuration is valid\n`
+        : `${paths.config}: ${errors.length} error(s)\n`,
+    );
     return errors.length === 0 ? 0 : 1;
   }
   if (errors.length > 0) {
@@ -237,8 +288,16 @@ export async function main(argv: readonly string[]): Promise<number> {
   output.configure(logOutputSettings(loaded.config, path.dirname(loaded.file)));
   const log = configuredLogger('pgpool-ts', loaded.config, output.write, o.debug);
   for (const d of loaded.diagnostics) log.warn(formatDiagnostic(d));
-  if (loaded.notImplemented.length > 0) log.warn({ parameters: loaded.notImplemented }, 'these parameters are accepted but not implemented by pgpool-ts yet');
-  const supervisor = new Supervisor(loaded, { hba: paths.hba, poolKey: poolKeyFile(o.keyFile), pcp: paths.pcp }, { output, debug: o.debug });
+  if (loaded.notImplemented.length > 0)
+    log.warn(
+      { parameters: loaded.notImplemented },
+      'these parameters are accepted but not implemented by pgpool-ts yet',
+    );
+  const supervisor = new Supervisor(
+    loaded,
+    { hba: paths.hba, poolKey: poolKeyFile(o.keyFile), pcp: paths.pcp },
+    { output, debug: o.debug },
+  );
   try {
     await supervisor.start();
   } catch (e) {
@@ -250,10 +309,14 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 /** Without -n, pgpool detaches: start again in the background with -n and return. */
 function daemonize(argv: readonly string[]): number {
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url).replace(/cli\.js$/, '../bin/pgpool-ts.js'), ...argv, '-n'], {
-    detached: true,
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url).replace(/cli\.js$/, '../bin/pgpool-ts.js'), ...argv, '-n'],
+    {
+      detached: true,
+      stdio: 'ignore',
+    },
+  );
   child.unref();
   return 0;
 }

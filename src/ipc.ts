@@ -15,7 +15,9 @@ export function encodeConfig(cfg: PgpoolConfig): WireConfig {
 }
 
 export function decodeConfig(w: WireConfig): PgpoolConfig {
-  return JSON.parse(w.json, (_k, v) => (v && typeof v === 'object' && '$map' in v ? new Map(v.$map) : v)) as PgpoolConfig;
+  return JSON.parse(w.json, (_k, v) =>
+    v && typeof v === 'object' && '$map' in v ? new Map(v.$map) : v,
+  ) as PgpoolConfig;
 }
 
 /** Where a cancel request for a client's key must go. */

@@ -27,7 +27,14 @@ export function pinoLevel(pgpoolLevel: string): pino.LevelWithSilent {
   }
 }
 
-const SEVERITY: Record<number, string> = { 10: 'DEBUG', 20: 'DEBUG', 30: 'LOG', 40: 'WARNING', 50: 'ERROR', 60: 'FATAL' };
+const SEVERITY: Record<number, string> = {
+  10: 'DEBUG',
+  20: 'DEBUG',
+  30: 'LOG',
+  40: 'WARNING',
+  50: 'ERROR',
+  60: 'FATAL',
+};
 
 /**
  * One pino record as text: log_line_prefix (%m time with ms, %t time, %p pid, %a process
@@ -38,23 +45,46 @@ const SEVERITY: Record<number, string> = { 10: 'DEBUG', 20: 'DEBUG', 30: 'LOG', 
  */
 export function textLine(rec: Record<string, unknown>, prefix: string, configured: ErrorVerbosity = 'default'): string {
   const { level, time, pid, name, msg, user, database, detail, hint, sqlstate, errorVerbosity, ...rest } = rec as {
-    level: number; time: number; pid: number; name: string; msg?: string; user?: string; database?: string; detail?: string; hint?: string; sqlstate?: string; errorVerbosity?: ErrorVerbosity;
+    level: number;
+    time: number;
+    pid: number;
+    name: string;
+    msg?: string;
+    user?: string;
+    database?: string;
+    detail?: string;
+    hint?: string;
+    sqlstate?: string;
+    errorVerbosity?: ErrorVerbosity;
   };
   // A session's PGPOOL SET log_error_verbosity travels in the record (sessionLogger).
   const verbosity = errorVerbosity ?? configured;
   const p = prefix.replace(/%(.)/g, (_, c: string) => {
     switch (c) {
-      case 'm': return localTimestamp(time, true);
-      case 't': return localTimestamp(time);
-      case 'p': return String(pid);
-      case 'a': return name ?? '';
-      case 'u': return user ?? '';
-      case 'd': return database ?? '';
-      case '%': return '%';
-      default: return '';
+      case 'm':
+        return localTimestamp(time, true);
+      case 't':
+        return localTimestamp(time);
+      case 'p':
+        return String(pid);
+      case 'a':
+        return name ?? '';
+      case 'u':
+        return user ?? '';
+      case 'd':
+        return database ?? '';
+      case '%':
+        return '%';
+      default:
+        return '';
     }
   });
-  const extra = Object.entries({ user, database, ...(verbosity === 'verbose' || sqlstate === undefined ? {} : { sqlstate }), ...rest })
+  const extra = Object.entries({
+    user,
+    database,
+    ...(verbosity === 'verbose' || sqlstate === undefined ? {} : { sqlstate }),
+    ...rest,
+  })
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
@@ -79,7 +109,11 @@ export interface LogFormat {
  * log_format = auto: text where people read the lines (a terminal, or the collector's
  * files, which pgpool writes as text), JSON where journald or a log shipper does.
  */
-export function resolveLogFormat(format: 'auto' | 'json' | 'text', collector: boolean, stderrIsTTY: boolean): 'json' | 'text' {
+export function resolveLogFormat(
+  format: 'auto' | 'json' | 'text',
+  collector: boolean,
+  stderrIsTTY: boolean,
+): 'json' | 'text' {
   if (format !== 'auto') return format;
   return collector || stderrIsTTY ? 'text' : 'json';
 }
@@ -106,10 +140,18 @@ const withoutDetail = ({ detail: _d, hint: _h, ...rest }: Record<string, unknown
  * also drops DETAIL and HINT from JSON).
  */
 export function sessionLogger(base: Logger, pgpoolLevel: string, verbosity: ErrorVerbosity): Logger {
-  return base.child({}, {
-    level: keptLevel(pgpoolLevel),
-    formatters: { log: (o: object) => ({ ...(verbosity === 'terse' ? withoutDetail(o as Record<string, unknown>) : o), errorVerbosity: verbosity }) },
-  });
+  return base.child(
+    {},
+    {
+      level: keptLevel(pgpoolLevel),
+      formatters: {
+        log: (o: object) => ({
+          ...(verbosity === 'terse' ? withoutDetail(o as Record<string, unknown>) : o),
+          errorVerbosity: verbosity,
+        }),
+      },
+    },
+  );
 }
 
 /**
@@ -118,15 +160,28 @@ export function sessionLogger(base: Logger, pgpoolLevel: string, verbosity: Erro
  */
 export function configuredLogger(
   name: string,
-  cfg: Pick<PgpoolConfig, 'log_min_messages' | 'log_format' | 'logging_collector' | 'log_line_prefix' | 'log_error_verbosity'>,
+  cfg: Pick<
+    PgpoolConfig,
+    'log_min_messages' | 'log_format' | 'logging_collector' | 'log_line_prefix' | 'log_error_verbosity'
+  >,
   write?: (line: string) => void,
   debug = false,
 ): Logger {
   const format = resolveLogFormat(cfg.log_format, cfg.logging_collector, process.stderr.isTTY === true);
-  return createLogger(name, debug ? 'debug1' : cfg.log_min_messages, { format, linePrefix: cfg.log_line_prefix, errorVerbosity: cfg.log_error_verbosity }, write);
+  return createLogger(
+    name,
+    debug ? 'debug1' : cfg.log_min_messages,
+    { format, linePrefix: cfg.log_line_prefix, errorVerbosity: cfg.log_error_verbosity },
+    write,
+  );
 }
 
-export function createLogger(name: string, pgpoolLevel: string, fmt: LogFormat = { format: 'json', linePrefix: '' }, write: (line: string) => void = stderrWriter()): Logger {
+export function createLogger(
+  name: string,
+  pgpoolLevel: string,
+  fmt: LogFormat = { format: 'json', linePrefix: '' },
+  write: (line: string) => void = stderrWriter(),
+): Logger {
   const options = { name, level: keptLevel(pgpoolLevel), base: { pid: process.pid } };
   const text = fmt.format === 'text';
   const verbosity = fmt.errorVerbosity ?? 'default';

@@ -6,6 +6,10 @@ import { fileURLToPath } from 'node:url';
 let cached: string | undefined;
 
 export function version(): string {
-  cached ??= (JSON.parse(fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8')) as { version: string }).version;
+  cached ??= (
+    JSON.parse(
+      fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
+    ) as { version: string }
+  ).version;
   return cached;
 }

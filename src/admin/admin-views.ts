@@ -38,9 +38,20 @@ function render(v: unknown): string {
 export function poolStatusItems(cfg: PgpoolConfig, since: number): [string, string, string][] {
   const values = cfg as unknown as Record<string, unknown>;
   const rows: [string, string, string][] = POOL_STATUS_ITEMS.map(([name, desc]) => {
-    const alias = name === 'socket_dir' ? 'unix_socket_directories' : name === 'logdir' ? 'work_dir' : name === 'delegate_IP' ? 'delegate_ip' : name;
+    const alias =
+      name === 'socket_dir'
+        ? 'unix_socket_directories'
+        : name === 'logdir'
+          ? 'work_dir'
+          : name === 'delegate_IP'
+            ? 'delegate_ip'
+            : name;
     const v = name === 'memqcache_stats_start_time' ? new Date(since).toString() : values[alias];
-    return [name, render(v && typeof v === 'object' && 'fallback' in v ? (v as { fallback: unknown }).fallback : v), desc.slice(0, 80)];
+    return [
+      name,
+      render(v && typeof v === 'object' && 'fallback' in v ? (v as { fallback: unknown }).fallback : v),
+      desc.slice(0, 80),
+    ];
   });
   const nodes = backendNodes(cfg, since);
   configuredBackends(cfg).forEach((n, i) => {
@@ -52,20 +63,62 @@ export function poolStatusItems(cfg: PgpoolConfig, since: number): [string, stri
       [`backend_status${n}`, i === 0 ? 'up' : 'unused', 'status of backend #' + n],
       [`standby_delay${n}`, '0', 'standby delay of backend #' + n],
       [`backend_flag${n}`, render(nodeValue(cfg.backend_flag, n)) || 'ALLOW_TO_FAILOVER', 'backend #' + n + ' flag'],
-      [`backend_application_name${n}`, nodeValue(cfg.backend_application_name, n), 'application_name for backend #' + n],
+      [
+        `backend_application_name${n}`,
+        nodeValue(cfg.backend_application_name, n),
+        'application_name for backend #' + n,
+      ],
     );
   });
   return rows;
 }
 
 export const HEALTH_CHECK_COLUMNS = [
-  'node_id', 'hostname', 'port', 'status', 'role', 'last_status_change', 'total_count', 'success_count', 'fail_count', 'skip_count',
-  'retry_count', 'average_retry_count', 'max_retry_count', 'max_duration', 'min_duration', 'average_duration', 'last_health_check',
-  'last_successful_health_check', 'last_skip_health_check', 'last_failed_health_check',
+  'node_id',
+  'hostname',
+  'port',
+  'status',
+  'role',
+  'last_status_change',
+  'total_count',
+  'success_count',
+  'fail_count',
+  'skip_count',
+  'retry_count',
+  'average_retry_count',
+  'max_retry_count',
+  'max_duration',
+  'min_duration',
+  'average_duration',
+  'last_health_check',
+  'last_successful_health_check',
+  'last_skip_health_check',
+  'last_failed_health_check',
 ] as const;
 
 /** SHOW pool_health_check_stats / pcp_health_check_stats row of a node: no health check runs, so counters are zero. */
 export function healthCheckRow(cfg: PgpoolConfig, index: number, since: number): string[] {
   const n = backendNodes(cfg, since)[index];
-  return [String(index), n.hostname, String(n.port), n.status === 2 ? 'up' : 'unused', n.pgRole, pgpoolTime(since), '0', '0', '0', '0', '0', '0.000000', '0', '0', '0', '0.000000', '', '', '', ''];
+  return [
+    String(index),
+    n.hostname,
+    String(n.port),
+    n.status === 2 ? 'up' : 'unused',
+    n.pgRole,
+    pgpoolTime(since),
+    '0',
+    '0',
+    '0',
+    '0',
+    '0',
+    '0.000000',
+    '0',
+    '0',
+    '0',
+    '0.000000',
+    '',
+    '',
+    '',
+    '',
+  ];
 }

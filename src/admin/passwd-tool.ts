@@ -68,14 +68,37 @@ function parse(argv: readonly string[]): ToolArgs | string {
     };
     const name = arg.startsWith('--') ? arg.split('=')[0] : arg;
     switch (name) {
-      case '-m': case '--md5auth': case '--update-pass': a.store = true; break;
-      case '--text': a.text = true; break;
-      case '-h': case '--help': throw new Error('help');
-      case '-p': case '--prompt': a.prompt = true; break;
-      case '-u': case '--username': a.user = value(); break;
-      case '-f': case '--config-file': a.configFile = value(); break;
-      case '-k': case '--key-file': a.keyFile = value(); break;
-      case '-K': case '--enc-key': a.key = value(); break;
+      case '-m':
+      case '--md5auth':
+      case '--update-pass':
+        a.store = true;
+        break;
+      case '--text':
+        a.text = true;
+        break;
+      case '-h':
+      case '--help':
+        throw new Error('help');
+      case '-p':
+      case '--prompt':
+        a.prompt = true;
+        break;
+      case '-u':
+      case '--username':
+        a.user = value();
+        break;
+      case '-f':
+      case '--config-file':
+        a.configFile = value();
+        break;
+      case '-k':
+      case '--key-file':
+        a.keyFile = value();
+        break;
+      case '-K':
+      case '--enc-key':
+        a.key = value();
+        break;
       default:
         if (arg.startsWith('-')) return `invalid option "${arg}"`;
         if (a.password !== undefined) return 'too many arguments';
@@ -106,7 +129,12 @@ function store(file: string, user: string, password: string): void {
 }
 
 /** Runs one tool; returns the exit code. Output and errors go to the given writers. */
-export function runPasswdTool(tool: string, argv: readonly string[], out: (s: string) => void, err: (s: string) => void): number {
+export function runPasswdTool(
+  tool: string,
+  argv: readonly string[],
+  out: (s: string) => void,
+  err: (s: string) => void,
+): number {
   let a: ToolArgs | string;
   try {
     a = parse(argv);
@@ -133,7 +161,8 @@ export function runPasswdTool(tool: string, argv: readonly string[], out: (s: st
       return 0;
     }
     const password = a.prompt ? readStdinLine() : a.password;
-    if (password === undefined || password === '') throw new Error('no password given (pass it as an argument or use -p)');
+    if (password === undefined || password === '')
+      throw new Error('no password given (pass it as an argument or use -p)');
     if (tool === 'pg_md5') {
       if (!a.store) {
         out(`${md5hex(password)}\n`);

@@ -11,7 +11,8 @@ export interface PcpRequest {
   readonly payload: Buffer;
 }
 
-export type PcpFrame = { kind: 'request'; request: PcpRequest; length: number } | { kind: 'incomplete' } | { kind: 'bad'; length: number };
+export type PcpFrame =
+  { kind: 'request'; request: PcpRequest; length: number } | { kind: 'incomplete' } | { kind: 'bad'; length: number };
 
 /** The first whole request in `buf`: 1 type byte, int32 length (counting itself), payload. */
 export function readPcpRequest(buf: Buffer): PcpFrame {
@@ -19,7 +20,11 @@ export function readPcpRequest(buf: Buffer): PcpFrame {
   const len = buf.readInt32BE(1);
   if (len < 4 || len >= MAX_PCP_PACKET_LENGTH) return { kind: 'bad', length: len };
   if (buf.length < 1 + len) return { kind: 'incomplete' };
-  return { kind: 'request', request: { type: String.fromCharCode(buf[0]), payload: buf.subarray(5, 1 + len) }, length: 1 + len };
+  return {
+    kind: 'request',
+    request: { type: String.fromCharCode(buf[0]), payload: buf.subarray(5, 1 + len) },
+    length: 1 + len,
+  };
 }
 
 /** A reply packet: type byte, length word, the parts (strings are NUL-terminated). */
@@ -72,7 +77,16 @@ const RAND_MAX = 2147483647;
 
 /** NodeInfo fields: 12 for 4.3 tools, 13 (standby_delay_by_time inserted) for 4.4 and later. */
 export function nodeInfoPacket(n: NodeInfo, v: PcpClientVersion): Buffer {
-  const head = [n.hostname, String(n.port), String(n.status), '0', n.pgStatus, (n.weight * RAND_MAX).toFixed(6), String(n.role), n.pgRole];
+  const head = [
+    n.hostname,
+    String(n.port),
+    String(n.status),
+    '0',
+    n.pgStatus,
+    (n.weight * RAND_MAX).toFixed(6),
+    String(n.role),
+    n.pgRole,
+  ];
   const tail = ['0', '', '', String(n.statusChangedEpoch)];
   return pcpPacket('i', 'NodeInfo', ...head, ...(v === '4.3' ? [] : ['0']), ...tail);
 }

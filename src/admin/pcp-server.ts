@@ -9,8 +9,17 @@ import path from 'node:path';
 import type { PcpUser } from '../config/pcp-conf.js';
 import type { Logger } from '../log.js';
 import {
-  nodeInfoPacket, pcpAuthOk, pcpError, pcpPacket, pcpStrings, poolStatusHeader, processInfoPacket, readPcpRequest,
-  type NodeInfo, type PcpClientVersion, type PcpRequest,
+  nodeInfoPacket,
+  pcpAuthOk,
+  pcpError,
+  pcpPacket,
+  pcpStrings,
+  poolStatusHeader,
+  processInfoPacket,
+  readPcpRequest,
+  type NodeInfo,
+  type PcpClientVersion,
+  type PcpRequest,
 } from './pcp-protocol.js';
 import { poolPoolsRows, withEmptySlots, type ChildReport } from './process-report.js';
 
@@ -44,7 +53,10 @@ class PcpConnection {
   private user: string | undefined;
   private busy: Promise<void> = Promise.resolve();
 
-  constructor(private readonly socket: net.Socket, private readonly deps: PcpDeps) {
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly deps: PcpDeps,
+  ) {
     socket.setTimeout(CONN_TIMEOUT_MS, () => socket.destroy());
     socket.on('error', () => {});
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -68,10 +80,12 @@ class PcpConnection {
       this.buf = this.buf.subarray(f.length);
       const req = f.request;
       // Requests are answered in order, also when one needs the workers' reports.
-      this.busy = this.busy.then(() => this.handle(req)).catch((e: Error) => {
-        this.deps.log().error(`PCP request failed: ${e.message}`);
-        this.socket.destroy();
-      });
+      this.busy = this.busy
+        .then(() => this.handle(req))
+        .catch((e: Error) => {
+          this.deps.log().error(`PCP request failed: ${e.message}`);
+          this.socket.destroy();
+        });
     }
   }
 
@@ -102,7 +116,13 @@ class PcpConnection {
           return;
         }
         const pick = id === -1 ? nodes : [nodes[id]];
-        s.write(Buffer.concat([pcpPacket('i', 'ArraySize', String(pick.length)), ...pick.map((n) => nodeInfoPacket(n, d.clientVersion())), pcpPacket('i', 'CommandComplete')]));
+        s.write(
+          Buffer.concat([
+            pcpPacket('i', 'ArraySize', String(pick.length)),
+            ...pick.map((n) => nodeInfoPacket(n, d.clientVersion())),
+            pcpPacket('i', 'CommandComplete'),
+          ]),
+        );
         return;
       }
       case 'P': {
@@ -116,12 +136,24 @@ class PcpConnection {
           return;
         }
         const rows = poolPoolsRows(children, d.maxPool());
-        s.write(Buffer.concat([pcpPacket('p', 'ArraySize', String(rows.length)), ...rows.map((r) => processInfoPacket(r, d.clientVersion())), pcpPacket('p', 'CommandComplete')]));
+        s.write(
+          Buffer.concat([
+            pcpPacket('p', 'ArraySize', String(rows.length)),
+            ...rows.map((r) => processInfoPacket(r, d.clientVersion())),
+            pcpPacket('p', 'CommandComplete'),
+          ]),
+        );
         return;
       }
       case 'B': {
         const items = d.poolStatus();
-        s.write(Buffer.concat([poolStatusHeader(items.length), ...items.map(([n, v, desc]) => pcpPacket('b', 'ProcessConfig', n, v, desc)), pcpPacket('b', 'CommandComplete')]));
+        s.write(
+          Buffer.concat([
+            poolStatusHeader(items.length),
+            ...items.map(([n, v, desc]) => pcpPacket('b', 'ProcessConfig', n, v, desc)),
+            pcpPacket('b', 'CommandComplete'),
+          ]),
+        );
         return;
       }
       case 'H': {
@@ -141,9 +173,16 @@ class PcpConnection {
         return;
       case 'T':
       case 't': {
-        const mode = { s: 'smart', f: 'fast', i: 'immediate' }[String.fromCharCode(req.payload[0] ?? 0)] as 'smart' | 'fast' | 'immediate' | undefined;
+        const mode = { s: 'smart', f: 'fast', i: 'immediate' }[String.fromCharCode(req.payload[0] ?? 0)] as
+          'smart' | 'fast' | 'immediate' | undefined;
         if (!mode) {
-          s.write(pcpError('ERROR', 'PCP: error while processing shutdown request', `invalid shutdown mode "${String.fromCharCode(req.payload[0] ?? 0x3f)}"`));
+          s.write(
+            pcpError(
+              'ERROR',
+              'PCP: error while processing shutdown request',
+              `invalid shutdown mode "${String.fromCharCode(req.payload[0] ?? 0x3f)}"`,
+            ),
+          );
           return;
         }
         s.end(pcpPacket('t', 'CommandComplete'));
@@ -162,7 +201,8 @@ class PcpConnection {
       this.socket.write(pcpPacket('m', this.salt));
       return;
     }
-    if (req.type !== 'R') return this.fatal('authentication failed for new PCP connection', 'connection not authorized');
+    if (req.type !== 'R')
+      return this.fatal('authentication failed for new PCP connection', 'connection not authorized');
     const [user = '', answer = ''] = pcpStrings(req.payload);
     if (!this.salt) return this.fatal('authentication failed', 'username and/or password does not match');
     const entry = this.deps.users().find((u) => u.user === user);
@@ -187,7 +227,10 @@ function answers(file: string): Promise<boolean> {
 }
 
 /** Opens the PCP listeners; resolves with a closer and the addresses bound. */
-export async function startPcpServer(o: PcpListenOptions, deps: PcpDeps): Promise<{ where: string[]; close: () => void }> {
+export async function startPcpServer(
+  o: PcpListenOptions,
+  deps: PcpDeps,
+): Promise<{ where: string[]; close: () => void }> {
   const servers: net.Server[] = [];
   const where: string[] = [];
   const open = (listen: (s: net.Server) => void, label: string) =>
@@ -206,7 +249,9 @@ export async function startPcpServer(o: PcpListenOptions, deps: PcpDeps): Promis
   const problems: string[] = [];
   for (const a of o.addresses) {
     const host = a === '*' ? '::' : a;
-    await open((s) => s.listen({ host, port: o.port, ipv6Only: false }), `${a}:${o.port}`).catch((e: Error) => problems.push(`${a}:${o.port}: ${e.message}`));
+    await open((s) => s.listen({ host, port: o.port, ipv6Only: false }), `${a}:${o.port}`).catch((e: Error) =>
+      problems.push(`${a}:${o.port}: ${e.message}`),
+    );
   }
   for (const dir of o.socketDirs) {
     const file = path.join(dir, `.s.PGSQL.${o.port}`);
@@ -214,7 +259,10 @@ export async function startPcpServer(o: PcpListenOptions, deps: PcpDeps): Promis
     if (fs.existsSync(file) && !(await answers(file))) fs.rmSync(file, { force: true });
     await open((s) => s.listen(file), file).catch((e: Error) => problems.push(`${file}: ${e.message}`));
   }
-  for (const p of problems) deps.log().error(`could not open the PCP listener ${p}; clients are served, the pcp_* tools cannot reach this address`);
+  for (const p of problems)
+    deps
+      .log()
+      .error(`could not open the PCP listener ${p}; clients are served, the pcp_* tools cannot reach this address`);
   return {
     where,
     close: () => {

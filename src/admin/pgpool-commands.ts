@@ -20,7 +20,10 @@ const IDENT = String.raw`[A-Za-z_][A-Za-z0-9_]*`;
 const SHOW_RE = new RegExp(String.raw`^\s*pgpool\s+show\s+(${IDENT})\s*;?\s*$`, 'i');
 const RESET_RE = new RegExp(String.raw`^\s*pgpool\s+reset\s+(${IDENT})\s*;?\s*$`, 'i');
 // A value: a quoted string ('' inside for a quote), or a bare word or number.
-const SET_RE = new RegExp(String.raw`^\s*pgpool\s+set\s+(${IDENT})\s*(?:=|\s+to\s+|\s)\s*('(?:[^']|'')*'|[A-Za-z0-9_.+-]+)\s*;?\s*$`, 'i');
+const SET_RE = new RegExp(
+  String.raw`^\s*pgpool\s+set\s+(${IDENT})\s*(?:=|\s+to\s+|\s)\s*('(?:[^']|'')*'|[A-Za-z0-9_.+-]+)\s*;?\s*$`,
+  'i',
+);
 
 /** The PGPOOL command in a simple query, or undefined when it is not one. */
 export function parsePgpoolCommand(query: string): PgpoolCommand | undefined {
@@ -40,7 +43,10 @@ export function parsePgpoolCommand(query: string): PgpoolCommand | undefined {
   }
   const verb = head[1].toLowerCase();
   const rest = query.slice(head.index + head[0].length).trim();
-  return { kind: 'syntax', near: verb === 'show' || verb === 'set' || verb === 'reset' ? rest.split(/\s+/)[0] || verb : head[1] };
+  return {
+    kind: 'syntax',
+    near: verb === 'show' || verb === 'set' || verb === 'reset' ? rest.split(/\s+/)[0] || verb : head[1],
+  };
 }
 
 const DESCRIPTIONS: ReadonlyMap<string, string> = new Map(POOL_STATUS_ITEMS.map(([n, d]) => [n, d]));
@@ -65,7 +71,8 @@ function allRows(cfg: PgpoolConfig, settings: SessionSettings): string[][] {
     }
     const { fallback, nodes } = indexed(cfg, def.name);
     if (def.bare) rows.push([def.name, shown(def, fallback), description]);
-    for (const [n, v] of [...nodes].sort((x, y) => x[0] - y[0])) rows.push([`${def.name}${n}`, shown(def, v), description]);
+    for (const [n, v] of [...nodes].sort((x, y) => x[0] - y[0]))
+      rows.push([`${def.name}${n}`, shown(def, v), description]);
   }
   return rows;
 }
@@ -81,21 +88,38 @@ function oneValue(name: string, cfg: PgpoolConfig, settings: SessionSettings): s
 }
 
 function refusal(e: SettingError): Buffer {
-  return Buffer.concat([errorResponse({ severity: 'ERROR', sqlstate: e.sqlstate, message: e.message, hint: e.hint }), readyForQuery(READY_IDLE)]);
+  return Buffer.concat([
+    errorResponse({ severity: 'ERROR', sqlstate: e.sqlstate, message: e.message, hint: e.hint }),
+    readyForQuery(READY_IDLE),
+  ]);
 }
 
 /**
  * The answer to a PGPOOL command: its result or error, then ReadyForQuery. `changed` is
  * called after a successful SET or RESET so the session applies the new values.
  */
-export function answerPgpoolCommand(cmd: PgpoolCommand, cfg: PgpoolConfig, settings: SessionSettings, changed: () => void): Buffer {
+export function answerPgpoolCommand(
+  cmd: PgpoolCommand,
+  cfg: PgpoolConfig,
+  settings: SessionSettings,
+  changed: () => void,
+): Buffer {
   switch (cmd.kind) {
     case 'syntax':
-      return refusal({ sqlstate: '42601', message: `syntax error at or near "${cmd.near}"`, hint: 'PGPOOL SHOW name|ALL, PGPOOL SET name TO value, PGPOOL RESET name|ALL' });
+      return refusal({
+        sqlstate: '42601',
+        message: `syntax error at or near "${cmd.near}"`,
+        hint: 'PGPOOL SHOW name|ALL, PGPOOL SET name TO value, PGPOOL RESET name|ALL',
+      });
     case 'show': {
-      if (cmd.name === 'all') return Buffer.concat([textResult(['item', 'value', 'description'], allRows(cfg, settings)), readyForQuery(READY_IDLE)]);
+      if (cmd.name === 'all')
+        return Buffer.concat([
+          textResult(['item', 'value', 'description'], allRows(cfg, settings)),
+          readyForQuery(READY_IDLE),
+        ]);
       const value = oneValue(cmd.name, cfg, settings);
-      if (value === undefined) return refusal({ sqlstate: '42704', message: `unrecognized configuration parameter "${cmd.name}"` });
+      if (value === undefined)
+        return refusal({ sqlstate: '42704', message: `unrecognized configuration parameter "${cmd.name}"` });
       return Buffer.concat([textResult([cmd.name], [[value]]), readyForQuery(READY_IDLE)]);
     }
     case 'set':
@@ -104,7 +128,10 @@ export function answerPgpoolCommand(cmd: PgpoolCommand, cfg: PgpoolConfig, setti
       if (e) return refusal(e);
       changed();
       // pgpool answers SET, and RESET a name, through one path whose tag is SET.
-      return Buffer.concat([commandComplete(cmd.kind === 'reset' && cmd.name === 'all' ? 'RESET' : 'SET'), readyForQuery(READY_IDLE)]);
+      return Buffer.concat([
+        commandComplete(cmd.kind === 'reset' && cmd.name === 'all' ? 'RESET' : 'SET'),
+        readyForQuery(READY_IDLE),
+      ]);
     }
   }
 }

@@ -46,20 +46,49 @@ const EMPTY_SLOT_ID = 0;
  */
 export function withEmptySlots(children: readonly ChildReport[], numInitChildren: number): ChildReport[] {
   const out = [...children];
-  while (out.length < numInitChildren) out.push({ childId: EMPTY_SLOT_ID, startedAt: 0, sessions: 0, status: 'Wait for connection', slots: [] });
+  while (out.length < numInitChildren)
+    out.push({ childId: EMPTY_SLOT_ID, startedAt: 0, sessions: 0, status: 'Wait for connection', slots: [] });
   return out;
 }
 
 /** start_time: a slot without a child shows the epoch, as pgpool's zeroed shared memory does. */
-const startTime = (c: ChildReport): string => (c.childId === EMPTY_SLOT_ID ? localTimestamp(0) : pgpoolTime(c.startedAt));
+const startTime = (c: ChildReport): string =>
+  c.childId === EMPTY_SLOT_ID ? localTimestamp(0) : pgpoolTime(c.startedAt);
 
 export const POOL_POOLS_COLUMNS = [
-  'pool_pid', 'start_time', 'client_connection_count', 'pool_id', 'backend_id', 'database', 'username', 'backend_connection_time',
-  'client_connection_time', 'client_disconnection_time', 'client_idle_duration', 'majorversion', 'minorversion', 'pool_counter',
-  'pool_backendpid', 'pool_connected', 'status', 'load_balance_node', 'client_host', 'client_port', 'statement',
+  'pool_pid',
+  'start_time',
+  'client_connection_count',
+  'pool_id',
+  'backend_id',
+  'database',
+  'username',
+  'backend_connection_time',
+  'client_connection_time',
+  'client_disconnection_time',
+  'client_idle_duration',
+  'majorversion',
+  'minorversion',
+  'pool_counter',
+  'pool_backendpid',
+  'pool_connected',
+  'status',
+  'load_balance_node',
+  'client_host',
+  'client_port',
+  'statement',
 ] as const;
 
-export const POOL_PROCESSES_COLUMNS = ['pool_pid', 'start_time', 'client_connection_count', 'database', 'username', 'backend_connection_time', 'pool_counter', 'status'] as const;
+export const POOL_PROCESSES_COLUMNS = [
+  'pool_pid',
+  'start_time',
+  'client_connection_count',
+  'database',
+  'username',
+  'backend_connection_time',
+  'pool_counter',
+  'status',
+] as const;
 
 /** Pool slots per child in SHOW pool_pools: max_pool, and one row even when it is 0. */
 export const slotsPerChild = (maxPool: number): number => Math.max(1, maxPool);
@@ -69,7 +98,11 @@ export const slotsPerChild = (maxPool: number): number => Math.max(1, maxPool);
  * for the metrics, where formatting 21 columns × 1000 children × max_pool would cost a
  * scrape most of its time.
  */
-export function walkUsedSlots(children: readonly ChildReport[], maxPool: number, each: (c: ChildReport, slot: number, s: SlotReport) => void): void {
+export function walkUsedSlots(
+  children: readonly ChildReport[],
+  maxPool: number,
+  each: (c: ChildReport, slot: number, s: SlotReport) => void,
+): void {
   const perChild = slotsPerChild(maxPool);
   for (const c of children) {
     const n = Math.min(c.slots.length, perChild);
@@ -90,11 +123,23 @@ export function poolPoolsRows(children: readonly ChildReport[], maxPool: number)
       }
       const attached = s.connected;
       rows.push([
-        ...common, s.database, s.user, pgpoolTime(s.createdAt),
-        attached ? pgpoolTime(c.clientConnectedAt) : '', attached ? '' : pgpoolTime(c.clientDisconnectedAt),
+        ...common,
+        s.database,
+        s.user,
+        pgpoolTime(s.createdAt),
+        attached ? pgpoolTime(c.clientConnectedAt) : '',
+        attached ? '' : pgpoolTime(c.clientDisconnectedAt),
         attached ? String(Math.floor((c.clientIdleMs ?? 0) / 1000)) : '0',
-        String(s.protocolMajor), String(s.protocolMinor), String(s.counter), String(s.backendPid), attached ? '1' : '0', c.status,
-        attached ? '1' : '0', attached ? (c.clientHost ?? '') : '', attached && c.clientPort !== undefined ? String(c.clientPort) : '', '',
+        String(s.protocolMajor),
+        String(s.protocolMinor),
+        String(s.counter),
+        String(s.backendPid),
+        attached ? '1' : '0',
+        c.status,
+        attached ? '1' : '0',
+        attached ? (c.clientHost ?? '') : '',
+        attached && c.clientPort !== undefined ? String(c.clientPort) : '',
+        '',
       ]);
     }
   }
@@ -105,6 +150,15 @@ export function poolPoolsRows(children: readonly ChildReport[], maxPool: number)
 export function poolProcessesRows(children: readonly ChildReport[]): string[][] {
   return children.map((c) => {
     const s = c.slots.find((x) => x.connected);
-    return [String(c.childId), startTime(c), String(c.sessions), s?.database ?? '', s?.user ?? '', s ? pgpoolTime(s.createdAt) : '', s ? String(s.counter) : '', c.status];
+    return [
+      String(c.childId),
+      startTime(c),
+      String(c.sessions),
+      s?.database ?? '',
+      s?.user ?? '',
+      s ? pgpoolTime(s.createdAt) : '',
+      s ? String(s.counter) : '',
+      c.status,
+    ];
   });
 }

@@ -5,7 +5,15 @@ import type { PgpoolConfig } from '../config/schema.js';
 import { readyForQuery, textResult } from '../protocol/backend-write.js';
 import { version } from '../version.js';
 import { backendNodes, HEALTH_CHECK_COLUMNS, healthCheckRow, poolStatusItems } from './admin-views.js';
-import { POOL_POOLS_COLUMNS, POOL_PROCESSES_COLUMNS, poolPoolsRows, poolProcessesRows, pgpoolTime, withEmptySlots, type ChildReport } from './process-report.js';
+import {
+  POOL_POOLS_COLUMNS,
+  POOL_PROCESSES_COLUMNS,
+  poolPoolsRows,
+  poolProcessesRows,
+  pgpoolTime,
+  withEmptySlots,
+  type ChildReport,
+} from './process-report.js';
 
 /** The pgpool-II release whose behaviour pgpool-ts follows. */
 export const PGPOOL_COMPAT_VERSION = '4.8.0';
@@ -18,7 +26,15 @@ export interface Report {
 }
 
 /** The reports the supervisor builds. */
-export const SUPERVISOR_REPORTS = new Set(['pool_status', 'pool_nodes', 'pool_processes', 'pool_pools', 'pool_backend_stats', 'pool_health_check_stats', 'pool_cache']);
+export const SUPERVISOR_REPORTS = new Set([
+  'pool_status',
+  'pool_nodes',
+  'pool_processes',
+  'pool_pools',
+  'pool_backend_stats',
+  'pool_health_check_stats',
+  'pool_cache',
+]);
 
 /** The statement's SHOW target, lower-cased as PostgreSQL's parser does for unquoted names. */
 export function showTarget(query: string): string | undefined {
@@ -29,18 +45,62 @@ export function showTarget(query: string): string | undefined {
 const encode = (r: Report) => Buffer.concat([textResult(r.columns, r.rows), readyForQuery(READY_IDLE)]);
 
 /** The answer to a simple Query, a promise of it, or undefined when PostgreSQL should have it. */
-export function answerAdminQuery(query: string, ask: (name: string) => Promise<Report>): Buffer | Promise<Buffer> | undefined {
+export function answerAdminQuery(
+  query: string,
+  ask: (name: string) => Promise<Report>,
+): Buffer | Promise<Buffer> | undefined {
   const name = showTarget(query);
   // pgpool's "<version> (<codename>)": the pgpool version pgpool-ts behaves as first, since
   // tools gate features on it (pgpool2_exporter reads backend and health-check stats from 4.2 on).
-  if (name === 'pool_version') return encode({ columns: ['pool_version'], rows: [[`${PGPOOL_COMPAT_VERSION} (pgpool-ts ${version()})`]] });
+  if (name === 'pool_version')
+    return encode({ columns: ['pool_version'], rows: [[`${PGPOOL_COMPAT_VERSION} (pgpool-ts ${version()})`]] });
   if (name !== undefined && SUPERVISOR_REPORTS.has(name)) return ask(name).then(encode);
   return undefined;
 }
 
-const NODES_COLUMNS = ['node_id', 'hostname', 'port', 'status', 'pg_status', 'lb_weight', 'role', 'pg_role', 'select_cnt', 'load_balance_node', 'replication_delay', 'replication_state', 'replication_sync_state', 'last_status_change'];
-const BACKEND_STATS_COLUMNS = ['node_id', 'hostname', 'port', 'status', 'role', 'select_cnt', 'insert_cnt', 'update_cnt', 'delete_cnt', 'ddl_cnt', 'other_cnt', 'panic_cnt', 'fatal_cnt', 'error_cnt'];
-const CACHE_COLUMNS = ['num_cache_hits', 'num_selects', 'cache_hit_ratio', 'num_hash_entries', 'used_hash_entries', 'num_cache_entries', 'used_cache_entries_size', 'free_cache_entries_size', 'fragment_cache_entries_size'];
+const NODES_COLUMNS = [
+  'node_id',
+  'hostname',
+  'port',
+  'status',
+  'pg_status',
+  'lb_weight',
+  'role',
+  'pg_role',
+  'select_cnt',
+  'load_balance_node',
+  'replication_delay',
+  'replication_state',
+  'replication_sync_state',
+  'last_status_change',
+];
+const BACKEND_STATS_COLUMNS = [
+  'node_id',
+  'hostname',
+  'port',
+  'status',
+  'role',
+  'select_cnt',
+  'insert_cnt',
+  'update_cnt',
+  'delete_cnt',
+  'ddl_cnt',
+  'other_cnt',
+  'panic_cnt',
+  'fatal_cnt',
+  'error_cnt',
+];
+const CACHE_COLUMNS = [
+  'num_cache_hits',
+  'num_selects',
+  'cache_hit_ratio',
+  'num_hash_entries',
+  'used_hash_entries',
+  'num_cache_entries',
+  'used_cache_entries_size',
+  'free_cache_entries_size',
+  'fragment_cache_entries_size',
+];
 const STATUS_NAME = ['unused', 'waiting', 'up', 'down'];
 
 /**
@@ -54,16 +114,55 @@ export function buildReport(name: string, cfg: PgpoolConfig, children: readonly 
     case 'pool_nodes':
       return {
         columns: NODES_COLUMNS,
-        rows: nodes.map((n, i) => [String(i), n.hostname, String(n.port), STATUS_NAME[n.status], n.pgStatus, n.weight.toFixed(6), n.pgRole, n.pgRole, '0', i === 0 ? 'true' : 'false', '0', '', '', pgpoolTime(n.statusChangedEpoch * 1000)]),
+        rows: nodes.map((n, i) => [
+          String(i),
+          n.hostname,
+          String(n.port),
+          STATUS_NAME[n.status],
+          n.pgStatus,
+          n.weight.toFixed(6),
+          n.pgRole,
+          n.pgRole,
+          '0',
+          i === 0 ? 'true' : 'false',
+          '0',
+          '',
+          '',
+          pgpoolTime(n.statusChangedEpoch * 1000),
+        ]),
       };
     case 'pool_processes':
-      return { columns: POOL_PROCESSES_COLUMNS, rows: poolProcessesRows(withEmptySlots(children, cfg.num_init_children)) };
+      return {
+        columns: POOL_PROCESSES_COLUMNS,
+        rows: poolProcessesRows(withEmptySlots(children, cfg.num_init_children)),
+      };
     case 'pool_pools':
-      return { columns: POOL_POOLS_COLUMNS, rows: poolPoolsRows(withEmptySlots(children, cfg.num_init_children), cfg.max_pool) };
+      return {
+        columns: POOL_POOLS_COLUMNS,
+        rows: poolPoolsRows(withEmptySlots(children, cfg.num_init_children), cfg.max_pool),
+      };
     case 'pool_status':
       return { columns: ['item', 'value', 'description'], rows: poolStatusItems(cfg, since) };
     case 'pool_backend_stats':
-      return { columns: BACKEND_STATS_COLUMNS, rows: nodes.map((n, i) => [String(i), n.hostname, String(n.port), STATUS_NAME[n.status], n.pgRole, '0', '0', '0', '0', '0', '0', '0', '0', '0']) };
+      return {
+        columns: BACKEND_STATS_COLUMNS,
+        rows: nodes.map((n, i) => [
+          String(i),
+          n.hostname,
+          String(n.port),
+          STATUS_NAME[n.status],
+          n.pgRole,
+          '0',
+          '0',
+          '0',
+          '0',
+          '0',
+          '0',
+          '0',
+          '0',
+          '0',
+        ]),
+      };
     case 'pool_health_check_stats':
       return { columns: HEALTH_CHECK_COLUMNS, rows: nodes.map((_, i) => healthCheckRow(cfg, i, since)) };
     case 'pool_cache':

@@ -18,7 +18,8 @@ import { aesDecrypt } from './pool-key.js';
 import { cachedVerifier, ScramError, ScramServer } from './scram-server.js';
 
 /** What pgpool-ts holds for a user: a plain password, or only an md5 hash ("md5…"). */
-export type Secret = { readonly kind: 'plain'; readonly password: string } | { readonly kind: 'md5'; readonly stored: string };
+export type Secret =
+  { readonly kind: 'plain'; readonly password: string } | { readonly kind: 'md5'; readonly stored: string };
 
 export type BackendMethod = 'cleartext' | 'md5' | 'scram';
 
@@ -29,8 +30,14 @@ export const authFailed = (message: string, detail: string, hint?: string) =>
   new PoolerError('CLIENT_AUTH', SqlState.InvalidPassword, message, 'FATAL', `${detail} ${CLIENT_LEG}`, hint);
 
 export const backendAuthFailed = (method: BackendMethod, detail: string) =>
-  new PoolerError('BACKEND_AUTH', SqlState.InvalidPassword, `failed to authenticate with backend using ${methodName(method)}`, 'FATAL', `${detail} ${BACKEND_LEG}`,
-    'add the user to pool_passwd (TEXT or AES for SCRAM), or set allow_clear_text_frontend_auth = on');
+  new PoolerError(
+    'BACKEND_AUTH',
+    SqlState.InvalidPassword,
+    `failed to authenticate with backend using ${methodName(method)}`,
+    'FATAL',
+    `${detail} ${BACKEND_LEG}`,
+    'add the user to pool_passwd (TEXT or AES for SCRAM), or set allow_clear_text_frontend_auth = on',
+  );
 
 const methodName = (m: BackendMethod) => (m === 'scram' ? 'SCRAM' : m === 'md5' ? 'md5' : 'clear text');
 
@@ -43,7 +50,8 @@ export function entrySecret(entry: PoolPasswdEntry, poolKey: string | undefined,
       return { kind: 'md5', stored: entry.secret };
     case 'aes': {
       const password = poolKey === undefined ? undefined : aesDecrypt(entry.secret, poolKey);
-      if (password === undefined) throw authFailed(what, 'unable to decrypt password from pool_passwd', 'verify the valid pool_key exists');
+      if (password === undefined)
+        throw authFailed(what, 'unable to decrypt password from pool_passwd', 'verify the valid pool_key exists');
       return { kind: 'plain', password };
     }
     case 'scram':
@@ -147,7 +155,12 @@ export class ClientAuthenticator {
   }
 
   private noEntry(what: string, kind: 'md5' | 'SCRAM'): PoolerError {
-    return authFailed(what, this.d.entry ? `pool_passwd file does not contain valid ${kind} entry for "${this.d.user}"` : `pool_passwd file does not contain an entry for "${this.d.user}"`);
+    return authFailed(
+      what,
+      this.d.entry
+        ? `pool_passwd file does not contain valid ${kind} entry for "${this.d.user}"`
+        : `pool_passwd file does not contain an entry for "${this.d.user}"`,
+    );
   }
 
   /**
@@ -158,14 +171,17 @@ export class ClientAuthenticator {
    */
   async byHba(method: HbaMethod): Promise<{ held: Secret | undefined; unchecked?: string }> {
     const held = await this.proveByHba(method);
-    return held?.kind === 'plain' && method === 'password' && !this.d.entry ? { held, unchecked: held.password } : { held };
+    return held?.kind === 'plain' && method === 'password' && !this.d.entry
+      ? { held, unchecked: held.password }
+      : { held };
   }
 
   /** A typed password nobody checked may take a cached connection only if it is the one that connection was made with. */
   checkReuse(unchecked: string, method: BackendMethod | 'trust', used: string | undefined): void {
     if (method === 'trust') return;
     const s = usedSecret(used);
-    if (!s || !typedMatches(s, unchecked, this.d.user)) throw authFailed('clear text authentication failed', 'password does not match');
+    if (!s || !typedMatches(s, unchecked, this.d.user))
+      throw authFailed('clear text authentication failed', 'password does not match');
   }
 
   private async proveByHba(method: HbaMethod): Promise<Secret | undefined> {
@@ -184,7 +200,8 @@ export class ClientAuthenticator {
         const what = 'SCRAM authentication failed';
         const s = this.secret(what);
         if (!s || s.kind !== 'plain') throw this.noEntry(what, 'SCRAM');
-        if (!(await this.challengeScram(s.password))) throw authFailed('authentication failed', `username "${user}" or password does not exist in backend`);
+        if (!(await this.challengeScram(s.password)))
+          throw authFailed('authentication failed', `username "${user}" or password does not exist in backend`);
         return s;
       }
       case 'password': {
@@ -198,13 +215,20 @@ export class ClientAuthenticator {
       }
       case 'cert': {
         const cn = verifiedCommonName(this.d.client);
-        if (cn === undefined || cn.toLowerCase() !== user.toLowerCase()) throw authFailed('CERT authentication failed', 'no valid certificate presented');
+        if (cn === undefined || cn.toLowerCase() !== user.toLowerCase())
+          throw authFailed('CERT authentication failed', 'no valid certificate presented');
         return this.usableSecret('CERT authentication failed');
       }
       case 'pam':
       case 'ldap':
-        throw new PoolerError('CLIENT_AUTH', SqlState.FeatureNotSupported, `${method} authentication is not supported by pgpool-ts`, 'FATAL',
-          `pool_hba.conf selects ${method} for user "${user}" ${CLIENT_LEG}`, 'use md5, scram-sha-256, password or cert in pool_hba.conf');
+        throw new PoolerError(
+          'CLIENT_AUTH',
+          SqlState.FeatureNotSupported,
+          `${method} authentication is not supported by pgpool-ts`,
+          'FATAL',
+          `pool_hba.conf selects ${method} for user "${user}" ${CLIENT_LEG}`,
+          'use md5, scram-sha-256, password or cert in pool_hba.conf',
+        );
       case 'reject':
         throw new Error('reject is handled by the caller');
     }
@@ -223,14 +247,19 @@ export class ClientAuthenticator {
       const s = this.secret(what);
       if (!s) return typed;
       if (!typedMatches(s, typed, user)) throw authFailed(what, 'password does not match');
-      if (s.kind !== 'plain') throw backendAuthFailed(method, 'valid password not found: pool_passwd holds only an md5 hash');
+      if (s.kind !== 'plain')
+        throw backendAuthFailed(method, 'valid password not found: pool_passwd holds only an md5 hash');
       return s.password;
     }
     const what = method === 'md5' ? 'md5 authentication failed' : 'SCRAM authentication failed';
     const s = this.d.entry?.kind === 'scram' && method === 'scram' ? undefined : this.secret(what);
     if (s && (s.kind === 'plain' || method === 'md5')) {
-      const ok = method === 'md5' || s.kind !== 'plain' ? await this.challengeMd5(s) : await this.challengeScram(s.password);
-      if (!ok) throw method === 'md5' ? authFailed(what, 'password does not match') : authFailed('authentication failed', `username "${user}" or password does not exist in backend`);
+      const ok =
+        method === 'md5' || s.kind !== 'plain' ? await this.challengeMd5(s) : await this.challengeScram(s.password);
+      if (!ok)
+        throw method === 'md5'
+          ? authFailed(what, 'password does not match')
+          : authFailed('authentication failed', `username "${user}" or password does not exist in backend`);
       return s.kind === 'plain' ? s.password : s.stored;
     }
     if (!s && allowClearText) {
@@ -239,7 +268,10 @@ export class ClientAuthenticator {
       if (typed === undefined) throw authFailed('clear text authentication failed', 'no password received');
       return typed;
     }
-    throw backendAuthFailed(method, s ? 'valid password not found: pool_passwd holds only an md5 hash' : 'valid password not found');
+    throw backendAuthFailed(
+      method,
+      s ? 'valid password not found: pool_passwd holds only an md5 hash' : 'valid password not found',
+    );
   }
 
   /**
@@ -253,11 +285,13 @@ export class ClientAuthenticator {
     if (!s) throw authFailed('authentication failed', 'no password to verify the client against');
     if (method === 'cleartext') {
       const typed = await this.askClearText();
-      if (typed === undefined || !typedMatches(s, typed, user)) throw authFailed('clear text authentication failed', 'password does not match');
+      if (typed === undefined || !typedMatches(s, typed, user))
+        throw authFailed('clear text authentication failed', 'password does not match');
       return;
     }
     if (method === 'scram' && s.kind === 'plain') {
-      if (!(await this.challengeScram(s.password))) throw authFailed('authentication failed', `username "${user}" or password does not exist in backend`);
+      if (!(await this.challengeScram(s.password)))
+        throw authFailed('authentication failed', `username "${user}" or password does not exist in backend`);
       return;
     }
     if (!(await this.challengeMd5(s))) throw authFailed('md5 authentication failed', 'password does not match');

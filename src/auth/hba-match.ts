@@ -103,7 +103,11 @@ async function addressMatches(r: HbaRecord, c: HbaClient, env: HbaEnv): Promise<
 }
 
 /** The first record that applies, or undefined (an implicit reject). */
-export async function matchHba(records: readonly HbaRecord[], c: HbaClient, env: HbaEnv): Promise<HbaRecord | undefined> {
+export async function matchHba(
+  records: readonly HbaRecord[],
+  c: HbaClient,
+  env: HbaEnv,
+): Promise<HbaRecord | undefined> {
   for (const r of records) {
     if (r.type === 'local' ? !c.local : c.local) continue;
     if (r.type === 'hostssl') {

@@ -11,7 +11,10 @@ function keyAndIv(poolKey: string): { key: Buffer; iv: Buffer } {
   const blocks: Buffer[] = [];
   let prev = Buffer.alloc(0);
   while (Buffer.concat(blocks).length < 48) {
-    prev = crypto.createHash('sha1').update(Buffer.concat([prev, k])).digest();
+    prev = crypto
+      .createHash('sha1')
+      .update(Buffer.concat([prev, k]))
+      .digest();
     blocks.push(prev);
   }
   const all = Buffer.concat(blocks);
@@ -57,10 +60,16 @@ export function readPoolKey(file: string): PoolKeyRead {
     mode = fs.statSync(file).mode;
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    return { problem: `could not read pool key file "${file}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+    return {
+      problem: `could not read pool key file "${file}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    };
   }
   const key = text.split('\n')[0].replace(/\r$/, '');
   if (key === '') return { problem: `pool key file "${file}" is empty` };
-  if ((mode & 0o077) !== 0) return { key, problem: `pool key file "${file}" has group or world access; permissions should be u=rw (0600) or less` };
+  if ((mode & 0o077) !== 0)
+    return {
+      key,
+      problem: `pool key file "${file}" has group or world access; permissions should be u=rw (0600) or less`,
+    };
   return { key };
 }

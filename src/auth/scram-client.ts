@@ -24,8 +24,10 @@ export class ScramClient {
     const r = attrs.get('r') ?? '';
     const salt = Buffer.from(attrs.get('s') ?? '', 'base64');
     const iterations = Number(attrs.get('i'));
-    if (!r.startsWith(this.nonce) || r.length === this.nonce.length) throw new Error('SCRAM: server nonce does not extend the client nonce');
-    if (!Number.isInteger(iterations) || iterations < 1 || salt.length === 0) throw new Error('SCRAM: invalid server-first-message');
+    if (!r.startsWith(this.nonce) || r.length === this.nonce.length)
+      throw new Error('SCRAM: server nonce does not extend the client nonce');
+    if (!Number.isInteger(iterations) || iterations < 1 || salt.length === 0)
+      throw new Error('SCRAM: invalid server-first-message');
     const { clientKey, storedKey, serverKey } = scramKeys(this.password, salt, iterations);
     const withoutProof = `c=biws,r=${r}`;
     const authMessage = `${this.clientFirstBare},${serverFirst},${withoutProof}`;
@@ -37,6 +39,10 @@ export class ScramClient {
   /** Checks the server-final-message's signature. */
   verify(serverFinal: string): boolean {
     const v = /(?:^|,)v=([^,]+)/.exec(serverFinal)?.[1];
-    return v !== undefined && this.serverSignature !== undefined && crypto.timingSafeEqual(Buffer.from(v, 'base64'), this.serverSignature);
+    return (
+      v !== undefined &&
+      this.serverSignature !== undefined &&
+      crypto.timingSafeEqual(Buffer.from(v, 'base64'), this.serverSignature)
+    );
   }
 }

@@ -54,7 +54,8 @@ export class ScramServer {
     this.clientFirstBare = m[3];
     const attrs = new Map(this.clientFirstBare.split(',').map((kv) => [kv[0], kv.slice(2)]));
     const cnonce = attrs.get('r');
-    if (!cnonce || /[^\x21-\x2b\x2d-\x7e]/.test(cnonce)) throw new ScramError('malformed SCRAM message: invalid client nonce');
+    if (!cnonce || /[^\x21-\x2b\x2d-\x7e]/.test(cnonce))
+      throw new ScramError('malformed SCRAM message: invalid client nonce');
     this.combinedNonce = cnonce + this.nonce;
     this.serverFirst = `r=${this.combinedNonce},s=${this.v.salt.toString('base64')},i=${this.v.iterations}`;
     return this.serverFirst;
@@ -66,7 +67,8 @@ export class ScramServer {
     if (proofAt < 0) throw new ScramError('malformed SCRAM message: no proof');
     const withoutProof = clientFinal.slice(0, proofAt);
     const attrs = new Map(withoutProof.split(',').map((kv) => [kv[0], kv.slice(2)]));
-    if (attrs.get('c') !== Buffer.from(this.gs2Header).toString('base64')) throw new ScramError('SCRAM channel binding check failed');
+    if (attrs.get('c') !== Buffer.from(this.gs2Header).toString('base64'))
+      throw new ScramError('SCRAM channel binding check failed');
     if (attrs.get('r') !== this.combinedNonce) throw new ScramError('SCRAM nonce does not match');
     const proof = Buffer.from(clientFinal.slice(proofAt + 3), 'base64');
     const authMessage = `${this.clientFirstBare},${this.serverFirst},${withoutProof}`;

@@ -7,27 +7,46 @@ import type { PgpoolConfig } from './schema.js';
 export function crossCheck(cfg: PgpoolConfig, sources: ReadonlyMap<string, SettingSource>, file: string): Diagnostic[] {
   const out: Diagnostic[] = [];
   const at = (param: string) => sources.get(param) ?? { file, line: 0 };
-  const error = (param: string, message: string, hint?: string) => out.push({ severity: 'error', ...at(param), param, message, hint });
-  const warn = (param: string, message: string, hint?: string) => out.push({ severity: 'warning', ...at(param), param, message, hint });
+  const error = (param: string, message: string, hint?: string) =>
+    out.push({ severity: 'error', ...at(param), param, message, hint });
+  const warn = (param: string, message: string, hint?: string) =>
+    out.push({ severity: 'warning', ...at(param), param, message, hint });
 
   if (cfg.reserved_connections > 0 && cfg.reserved_connections >= cfg.num_init_children) {
-    error('reserved_connections', `invalid configuration, reserved_connections:${cfg.reserved_connections} must be less than num_init_children:${cfg.num_init_children}`, 'no client could ever be served');
+    error(
+      'reserved_connections',
+      `invalid configuration, reserved_connections:${cfg.reserved_connections} must be less than num_init_children:${cfg.num_init_children}`,
+      'no client could ever be served',
+    );
   }
   if (cfg.process_management_mode === 'dynamic') {
     if (cfg.min_spare_children >= cfg.max_spare_children) {
-      error('max_spare_children', `invalid configuration, max_spare_children:${cfg.max_spare_children} must be greater than min_spare_children:${cfg.min_spare_children}`);
+      error(
+        'max_spare_children',
+        `invalid configuration, max_spare_children:${cfg.max_spare_children} must be greater than min_spare_children:${cfg.min_spare_children}`,
+      );
     }
     if (cfg.num_init_children < cfg.max_spare_children) {
-      error('max_spare_children', `invalid configuration, max_spare_children:${cfg.max_spare_children} can't be greater than num_init_children:${cfg.num_init_children}`);
+      error(
+        'max_spare_children',
+        `invalid configuration, max_spare_children:${cfg.max_spare_children} can't be greater than num_init_children:${cfg.num_init_children}`,
+      );
     }
   }
   if (cfg.replication_mode && cfg.failover_when_quorum_exists) {
-    error('replication_mode', 'invalid configuration, failover_when_quorum_exists is not allowed in native replication mode', 'replication_mode was replaced by backend_clustering_mode in pgpool-II 4.2');
+    error(
+      'replication_mode',
+      'invalid configuration, failover_when_quorum_exists is not allowed in native replication mode',
+      'replication_mode was replaced by backend_clustering_mode in pgpool-II 4.2',
+    );
   }
   const backends = configuredBackends(cfg);
   if (cfg.recovery_1st_stage_command !== '' || cfg.recovery_2nd_stage_command !== '') {
     if (backends.some((i) => (cfg.backend_data_directory.nodes.get(i) ?? '') === '')) {
-      error('recovery_1st_stage_command', 'invalid configuration, recovery_1st_stage_command and recovery_2nd_stage_command requires backend_data_directory to be set');
+      error(
+        'recovery_1st_stage_command',
+        'invalid configuration, recovery_1st_stage_command and recovery_2nd_stage_command requires backend_data_directory to be set',
+      );
     }
   }
   if (cfg.wd_lifecheck_method === 'heartbeat') {
@@ -35,28 +54,46 @@ export function crossCheck(cfg: PgpoolConfig, sources: ReadonlyMap<string, Setti
       if (port > 0 && (cfg.heartbeat_hostname.nodes.get(i) ?? '') === '') {
         // pgpool refuses this even with the watchdog off; pgpool-ts runs no watchdog,
         // so it only matters (and is only fatal) when use_watchdog is on.
-        (cfg.use_watchdog ? error : warn)(`heartbeat_port${i}`, 'invalid watchdog configuration', `heartbeat_hostname${i} is not defined`);
+        (cfg.use_watchdog ? error : warn)(
+          `heartbeat_port${i}`,
+          'invalid watchdog configuration',
+          `heartbeat_hostname${i} is not defined`,
+        );
       }
     }
   }
   if (backends.length === 0) {
-    warn('backend_port0', 'no backend configured: set backend_hostname0 and backend_port0', 'every client will be refused until a backend is configured');
+    warn(
+      'backend_port0',
+      'no backend configured: set backend_hostname0 and backend_port0',
+      'every client will be refused until a backend is configured',
+    );
   } else if (backends.length > 1 || backends[0] !== 0) {
-    warn(`backend_port${backends[0]}`, `pgpool-ts uses one backend (node ${backends[0]}); the other ${backends.length - 1} configured backend(s) are not used yet`);
+    warn(
+      `backend_port${backends[0]}`,
+      `pgpool-ts uses one backend (node ${backends[0]}); the other ${backends.length - 1} configured backend(s) are not used yet`,
+    );
   }
   return out;
 }
 
 /** Node ids with a non-zero backend_portN, in order: a backend slot exists only then. */
 export function configuredBackends(cfg: PgpoolConfig): number[] {
-  return [...cfg.backend_port.nodes].filter(([, port]) => port > 0).map(([i]) => i).sort((a, b) => a - b);
+  return [...cfg.backend_port.nodes]
+    .filter(([, port]) => port > 0)
+    .map(([i]) => i)
+    .sort((a, b) => a - b);
 }
 
 /**
  * pgpool's sizing rule: every child may hold max_pool connections per backend, so the
  * backend must allow num_init_children × max_pool of them.
  */
-export function capacityWarning(cfg: PgpoolConfig, maxConnections: number, superuserReserved: number): string | undefined {
+export function capacityWarning(
+  cfg: PgpoolConfig,
+  maxConnections: number,
+  superuserReserved: number,
+): string | undefined {
   const need = cfg.num_init_children * cfg.max_pool;
   const allowed = maxConnections - superuserReserved;
   if (need <= allowed) return undefined;

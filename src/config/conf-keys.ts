@@ -15,7 +15,8 @@ export function resolveKey(key: string): KeyResolution {
     const target = ALIASES.get(key);
     if (target) return { kind: 'alias', alias: key, def: PARAMS.get(target)! };
     if (exact.maxIndex >= 0 && !exact.bare) {
-      const hint = key === 'wd_port' ? 'wd_port became per-node (wd_port0 …) in pgpool-II 4.2' : `write ${key}0 for node 0`;
+      const hint =
+        key === 'wd_port' ? 'wd_port became per-node (wd_port0 …) in pgpool-II 4.2' : `write ${key}0 for node 0`;
       return { kind: 'error', message: `parameter "${key}" expects the index value`, hint };
     }
     return { kind: 'param', def: exact };
@@ -27,12 +28,19 @@ export function resolveKey(key: string): KeyResolution {
     if (!key.startsWith(def.name)) continue;
     const suffix = key.slice(def.name.length);
     if (!/^\d+$/.test(suffix)) {
-      return { kind: 'error', message: `invalid index value for parameter "${key}"`, hint: 'index part contains the invalid non digit character' };
+      return {
+        kind: 'error',
+        message: `invalid index value for parameter "${key}"`,
+        hint: 'index part contains the invalid non digit character',
+      };
     }
     const index = parseInt(suffix, 10);
     // pgpool's own check lets index 128 (256) through and then crashes; refuse it.
     if (index > def.maxIndex) {
-      return { kind: 'error', message: `${index} index outside the valid range for parameter "${key}" (0 .. ${def.maxIndex})` };
+      return {
+        kind: 'error',
+        message: `${index} index outside the valid range for parameter "${key}" (0 .. ${def.maxIndex})`,
+      };
     }
     return { kind: 'param', def, index };
   }
@@ -40,7 +48,10 @@ export function resolveKey(key: string): KeyResolution {
 }
 
 export function removedMessage(def: ParamDef): string {
-  const why = def.note.replace(/^REMOVED: not accepted by newest version \(logged as unrecognized, INFO, and ignored\);\s*/, '');
+  const why = def.note.replace(
+    /^REMOVED: not accepted by newest version \(logged as unrecognized, INFO, and ignored\);\s*/,
+    '',
+  );
   return `parameter "${def.name}" was removed in pgpool-II ${def.removedVersion} and is ignored: ${why}`;
 }
 

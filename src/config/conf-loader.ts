@@ -44,7 +44,9 @@ export function loadConfig(file: string, readFile?: FileReader): LoadedConfig {
   const config = buildConfig(applied);
   const sources = new Map([...applied].map(([k, a]) => [k, a.source]));
   diagnostics.push(...crossCheck(config, sources, abs));
-  const notImplemented = [...new Set([...applied.values()].filter((a) => !ACTS_ON.has(a.def.name) && !isDefault(a)).map((a) => a.def.name))];
+  const notImplemented = [
+    ...new Set([...applied.values()].filter((a) => !ACTS_ON.has(a.def.name) && !isDefault(a)).map((a) => a.def.name)),
+  ];
   return Object.freeze({ config, diagnostics, sources, file: abs, files: read.files, notImplemented });
 }
 
@@ -58,7 +60,13 @@ function applyStatement(st: Statement, applied: Map<string, Applied>, out: Diagn
   const r = resolveKey(st.key);
   switch (r.kind) {
     case 'unknown':
-      out.push({ ...at, severity: 'warning', param: st.key, message: `unrecognized configuration parameter "${st.key}"`, hint: r.suggestion ? `did you mean "${r.suggestion}"?` : undefined });
+      out.push({
+        ...at,
+        severity: 'warning',
+        param: st.key,
+        message: `unrecognized configuration parameter "${st.key}"`,
+        hint: r.suggestion ? `did you mean "${r.suggestion}"?` : undefined,
+      });
       return;
     case 'removed':
       if (r.def.name === 'socket_dir') return; // reported by applySocketDirAlias
@@ -68,7 +76,12 @@ function applyStatement(st: Statement, applied: Map<string, Applied>, out: Diagn
       out.push({ ...at, severity: 'error', param: st.key, message: r.message, hint: r.hint });
       return;
     case 'alias':
-      out.push({ ...at, severity: 'warning', param: st.key, message: `parameter "${r.alias}" is a deprecated spelling of "${r.def.name}"; its value is used for "${r.def.name}"` });
+      out.push({
+        ...at,
+        severity: 'warning',
+        param: st.key,
+        message: `parameter "${r.alias}" is a deprecated spelling of "${r.def.name}"; its value is used for "${r.def.name}"`,
+      });
       break;
     case 'param':
       break;
@@ -76,7 +89,13 @@ function applyStatement(st: Statement, applied: Map<string, Applied>, out: Diagn
   const def = r.def;
   const index = r.kind === 'param' ? r.index : undefined;
   if (st.value === undefined) {
-    out.push({ ...at, severity: 'error', param: st.key, message: `missing value for parameter "${st.key}"`, hint: 'pgpool would read a newline character here' });
+    out.push({
+      ...at,
+      severity: 'error',
+      param: st.key,
+      message: `missing value for parameter "${st.key}"`,
+      hint: 'pgpool would read a newline character here',
+    });
     return;
   }
   const v = parseValue(st.value, def, index === undefined ? def.name : st.key);
@@ -99,14 +118,23 @@ function applySocketDirAlias(statements: readonly Statement[], applied: Map<stri
   if (!last) return;
   const at = { file: last.file, line: last.line, param: 'socket_dir' };
   if (applied.has('unix_socket_directories')) {
-    out.push({ ...at, severity: 'warning', message: 'parameter "socket_dir" was replaced by "unix_socket_directories" in pgpool-II 4.4 and is ignored because unix_socket_directories is set' });
+    out.push({
+      ...at,
+      severity: 'warning',
+      message:
+        'parameter "socket_dir" was replaced by "unix_socket_directories" in pgpool-II 4.4 and is ignored because unix_socket_directories is set',
+    });
     return;
   }
   const def = CURRENT_PARAMS.find((p) => p.name === 'unix_socket_directories')!;
   const v = parseValue(last.value!, def);
   if (!v.ok) return;
   applied.set('unix_socket_directories', { def, value: v.value, source: { file: last.file, line: last.line } });
-  out.push({ ...at, severity: 'warning', message: `parameter "socket_dir" was replaced by "unix_socket_directories" in pgpool-II 4.4; pgpool-ts uses its value '${last.value}' as unix_socket_directories` });
+  out.push({
+    ...at,
+    severity: 'warning',
+    message: `parameter "socket_dir" was replaced by "unix_socket_directories" in pgpool-II 4.4; pgpool-ts uses its value '${last.value}' as unix_socket_directories`,
+  });
 }
 
 function buildConfig(applied: ReadonlyMap<string, Applied>): PgpoolConfig {
@@ -124,7 +152,10 @@ function buildConfig(applied: ReadonlyMap<string, Applied>): PgpoolConfig {
   }
   for (const def of CURRENT_PARAMS) {
     if (def.maxIndex < 0) continue;
-    cfg[def.name] = Object.freeze({ fallback: fallbacks.get(def.name) ?? defaultValue(def), nodes: nodes.get(def.name)! });
+    cfg[def.name] = Object.freeze({
+      fallback: fallbacks.get(def.name) ?? defaultValue(def),
+      nodes: nodes.get(def.name)!,
+    });
   }
   return Object.freeze(cfg) as unknown as PgpoolConfig;
 }

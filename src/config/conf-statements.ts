@@ -38,7 +38,12 @@ function readInto(file: string, depth: number, readFile: FileReader, out: ReadRe
     text = readFile(file);
   } catch (e) {
     const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message;
-    out.diagnostics.push({ severity: 'error', file, line: 0, message: `could not open configuration file "${file}": ${reason}` });
+    out.diagnostics.push({
+      severity: 'error',
+      file,
+      line: 0,
+      message: `could not open configuration file "${file}": ${reason}`,
+    });
     return false;
   }
   out.files.push(file);
@@ -63,7 +68,12 @@ function readInto(file: string, depth: number, readFile: FileReader, out: ReadRe
           ? 'paths and values with "/" must be single-quoted'
           : undefined;
       const shown = keyTok.kind === TokenKind.String ? `'${keyTok.text}'` : keyTok.text;
-      err(keyTok.line, `syntax error: parse error at line ${keyTok.line} '${shown}' token = ${pgpoolTokenNumber(keyTok.kind)}`, undefined, hint);
+      err(
+        keyTok.line,
+        `syntax error: parse error at line ${keyTok.line} '${shown}' token = ${pgpoolTokenNumber(keyTok.kind)}`,
+        undefined,
+        hint,
+      );
       skipLine();
       continue;
     }
@@ -81,7 +91,12 @@ function readInto(file: string, depth: number, readFile: FileReader, out: ReadRe
         valTok.text === '"'
           ? `invalid value for parameter "${key}": double quotes are not quotes in pgpool.conf`
           : `invalid value for parameter "${key}": unterminated quoted string`;
-      err(valTok.line, message, key, valTok.text === '"' ? "use single quotes: key = 'value'" : 'a quoted value must end on the same line');
+      err(
+        valTok.line,
+        message,
+        key,
+        valTok.text === '"' ? "use single quotes: key = 'value'" : 'a quoted value must end on the same line',
+      );
       skipLine();
       continue;
     }
@@ -93,7 +108,12 @@ function readInto(file: string, depth: number, readFile: FileReader, out: ReadRe
       UNIT_NAMES.has(next.text)
     ) {
       // pgpool reads `30 min` as 30 in the base unit plus an unknown key "min".
-      err(valTok.line, `invalid value for parameter "${key}": "${valTok.text} ${next.text}"`, key, `write '${valTok.text}${next.text}' or quote it: '${valTok.text} ${next.text}'`);
+      err(
+        valTok.line,
+        `invalid value for parameter "${key}": "${valTok.text} ${next.text}"`,
+        key,
+        `write '${valTok.text}${next.text}' or quote it: '${valTok.text} ${next.text}'`,
+      );
       i++;
       continue;
     }
@@ -104,7 +124,11 @@ function readInto(file: string, depth: number, readFile: FileReader, out: ReadRe
       }
       const target = path.resolve(path.dirname(file), valTok.text);
       if (depth + 1 > MAX_INCLUDE_DEPTH) {
-        err(valTok.line, `could not open configuration file "${valTok.text}": maximum nesting depth exceeded`, 'include');
+        err(
+          valTok.line,
+          `could not open configuration file "${valTok.text}": maximum nesting depth exceeded`,
+          'include',
+        );
         continue;
       }
       if (!readInto(target, depth + 1, readFile, out)) {

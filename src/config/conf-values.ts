@@ -8,8 +8,21 @@ export type ParsedValue = boolean | number | string | readonly string[];
 
 export type ValueResult = { ok: true; value: ParsedValue } | { ok: false; message: string; hint?: string };
 
-export const TIME_UNITS_MS: Readonly<Record<string, number>> = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
-export const MEMORY_UNITS_B: Readonly<Record<string, number>> = { B: 1, kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
+export const TIME_UNITS_MS: Readonly<Record<string, number>> = {
+  us: 0.001,
+  ms: 1,
+  s: 1000,
+  min: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+export const MEMORY_UNITS_B: Readonly<Record<string, number>> = {
+  B: 1,
+  kB: 1024,
+  MB: 1024 ** 2,
+  GB: 1024 ** 3,
+  TB: 1024 ** 4,
+};
 const TIME_HINT = 'Valid units for this parameter are "us", "ms", "s", "min", "h", and "d".';
 const MEMORY_HINT = 'Valid units for this parameter are "B", "kB", "MB", "GB", and "TB".';
 export const UNIT_NAMES: ReadonlySet<string> = new Set([...Object.keys(TIME_UNITS_MS), ...Object.keys(MEMORY_UNITS_B)]);
@@ -77,7 +90,11 @@ function unitFamily(unit: string): 'time' | 'memory' | undefined {
 }
 
 export function parseInteger(text: string, def: ParamDef): ValueResult {
-  const invalid = (hint?: string): ValueResult => ({ ok: false, message: `invalid value for parameter "${def.name}": "${text}"`, hint });
+  const invalid = (hint?: string): ValueResult => ({
+    ok: false,
+    message: `invalid value for parameter "${def.name}": "${text}"`,
+    hint,
+  });
   const int = strtol(text);
   let value: number;
   let rest: string;
@@ -111,7 +128,10 @@ function rangeChecked(value: number, def: ParamDef, shown: string, name = def.na
   if (value === Number(def.default || '0')) return { ok: true, value };
   if ((def.min !== null && value < def.min) || (def.max !== null && value > def.max)) {
     const fmt = (n: number | null) => (def.type === 'double' ? (n ?? 0).toFixed(6) : String(n));
-    return { ok: false, message: `${shown} is outside the valid range for parameter "${name}" (${fmt(def.min)} .. ${fmt(def.max)})` };
+    return {
+      ok: false,
+      message: `${shown} is outside the valid range for parameter "${name}" (${fmt(def.min)} .. ${fmt(def.max)})`,
+    };
   }
   return { ok: true, value };
 }
@@ -166,7 +186,11 @@ function checkString(text: string, name: string, baseName: string): ValueResult 
   if (baseName === 'log_destination') {
     for (const item of text.split(',').map((s) => s.trim())) {
       if (item !== 'stderr' && item !== 'syslog') {
-        return { ok: false, message: `invalid configuration for "log_destination"`, hint: `unknown destination :${item}` };
+        return {
+          ok: false,
+          message: `invalid configuration for "log_destination"`,
+          hint: `unknown destination :${item}`,
+        };
       }
     }
   }
@@ -179,7 +203,10 @@ function checkString(text: string, name: string, baseName: string): ValueResult 
       }
     }
     if (items.includes('ALLOW_TO_FAILOVER') && items.includes('DISALLOW_TO_FAILOVER')) {
-      return { ok: false, message: `invalid configuration for key "${name}": cannot set ALLOW_TO_FAILOVER and DISALLOW_TO_FAILOVER at the same time` };
+      return {
+        ok: false,
+        message: `invalid configuration for key "${name}": cannot set ALLOW_TO_FAILOVER and DISALLOW_TO_FAILOVER at the same time`,
+      };
     }
   }
   return { ok: true, value: text };
@@ -195,7 +222,11 @@ export function parseValue(text: string, def: ParamDef, name: string = def.name)
       const b = parseBool(text);
       // pgpool: any other text silently means on. pgpool-ts refuses.
       if (b === undefined) {
-        return { ok: false, message: `invalid value for parameter "${name}": "${text}"`, hint: 'expected on, off, true, false, yes, no, 1 or 0' };
+        return {
+          ok: false,
+          message: `invalid value for parameter "${name}": "${text}"`,
+          hint: 'expected on, off, true, false, yes, no, 1 or 0',
+        };
       }
       return { ok: true, value: b };
     }
@@ -245,7 +276,9 @@ export function configNotation(def: ParamDef, value: unknown): string {
   if (typeof value === 'number' && def.unit !== '' && value !== 0 && Number.isInteger(value)) {
     const table: Readonly<Record<string, number>> = def.unit in TIME_UNITS_MS ? TIME_UNITS_MS : MEMORY_UNITS_B;
     const base = table[def.unit] * value;
-    const units = Object.entries(table).filter(([, f]) => f >= table[def.unit]).sort((a, b) => b[1] - a[1]);
+    const units = Object.entries(table)
+      .filter(([, f]) => f >= table[def.unit])
+      .sort((a, b) => b[1] - a[1]);
     for (const [unit, factor] of units) if (base % factor === 0) return `${base / factor}${unit}`;
   }
   return String(value);

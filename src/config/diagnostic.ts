@@ -27,7 +27,12 @@ export function hasErrors(ds: readonly Diagnostic[]): boolean {
 /** Thrown when a configuration cannot be used; carries every diagnostic found. */
 export class ConfigError extends Error {
   constructor(readonly diagnostics: readonly Diagnostic[]) {
-    super(diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('\n'));
+    super(
+      diagnostics
+        .filter((d) => d.severity === 'error')
+        .map(formatDiagnostic)
+        .join('\n'),
+    );
     this.name = 'ConfigError';
   }
 }

@@ -10,7 +10,9 @@ export function paramsTable(): string {
     const name = p.maxIndex >= 0 ? `${p.name}N${p.bare ? ' (and bare)' : ''}` : p.name;
     const origin = p.note.startsWith('pgpool-ts:') ? ' (pgpool-ts)' : '';
     return `| \`${name}\`${origin} | ${p.category} | ${p.context} | ${ACTS_ON.has(p.name) ? '**acts**' : 'accepted, not yet'} |`;
-  }).sort((a, b) => (a.includes('**acts**') === b.includes('**acts**') ? a.localeCompare(b) : a.includes('**acts**') ? -1 : 1));
+  }).sort((a, b) =>
+    a.includes('**acts**') === b.includes('**acts**') ? a.localeCompare(b) : a.includes('**acts**') ? -1 : 1,
+  );
   const acting = CURRENT_PARAMS.filter((p) => ACTS_ON.has(p.name)).length;
   return [
     PARAMS_BEGIN,

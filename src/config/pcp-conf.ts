@@ -29,8 +29,10 @@ export function parsePcpConf(text: string, file: string): PcpConfLoad {
     if (colon < 0) return err('invalid pcp.conf entry: expected "username:md5 hash of the password"');
     const user = line.slice(0, colon);
     const md5 = line.slice(colon + 1).trim();
-    if (Buffer.byteLength(user) > MAX_FIELD || Buffer.byteLength(md5) > MAX_FIELD) return err(`user name or password longer than ${MAX_FIELD} bytes`);
-    if (!/^[0-9a-fA-F]{32}$/.test(md5)) return err(`password of user "${user}" is not an md5 hash (create it with: pg_md5 <password>)`);
+    if (Buffer.byteLength(user) > MAX_FIELD || Buffer.byteLength(md5) > MAX_FIELD)
+      return err(`user name or password longer than ${MAX_FIELD} bytes`);
+    if (!/^[0-9a-fA-F]{32}$/.test(md5))
+      return err(`password of user "${user}" is not an md5 hash (create it with: pg_md5 <password>)`);
     if (!users.some((u) => u.user === user)) users.push({ line: idx + 1, user, md5: md5.toLowerCase() });
   });
   return { users, diagnostics };
@@ -40,6 +42,11 @@ export function loadPcpConf(file: string): PcpConfLoad {
   try {
     return parsePcpConf(fs.readFileSync(file, 'utf8'), file);
   } catch (e) {
-    return { users: [], diagnostics: [{ severity: 'error', file, line: 0, message: `could not open pcp.conf "${file}": ${(e as Error).message}` }] };
+    return {
+      users: [],
+      diagnostics: [
+        { severity: 'error', file, line: 0, message: `could not open pcp.conf "${file}": ${(e as Error).message}` },
+      ],
+    };
   }
 }

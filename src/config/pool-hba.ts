@@ -125,7 +125,8 @@ export function parsePoolHba(text: string, file: string): HbaLoad {
         const [ip, bits] = a.split('/');
         const family = net.isIP(ip);
         const prefix = Number(bits);
-        if (family === 0 || !/^\d+$/.test(bits) || prefix > (family === 4 ? 32 : 128)) return err(`invalid IP mask "${a}"`);
+        if (family === 0 || !/^\d+$/.test(bits) || prefix > (family === 4 ? 32 : 128))
+          return err(`invalid IP mask "${a}"`);
         address = { kind: 'cidr', address: ip, prefix, family: family as 4 | 6 };
       } else if (net.isIP(a)) {
         const mask = word(k++);
@@ -157,7 +158,17 @@ export function loadPoolHba(file: string): HbaLoad {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    return { records: [], diagnostics: [{ severity: 'error', file, line: 0, message: `could not open configuration file "${file}": ${(e as Error).message}` }] };
+    return {
+      records: [],
+      diagnostics: [
+        {
+          severity: 'error',
+          file,
+          line: 0,
+          message: `could not open configuration file "${file}": ${(e as Error).message}`,
+        },
+      ],
+    };
   }
   return parsePoolHba(text, file);
 }

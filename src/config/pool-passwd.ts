@@ -55,7 +55,12 @@ export function parsePoolPasswd(text: string, file: string): PoolPasswdLoad {
     const f = splitFields(line);
     if (f.length < 2 || f[0] === '') {
       // Never echo the line: it may hold a password.
-      diagnostics.push({ severity: 'error', file, line: idx + 1, message: 'invalid pool_passwd entry: expected "username:password"' });
+      diagnostics.push({
+        severity: 'error',
+        file,
+        line: idx + 1,
+        message: 'invalid pool_passwd entry: expected "username:password"',
+      });
       return;
     }
     // A SCRAM verifier (`SCRAM-SHA-256$iter:salt$stored:server`) contains colons of its own.
@@ -73,7 +78,17 @@ export function loadPoolPasswd(file: string): PoolPasswdLoad {
   try {
     return parsePoolPasswd(fs.readFileSync(file, 'utf8'), file);
   } catch (e) {
-    return { entries: [], diagnostics: [{ severity: 'error', file, line: 0, message: `could not open pool_passwd file "${file}": ${(e as Error).message}` }] };
+    return {
+      entries: [],
+      diagnostics: [
+        {
+          severity: 'error',
+          file,
+          line: 0,
+          message: `could not open pool_passwd file "${file}": ${(e as Error).message}`,
+        },
+      ],
+    };
   }
 }
 

@@ -5,7 +5,9 @@ import { parseValue, type ParsedValue } from './conf-values.js';
 import { CURRENT_PARAMS, PARAMS, type PgpoolConfig, type ScalarParamName } from './schema.js';
 
 /** Parameters PGPOOL SET and PGPOOL RESET accept. */
-export const SESSION_PARAMS: ReadonlySet<string> = new Set(CURRENT_PARAMS.filter((p) => p.context === 'session' && p.maxIndex < 0).map((p) => p.name));
+export const SESSION_PARAMS: ReadonlySet<string> = new Set(
+  CURRENT_PARAMS.filter((p) => p.context === 'session' && p.maxIndex < 0).map((p) => p.name),
+);
 
 /** Why a PGPOOL SET/RESET/SHOW was refused: PostgreSQL's SQLSTATE and message. */
 export interface SettingError {
@@ -48,8 +50,14 @@ export class SessionSettings {
 
   private changeable(name: string): SettingError | undefined {
     const def = PARAMS.get(name);
-    if (!def || def.removedVersion !== '') return { sqlstate: '42704', message: `unrecognized configuration parameter "${name}"` };
-    if (!SESSION_PARAMS.has(name)) return { sqlstate: '55P02', message: `parameter "${name}" cannot be changed in a session`, hint: 'change it in pgpool.conf and reload' };
+    if (!def || def.removedVersion !== '')
+      return { sqlstate: '42704', message: `unrecognized configuration parameter "${name}"` };
+    if (!SESSION_PARAMS.has(name))
+      return {
+        sqlstate: '55P02',
+        message: `parameter "${name}" cannot be changed in a session`,
+        hint: 'change it in pgpool.conf and reload',
+      };
     return undefined;
   }
 }

@@ -47,13 +47,19 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-  const pooler = spawn(process.execPath, [SMALL_YOUNG_GENERATION, path.join(root, 'bin/pgpool-ts.js'), '-n', '-f', conf], { stdio: ['ignore', 'inherit', 'pipe'] });
+  const pooler = spawn(
+    process.execPath,
+    [SMALL_YOUNG_GENERATION, path.join(root, 'bin/pgpool-ts.js'), '-n', '-f', conf],
+    { stdio: ['ignore', 'inherit', 'pipe'] },
+  );
   let announced = false;
   pooler.stderr!.on('data', (b: Buffer) => {
     process.stderr.write(b);
     if (!announced && b.toString().includes('successfully started')) {
       announced = true;
-      process.stdout.write(`\npgpool-ts is running on port 9999 in front of PostgreSQL ${pgPort}.\nConnect with:  psql -h 127.0.0.1 -p 9999 -U postgres\nCtrl-C stops both.\n\n`);
+      process.stdout.write(
+        `\npgpool-ts is running on port 9999 in front of PostgreSQL ${pgPort}.\nConnect with:  psql -h 127.0.0.1 -p 9999 -U postgres\nCtrl-C stops both.\n\n`,
+      );
     }
   });
   let stopping = false;

@@ -79,13 +79,20 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresInst
   const owner = await ensureOwner();
   fs.mkdirSync(dataDir, { mode: 0o700 });
   if (owner) fs.chownSync(dataDir, owner.uid, owner.gid);
-  await run(initdb, [`--pgdata=${dataDir}`, '--auth=trust', `--username=${superuser}`, '--encoding=UTF8', '--locale=C', '--no-sync'], {
-    ...owner,
-    cwd: baseDir,
-    timeout: 120_000,
-  });
+  await run(
+    initdb,
+    [`--pgdata=${dataDir}`, '--auth=trust', `--username=${superuser}`, '--encoding=UTF8', '--locale=C', '--no-sync'],
+    {
+      ...owner,
+      cwd: baseDir,
+      timeout: 120_000,
+    },
+  );
   if (opts.tls) {
-    for (const [from, to] of [[opts.tls.cert, 'server.crt'], [opts.tls.key, 'server.key']]) {
+    for (const [from, to] of [
+      [opts.tls.cert, 'server.crt'],
+      [opts.tls.key, 'server.key'],
+    ]) {
       const dest = path.join(dataDir, to);
       fs.copyFileSync(from, dest);
       fs.chmodSync(dest, 0o600);
@@ -103,7 +110,14 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresInst
     full_page_writes: 'off',
     ...opts.settings,
   };
-  fs.appendFileSync(path.join(dataDir, 'postgresql.conf'), '\n' + Object.entries(conf).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
+  fs.appendFileSync(
+    path.join(dataDir, 'postgresql.conf'),
+    '\n' +
+      Object.entries(conf)
+        .map(([k, v]) => `${k} = ${v}`)
+        .join('\n') +
+      '\n',
+  );
   if (opts.hba?.length) {
     const hbaFile = path.join(dataDir, 'pg_hba.conf');
     fs.writeFileSync(hbaFile, opts.hba.join('\n') + '\n' + fs.readFileSync(hbaFile, 'utf8'));

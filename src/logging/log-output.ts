@@ -49,11 +49,17 @@ export class LogOutput {
     this.settings = next;
     if (JSON.stringify(before.syslog) !== JSON.stringify(next.syslog)) {
       this.syslog?.close();
-      this.syslog = next.syslog ? new SyslogWriter(next.syslog, (why) => this.toStderr(`WARNING:  syslog output stopped: ${why}\n`)) : undefined;
+      this.syslog = next.syslog
+        ? new SyslogWriter(next.syslog, (why) => this.toStderr(`WARNING:  syslog output stopped: ${why}\n`))
+        : undefined;
     }
     if (!next.collector) {
       this.closeFile();
-    } else if (!this.file || before.collector?.directory !== next.collector.directory || before.collector?.filename !== next.collector.filename) {
+    } else if (
+      !this.file ||
+      before.collector?.directory !== next.collector.directory ||
+      before.collector?.filename !== next.collector.filename
+    ) {
       this.openNext('start');
     } else if (before.collector?.rotationAgeMinutes !== next.collector.rotationAgeMinutes) {
       this.scheduleAge(this.file, this.now());
@@ -126,7 +132,9 @@ export class LogOutput {
   private scheduleAge(file: OpenFile, t: number): void {
     if (this.ageTimer) clearTimeout(this.ageTimer);
     file.nextByAge = nextRotationTime(t, this.settings.collector!.rotationAgeMinutes);
-    this.ageTimer = Number.isFinite(file.nextByAge) ? setTimeout(() => this.tick(), Math.min(file.nextByAge - t, 3_600_000)).unref() : undefined;
+    this.ageTimer = Number.isFinite(file.nextByAge)
+      ? setTimeout(() => this.tick(), Math.min(file.nextByAge - t, 3_600_000)).unref()
+      : undefined;
   }
 
   /** Timers wait an hour at most, so a clock change is noticed. */
@@ -175,7 +183,9 @@ export function logOutputSettings(cfg: PgpoolConfig, configDir: string): LogOutp
   const destinations = new Set(cfg.log_destination.split(',').map((d) => d.trim()));
   return {
     stderr: destinations.has('stderr'),
-    syslog: destinations.has('syslog') ? { ident: cfg.syslog_ident, facility: cfg.syslog_facility, socket: cfg.syslog_socket } : undefined,
+    syslog: destinations.has('syslog')
+      ? { ident: cfg.syslog_ident, facility: cfg.syslog_facility, socket: cfg.syslog_socket }
+      : undefined,
     collector: cfg.logging_collector
       ? {
           directory: path.resolve(configDir, cfg.log_directory),

@@ -13,18 +13,37 @@ export function logFileName(pattern: string, t: number): string {
   const d = new Date(t);
   return pattern.replace(/%(.)/g, (all, c: string) => {
     switch (c) {
-      case 'Y': return String(d.getFullYear());
-      case 'y': return pad(d.getFullYear() % 100);
-      case 'm': return pad(d.getMonth() + 1);
-      case 'd': return pad(d.getDate());
-      case 'H': return pad(d.getHours());
-      case 'M': return pad(d.getMinutes());
-      case 'S': return pad(d.getSeconds());
-      case 'j': return pad(Math.floor((new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime() - new Date(d.getFullYear(), 0, 1).getTime()) / 86_400_000) + 1, 3);
-      case 'a': return DAYS[d.getDay()];
-      case 'b': return MONTHS[d.getMonth()];
-      case '%': return '%';
-      default: return all;
+      case 'Y':
+        return String(d.getFullYear());
+      case 'y':
+        return pad(d.getFullYear() % 100);
+      case 'm':
+        return pad(d.getMonth() + 1);
+      case 'd':
+        return pad(d.getDate());
+      case 'H':
+        return pad(d.getHours());
+      case 'M':
+        return pad(d.getMinutes());
+      case 'S':
+        return pad(d.getSeconds());
+      case 'j':
+        return pad(
+          Math.floor(
+            (new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime() -
+              new Date(d.getFullYear(), 0, 1).getTime()) /
+              86_400_000,
+          ) + 1,
+          3,
+        );
+      case 'a':
+        return DAYS[d.getDay()];
+      case 'b':
+        return MONTHS[d.getMonth()];
+      case '%':
+        return '%';
+      default:
+        return all;
     }
   });
 }
@@ -58,6 +77,10 @@ export function rotationDue(s: RotationState, now: number, sizeKb: number): Rota
  * How to open the next file: PostgreSQL truncates only on a time-based rotation with
  * log_truncate_on_rotation, and only when the name is the same as a file it did not just write.
  */
-export function openMode(cause: 'start' | 'age' | 'size' | 'reopen', truncateOnRotation: boolean, sameNameAsCurrent: boolean): 'append' | 'truncate' {
+export function openMode(
+  cause: 'start' | 'age' | 'size' | 'reopen',
+  truncateOnRotation: boolean,
+  sameNameAsCurrent: boolean,
+): 'append' | 'truncate' {
   return cause === 'age' && truncateOnRotation && !sameNameAsCurrent ? 'truncate' : 'append';
 }

@@ -3,7 +3,16 @@
 // its syslog priority (facility × 8 + severity), as PostgreSQL maps its levels.
 import { spawn, type ChildProcess } from 'node:child_process';
 
-const FACILITY: Readonly<Record<string, number>> = { LOCAL0: 16, LOCAL1: 17, LOCAL2: 18, LOCAL3: 19, LOCAL4: 20, LOCAL5: 21, LOCAL6: 22, LOCAL7: 23 };
+const FACILITY: Readonly<Record<string, number>> = {
+  LOCAL0: 16,
+  LOCAL1: 17,
+  LOCAL2: 18,
+  LOCAL3: 19,
+  LOCAL4: 20,
+  LOCAL5: 21,
+  LOCAL6: 22,
+  LOCAL7: 23,
+};
 // pino level → syslog severity: debug 7, LOG/info 6, WARNING notice 5, ERROR warning 4, FATAL err 3 (PostgreSQL's mapping).
 const BY_PINO: Readonly<Record<string, number>> = { '10': 7, '20': 7, '30': 6, '40': 5, '50': 4, '60': 3 };
 const BY_WORD: Readonly<Record<string, number>> = { DEBUG: 7, LOG: 6, WARNING: 5, ERROR: 4, FATAL: 3 };
@@ -61,7 +70,8 @@ export class SyslogWriter {
   write(lines: string): void {
     if (this.broken) return;
     let out = '';
-    for (const line of lines.split('\n')) if (line !== '') out += `<${syslogPriority(line, this.target.facility)}>${line}\n`;
+    for (const line of lines.split('\n'))
+      if (line !== '') out += `<${syslogPriority(line, this.target.facility)}>${line}\n`;
     this.proc.stdin!.write(out);
   }
 

@@ -5,7 +5,9 @@
 import type client from 'prom-client';
 
 /** Upper bounds in seconds (Prometheus "le"), from a cached SELECT to a long report. */
-export const DURATION_BUCKETS: readonly number[] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+export const DURATION_BUCKETS: readonly number[] = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+];
 
 /** One database's counts: per-bucket (not cumulative), then sum and count. */
 export class DurationCounts {

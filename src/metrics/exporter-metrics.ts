@@ -19,7 +19,9 @@ function render(families: Map<string, Family>): string {
   for (const [name, f] of families) {
     out += `# HELP ${name} ${f.help}\n# TYPE ${name} ${f.type}\n`;
     for (const s of f.samples) {
-      const labels = Object.entries(s.labels).map(([k, v]) => `${k}="${escape(v)}"`).join(',');
+      const labels = Object.entries(s.labels)
+        .map(([k, v]) => `${k}="${escape(v)}"`)
+        .join(',');
       out += `${name}${labels ? `{${labels}}` : ''} ${Number.isFinite(s.value) ? s.value : 'NaN'}\n`;
     }
   }
@@ -31,10 +33,35 @@ const statusValue = (v: string) => (v === 'true' || v === 'up' || v === 'waiting
 /** Per-node reports: every listed column a metric, labelled by hostname, port and role. */
 const NODE_REPORTS: Record<string, { counters: string[]; gauges: string[] }> = {
   pool_nodes: { counters: ['select_cnt'], gauges: ['status', 'replication_delay'] },
-  pool_backend_stats: { counters: ['select_cnt', 'insert_cnt', 'update_cnt', 'delete_cnt', 'ddl_cnt', 'other_cnt', 'panic_cnt', 'fatal_cnt', 'error_cnt'], gauges: ['status'] },
+  pool_backend_stats: {
+    counters: [
+      'select_cnt',
+      'insert_cnt',
+      'update_cnt',
+      'delete_cnt',
+      'ddl_cnt',
+      'other_cnt',
+      'panic_cnt',
+      'fatal_cnt',
+      'error_cnt',
+    ],
+    gauges: ['status'],
+  },
   pool_health_check_stats: {
     counters: [],
-    gauges: ['status', 'total_count', 'success_count', 'fail_count', 'skip_count', 'retry_count', 'average_retry_count', 'max_retry_count', 'max_duration', 'min_duration', 'average_duration'],
+    gauges: [
+      'status',
+      'total_count',
+      'success_count',
+      'fail_count',
+      'skip_count',
+      'retry_count',
+      'average_retry_count',
+      'max_retry_count',
+      'max_duration',
+      'min_duration',
+      'average_duration',
+    ],
   },
 };
 
@@ -50,12 +77,27 @@ export function exporterMetricsText(cfg: PgpoolConfig, children: readonly ChildR
     const r = buildReport(name, cfg, children, since);
     for (const row of r.rows) {
       const labels = { hostname: col(r, row, 'hostname'), port: col(r, row, 'port'), role: col(r, row, 'role') };
-      for (const c of spec.gauges) add(`pgpool2_${name}_${c}`, `${name} ${c}`, 'gauge', labels, c === 'status' ? statusValue(col(r, row, c)) : Number(col(r, row, c)));
-      for (const c of spec.counters) add(`pgpool2_${name}_${c}`, `${name} ${c}`, 'counter', labels, Number(col(r, row, c)));
+      for (const c of spec.gauges)
+        add(
+          `pgpool2_${name}_${c}`,
+          `${name} ${c}`,
+          'gauge',
+          labels,
+          c === 'status' ? statusValue(col(r, row, c)) : Number(col(r, row, c)),
+        );
+      for (const c of spec.counters)
+        add(`pgpool2_${name}_${c}`, `${name} ${c}`, 'counter', labels, Number(col(r, row, c)));
     }
   }
   const cache = buildReport('pool_cache', cfg, children, since);
-  for (const c of ['cache_hit_ratio', 'num_hash_entries', 'used_hash_entries', 'num_cache_entries', 'used_cache_entries_size', 'free_cache_entries_size']) {
+  for (const c of [
+    'cache_hit_ratio',
+    'num_hash_entries',
+    'used_hash_entries',
+    'num_cache_entries',
+    'used_cache_entries_size',
+    'free_cache_entries_size',
+  ]) {
     add(`pgpool2_pool_cache_${c}`, `query cache ${c}`, 'gauge', {}, Number(col(cache, cache.rows[0], c)));
   }
   // Backend connection slots (SHOW pool_pools' rows): a slot with a user name is in use, as the exporter counts.
@@ -66,16 +108,39 @@ export function exporterMetricsText(cfg: PgpoolConfig, children: readonly ChildR
   walkUsedSlots(children, cfg.max_pool, (c, slot, s) => {
     used++;
     usedByChild.set(c.childId, (usedByChild.get(c.childId) ?? 0) + 1);
-    add('pgpool2_backend_by_process_used', 'Number of backend connection slots in use', 'gauge',
-      { pool_pid: String(c.childId), pool_id: String(slot), backend_id: '0', username: s.user, database: s.database }, 1);
+    add(
+      'pgpool2_backend_by_process_used',
+      'Number of backend connection slots in use',
+      'gauge',
+      { pool_pid: String(c.childId), pool_id: String(slot), backend_id: '0', username: s.user, database: s.database },
+      1,
+    );
   });
   // The exporter lists only processes with a slot in use.
   for (const [id, n] of usedByChild) {
-    add('pgpool2_backend_by_process_total', 'Number of backend connection slots of the process', 'gauge', { pool_pid: String(id) }, perChild);
-    add('pgpool2_backend_by_process_used_ratio', 'Share of the process\'s backend connection slots in use', 'gauge', { pool_pid: String(id) }, n / perChild);
+    add(
+      'pgpool2_backend_by_process_total',
+      'Number of backend connection slots of the process',
+      'gauge',
+      { pool_pid: String(id) },
+      perChild,
+    );
+    add(
+      'pgpool2_backend_by_process_used_ratio',
+      "Share of the process's backend connection slots in use",
+      'gauge',
+      { pool_pid: String(id) },
+      n / perChild,
+    );
   }
   add('pgpool2_backend_total', 'Number of total possible backend connection slots', 'gauge', {}, total);
   add('pgpool2_backend_used', 'Number of backend connection slots in use', 'gauge', {}, used);
-  add('pgpool2_backend_used_ratio', 'Ratio of backend connections in use to total backend connection slots', 'gauge', {}, total > 0 ? used / total : 0);
+  add(
+    'pgpool2_backend_used_ratio',
+    'Ratio of backend connections in use to total backend connection slots',
+    'gauge',
+    {},
+    total > 0 ? used / total : 0,
+  );
   return render(families);
 }

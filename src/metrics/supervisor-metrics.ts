@@ -8,21 +8,53 @@ export interface SupervisorState {
   numInitChildren(): number;
   children(): { total: number; busy: number };
   waiting(): number;
-  counters(): { rejectedReserved: number; rejectedQueueFull: number; cancelsForwarded: number; cancelsUnknown: number; workerRestarts: number };
+  counters(): {
+    rejectedReserved: number;
+    rejectedQueueFull: number;
+    cancelsForwarded: number;
+    cancelsUnknown: number;
+    workerRestarts: number;
+  };
 }
 
-export function supervisorRegistry(state: SupervisorState): { registry: client.Registry; waitSeconds: client.Histogram } {
+export function supervisorRegistry(state: SupervisorState): {
+  registry: client.Registry;
+  waitSeconds: client.Histogram;
+} {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, labels: { process: 'supervisor' } });
-  new client.Gauge({ name: MetricNames.frontendTotal, help: 'Number of children (num_init_children)', registers: [registry], collect() { this.set(state.numInitChildren()); } });
-  new client.Gauge({ name: MetricNames.frontendUsed, help: 'Children serving a client', registers: [registry], collect() { this.set(state.children().busy); } });
+  new client.Gauge({
+    name: MetricNames.frontendTotal,
+    help: 'Number of children (num_init_children)',
+    registers: [registry],
+    collect() {
+      this.set(state.numInitChildren());
+    },
+  });
+  new client.Gauge({
+    name: MetricNames.frontendUsed,
+    help: 'Children serving a client',
+    registers: [registry],
+    collect() {
+      this.set(state.children().busy);
+    },
+  });
   new client.Gauge({
     name: MetricNames.frontendUsedRatio,
     help: 'Children serving a client, as a share of num_init_children',
     registers: [registry],
-    collect() { this.set(state.children().busy / Math.max(1, state.numInitChildren())); },
+    collect() {
+      this.set(state.children().busy / Math.max(1, state.numInitChildren()));
+    },
   });
-  new client.Gauge({ name: MetricNames.clientsWaiting, help: 'Clients waiting for a free child', registers: [registry], collect() { this.set(state.waiting()); } });
+  new client.Gauge({
+    name: MetricNames.clientsWaiting,
+    help: 'Clients waiting for a free child',
+    registers: [registry],
+    collect() {
+      this.set(state.waiting());
+    },
+  });
   new client.Gauge({
     name: MetricNames.children,
     help: 'Live children by state',
@@ -56,14 +88,30 @@ export function supervisorRegistry(state: SupervisorState): { registry: client.R
       this.set({ result: 'unknown_key' }, c.cancelsUnknown);
     },
   });
-  new client.Gauge({ name: MetricNames.workerRestarts, help: 'Worker processes restarted after dying', registers: [registry], collect() { this.set(state.counters().workerRestarts); } });
+  new client.Gauge({
+    name: MetricNames.workerRestarts,
+    help: 'Worker processes restarted after dying',
+    registers: [registry],
+    collect() {
+      this.set(state.counters().workerRestarts);
+    },
+  });
   // Observed when a waiting client is handed to a child (clients served at once are not waits).
-  const waitSeconds = new client.Histogram({ name: MetricNames.clientWaitSeconds, help: 'Time clients waited for a free child', buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120], registers: [registry] });
+  const waitSeconds = new client.Histogram({
+    name: MetricNames.clientWaitSeconds,
+    help: 'Time clients waited for a free child',
+    buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
+    registers: [registry],
+  });
   return { registry, waitSeconds };
 }
 
 /** Serves GET /metrics in Prometheus text format 0.0.4 on each address; `body` renders one scrape. */
-export async function serveMetrics(body: () => Promise<string>, addresses: readonly string[], port: number): Promise<http.Server[]> {
+export async function serveMetrics(
+  body: () => Promise<string>,
+  addresses: readonly string[],
+  port: number,
+): Promise<http.Server[]> {
   const servers: http.Server[] = [];
   for (const host of addresses) {
     const server = http.createServer((req, res) => {

@@ -17,7 +17,13 @@ export interface WorkerState {
 }
 
 /** A counter whose value is read from state at scrape time. */
-function readCounter(registry: client.Registry, name: string, help: string, labelNames: string[], read: (set: (labels: Record<string, string>, v: number) => void) => void): void {
+function readCounter(
+  registry: client.Registry,
+  name: string,
+  help: string,
+  labelNames: string[],
+  read: (set: (labels: Record<string, string>, v: number) => void) => void,
+): void {
   new client.Counter({
     name,
     help,
@@ -43,12 +49,24 @@ export function workerRegistry(state: WorkerState, processLabel: string): Worker
   const registry = new client.Registry();
   // process_* and nodejs_* per process: the merge keeps differently labelled series apart.
   client.collectDefaultMetrics({ register: registry, labels: { process: processLabel } });
-  readCounter(registry, MetricNames.cacheLookups, 'Backend connections asked of a child\'s cache, by result (hit: reused)', ['result'], (set) => {
-    const c = state.cache();
-    set({ result: 'hit' }, c.hits);
-    set({ result: 'miss' }, c.misses);
-  });
-  readCounter(registry, MetricNames.cacheEvictions, 'Cached backend connections closed to make room (max_pool reached)', [], (set) => set({}, state.cache().evictions));
+  readCounter(
+    registry,
+    MetricNames.cacheLookups,
+    "Backend connections asked of a child's cache, by result (hit: reused)",
+    ['result'],
+    (set) => {
+      const c = state.cache();
+      set({ result: 'hit' }, c.hits);
+      set({ result: 'miss' }, c.misses);
+    },
+  );
+  readCounter(
+    registry,
+    MetricNames.cacheEvictions,
+    'Cached backend connections closed to make room (max_pool reached)',
+    [],
+    (set) => set({}, state.cache().evictions),
+  );
   readCounter(registry, MetricNames.sessions, 'Client sessions ended, by how they ended', ['end'], (set) => {
     for (const [end, n] of state.sessions()) set({ end }, n);
   });
@@ -60,11 +78,31 @@ export function workerRegistry(state: WorkerState, processLabel: string): Worker
     set({ direction: 'client_to_backend' }, b.fromClients);
     set({ direction: 'backend_to_client' }, b.toClients);
   });
-  const connectSeconds = new client.Histogram({ name: MetricNames.backendConnectSeconds, help: 'Time to open and authenticate a new backend connection', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], registers: [registry] });
-  const resetSeconds = new client.Histogram({ name: MetricNames.resetSeconds, help: 'Time to reset a backend connection (reset_query_list) before caching it', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1], registers: [registry] });
+  const connectSeconds = new client.Histogram({
+    name: MetricNames.backendConnectSeconds,
+    help: 'Time to open and authenticate a new backend connection',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [registry],
+  });
+  const resetSeconds = new client.Histogram({
+    name: MetricNames.resetSeconds,
+    help: 'Time to reset a backend connection (reset_query_list) before caching it',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1],
+    registers: [registry],
+  });
   const queries = new DurationsByDatabase();
   const transactions = new DurationsByDatabase();
-  registry.registerMetric(queries.metric(MetricNames.queryDurationSeconds, 'Time from a request (Query, Sync, FunctionCall) reaching pgpool-ts to its ReadyForQuery, by database'));
-  registry.registerMetric(transactions.metric(MetricNames.transactionDurationSeconds, 'Time from a transaction\'s first request to the ReadyForQuery that ends it (idle, not in a block), by database'));
+  registry.registerMetric(
+    queries.metric(
+      MetricNames.queryDurationSeconds,
+      'Time from a request (Query, Sync, FunctionCall) reaching pgpool-ts to its ReadyForQuery, by database',
+    ),
+  );
+  registry.registerMetric(
+    transactions.metric(
+      MetricNames.transactionDurationSeconds,
+      "Time from a transaction's first request to the ReadyForQuery that ends it (idle, not in a block), by database",
+    ),
+  );
   return { registry, connectSeconds, resetSeconds, queries, transactions };
 }

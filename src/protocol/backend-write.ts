@@ -13,7 +13,8 @@ function message(type: number, body: Buffer): Buffer {
 
 const cstr = (s: string) => Buffer.from(s + '\0', 'utf8');
 // pgpool truncates each field to 255 bytes.
-const field = (code: string, value: string) => cstr(code + Buffer.from(value, 'utf8').subarray(0, 255).toString('utf8'));
+const field = (code: string, value: string) =>
+  cstr(code + Buffer.from(value, 'utf8').subarray(0, 255).toString('utf8'));
 
 /** ErrorResponse with pgpool's fields: S, V, C, M, optional D and H. */
 export function errorResponse(e: Pick<PoolerError, 'severity' | 'sqlstate' | 'message' | 'detail' | 'hint'>): Buffer {
@@ -26,7 +27,15 @@ export function errorResponse(e: Pick<PoolerError, 'severity' | 'sqlstate' | 'me
 
 /** pgpool's exact bytes for reserved_connections rejections (pgpool-behavior.md §4.2), without F/L build artefacts. */
 export function tooManyClientsResponse(): Buffer {
-  return message(BackendCode.ErrorResponse, Buffer.concat([field('S', 'FATAL'), field('C', '53300'), field('M', 'Sorry, too many clients already'), Buffer.from([0])]));
+  return message(
+    BackendCode.ErrorResponse,
+    Buffer.concat([
+      field('S', 'FATAL'),
+      field('C', '53300'),
+      field('M', 'Sorry, too many clients already'),
+      Buffer.from([0]),
+    ]),
+  );
 }
 
 export function authenticationRequest(code: number, extra: Buffer = Buffer.alloc(0)): Buffer {

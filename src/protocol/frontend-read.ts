@@ -39,9 +39,14 @@ export function readStartupPacket(buf: Buffer): PacketRead {
   if (buf.length < 8) return { state: 'incomplete' };
   const code = buf.readInt32BE(4);
   if (code === CANCEL_REQUEST_CODE) {
-    if (length < 12 || length > 12 + MAX_CANCEL_KEY_LENGTH) return { state: 'error', error: badStartupLength(length - 4) };
+    if (length < 12 || length > 12 + MAX_CANCEL_KEY_LENGTH)
+      return { state: 'error', error: badStartupLength(length - 4) };
     if (buf.length < length) return { state: 'incomplete' };
-    return { state: 'done', length, packet: { kind: 'cancel', pid: buf.readInt32BE(8), key: Buffer.from(buf.subarray(12, length)) } };
+    return {
+      state: 'done',
+      length,
+      packet: { kind: 'cancel', pid: buf.readInt32BE(8), key: Buffer.from(buf.subarray(12, length)) },
+    };
   }
   if (code === SSL_REQUEST_CODE || code === GSSENC_REQUEST_CODE) {
     if (length !== 8) return { state: 'error', error: badStartupLength(length - 4) };
@@ -56,7 +61,11 @@ export function readStartupPacket(buf: Buffer): PacketRead {
   const user = parsed.find(([k]) => k === 'user')?.[1] ?? '';
   if (user === '') return { state: 'error', error: noUserName() };
   const db = parsed.find(([k]) => k === 'database')?.[1] ?? '';
-  return { state: 'done', length, packet: { kind: 'startup', version: code, params: parsed, user, database: db === '' ? user : db } };
+  return {
+    state: 'done',
+    length,
+    packet: { kind: 'startup', version: code, params: parsed, user, database: db === '' ? user : db },
+  };
 }
 
 /** name\0value\0 … \0 */

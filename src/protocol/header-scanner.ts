@@ -45,7 +45,8 @@ abstract class HeaderScanner {
       i++;
       if (++this.headerFill === 5) {
         this.headerFill = 0;
-        if (this.lengthAcc < 4 || this.lengthAcc > 0x7fffffff) throw new FramingError(`invalid message length ${this.lengthAcc}`);
+        if (this.lengthAcc < 4 || this.lengthAcc > 0x7fffffff)
+          throw new FramingError(`invalid message length ${this.lengthAcc}`);
         this.remaining = this.lengthAcc - 4;
         if (this.remaining === 0) this.captureFirstByte = false;
       }
@@ -107,7 +108,6 @@ export class FrontendScanner extends HeaderScanner {
         return false;
     }
   }
-
 }
 
 /**

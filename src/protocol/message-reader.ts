@@ -22,7 +22,8 @@ export class MessageReader {
   next(): Message | undefined {
     if (this.buf.length < 5) return undefined;
     const len = this.buf.readInt32BE(1);
-    if (len < 4 || len > this.maxLength) throw new Error(`invalid message length ${len} for message type "${String.fromCharCode(this.buf[0])}"`);
+    if (len < 4 || len > this.maxLength)
+      throw new Error(`invalid message length ${len} for message type "${String.fromCharCode(this.buf[0])}"`);
     if (this.buf.length < len + 1) return undefined;
     const raw = this.buf.subarray(0, len + 1);
     this.buf = this.buf.subarray(len + 1);

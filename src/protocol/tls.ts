@@ -10,7 +10,16 @@ import type { PgpoolConfig } from '../config/schema.js';
 import { SSL_REQUEST_CODE } from './codes.js';
 
 /** The 8-byte SSLRequest the pooler sends PostgreSQL. */
-const SSL_REQUEST = Buffer.from([0, 0, 0, 8, (SSL_REQUEST_CODE >>> 24) & 0xff, (SSL_REQUEST_CODE >>> 16) & 0xff, (SSL_REQUEST_CODE >>> 8) & 0xff, SSL_REQUEST_CODE & 0xff]);
+const SSL_REQUEST = Buffer.from([
+  0,
+  0,
+  0,
+  8,
+  (SSL_REQUEST_CODE >>> 24) & 0xff,
+  (SSL_REQUEST_CODE >>> 16) & 0xff,
+  (SSL_REQUEST_CODE >>> 8) & 0xff,
+  SSL_REQUEST_CODE & 0xff,
+]);
 
 /**
  * The client-facing TLS of one configuration: a tls.Server that never listens and is
@@ -39,7 +48,9 @@ export function clientTls(cfg: PgpoolConfig, configDir: string): ClientTls {
     try {
       return fs.readFileSync(p);
     } catch (e) {
-      throw new Error(`${param}: could not read "${p}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+      throw new Error(`${param}: could not read "${p}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+        cause: e,
+      });
     }
   };
   if (cfg.ssl_cert === '' || cfg.ssl_key === '') throw new Error('ssl = on needs ssl_cert and ssl_key');
@@ -47,7 +58,8 @@ export function clientTls(cfg: PgpoolConfig, configDir: string): ClientTls {
   if (cfg.ssl_ca_cert !== '') ca.push(file('ssl_ca_cert', cfg.ssl_ca_cert));
   if (cfg.ssl_ca_cert_dir !== '') {
     const dir = path.resolve(configDir, cfg.ssl_ca_cert_dir);
-    for (const f of fs.readdirSync(dir).sort()) if (/\.(pem|crt)$/i.test(f)) ca.push(file('ssl_ca_cert_dir', path.join(dir, f)));
+    for (const f of fs.readdirSync(dir).sort())
+      if (/\.(pem|crt)$/i.test(f)) ca.push(file('ssl_ca_cert_dir', path.join(dir, f)));
   }
   const options: tls.SecureContextOptions = {
     cert: file('ssl_cert', cfg.ssl_cert),
@@ -112,7 +124,8 @@ export function acceptClientTls(socket: net.Socket, t: ClientTls, timeoutMs: num
  */
 export function backendTls(socket: net.Socket, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const timer = timeoutMs > 0 ? setTimeout(() => socket.destroy(new Error('no answer to SSLRequest')), timeoutMs) : undefined;
+    const timer =
+      timeoutMs > 0 ? setTimeout(() => socket.destroy(new Error('no answer to SSLRequest')), timeoutMs) : undefined;
     const done = () => {
       if (timer) clearTimeout(timer);
       socket.off('error', onError);

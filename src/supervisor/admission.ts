@@ -23,7 +23,11 @@ export function admitOnAccept(connected: number, cfg: AdmissionLimits): 'accept'
 }
 
 /** Once the first packet is in: hand it to a free child, let it wait in line, or refuse (line full). */
-export function placeClient(freeChildren: number, waiting: number, cfg: AdmissionLimits): 'dispatch' | 'wait' | 'reject-queue-full' {
+export function placeClient(
+  freeChildren: number,
+  waiting: number,
+  cfg: AdmissionLimits,
+): 'dispatch' | 'wait' | 'reject-queue-full' {
   if (freeChildren > 0 && waiting === 0) return 'dispatch';
   if (waiting < backlogFor(cfg)) return 'wait';
   return 'reject-queue-full';

@@ -49,7 +49,9 @@ export function cancelRequestPacket(pid: number, secret: Uint8Array): Buffer {
 /** Opens a new connection to the backend and sends it the CancelRequest. */
 export function sendCancel(t: CancelTarget, timeoutMs = 10_000): Promise<void> {
   return new Promise((resolve, reject) => {
-    const s = t.host.startsWith('/') ? net.connect(path.join(t.host, `.s.PGSQL.${t.port}`)) : net.connect({ host: t.host, port: t.port });
+    const s = t.host.startsWith('/')
+      ? net.connect(path.join(t.host, `.s.PGSQL.${t.port}`))
+      : net.connect({ host: t.host, port: t.port });
     const timer = setTimeout(() => s.destroy(new Error('cancel request timed out')), timeoutMs);
     s.once('connect', () => s.end(cancelRequestPacket(t.pid, Buffer.from(t.secret, 'hex'))));
     s.once('close', () => {

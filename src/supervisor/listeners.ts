@@ -47,7 +47,11 @@ function listen(server: net.Server, opts: net.ListenOptions): Promise<void> {
   });
 }
 
-export async function openListeners(spec: ListenSpec, onConnection: (s: net.Socket) => void, warn: (msg: string) => void): Promise<OpenListeners> {
+export async function openListeners(
+  spec: ListenSpec,
+  onConnection: (s: net.Socket) => void,
+  warn: (msg: string) => void,
+): Promise<OpenListeners> {
   const servers: net.Server[] = [];
   const where: string[] = [];
   const socketFiles: string[] = [];

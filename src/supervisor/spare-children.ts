@@ -30,12 +30,21 @@ export type SpareDecision = { kind: 'none' } | { kind: 'spawn'; count: number } 
  * One check. `current` children exist, `idle` of them have no client. The counter of
  * consecutive over-spare checks is carried by the caller (pgpool's high_load_counter).
  */
-export function spareCheck(current: number, idle: number, highLoadCounter: number, cfg: SpareLimits): { decision: SpareDecision; highLoadCounter: number } {
+export function spareCheck(
+  current: number,
+  idle: number,
+  highLoadCounter: number,
+  cfg: SpareLimits,
+): { decision: SpareDecision; highLoadCounter: number } {
   if (idle > cfg.max_spare_children) {
     const counter = highLoadCounter + 1;
     const pace = STRATEGY_PACE[cfg.process_management_strategy];
-    if (counter < pace.threshold || counter % pace.step !== 0) return { decision: { kind: 'none' }, highLoadCounter: counter };
-    return { decision: { kind: 'retire', count: Math.min(idle - cfg.max_spare_children, pace.oneShot) }, highLoadCounter: counter };
+    if (counter < pace.threshold || counter % pace.step !== 0)
+      return { decision: { kind: 'none' }, highLoadCounter: counter };
+    return {
+      decision: { kind: 'retire', count: Math.min(idle - cfg.max_spare_children, pace.oneShot) },
+      highLoadCounter: counter,
+    };
   }
   if (idle < cfg.min_spare_children) {
     const want = cfg.min_spare_children - idle + Math.floor(cfg.max_spare_children / 4);

@@ -46,7 +46,10 @@ import { backendTarget } from '../worker/backend-target.js';
 const SPARE_CHECK_INTERVAL_MS = 2000;
 
 /** The workers' V8 flags: the supervisor's plus SMALL_YOUNG_GENERATION, unless NODE_OPTIONS or the command line set a size. */
-export function workerExecArgv(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
+export function workerExecArgv(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions = process.env.NODE_OPTIONS ?? '',
+): string[] {
   const given = [...execArgv, nodeOptions].some((a) => a.includes('--max-semi-space-size'));
   return given ? [...execArgv] : [...execArgv, SMALL_YOUNG_GENERATION];
 }
@@ -106,7 +109,13 @@ export class Supervisor {
   private readonly exited: Promise<number>;
   private resolveExit!: (code: number) => void;
   /** Counters for logs and, later, metrics. */
-  readonly counters = { rejectedReserved: 0, rejectedQueueFull: 0, cancelsForwarded: 0, cancelsUnknown: 0, workerRestarts: 0 };
+  readonly counters = {
+    rejectedReserved: 0,
+    rejectedQueueFull: 0,
+    cancelsForwarded: 0,
+    cancelsUnknown: 0,
+    workerRestarts: 0,
+  };
 
   constructor(
     private loaded: LoadedConfig,
@@ -117,7 +126,8 @@ export class Supervisor {
   ) {
     this.cfg = loaded.config;
     this.log = this.makeLogger();
-    this.workerCount = this.cfg.worker_processes > 0 ? this.cfg.worker_processes : Math.max(1, os.availableParallelism());
+    this.workerCount =
+      this.cfg.worker_processes > 0 ? this.cfg.worker_processes : Math.max(1, os.availableParallelism());
     this.exited = new Promise((r) => (this.resolveExit = r));
   }
 
@@ -134,7 +144,8 @@ export class Supervisor {
     if (this.cfg.ssl) clientTls(this.cfg, path.dirname(this.loaded.file));
     const pid = writePidFile(this.pidFile);
     if (!pid.ok) throw new Error(pid.message);
-    if (pid.stale) this.log.warn(`pid file found but it seems bogus (process ${pid.stale} is gone). Trying to start anyway...`);
+    if (pid.stale)
+      this.log.warn(`pid file found but it seems bogus (process ${pid.stale} is gone). Trying to start anyway...`);
     await Promise.all(Array.from({ length: this.workerCount }, (_, w) => this.forkWorker(w)));
     const initial = initialChildren(this.cfg.process_management_mode, this.cfg);
     for (let i = 0; i < initial; i++) this.spawnChild();
@@ -167,12 +178,21 @@ export class Supervisor {
       });
       this.waitSeconds = waitSeconds;
       try {
-        this.metricsServers = await serveMetrics(() => this.scrape(registry), this.cfg.metrics_listen_addresses.split(',').map((a) => a.trim()).filter(Boolean), this.cfg.metrics_port);
+        this.metricsServers = await serveMetrics(
+          () => this.scrape(registry),
+          this.cfg.metrics_listen_addresses
+            .split(',')
+            .map((a) => a.trim())
+            .filter(Boolean),
+          this.cfg.metrics_port,
+        );
         // One scrape thrown away once the children are up compiles its code paths, so
         // Prometheus's first scrape costs what the later ones do (~10 ms with 1000 children, not ~60).
         setTimeout(() => void this.scrape(registry).catch(() => {}), SPARE_CHECK_INTERVAL_MS).unref();
       } catch (e) {
-        this.log.warn(`could not serve /metrics on ${this.cfg.metrics_listen_addresses}:${this.cfg.metrics_port}: ${(e as Error).message}`);
+        this.log.warn(
+          `could not serve /metrics on ${this.cfg.metrics_listen_addresses}:${this.cfg.metrics_port}: ${(e as Error).message}`,
+        );
       }
     }
     this.pcp = await startPcpServer(
@@ -187,7 +207,15 @@ export class Supervisor {
     void this.checkBackendCapacity();
     // Every listener is bound: tell systemd (Type=notify) we are ready.
     void this.systemd.send({ READY: '1', STATUS: this.currentStatus() });
-    this.log.info({ listen: this.listeners.where, workers: this.workerCount, children: this.table.size, mode: this.cfg.process_management_mode }, 'pgpool-ts successfully started');
+    this.log.info(
+      {
+        listen: this.listeners.where,
+        workers: this.workerCount,
+        children: this.table.size,
+        mode: this.cfg.process_management_mode,
+      },
+      'pgpool-ts successfully started',
+    );
     return this.listeners.where;
   }
 
@@ -198,7 +226,10 @@ export class Supervisor {
 
   /** The configuration for workers, log_format = auto decided here, where the output is known. */
   private workerConfig(): WireConfig {
-    return encodeConfig({ ...this.cfg, log_format: resolveLogFormat(this.cfg.log_format, this.cfg.logging_collector, process.stderr.isTTY === true) });
+    return encodeConfig({
+      ...this.cfg,
+      log_format: resolveLogFormat(this.cfg.log_format, this.cfg.logging_collector, process.stderr.isTTY === true),
+    });
   }
 
   /** Resolves with the exit code when the supervisor has shut down. */
@@ -209,7 +240,11 @@ export class Supervisor {
   private forkWorker(w: number): Promise<void> {
     return new Promise((resolve, reject) => {
       // The worker's stderr comes here, so its lines reach the same files or syslog as ours.
-      const child = fork(WORKER_SCRIPT, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], env: { ...process.env, PGPOOL_TS_WORKER: String(w) }, execArgv: workerExecArgv() });
+      const child = fork(WORKER_SCRIPT, [], {
+        stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+        env: { ...process.env, PGPOOL_TS_WORKER: String(w) },
+        execArgv: workerExecArgv(),
+      });
       const lines = new LineJoiner(this.logging.output.write);
       child.stderr!.on('data', (d: Buffer) => lines.push(d));
       child.stderr!.on('end', () => lines.flush());
@@ -223,7 +258,14 @@ export class Supervisor {
       child.on('message', (m: FromWorker) => this.onWorkerMessage(w, m));
       child.once('error', reject);
       child.once('exit', (code, signal) => this.onWorkerExit(w, child, code, signal));
-      this.toWorker(w, { t: 'init', workerId: w, config: this.workerConfig(), configFile: this.loaded.file, hbaFile: this.files.hba, poolKeyFile: this.files.poolKey });
+      this.toWorker(w, {
+        t: 'init',
+        workerId: w,
+        config: this.workerConfig(),
+        configFile: this.loaded.file,
+        hbaFile: this.files.hba,
+        poolKeyFile: this.files.poolKey,
+      });
     });
   }
 
@@ -267,7 +309,10 @@ export class Supervisor {
     const busy = children.filter((c) => c.connId !== undefined);
     for (const c of busy) this.connFinished(c.connId!);
     // Sockets on their way to the dead worker are lost with it.
-    this.log.error({ worker: w, code, signal, clientsLost: busy.length }, `worker ${w} exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); ${busy.length} of its clients lost their sessions; restarting it`);
+    this.log.error(
+      { worker: w, code, signal, clientsLost: busy.length },
+      `worker ${w} exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); ${busy.length} of its clients lost their sessions; restarting it`,
+    );
     this.counters.workerRestarts++;
     this.forkWorker(w)
       .then(() => {
@@ -339,7 +384,12 @@ export class Supervisor {
         return;
       case 'adminQuery':
         this.report().then(
-          (children) => this.toWorker(w, { t: 'adminAnswer', reqId: m.reqId, report: buildReport(m.name, this.cfg, children, this.startedAt) }),
+          (children) =>
+            this.toWorker(w, {
+              t: 'adminAnswer',
+              reqId: m.reqId,
+              report: buildReport(m.name, this.cfg, children, this.startedAt),
+            }),
           (e: Error) => this.toWorker(w, { t: 'adminAnswer', reqId: m.reqId, error: e.message }),
         );
         return;
@@ -475,7 +525,12 @@ export class Supervisor {
       p.socket.destroy();
       this.connFinished(p.id);
     };
-    if (!this.toWorker(w, { t: 'client', connId: p.id, initial: p.initial.toString('base64') }, p.socket, (e) => lost(e.message))) lost('worker not running');
+    if (
+      !this.toWorker(w, { t: 'client', connId: p.id, initial: p.initial.toString('base64') }, p.socket, (e) =>
+        lost(e.message),
+      )
+    )
+      lost('worker not running');
   }
 
   private drainQueue(): void {
@@ -507,10 +562,17 @@ export class Supervisor {
     const database = nodeValue(this.cfg.health_check_database, target.node) || 'postgres';
     const password = nodeValue(this.cfg.health_check_password, target.node);
     try {
-      const key = sortedStartupPacket(PROTOCOL_3_0, [['user', user], ['database', database], ['application_name', 'pgpool-ts']]);
+      const key = sortedStartupPacket(PROTOCOL_3_0, [
+        ['user', user],
+        ['database', database],
+        ['application_name', 'pgpool-ts'],
+      ]);
       const { conn } = await BackendConnection.open(target, key, user, database, async () => password || undefined);
       try {
-        const [[max, reserved]] = await conn.query("select current_setting('max_connections'), current_setting('superuser_reserved_connections')", 10_000);
+        const [[max, reserved]] = await conn.query(
+          "select current_setting('max_connections'), current_setting('superuser_reserved_connections')",
+          10_000,
+        );
         const warning = capacityWarning(this.cfg, Number(max), Number(reserved));
         if (warning) this.log.warn(warning);
       } finally {
@@ -532,7 +594,10 @@ export class Supervisor {
     this.highLoadCounter = r.highLoadCounter;
     if (r.decision.kind === 'spawn') {
       for (let i = 0; i < r.decision.count; i++) this.spawnChild();
-      this.log.info({ spawned: r.decision.count, children: this.table.size }, 'spawned children to keep min_spare_children idle');
+      this.log.info(
+        { spawned: r.decision.count, children: this.table.size },
+        'spawned children to keep min_spare_children idle',
+      );
       this.drainQueue();
     } else if (r.decision.kind === 'retire') {
       const candidates = this.table.retirable(this.workerCount);
@@ -588,7 +653,11 @@ export class Supervisor {
    * (AggregatorRegistry sums equal series), then pgpool2_exporter's from the reports.
    */
   private async scrape(own: client.Registry): Promise<string> {
-    const [mine, theirs, children] = await Promise.all([own.getMetricsAsJSON(), this.askWorkers<object[]>((reqId) => ({ t: 'metrics', reqId }), 2000), this.report()]);
+    const [mine, theirs, children] = await Promise.all([
+      own.getMetricsAsJSON(),
+      this.askWorkers<object[]>((reqId) => ({ t: 'metrics', reqId }), 2000),
+      this.report(),
+    ]);
     const merged = client.AggregatorRegistry.aggregate([mine, ...theirs]);
     return (await merged.metrics()) + exporterMetricsText(this.cfg, children, this.startedAt);
   }
@@ -647,7 +716,8 @@ export class Supervisor {
     this.log = this.makeLogger();
     for (let w = 0; w < this.workers.length; w++) this.toWorker(w, { t: 'reload', config: this.workerConfig() });
     if (plan.changed.length > 0) this.log.info({ changed: plan.changed }, 'reloaded parameters');
-    for (const name of plan.needRestart) this.log.warn(`parameter "${name}" changed but takes effect only after a restart; the running value is kept`);
+    for (const name of plan.needRestart)
+      this.log.warn(`parameter "${name}" changed but takes effect only after a restart; the running value is kept`);
   }
 
   async shutdown(mode: StopMode): Promise<void> {

@@ -30,14 +30,20 @@ export type PasswordSource = (method: Exclude<AuthMethod, 'trust'>) => Promise<s
 
 /** PostgreSQL refused the start-up; `raw` is its ErrorResponse, to relay byte for byte. */
 export class BackendRefusedError extends Error {
-  constructor(readonly raw: Buffer, readonly fields: Map<string, string>) {
+  constructor(
+    readonly raw: Buffer,
+    readonly fields: Map<string, string>,
+  ) {
     super(fields.get('M') ?? 'backend refused the connection');
   }
 }
 
 /** The pooler could not complete the start-up itself (unreachable, no password, bad reply). */
 export class BackendConnectError extends Error {
-  constructor(message: string, readonly kind: 'unreachable' | 'auth' | 'protocol') {
+  constructor(
+    message: string,
+    readonly kind: 'unreachable' | 'auth' | 'protocol',
+  ) {
     super(message);
   }
 }
@@ -53,7 +59,10 @@ function socketPath(t: BackendTarget): string {
 export function connectSocket(t: BackendTarget): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = t.host.startsWith('/') ? net.connect(socketPath(t)) : net.connect({ host: t.host, port: t.port });
-    const timer = t.connectTimeoutMs > 0 ? setTimeout(() => socket.destroy(new Error(`timeout after ${t.connectTimeoutMs} ms`)), t.connectTimeoutMs) : undefined;
+    const timer =
+      t.connectTimeoutMs > 0
+        ? setTimeout(() => socket.destroy(new Error(`timeout after ${t.connectTimeoutMs} ms`)), t.connectTimeoutMs)
+        : undefined;
     socket.once('connect', () => {
       if (timer) clearTimeout(timer);
       socket.off('error', reject);
@@ -112,11 +121,18 @@ export class BackendConnection {
     return (this.statusMessages ??= Buffer.concat([...this.paramValues].map(([k, v]) => parameterStatus(k, v))));
   }
 
-  static async open(target: BackendTarget, startupKey: Buffer, user: string, database: string, getPassword: PasswordSource): Promise<{ conn: BackendConnection; extra: Buffer }> {
+  static async open(
+    target: BackendTarget,
+    startupKey: Buffer,
+    user: string,
+    database: string,
+    getPassword: PasswordSource,
+  ): Promise<{ conn: BackendConnection; extra: Buffer }> {
     let socket: net.Socket;
     try {
       socket = await connectSocket(target);
-      if (target.ssl && !target.host.startsWith('/')) socket = await backendTls(socket, target.connectTimeoutMs || 10_000);
+      if (target.ssl && !target.host.startsWith('/'))
+        socket = await backendTls(socket, target.connectTimeoutMs || 10_000);
     } catch (e) {
       throw new BackendConnectError((e as Error).message, 'unreachable');
     }
@@ -152,7 +168,10 @@ export class BackendConnection {
             conn.txStatus = m.body[0];
             return { conn, extra: stream.detach() };
           default:
-            throw new BackendConnectError(`backend response with kind '${String.fromCharCode(m.type)}' during start-up`, 'protocol');
+            throw new BackendConnectError(
+              `backend response with kind '${String.fromCharCode(m.type)}' during start-up`,
+              'protocol',
+            );
         }
       }
     } catch (e) {
@@ -165,11 +184,19 @@ export class BackendConnection {
     }
   }
 
-  private async authStep(m: Message, getPassword: PasswordSource, scram: ScramClient | undefined): Promise<ScramClient | undefined> {
+  private async authStep(
+    m: Message,
+    getPassword: PasswordSource,
+    scram: ScramClient | undefined,
+  ): Promise<ScramClient | undefined> {
     const code = m.body.readInt32BE(0);
     const need = async (method: Exclude<AuthMethod, 'trust'>) => {
       const pw = await getPassword(method);
-      if (pw === undefined) throw new BackendConnectError(`backend requires ${method === 'cleartext' ? 'password' : method} authentication and no password is available`, 'auth');
+      if (pw === undefined)
+        throw new BackendConnectError(
+          `backend requires ${method === 'cleartext' ? 'password' : method} authentication and no password is available`,
+          'auth',
+        );
       this.authMethod = method;
       this.password = pw;
       return pw;
@@ -188,7 +215,11 @@ export class BackendConnection {
       }
       case AuthCode.SASL: {
         const mechanisms = cstrings(m.body, 4).filter((s) => s !== '');
-        if (!mechanisms.includes('SCRAM-SHA-256')) throw new BackendConnectError(`backend offers no supported SASL mechanism (${mechanisms.join(', ')})`, 'auth');
+        if (!mechanisms.includes('SCRAM-SHA-256'))
+          throw new BackendConnectError(
+            `backend offers no supported SASL mechanism (${mechanisms.join(', ')})`,
+            'auth',
+          );
         const client = new ScramClient(await need('scram'));
         this.socket.write(serialize.sendSASLInitialResponseMessage('SCRAM-SHA-256', client.first()));
         return client;
@@ -198,7 +229,8 @@ export class BackendConnection {
         this.socket.write(serialize.sendSCRAMClientFinalMessage(scram.final(m.body.toString('utf8', 4))));
         return scram;
       case AuthCode.SASLFinal:
-        if (!scram?.verify(m.body.toString('utf8', 4))) throw new BackendConnectError('SCRAM server signature does not match', 'auth');
+        if (!scram?.verify(m.body.toString('utf8', 4)))
+          throw new BackendConnectError('SCRAM server signature does not match', 'auth');
         return undefined;
       default:
         throw new BackendConnectError(`backend requests an unsupported authentication method (code ${code})`, 'auth');
@@ -211,7 +243,14 @@ export class BackendConnection {
    * queries. True when the connection is clean and idle afterwards.
    */
   /** `sending` sees each reset query as it goes (log_per_node_statement). */
-  async reset(queries: readonly string[], pendingReady: number, sendSync: boolean, inCopyIn: boolean, timeoutMs: number, sending?: (query: string) => void): Promise<boolean> {
+  async reset(
+    queries: readonly string[],
+    pendingReady: number,
+    sendSync: boolean,
+    inCopyIn: boolean,
+    timeoutMs: number,
+    sending?: (query: string) => void,
+  ): Promise<boolean> {
     if (this.dead) return false;
     const stream = new MessageStream(this.socket);
     try {

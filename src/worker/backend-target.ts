@@ -9,5 +9,11 @@ export function backendTarget(cfg: PgpoolConfig): BackendTarget | undefined {
   if (node === undefined) return undefined;
   // An empty backend_hostname means pgpool's compiled-in socket directory.
   const host = nodeValue(cfg.backend_hostname, node) || '/tmp';
-  return { node, host, port: nodeValue(cfg.backend_port, node), connectTimeoutMs: nodeValue(cfg.connect_timeout, node), ssl: cfg.ssl };
+  return {
+    node,
+    host,
+    port: nodeValue(cfg.backend_port, node),
+    connectTimeoutMs: nodeValue(cfg.connect_timeout, node),
+    ssl: cfg.ssl,
+  };
 }

@@ -15,7 +15,10 @@ export class Child {
   lifeTimer: NodeJS.Timeout | undefined;
   readonly cache: ConnectionCache;
 
-  constructor(readonly id: number, cfg: PgpoolConfig) {
+  constructor(
+    readonly id: number,
+    cfg: PgpoolConfig,
+  ) {
     this.cache = new ConnectionCache(cfg.connection_cache ? cfg.max_pool : 0, cfg.connection_life_time * 1000);
   }
 
@@ -25,7 +28,10 @@ export class Child {
 }
 
 /** After a session: should the child exit (pgpool's child_max_connections)? */
-export function exitAfterSession(sessions: number, cfg: Pick<PgpoolConfig, 'child_max_connections'>): ChildExitReason | undefined {
+export function exitAfterSession(
+  sessions: number,
+  cfg: Pick<PgpoolConfig, 'child_max_connections'>,
+): ChildExitReason | undefined {
   return cfg.child_max_connections > 0 && sessions >= cfg.child_max_connections ? 'max_connections' : undefined;
 }
 

@@ -18,7 +18,8 @@ const COPY_DATA = 0x64;
 const NODE_ID = 0;
 
 /** pgpool's log_per_node_statement line (one backend: node 0). */
-export const perNodeStatement = (backendPid: number, text: string): string => `DB node id: ${NODE_ID} backend pid: ${backendPid} statement: ${text}`;
+export const perNodeStatement = (backendPid: number, text: string): string =>
+  `DB node id: ${NODE_ID} backend pid: ${backendPid} statement: ${text}`;
 
 const SIMPLE: Readonly<Record<number, string>> = {
   0x53: 'Sync', // S
@@ -86,18 +87,21 @@ export class ClientMessageLog {
       return;
     }
     if (this.copyData > 0) {
-      if (this.switches.clientMessages) this.log.info({ detail: `count: ${this.copyData}` }, 'CopyData message from frontend.');
+      if (this.switches.clientMessages)
+        this.log.info({ detail: `count: ${this.copyData}` }, 'CopyData message from frontend.');
       this.copyData = 0;
     }
     const r = new BodyReader(body, cut);
     switch (type) {
-      case 0x51: { // Query
+      case 0x51: {
+        // Query
         const query = r.str();
         this.client('Query', `query: "${query}"`);
         this.statement(query, query);
         return;
       }
-      case 0x50: { // Parse
+      case 0x50: {
+        // Parse
         const name = r.str();
         const query = r.str();
         this.client('Parse', `statement: "${name}", query: "${query}"`);
@@ -105,7 +109,8 @@ export class ClientMessageLog {
         this.perNode(`Parse: ${query}`);
         return;
       }
-      case 0x42: { // Bind
+      case 0x42: {
+        // Bind
         const portal = r.str();
         const name = r.str();
         this.client('Bind', `portal: "${portal}", statement: "${name}"`);
@@ -113,7 +118,8 @@ export class ClientMessageLog {
         this.perNode('B message');
         return;
       }
-      case 0x45: { // Execute
+      case 0x45: {
+        // Execute
         const portal = r.str();
         this.client('Execute', `portal: "${portal}"`);
         const text = this.portals.get(portal) ?? `<portal "${portal}" bound before logging began>`;
@@ -121,7 +127,8 @@ export class ClientMessageLog {
         return;
       }
       case 0x44: // Describe
-      case 0x43: { // Close
+      case 0x43: {
+        // Close
         const kind = r.byte();
         const name = r.str();
         const what = kind === 0x53 ? 'statement' : 'portal';
@@ -142,7 +149,8 @@ export class ClientMessageLog {
   }
 
   private client(name: string, detail: string | undefined): void {
-    if (this.switches.clientMessages) this.log.info(detail === undefined ? {} : { detail }, `${name} message from frontend.`);
+    if (this.switches.clientMessages)
+      this.log.info(detail === undefined ? {} : { detail }, `${name} message from frontend.`);
   }
 
   /** log_statement logs what the client ran; log_per_node_statement what went to each node. */

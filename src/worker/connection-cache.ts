@@ -11,7 +11,12 @@ export interface CacheEntryView {
 }
 
 /** Databases pgpool never keeps connections to. */
-export const NEVER_CACHED_DATABASES: ReadonlySet<string> = new Set(['template0', 'template1', 'postgres', 'regression']);
+export const NEVER_CACHED_DATABASES: ReadonlySet<string> = new Set([
+  'template0',
+  'template1',
+  'postgres',
+  'regression',
+]);
 
 const major = (key: Buffer) => key.readUInt16BE(4);
 
@@ -20,8 +25,15 @@ const major = (key: Buffer) => key.readUInt16BE(4);
  * 'hit' when its whole startup packet is identical, 'stale' when it differs (pgpool
  * then discards that entry), 'miss' when there is none.
  */
-export function lookup(entries: readonly CacheEntryView[], user: string, database: string, key: Buffer): { kind: 'hit' | 'stale'; index: number } | { kind: 'miss' } {
-  const index = entries.findIndex((e) => e.user === user && e.database === database && major(e.startupKey) === major(key));
+export function lookup(
+  entries: readonly CacheEntryView[],
+  user: string,
+  database: string,
+  key: Buffer,
+): { kind: 'hit' | 'stale'; index: number } | { kind: 'miss' } {
+  const index = entries.findIndex(
+    (e) => e.user === user && e.database === database && major(e.startupKey) === major(key),
+  );
   if (index < 0) return { kind: 'miss' };
   return { kind: entries[index].startupKey.equals(key) ? 'hit' : 'stale', index };
 }

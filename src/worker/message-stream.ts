@@ -46,10 +46,13 @@ export class MessageStream {
 
   next(timeoutMs: number): Promise<Message> {
     return new Promise((resolve, reject) => {
-      const timer = timeoutMs > 0 ? setTimeout(() => {
-        this.waiter = undefined;
-        reject(new StreamTimeoutError(`no answer within ${timeoutMs} ms`));
-      }, timeoutMs) : undefined;
+      const timer =
+        timeoutMs > 0
+          ? setTimeout(() => {
+              this.waiter = undefined;
+              reject(new StreamTimeoutError(`no answer within ${timeoutMs} ms`));
+            }, timeoutMs)
+          : undefined;
       this.waiter = (m) => {
         if (timer) clearTimeout(timer);
         if (m instanceof Error) reject(m);

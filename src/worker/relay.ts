@@ -105,7 +105,8 @@ export class Relay {
         from = stop;
       }
     }
-    const ok = sent === 0 ? this.backend.write(chunk) : sent < chunk.length ? this.backend.write(chunk.subarray(sent)) : true;
+    const ok =
+      sent === 0 ? this.backend.write(chunk) : sent < chunk.length ? this.backend.write(chunk.subarray(sent)) : true;
     if (!ok) this.client.pause();
   }
 
@@ -119,7 +120,8 @@ export class Relay {
     const len = chunk.readInt32BE(at + 1);
     const end = at + 1 + len;
     // Only whole, unpipelined queries: the answer must not overtake PostgreSQL's pending replies.
-    if (end > chunk.length || !looksLikeAdminQuery(chunk, at, end) || this.fe.readyRequests !== this.be.readyCount) return 0;
+    if (end > chunk.length || !looksLikeAdminQuery(chunk, at, end) || this.fe.readyRequests !== this.be.readyCount)
+      return 0;
     const answer = this.admin(chunk.toString('utf8', at + 5, end - 1));
     if (!answer) return 0;
     if (Buffer.isBuffer(answer)) {

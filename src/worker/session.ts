@@ -11,7 +11,15 @@ import type { StartupPacket } from '../protocol/frontend-read.js';
 import { backendUnreachable, clientIdleLimit, noBackend, PoolerError } from '../protocol/pooler-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import { sessionLogger, type Logger } from '../log.js';
-import { BackendConnectError, BackendConnection, BackendRefusedError, describeTarget, randomCancelKey, type BackendTarget, type PasswordSource } from './backend-connection.js';
+import {
+  BackendConnectError,
+  BackendConnection,
+  BackendRefusedError,
+  describeTarget,
+  randomCancelKey,
+  type BackendTarget,
+  type PasswordSource,
+} from './backend-connection.js';
 import type { ConnectionCache } from './connection-cache.js';
 import { NEVER_CACHED_DATABASES } from './connection-cache.js';
 import { MessageStream } from './message-stream.js';
@@ -92,7 +100,16 @@ export class Session {
   enforceIdleLimit(now: number): boolean {
     const limitSeconds = this.settings.get('client_idle_limit');
     if (limitSeconds <= 0 || !this.relay || this.relay.clientIdleFor(now) <= limitSeconds * 1000) return false;
-    this.log.info({ user: this.startup.user, database: this.startup.database, client: this.peer, backendPid: this.conn?.pid, limit: limitSeconds }, 'unable to read data: client_idle_limit reached');
+    this.log.info(
+      {
+        user: this.startup.user,
+        database: this.startup.database,
+        client: this.peer,
+        backendPid: this.conn?.pid,
+        limit: limitSeconds,
+      },
+      'unable to read data: client_idle_limit reached',
+    );
     this.stop('client_idle_limit', clientIdleLimit(limitSeconds));
     return true;
   }
@@ -111,7 +128,14 @@ export class Session {
     let conn: BackendConnection | undefined;
     let extra: Buffer = Buffer.alloc(0);
     let reused = false;
-    const auth = new ClientAuthenticator({ client: this.client, stream, user, entry: this.deps.passwd(user), poolKey: this.deps.poolKey, timeoutMs: AUTH_TIMEOUT_MS });
+    const auth = new ClientAuthenticator({
+      client: this.client,
+      stream,
+      user,
+      entry: this.deps.passwd(user),
+      poolKey: this.deps.poolKey,
+      timeoutMs: AUTH_TIMEOUT_MS,
+    });
     try {
       // pool_hba on: the client proves itself to pgpool-ts first, whether or not a connection is cached (§6.3).
       const proved = this.deps.hba ? await this.authenticateByHba(auth) : undefined;
@@ -130,13 +154,16 @@ export class Session {
         const target = this.deps.target;
         if (!target) throw noBackend();
         this.cache.makeRoom();
-        const source: PasswordSource = this.deps.hba ? async (method) => heldPassword(method, held) : (method) => auth.forBackend(method, this.deps.config().allow_clear_text_frontend_auth);
+        const source: PasswordSource = this.deps.hba
+          ? async (method) => heldPassword(method, held)
+          : (method) => auth.forBackend(method, this.deps.config().allow_clear_text_frontend_auth);
         try {
           const t0 = performance.now();
           ({ conn, extra } = await BackendConnection.open(target, this.cacheKey, user, database, source));
           this.deps.observe.connect((performance.now() - t0) / 1000);
         } catch (e) {
-          if (e instanceof BackendConnectError && e.kind === 'unreachable') throw backendUnreachable(target.node, describeTarget(target), e.message);
+          if (e instanceof BackendConnectError && e.kind === 'unreachable')
+            throw backendUnreachable(target.node, describeTarget(target), e.message);
           throw e;
         }
       }
@@ -159,7 +186,13 @@ export class Session {
     this.greet(conn, reused, cancelKey);
     const d = this.deps.durations(database);
     const end = await new Promise<RelayEnd>((resolve) => {
-      this.relay = new Relay(this.client, conn!.socket, (e) => resolve(e), this.adminHook, new RequestTiming(d.queries, d.transactions));
+      this.relay = new Relay(
+        this.client,
+        conn!.socket,
+        (e) => resolve(e),
+        this.adminHook,
+        new RequestTiming(d.queries, d.transactions),
+      );
       this.settingsChanged();
       this.relay.start(extra, clientRest);
     });
@@ -196,14 +229,23 @@ export class Session {
       this.messageLog.switches = switches;
       this.messageLog.log = this.connectionLog(this.conn);
     } else {
-      const messageLog = (this.messageLog = new ClientMessageLog(this.connectionLog(this.conn), switches, this.conn.pid));
+      const messageLog = (this.messageLog = new ClientMessageLog(
+        this.connectionLog(this.conn),
+        switches,
+        this.conn.pid,
+      ));
       relay.setTap((chunk) => messageLog.feed(chunk));
     }
   }
 
   /** Lines about this connection name the client and its backend. */
   private connectionLog(conn: BackendConnection): Logger {
-    return this.log.child({ user: this.startup.user, database: this.startup.database, client: this.peer, backendPid: conn.pid });
+    return this.log.child({
+      user: this.startup.user,
+      database: this.startup.database,
+      client: this.peer,
+      backendPid: conn.pid,
+    });
   }
 
   /** The client as log lines name it. */
@@ -212,18 +254,41 @@ export class Session {
   }
 
   /** §6.1/§6.3: the first pool_hba.conf record that applies decides how the client is proved. */
-  private async authenticateByHba(auth: ClientAuthenticator): Promise<{ held: Secret | undefined; unchecked?: string }> {
+  private async authenticateByHba(
+    auth: ClientAuthenticator,
+  ): Promise<{ held: Secret | undefined; unchecked?: string }> {
     const hba = this.deps.hba!;
     const { user, database } = this.startup;
     const ssl = (this.client as { encrypted?: boolean }).encrypted === true;
     const address = this.client.remoteAddress;
-    if (hba.broken) throw new PoolerError('HBA', SqlState.InvalidAuthorizationSpecification, 'client authentication failed', 'FATAL', 'missing or erroneous pool_hba.conf file', 'see pgpool log for details');
-    const record = await matchHba(hba.records, { local: address === undefined, ssl, address, database, user }, this.deps.hbaEnv);
+    if (hba.broken)
+      throw new PoolerError(
+        'HBA',
+        SqlState.InvalidAuthorizationSpecification,
+        'client authentication failed',
+        'FATAL',
+        'missing or erroneous pool_hba.conf file',
+        'see pgpool log for details',
+      );
+    const record = await matchHba(
+      hba.records,
+      { local: address === undefined, ssl, address, database, user },
+      this.deps.hbaEnv,
+    );
     if (!record || record.method === 'reject') {
       const host = address === undefined ? '[local]' : plainAddress(address);
-      this.log.info({ user, database, client: this.peer, line: record?.line }, record ? `pool_hba.conf line ${record.line} rejects the client` : 'no pool_hba.conf entry matches the client');
-      throw new PoolerError('HBA', SqlState.InvalidAuthorizationSpecification, 'client authentication failed', 'FATAL',
-        `no pool_hba.conf entry for host "${host}", user "${user}", database "${database}", SSL ${ssl ? 'on' : 'off'}`, 'see pgpool log for details');
+      this.log.info(
+        { user, database, client: this.peer, line: record?.line },
+        record ? `pool_hba.conf line ${record.line} rejects the client` : 'no pool_hba.conf entry matches the client',
+      );
+      throw new PoolerError(
+        'HBA',
+        SqlState.InvalidAuthorizationSpecification,
+        'client authentication failed',
+        'FATAL',
+        `no pool_hba.conf entry for host "${host}", user "${user}", database "${database}", SSL ${ssl ? 'on' : 'off'}`,
+        'see pgpool log for details',
+      );
     }
     return auth.byHba(record.method);
   }
@@ -232,17 +297,44 @@ export class Session {
     if (this.client.destroyed) return;
     if (e instanceof BackendRefusedError) {
       this.client.end(e.raw); // PostgreSQL's own error, byte for byte
-      this.log.info({ user: this.startup.user, database: this.startup.database, client: this.peer, sqlstate: e.fields.get('C') }, `backend refused the connection: ${e.message}`);
+      this.log.info(
+        { user: this.startup.user, database: this.startup.database, client: this.peer, sqlstate: e.fields.get('C') },
+        `backend refused the connection: ${e.message}`,
+      );
       return;
     }
     let err: PoolerError;
     if (e instanceof PoolerError) err = e;
     else if (e instanceof BackendConnectError && e.kind === 'auth') {
-      err = new PoolerError('BACKEND_AUTH', SqlState.InvalidPassword, 'failed to authenticate with backend', 'FATAL', `${e.message} (pgpool-ts to PostgreSQL)`, 'add the user to pool_passwd, or set allow_clear_text_frontend_auth = on');
+      err = new PoolerError(
+        'BACKEND_AUTH',
+        SqlState.InvalidPassword,
+        'failed to authenticate with backend',
+        'FATAL',
+        `${e.message} (pgpool-ts to PostgreSQL)`,
+        'add the user to pool_passwd, or set allow_clear_text_frontend_auth = on',
+      );
     } else {
-      err = new PoolerError('BACKEND_START', SqlState.ConnectionFailure, 'failed to create a backend connection', 'FATAL', (e as Error).message);
+      err = new PoolerError(
+        'BACKEND_START',
+        SqlState.ConnectionFailure,
+        'failed to create a backend connection',
+        'FATAL',
+        (e as Error).message,
+      );
     }
-    this.log.info({ user: this.startup.user, database: this.startup.database, client: this.peer, code: err.code, sqlstate: err.sqlstate, detail: err.detail, hint: err.hint }, err.message);
+    this.log.info(
+      {
+        user: this.startup.user,
+        database: this.startup.database,
+        client: this.peer,
+        code: err.code,
+        sqlstate: err.sqlstate,
+        detail: err.detail,
+        hint: err.hint,
+      },
+      err.message,
+    );
     this.client.end(errorResponse(err));
   }
 
@@ -265,12 +357,24 @@ export class Session {
     let cached = false;
     // The last ReadyForQuery the client saw says whether ABORT is needed.
     conn.txStatus = relay.be.txStatus;
-    if (end.kind === 'terminate' && cfg.connection_cache && !NEVER_CACHED_DATABASES.has(conn.database) && cfg.max_pool > 0) {
+    if (
+      end.kind === 'terminate' &&
+      cfg.connection_cache &&
+      !NEVER_CACHED_DATABASES.has(conn.database) &&
+      cfg.max_pool > 0
+    ) {
       const pending = relay.fe.readyRequests - relay.be.readyCount;
       const t0 = performance.now();
       // log_per_node_statement shows the reset queries too, as pgpool's does.
       const log = this.settings.get('log_per_node_statement') ? this.connectionLog(conn) : undefined;
-      const clean = await conn.reset(cfg.reset_query_list, pending, relay.fe.unsynced, relay.be.inCopyIn, RESET_TIMEOUT_MS, log && ((q) => log.info(perNodeStatement(conn.pid, q))));
+      const clean = await conn.reset(
+        cfg.reset_query_list,
+        pending,
+        relay.fe.unsynced,
+        relay.be.inCopyIn,
+        RESET_TIMEOUT_MS,
+        log && ((q) => log.info(perNodeStatement(conn.pid, q))),
+      );
       this.deps.observe.reset((performance.now() - t0) / 1000);
       if (clean) {
         this.cache.put(conn);
@@ -279,7 +383,11 @@ export class Session {
     }
     if (!cached) conn.close();
     if (end.kind === 'protocol-error' && !this.client.destroyed) {
-      this.client.write(errorResponse(new PoolerError('PROTOCOL', SqlState.ProtocolViolation, 'invalid frontend message', 'FATAL', end.message)));
+      this.client.write(
+        errorResponse(
+          new PoolerError('PROTOCOL', SqlState.ProtocolViolation, 'invalid frontend message', 'FATAL', end.message),
+        ),
+      );
     }
     // end() unless already ended (a second end() only builds an error), then close.
     this.client.destroySoon();

@@ -14,7 +14,12 @@ export type StartupOutcome =
 const NO = Buffer.from('N');
 const YES = Buffer.from('S');
 
-export function readClientStartup(raw: net.Socket, initial: Buffer, timeoutMs: number, tls?: ClientTls): Promise<StartupOutcome> {
+export function readClientStartup(
+  raw: net.Socket,
+  initial: Buffer,
+  timeoutMs: number,
+  tls?: ClientTls,
+): Promise<StartupOutcome> {
   return new Promise((resolve) => {
     let socket = raw;
     let buf = initial;
@@ -41,12 +46,28 @@ export function readClientStartup(raw: net.Socket, initial: Buffer, timeoutMs: n
         const p = r.packet;
         if (p.kind === 'ssl' || p.kind === 'gssenc') {
           if (p.kind === 'ssl' && sslSeen) {
-            return fail(new PoolerError('BAD_STARTUP', '08P01', 'invalid startup packet layout', 'FATAL', 'SSLRequest received twice'));
+            return fail(
+              new PoolerError(
+                'BAD_STARTUP',
+                '08P01',
+                'invalid startup packet layout',
+                'FATAL',
+                'SSLRequest received twice',
+              ),
+            );
           }
           sslSeen ||= p.kind === 'ssl';
           if (buf.length > 0) {
             // PostgreSQL: data after an encryption request, before its answer, is a protocol violation.
-            return fail(new PoolerError('BAD_STARTUP', '08P01', 'received unencrypted data after SSL request', 'FATAL', 'This could be either a client-software bug or evidence of an attempted man-in-the-middle attack.'));
+            return fail(
+              new PoolerError(
+                'BAD_STARTUP',
+                '08P01',
+                'received unencrypted data after SSL request',
+                'FATAL',
+                'This could be either a client-software bug or evidence of an attempted man-in-the-middle attack.',
+              ),
+            );
           }
           // Over a unix socket PostgreSQL says 'N' to SSLRequest, and so does pgpool-ts.
           if (p.kind === 'ssl' && tls && socket.remoteAddress !== undefined) return startTls();

@@ -36,35 +36,46 @@ class Worker {
   private clientTls: ClientTls | undefined;
   private nextAdminId = 1;
   /** What the metrics count beyond the live children (exited children, ended sessions). */
-  private readonly totals = { cache: { hits: 0, misses: 0, evictions: 0 }, sessions: new Map<string, number>(), childExits: new Map<string, number>(), fromClients: 0, toClients: 0 };
-  private readonly metrics = workerRegistry({
-    cache: () => {
-      const c = { ...this.totals.cache };
-      for (const child of this.children.values()) {
-        c.hits += child.cache.stats.hits;
-        c.misses += child.cache.stats.misses;
-        c.evictions += child.cache.stats.evictions;
-      }
-      return c;
+  private readonly totals = {
+    cache: { hits: 0, misses: 0, evictions: 0 },
+    sessions: new Map<string, number>(),
+    childExits: new Map<string, number>(),
+    fromClients: 0,
+    toClients: 0,
+  };
+  private readonly metrics = workerRegistry(
+    {
+      cache: () => {
+        const c = { ...this.totals.cache };
+        for (const child of this.children.values()) {
+          c.hits += child.cache.stats.hits;
+          c.misses += child.cache.stats.misses;
+          c.evictions += child.cache.stats.evictions;
+        }
+        return c;
+      },
+      sessions: () => this.totals.sessions,
+      childExits: () => this.totals.childExits,
+      bytes: () => {
+        let fromClients = this.totals.fromClients;
+        let toClients = this.totals.toClients;
+        for (const child of this.children.values()) {
+          fromClients += child.session?.relay?.bytesFromClient ?? 0;
+          toClients += child.session?.relay?.bytesToClient ?? 0;
+        }
+        return { fromClients, toClients };
+      },
     },
-    sessions: () => this.totals.sessions,
-    childExits: () => this.totals.childExits,
-    bytes: () => {
-      let fromClients = this.totals.fromClients;
-      let toClients = this.totals.toClients;
-      for (const child of this.children.values()) {
-        fromClients += child.session?.relay?.bytesFromClient ?? 0;
-        toClients += child.session?.relay?.bytesToClient ?? 0;
-      }
-      return { fromClients, toClients };
-    },
-  }, `worker ${process.env.PGPOOL_TS_WORKER ?? '?'}`);
+    `worker ${process.env.PGPOOL_TS_WORKER ?? '?'}`,
+  );
   private readonly adminWaiters = new Map<number, { resolve: (r: Report) => void; reject: (e: Error) => void }>();
 
   private hba: { records: readonly HbaRecord[]; broken: boolean } | undefined;
   private hbaEnv: HbaEnv = {
     sslEnabled: false,
-    interfaces: Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((i) => ({ address: i.address, prefix: Number(i.cidr?.split('/')[1] ?? 0) }))),
+    interfaces: Object.values(os.networkInterfaces()).flatMap((list) =>
+      (list ?? []).map((i) => ({ address: i.address, prefix: Number(i.cidr?.split('/')[1] ?? 0) })),
+    ),
     hostnameOf: verifiedHostname,
     note: (r, why) => this.log.debug(`pool_hba.conf line ${r.line}: ${why}`),
   };
@@ -153,7 +164,11 @@ class Worker {
         void this.metrics.registry.getMetricsAsJSON().then((json) => this.send({ t: 'metrics', reqId: m.reqId, json }));
         return;
       case 'report':
-        this.send({ t: 'report', reqId: m.reqId, children: [...this.children.values()].map((c) => childReport(c, performance.now())) });
+        this.send({
+          t: 'report',
+          reqId: m.reqId,
+          children: [...this.children.values()].map((c) => childReport(c, performance.now())),
+        });
         return;
     }
   }
@@ -167,7 +182,8 @@ class Worker {
       const file = poolPasswdFile(this.configFile, cfg.pool_passwd);
       const r = loadPoolPasswd(file);
       // A missing pool_passwd is normal (trust set-ups); a broken one is reported.
-      if (r.diagnostics.some((d) => d.line > 0)) for (const d of r.diagnostics) this.log.warn(`${d.file}:${d.line}: ${d.message}`);
+      if (r.diagnostics.some((d) => d.line > 0))
+        for (const d of r.diagnostics) this.log.warn(`${d.file}:${d.line}: ${d.message}`);
       this.passwd = r.entries;
     }
     // The key is needed only for AES entries; without it they fail with pgpool's error.
@@ -203,7 +219,8 @@ class Worker {
     const startup = await readClientStartup(socket, initial, this.cfg.authentication_timeout * 1000, this.clientTls);
     if (!startup.ok || startup.packet.kind !== 'startup') {
       if (!startup.ok) this.log.debug({ connId }, startup.reason);
-      else if (startup.packet.kind === 'cancel') this.send({ t: 'cancelRequest', pid: startup.packet.pid, key: startup.packet.key.toString('hex') });
+      else if (startup.packet.kind === 'cancel')
+        this.send({ t: 'cancelRequest', pid: startup.packet.pid, key: startup.packet.key.toString('hex') });
       socket.destroy();
       this.send({ t: 'clientLost', connId });
       return;
@@ -227,10 +244,30 @@ class Worker {
       hba: this.hba,
       hbaEnv: this.hbaEnv,
       admin: (query) => answerAdminQuery(query, (name) => this.askSupervisor(name)),
-      observe: { connect: (s) => this.metrics.connectSeconds.observe(s), reset: (s) => this.metrics.resetSeconds.observe(s) },
-      durations: (database) => ({ queries: this.metrics.queries.of(database), transactions: this.metrics.transactions.of(database) }),
+      observe: {
+        connect: (s) => this.metrics.connectSeconds.observe(s),
+        reset: (s) => this.metrics.resetSeconds.observe(s),
+      },
+      durations: (database) => ({
+        queries: this.metrics.queries.of(database),
+        transactions: this.metrics.transactions.of(database),
+      }),
       started: (pid, key, conn) =>
-        this.send({ t: 'childBusy', childId: child.id, connId, cancel: { pid, key: key.toString('hex'), target: { host: conn.target.host, port: conn.target.port, pid: conn.pid, secret: conn.secret.toString('hex') } } }),
+        this.send({
+          t: 'childBusy',
+          childId: child.id,
+          connId,
+          cancel: {
+            pid,
+            key: key.toString('hex'),
+            target: {
+              host: conn.target.host,
+              port: conn.target.port,
+              pid: conn.pid,
+              secret: conn.secret.toString('hex'),
+            },
+          },
+        }),
       log: () => this.log,
     });
     child.session = session;
@@ -244,11 +281,29 @@ class Worker {
     child.sessions++;
     child.idleSince = Date.now();
     if (this.cfg.log_disconnections) {
-      this.log.info({ child: child.id, user: p.user, database: p.database, peer: peerOf(socket), backendPid: result.backendPid, reused: result.reused, cached: result.cached, end: result.end, ms: Date.now() - t0 }, 'frontend disconnection');
+      this.log.info(
+        {
+          child: child.id,
+          user: p.user,
+          database: p.database,
+          peer: peerOf(socket),
+          backendPid: result.backendPid,
+          reused: result.reused,
+          cached: result.cached,
+          end: result.end,
+          ms: Date.now() - t0,
+        },
+        'frontend disconnection',
+      );
     }
     const reason = this.shuttingDown ? 'shutdown' : exitAfterSession(child.sessions, this.cfg);
     if (reason) {
-      this.exitChild(child, reason, reason === 'max_connections' ? `child exiting, ${child.sessions} connections reached` : 'shutting down', connId);
+      this.exitChild(
+        child,
+        reason,
+        reason === 'max_connections' ? `child exiting, ${child.sessions} connections reached` : 'shutting down',
+        connId,
+      );
       return;
     }
     this.send({ t: 'childFree', childId: child.id, connId, pooled: child.cache.entries.length });
@@ -267,7 +322,10 @@ class Worker {
     let host: string | undefined;
     if (this.cfg.log_hostname && address) {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      host = await Promise.race([hostNameOf(address), new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 1000)))]);
+      host = await Promise.race([
+        hostNameOf(address),
+        new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 1000))),
+      ]);
       clearTimeout(timer);
     }
     this.log.info({ child, user, database, peer: peerOf(socket), host }, 'new connection received');
@@ -306,21 +364,44 @@ function bump(m: Map<string, number>, key: string): void {
 }
 
 function slotOf(conn: BackendConnection, connected: boolean): SlotReport {
-  return { database: conn.database, user: conn.user, backendPid: conn.pid, createdAt: conn.createdAt, counter: conn.timesUsed, connected, protocolMajor: conn.startupKey.readUInt16BE(4), protocolMinor: conn.startupKey.readUInt16BE(6) };
+  return {
+    database: conn.database,
+    user: conn.user,
+    backendPid: conn.pid,
+    createdAt: conn.createdAt,
+    counter: conn.timesUsed,
+    connected,
+    protocolMajor: conn.startupKey.readUInt16BE(4),
+    protocolMinor: conn.startupKey.readUInt16BE(6),
+  };
 }
 
 /** pgpool's view of a child (§1.4 statuses from the relay's counters); `now` from performance.now(). */
 function childReport(c: Child, now: number): ChildReport {
   const s = c.session;
   const relay = s?.relay;
-  const status: ChildReport['status'] = !s ? 'Wait for connection' : !relay || !s.conn ? 'Connecting'
-    : relay.fe.readyRequests > relay.be.readyCount ? 'Execute command' : relay.be.txStatus === 0x54 ? 'Idle in transaction' : 'Idle';
+  const status: ChildReport['status'] = !s
+    ? 'Wait for connection'
+    : !relay || !s.conn
+      ? 'Connecting'
+      : relay.fe.readyRequests > relay.be.readyCount
+        ? 'Execute command'
+        : relay.be.txStatus === 0x54
+          ? 'Idle in transaction'
+          : 'Idle';
   const slots = c.cache.entries.map((conn) => slotOf(conn, false));
   if (s?.conn) slots.unshift(slotOf(s.conn, true));
   return {
-    childId: c.id, startedAt: c.startedAt, sessions: c.sessions, status, slots,
-    clientConnectedAt: s?.startedAt, clientDisconnectedAt: c.sessions > 0 ? c.idleSince : undefined,
-    clientHost: s?.clientAddress, clientPort: s?.clientPort, clientIdleMs: relay ? relay.clientIdleFor(now) : undefined,
+    childId: c.id,
+    startedAt: c.startedAt,
+    sessions: c.sessions,
+    status,
+    slots,
+    clientConnectedAt: s?.startedAt,
+    clientDisconnectedAt: c.sessions > 0 ? c.idleSince : undefined,
+    clientHost: s?.clientAddress,
+    clientPort: s?.clientPort,
+    clientIdleMs: relay ? relay.clientIdleFor(now) : undefined,
   };
 }
 
@@ -345,7 +426,6 @@ async function verifiedHostname(address: string): Promise<string | undefined> {
     return undefined;
   }
 }
-
 
 const worker = new Worker();
 process.on('message', (m: ToWorker, handle?: unknown) => worker.handle(m, handle as net.Socket | undefined));

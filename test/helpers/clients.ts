@@ -17,7 +17,9 @@ export function backendPid(cfg: pg.ClientConfig): Promise<number> {
 }
 
 /** The error a connection attempt fails with (node-postgres DatabaseError fields). */
-export async function connectError(cfg: pg.ClientConfig): Promise<{ code?: string; message: string; severity?: string; detail?: string }> {
+export async function connectError(
+  cfg: pg.ClientConfig,
+): Promise<{ code?: string; message: string; severity?: string; detail?: string }> {
   const c = new pg.Client(cfg);
   c.on('error', () => {});
   try {

@@ -27,9 +27,11 @@ export interface Pooler {
 export type ConfValues = Record<string, string | number | boolean>;
 
 export function confText(values: ConfValues): string {
-  return Object.entries(values)
-    .map(([k, v]) => `${k} = ${typeof v === 'string' ? `'${v}'` : typeof v === 'boolean' ? (v ? 'on' : 'off') : v}`)
-    .join('\n') + '\n';
+  return (
+    Object.entries(values)
+      .map(([k, v]) => `${k} = ${typeof v === 'string' ? `'${v}'` : typeof v === 'boolean' ? (v ? 'on' : 'off') : v}`)
+      .join('\n') + '\n'
+  );
 }
 
 const running = new Set<Pooler>();
@@ -39,7 +41,12 @@ export interface StartOptions {
   readonly started?: (dir: string) => Promise<unknown>;
 }
 
-export async function startPooler(values: ConfValues = {}, extraFiles: Record<string, string> = {}, env: NodeJS.ProcessEnv = {}, opts: StartOptions = {}): Promise<Pooler> {
+export async function startPooler(
+  values: ConfValues = {},
+  extraFiles: Record<string, string> = {},
+  env: NodeJS.ProcessEnv = {},
+  opts: StartOptions = {},
+): Promise<Pooler> {
   const pg = inject('pg');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgpool-ts-test-'));
   const port = await freePort();
@@ -66,7 +73,10 @@ export async function startPooler(values: ConfValues = {}, extraFiles: Record<st
     }),
   );
   for (const [name, text] of Object.entries(extraFiles)) fs.writeFileSync(path.join(dir, name), text);
-  const proc = spawn(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), '-n', '-f', conf], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const proc = spawn(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), '-n', '-f', conf], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   let log = '';
   const waiters = new Set<() => void>();
   const onText = (b: Buffer) => {

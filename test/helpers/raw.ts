@@ -3,7 +3,10 @@
 import net from 'node:net';
 
 export function startupPacket(params: Record<string, string>, version = 0x00030000): Buffer {
-  const body = Buffer.concat([...Object.entries(params).flatMap(([k, v]) => [Buffer.from(k + '\0'), Buffer.from(v + '\0')]), Buffer.from([0])]);
+  const body = Buffer.concat([
+    ...Object.entries(params).flatMap(([k, v]) => [Buffer.from(k + '\0'), Buffer.from(v + '\0')]),
+    Buffer.from([0]),
+  ]);
   const b = Buffer.alloc(8 + body.length);
   b.writeInt32BE(b.length, 0);
   b.writeInt32BE(version, 4);

@@ -26,7 +26,11 @@ const MATRIX: { row: string; hba?: string; clearText?: boolean; cells: Partial<R
   { row: 'pool_hba md5', hba: 'md5', cells: { AES: ALL, md5: ['md5'], TEXT: ALL, none: [] } },
   { row: 'pool_hba password', hba: 'password', cells: { AES: ALL, md5: ['md5'], TEXT: ALL, none: ALL } },
   { row: 'pool_hba off, clear text on', clearText: true, cells: { none: ALL } },
-  { row: 'pool_hba off, clear text off', clearText: false, cells: { AES: ALL, md5: ['md5'], TEXT: ALL, none: ['clear'] } },
+  {
+    row: 'pool_hba off, clear text off',
+    clearText: false,
+    cells: { AES: ALL, md5: ['md5'], TEXT: ALL, none: ['clear'] },
+  },
 ];
 
 const KEY = 'matrix secret key';
@@ -36,13 +40,15 @@ fs.writeFileSync(keyFile, `${KEY}\n`, { mode: 0o600 });
 afterAll(() => fs.rmSync(keyDir, { recursive: true, force: true }));
 
 function passwdFile(kind: Entry): string {
-  return Object.values(USERS)
-    .map((u) => {
-      if (kind === 'AES') return `${u.name}:AES${aesEncrypt(u.password, KEY)}`;
-      if (kind === 'md5') return `${u.name}:${md5Stored(u.password, u.name)}`;
-      return `${u.name}:TEXT${u.password}`;
-    })
-    .join('\n') + '\n';
+  return (
+    Object.values(USERS)
+      .map((u) => {
+        if (kind === 'AES') return `${u.name}:AES${aesEncrypt(u.password, KEY)}`;
+        if (kind === 'md5') return `${u.name}:${md5Stored(u.password, u.name)}`;
+        return `${u.name}:TEXT${u.password}`;
+      })
+      .join('\n') + '\n'
+  );
 }
 
 describe.each(MATRIX)('$row', ({ hba, clearText, cells }) => {
@@ -51,7 +57,13 @@ describe.each(MATRIX)('$row', ({ hba, clearText, cells }) => {
       const files: Record<string, string> = entry === 'none' ? {} : { pool_passwd: passwdFile(entry) };
       if (hba) files['pool_hba.conf'] = `host all all 127.0.0.1/32 ${hba}\n`;
       const p = await startPooler(
-        { num_init_children: 1, worker_processes: 1, enable_pool_hba: hba !== undefined, allow_clear_text_frontend_auth: clearText ?? false, pool_passwd: entry === 'none' ? '' : 'pool_passwd' },
+        {
+          num_init_children: 1,
+          worker_processes: 1,
+          enable_pool_hba: hba !== undefined,
+          allow_clear_text_frontend_auth: clearText ?? false,
+          pool_passwd: entry === 'none' ? '' : 'pool_passwd',
+        },
         files,
         { PGPOOLKEYFILE: keyFile },
       );
@@ -71,7 +83,10 @@ describe.each(MATRIX)('$row', ({ hba, clearText, cells }) => {
         }
         outcome[b] = 'ok';
         // The right password got in; a wrong one must not, although a connection is cached now.
-        expect(await connectError({ ...cfg, password: 'wrong password' })).toMatchObject({ code: '28P01', severity: 'FATAL' });
+        expect(await connectError({ ...cfg, password: 'wrong password' })).toMatchObject({
+          code: '28P01',
+          severity: 'FATAL',
+        });
         expect(await backendPid(cfg)).toBe(first);
       }
       expect(outcome).toEqual(Object.fromEntries(ALL.map((b) => [b, succeeds.includes(b) ? 'ok' : 'refused'])));

@@ -28,7 +28,10 @@ describe('backend restart', () => {
     const active = new pg.Client(p.client('alice', 'app'));
     active.on('error', () => {});
     await active.connect();
-    const running = active.query('select pg_sleep(20)').then(() => 'finished', (e: { code?: string; message: string }) => e.code ?? e.message);
+    const running = active.query('select pg_sleep(20)').then(
+      () => 'finished',
+      (e: { code?: string; message: string }) => e.code ?? e.message,
+    );
     const t0 = Date.now();
     await restartPostgres(inject('pg').dataDir);
     expect(await running).toBe('57P01');

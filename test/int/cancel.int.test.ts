@@ -20,7 +20,10 @@ async function sleepAndCancel(port: number): Promise<{ code: string; ms: number;
   await c.connect();
   try {
     const t0 = Date.now();
-    const q = c.query('select pg_sleep(10)').then(() => ({ code: 'none' }), (e: { code: string }) => ({ code: e.code }));
+    const q = c.query('select pg_sleep(10)').then(
+      () => ({ code: 'none' }),
+      (e: { code: string }) => ({ code: e.code }),
+    );
     await new Promise((r) => setTimeout(r, 300));
     // A CancelRequest on a new connection with the pid and key the client got in BackendKeyData.
     const { processID, secretKey } = c as unknown as { processID: number; secretKey: number };

@@ -21,7 +21,10 @@ describe('pgpool-ts --check-config', () => {
   it('lists every problem with file:line and exits non-zero', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'check-'));
     const f = path.join(dir, 'pgpool.conf');
-    fs.writeFileSync(f, "num_init_children = abc\nPort = 5555\nlog_connections = maybe\nbackend_hostname0 = 'db'\nbackend_port0 = 5432\nmemory_cache_enabled = on\n");
+    fs.writeFileSync(
+      f,
+      "num_init_children = abc\nPort = 5555\nlog_connections = maybe\nbackend_hostname0 = 'db'\nbackend_port0 = 5432\nmemory_cache_enabled = on\n",
+    );
     fs.writeFileSync(path.join(dir, 'pcp.conf'), 'admin:notahash\n');
     const r = await cli('--check-config', '-f', f);
     fs.rmSync(dir, { recursive: true });
@@ -30,7 +33,9 @@ describe('pgpool-ts --check-config', () => {
     expect(r.stdout).toContain(`${f}:2: warning: unrecognized configuration parameter "Port" (did you mean "port"?)`);
     expect(r.stdout).toContain(`${f}:3: error: invalid value for parameter "log_connections": "maybe"`);
     expect(r.stdout).toContain(`${path.join(dir, 'pcp.conf')}:1: error: password of user "admin" is not an md5 hash`);
-    expect(r.stdout).toContain(`${f}:6: info: parameter "memory_cache_enabled" is accepted but not implemented by pgpool-ts yet`);
+    expect(r.stdout).toContain(
+      `${f}:6: info: parameter "memory_cache_enabled" is accepted but not implemented by pgpool-ts yet`,
+    );
     expect(r.stdout).toContain(`${f}: 3 error(s)`);
   });
 
@@ -43,11 +48,13 @@ describe('pgpool-ts --check-config', () => {
   it('refuses to start on an invalid file with exit code 3, naming file, line and parameter', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bad-'));
     const f = path.join(dir, 'pgpool.conf');
-    fs.writeFileSync(f, "\n\nmax_pool = -1\n");
+    fs.writeFileSync(f, '\n\nmax_pool = -1\n');
     const r = await cli('-n', '-f', f);
     fs.rmSync(dir, { recursive: true });
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain(`${f}:3: error: -1 is outside the valid range for parameter "max_pool" (0 .. 2147483647)`);
+    expect(r.stderr).toContain(
+      `${f}:3: error: -1 is outside the valid range for parameter "max_pool" (0 .. 2147483647)`,
+    );
   });
 
   it('prints its version', async () => {
@@ -69,10 +76,12 @@ describe('start-up capacity check', () => {
 });
 
 describe('log_format = text', () => {
-  it("writes pgpool-style lines with log_line_prefix instead of JSON", async () => {
+  it('writes pgpool-style lines with log_line_prefix instead of JSON', async () => {
     const p = await startPooler({ log_format: 'text', log_line_prefix: '%t: %a pid %p: ' });
     const line = await p.waitForLog(/successfully started/);
-    expect(line).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d: pgpool-ts pid \d+: LOG:  pgpool-ts successfully started  \(/);
+    expect(line).toMatch(
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d: pgpool-ts pid \d+: LOG:  pgpool-ts successfully started  \(/,
+    );
     expect(p.logs()).not.toContain('{"level"');
     await p.stop();
   });

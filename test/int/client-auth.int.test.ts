@@ -29,8 +29,17 @@ afterAll(async () => {
   fs.rmSync(certDir, { recursive: true, force: true });
 });
 
-const hbaPooler = (hba: string, values: Record<string, string | number | boolean> = {}, files: Record<string, string> = {}, env: NodeJS.ProcessEnv = {}) =>
-  startPooler({ num_init_children: 2, worker_processes: 1, enable_pool_hba: true, ...values }, { 'pool_hba.conf': hba, ...files }, env);
+const hbaPooler = (
+  hba: string,
+  values: Record<string, string | number | boolean> = {},
+  files: Record<string, string> = {},
+  env: NodeJS.ProcessEnv = {},
+) =>
+  startPooler(
+    { num_init_children: 2, worker_processes: 1, enable_pool_hba: true, ...values },
+    { 'pool_hba.conf': hba, ...files },
+    env,
+  );
 
 const noEntry = (user: string, database: string, ssl: 'on' | 'off') => ({
   code: '28000',
@@ -58,44 +67,73 @@ describe('pool_hba.conf', () => {
     await p.stop();
   });
 
-  it('refuses everyone with pgpool\'s message while pool_hba.conf is broken, and names the file and line in the log', async () => {
+  it("refuses everyone with pgpool's message while pool_hba.conf is broken, and names the file and line in the log", async () => {
     const p = await hbaPooler('host all all 127.0.0.1/32 trust\nhost all all 127.0.0.1/33 md5\n');
-    expect(await connectError(p.client('alice', 'app'))).toMatchObject({ code: '28000', message: 'client authentication failed', detail: 'missing or erroneous pool_hba.conf file' });
+    expect(await connectError(p.client('alice', 'app'))).toMatchObject({
+      code: '28000',
+      message: 'client authentication failed',
+      detail: 'missing or erroneous pool_hba.conf file',
+    });
     await p.waitForLog(/pool_hba\.conf:2: invalid IP mask \\"127\.0\.0\.1\/33\\"/);
     // Fixed and reloaded: served again.
     fs.writeFileSync(path.join(p.dir, 'pool_hba.conf'), 'host all all 127.0.0.1/32 trust\n');
     p.proc.kill('SIGHUP');
-    await expect.poll(() => backendPid(p.client('alice', 'app')).catch(() => 0), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(() => backendPid(p.client('alice', 'app')).catch(() => 0), { timeout: 10_000 })
+      .toBeGreaterThan(0);
     await p.stop();
   });
 
   it('says clearly that pam and ldap are not supported', async () => {
     const p = await hbaPooler('host all all 127.0.0.1/32 pam\n');
-    expect(await connectError(p.client('alice', 'app'))).toMatchObject({ code: '0A000', message: 'pam authentication is not supported by pgpool-ts' });
+    expect(await connectError(p.client('alice', 'app'))).toMatchObject({
+      code: '0A000',
+      message: 'pam authentication is not supported by pgpool-ts',
+    });
     await p.stop();
   });
 
-  it('refuses md5 for a user without a pool_passwd entry, and an AES entry the key does not open, with pgpool\'s details', async () => {
+  it("refuses md5 for a user without a pool_passwd entry, and an AES entry the key does not open, with pgpool's details", async () => {
     const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgpool-ts-key-'));
     const keyFile = path.join(keyDir, 'key');
     fs.writeFileSync(keyFile, 'the right key\n', { mode: 0o600 });
     const passwd = `${USERS.md5.name}:AES${aesEncrypt(USERS.md5.password, 'another key')}\n`;
-    const p = await hbaPooler('host all all 127.0.0.1/32 md5\n', { pool_passwd: 'pool_passwd' }, { pool_passwd: passwd }, { PGPOOLKEYFILE: keyFile });
+    const p = await hbaPooler(
+      'host all all 127.0.0.1/32 md5\n',
+      { pool_passwd: 'pool_passwd' },
+      { pool_passwd: passwd },
+      { PGPOOLKEYFILE: keyFile },
+    );
     expect(await connectError({ ...p.client(USERS.scram.name, 'app'), password: USERS.scram.password })).toMatchObject({
-      code: '28P01', message: 'md5 authentication failed', detail: `pool_passwd file does not contain an entry for "${USERS.scram.name}" (client to pgpool-ts)`,
+      code: '28P01',
+      message: 'md5 authentication failed',
+      detail: `pool_passwd file does not contain an entry for "${USERS.scram.name}" (client to pgpool-ts)`,
     });
     expect(await connectError({ ...p.client(USERS.md5.name, 'app'), password: USERS.md5.password })).toMatchObject({
-      code: '28P01', message: 'md5 authentication failed', detail: 'unable to decrypt password from pool_passwd (client to pgpool-ts)', hint: 'verify the valid pool_key exists',
+      code: '28P01',
+      message: 'md5 authentication failed',
+      detail: 'unable to decrypt password from pool_passwd (client to pgpool-ts)',
+      hint: 'verify the valid pool_key exists',
     });
     await p.stop();
     fs.rmSync(keyDir, { recursive: true, force: true });
   });
 
   it('rereads pool_passwd on SIGHUP', async () => {
-    const p = await hbaPooler('host all all 127.0.0.1/32 md5\n', { pool_passwd: 'pool_passwd' }, { pool_passwd: `${USERS.md5.name}:${md5Stored('old password', USERS.md5.name)}\n` });
+    const p = await hbaPooler(
+      'host all all 127.0.0.1/32 md5\n',
+      { pool_passwd: 'pool_passwd' },
+      { pool_passwd: `${USERS.md5.name}:${md5Stored('old password', USERS.md5.name)}\n` },
+    );
     const cfg = { ...p.client(USERS.md5.name, 'app'), password: USERS.md5.password };
-    expect(await connectError(cfg)).toMatchObject({ message: 'md5 authentication failed', detail: 'password does not match (client to pgpool-ts)' });
-    fs.writeFileSync(path.join(p.dir, 'pool_passwd'), `${USERS.md5.name}:${md5Stored(USERS.md5.password, USERS.md5.name)}\n`);
+    expect(await connectError(cfg)).toMatchObject({
+      message: 'md5 authentication failed',
+      detail: 'password does not match (client to pgpool-ts)',
+    });
+    fs.writeFileSync(
+      path.join(p.dir, 'pool_passwd'),
+      `${USERS.md5.name}:${md5Stored(USERS.md5.password, USERS.md5.name)}\n`,
+    );
     p.proc.kill('SIGHUP');
     await expect.poll(() => backendPid(cfg).catch(() => 0), { timeout: 10_000 }).toBeGreaterThan(0);
     await p.stop();
@@ -108,16 +146,26 @@ describe('pool_passwd tools (pg_md5, pg_enc, pg_keygen)', () => {
     const conf = path.join(dir, 'pgpool.conf');
     fs.writeFileSync(conf, "pool_passwd = 'pool_passwd'\n");
     const keyFile = path.join(dir, 'pgpoolkey');
-    const tool = (...args: string[]) => execFileSync(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), ...args], { encoding: 'utf8' });
+    const tool = (...args: string[]) =>
+      execFileSync(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), ...args], { encoding: 'utf8' });
     expect(tool('pg_keygen', '-k', keyFile)).toBe(`created ${keyFile} (mode 0600)\n`);
     expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
     tool('pg_enc', '-m', '-k', keyFile, '-u', USERS.scram.name, '-f', conf, USERS.scram.password);
     tool('pg_md5', '-m', '-u', USERS.md5.name, '-f', conf, USERS.md5.password);
     tool('pg_enc', '--text', '-m', '-u', USERS.clear.name, '-f', conf, USERS.clear.password);
     const text = fs.readFileSync(path.join(dir, 'pool_passwd'), 'utf8');
-    expect(text).toMatch(new RegExp(`^${USERS.scram.name}:AES[A-Za-z0-9+/=]+\n${USERS.md5.name}:${md5Stored(USERS.md5.password, USERS.md5.name)}\n${USERS.clear.name}:TEXT${USERS.clear.password}\n$`));
+    expect(text).toMatch(
+      new RegExp(
+        `^${USERS.scram.name}:AES[A-Za-z0-9+/=]+\n${USERS.md5.name}:${md5Stored(USERS.md5.password, USERS.md5.name)}\n${USERS.clear.name}:TEXT${USERS.clear.password}\n$`,
+      ),
+    );
     expect(fs.statSync(path.join(dir, 'pool_passwd')).mode & 0o777).toBe(0o600);
-    const p = await hbaPooler('host all all 127.0.0.1/32 md5\n', { pool_passwd: 'pool_passwd' }, { pool_passwd: text }, { PGPOOLKEYFILE: keyFile });
+    const p = await hbaPooler(
+      'host all all 127.0.0.1/32 md5\n',
+      { pool_passwd: 'pool_passwd' },
+      { pool_passwd: text },
+      { PGPOOLKEYFILE: keyFile },
+    );
     for (const u of Object.values(USERS)) {
       expect(await backendPid({ ...p.client(u.name, 'app'), password: u.password })).toBeGreaterThan(0);
     }
@@ -131,7 +179,10 @@ describe('TLS towards clients', () => {
   const ssl = (extra: object = {}) => ({ ca: fs.readFileSync(certs.ca), rejectUnauthorized: true, ...extra });
 
   it('answers SSLRequest with S, serves a verified TLS session, and keeps hostssl/hostnossl apart', async () => {
-    const p = await hbaPooler('hostssl app all 127.0.0.1/32 trust\nhostnossl app2 all 127.0.0.1/32 trust\n', tlsValues());
+    const p = await hbaPooler(
+      'hostssl app all 127.0.0.1/32 trust\nhostnossl app2 all 127.0.0.1/32 trust\n',
+      tlsValues(),
+    );
     const raw = await rawConnect(p.port);
     raw.send(requestPacket(SSL_REQUEST_CODE));
     expect((await raw.read(1)).toString('latin1')).toBe('S');
@@ -139,10 +190,14 @@ describe('TLS towards clients', () => {
     const cfg = { ...p.client('alice', 'app'), ssl: ssl() };
     await withClient(cfg, async (c) => {
       expect((await c.query('select 1 as one')).rows[0].one).toBe(1);
-      expect((c as unknown as { connection: { stream: { encrypted?: boolean } } }).connection.stream.encrypted).toBe(true);
+      expect((c as unknown as { connection: { stream: { encrypted?: boolean } } }).connection.stream.encrypted).toBe(
+        true,
+      );
     });
     expect(await connectError(p.client('alice', 'app'))).toMatchObject(noEntry('alice', 'app', 'off'));
-    expect(await connectError({ ...p.client('alice', 'app2'), ssl: ssl() })).toMatchObject(noEntry('alice', 'app2', 'on'));
+    expect(await connectError({ ...p.client('alice', 'app2'), ssl: ssl() })).toMatchObject(
+      noEntry('alice', 'app2', 'on'),
+    );
     expect(await backendPid(p.client('alice', 'app2'))).toBeGreaterThan(0);
     await p.stop();
   });
@@ -150,9 +205,14 @@ describe('TLS towards clients', () => {
   it('cert: a client certificate whose CN is the user gets in; another user, or no certificate, does not', async () => {
     const p = await hbaPooler('hostssl all all 127.0.0.1/32 cert\n', tlsValues());
     const alice = certs.client('alice');
-    const withCert = (c: { cert: string; key: string }) => ssl({ cert: fs.readFileSync(c.cert), key: fs.readFileSync(c.key) });
+    const withCert = (c: { cert: string; key: string }) =>
+      ssl({ cert: fs.readFileSync(c.cert), key: fs.readFileSync(c.key) });
     expect(await backendPid({ ...p.client('alice', 'app'), ssl: withCert(alice) })).toBeGreaterThan(0);
-    const certFailed = { code: '28P01', message: 'CERT authentication failed', detail: 'no valid certificate presented (client to pgpool-ts)' };
+    const certFailed = {
+      code: '28P01',
+      message: 'CERT authentication failed',
+      detail: 'no valid certificate presented (client to pgpool-ts)',
+    };
     expect(await connectError({ ...p.client('bob', 'app'), ssl: withCert(alice) })).toMatchObject(certFailed);
     expect(await connectError({ ...p.client('alice', 'app'), ssl: ssl() })).toMatchObject(certFailed);
     await p.stop();
@@ -160,21 +220,38 @@ describe('TLS towards clients', () => {
 
   it('opens an encrypted key with ssl_passphrase_command and takes CAs from ssl_ca_cert_dir', async () => {
     const encKey = path.join(certs.dir, 'server-enc.key');
-    execFileSync('openssl', ['rsa', '-in', certs.serverKey, '-aes256', '-passout', 'pass:open sesame', '-out', encKey], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      ['rsa', '-in', certs.serverKey, '-aes256', '-passout', 'pass:open sesame', '-out', encKey],
+      { stdio: 'ignore' },
+    );
     const caDir = path.join(certs.dir, 'cas');
     fs.mkdirSync(caDir, { recursive: true });
     fs.copyFileSync(certs.ca, path.join(caDir, 'test-ca.pem'));
     const p = await hbaPooler('hostssl all all 127.0.0.1/32 cert\n', {
-      ssl: true, ssl_cert: certs.serverCert, ssl_key: encKey, ssl_passphrase_command: 'echo "open sesame"', ssl_ca_cert_dir: caDir,
+      ssl: true,
+      ssl_cert: certs.serverCert,
+      ssl_key: encKey,
+      ssl_passphrase_command: 'echo "open sesame"',
+      ssl_ca_cert_dir: caDir,
     });
     const bob = certs.client('bob');
-    expect(await backendPid({ ...p.client('bob', 'app'), ssl: ssl({ cert: fs.readFileSync(bob.cert), key: fs.readFileSync(bob.key) }) })).toBeGreaterThan(0);
+    expect(
+      await backendPid({
+        ...p.client('bob', 'app'),
+        ssl: ssl({ cert: fs.readFileSync(bob.cert), key: fs.readFileSync(bob.key) }),
+      }),
+    ).toBeGreaterThan(0);
     await p.stop();
-    await expect(startPooler({ ssl: true, ssl_cert: certs.serverCert, ssl_key: encKey, ssl_passphrase_command: 'echo wrong' })).rejects.toThrow(/ssl_cert\/ssl_key: .*(bad decrypt|bad password)/);
+    await expect(
+      startPooler({ ssl: true, ssl_cert: certs.serverCert, ssl_key: encKey, ssl_passphrase_command: 'echo wrong' }),
+    ).rejects.toThrow(/ssl_cert\/ssl_key: .*(bad decrypt|bad password)/);
   });
 
   it('refuses to start when ssl = on and a certificate file is missing, naming the parameter', async () => {
-    await expect(startPooler({ ssl: true, ssl_cert: 'missing.crt', ssl_key: certs.serverKey })).rejects.toThrow(/ssl_cert: could not read .*missing\.crt.*: ENOENT/);
+    await expect(startPooler({ ssl: true, ssl_cert: 'missing.crt', ssl_key: certs.serverKey })).rejects.toThrow(
+      /ssl_cert: could not read .*missing\.crt.*: ENOENT/,
+    );
   });
 });
 
@@ -190,8 +267,19 @@ describe('TLS towards PostgreSQL', () => {
   });
 
   it('uses TLS to a backend that offers it when ssl = on, and plain TCP when ssl = off', async () => {
-    const sslOf = (cfg: pg.ClientConfig) => withClient(cfg, async (c) => (await c.query('select ssl from pg_stat_ssl where pid = pg_backend_pid()')).rows[0].ssl as boolean);
-    p = await startPooler({ backend_port0: tlsPg.port, ssl: true, ssl_cert: certs.serverCert, ssl_key: certs.serverKey, num_init_children: 2, worker_processes: 1 });
+    const sslOf = (cfg: pg.ClientConfig) =>
+      withClient(
+        cfg,
+        async (c) => (await c.query('select ssl from pg_stat_ssl where pid = pg_backend_pid()')).rows[0].ssl as boolean,
+      );
+    p = await startPooler({
+      backend_port0: tlsPg.port,
+      ssl: true,
+      ssl_cert: certs.serverCert,
+      ssl_key: certs.serverKey,
+      num_init_children: 2,
+      worker_processes: 1,
+    });
     expect(await sslOf(p.client('postgres', 'postgres'))).toBe(true);
     await p.stop();
     p = await startPooler({ backend_port0: tlsPg.port, num_init_children: 2, worker_processes: 1 });

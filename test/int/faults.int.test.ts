@@ -23,7 +23,12 @@ afterAll(stopAllPoolers);
 
 const direct = () => ({ host: inject('pg').host, port: inject('pg').port, user: 'postgres', database: 'postgres' });
 const activeBackends = (appName: string) =>
-  withClient(direct(), async (c) => (await c.query('select count(*)::int n from pg_stat_activity where application_name = $1', [appName])).rows[0].n as number);
+  withClient(
+    direct(),
+    async (c) =>
+      (await c.query('select count(*)::int n from pg_stat_activity where application_name = $1', [appName])).rows[0]
+        .n as number,
+  );
 
 describe('backend faults', () => {
   it('reports an unreachable backend by name and recovers, without a restart, when it returns', async () => {
@@ -33,7 +38,9 @@ describe('backend faults', () => {
     await proxy.stop();
     const e = await connectError({ ...p.client(), application_name: 'while_down' });
     expect(e).toMatchObject({ code: '08006', severity: 'FATAL', message: 'failed to create a backend connection' });
-    expect(e.detail).toMatch(new RegExp(`could not connect to backend 0 at 127\\.0\\.0\\.1:${proxy.port}: .*ECONNREFUSED`));
+    expect(e.detail).toMatch(
+      new RegExp(`could not connect to backend 0 at 127\\.0\\.0\\.1:${proxy.port}: .*ECONNREFUSED`),
+    );
     await proxy.start();
     expect(await backendPid({ ...p.client(), application_name: 'after_return' })).toBeGreaterThan(0);
     await p.stop();
@@ -42,15 +49,24 @@ describe('backend faults', () => {
 
   it('active clients whose backends are killed get an error, nobody hangs, and the next session works', async () => {
     const p = await startPooler({ num_init_children: 3 });
-    const clients = await Promise.all([0, 1].map(async () => {
-      const c = new pg.Client({ ...p.client(), application_name: 'to_kill' });
-      c.on('error', () => {});
-      await c.connect();
-      return c;
-    }));
-    const running = clients.map((c) => c.query('select pg_sleep(30)').then(() => 'finished', (e: { code: string }) => e.code));
+    const clients = await Promise.all(
+      [0, 1].map(async () => {
+        const c = new pg.Client({ ...p.client(), application_name: 'to_kill' });
+        c.on('error', () => {});
+        await c.connect();
+        return c;
+      }),
+    );
+    const running = clients.map((c) =>
+      c.query('select pg_sleep(30)').then(
+        () => 'finished',
+        (e: { code: string }) => e.code,
+      ),
+    );
     await sleep(300);
-    await withClient(direct(), (c) => c.query("select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'to_kill'"));
+    await withClient(direct(), (c) =>
+      c.query("select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'to_kill'"),
+    );
     expect(await Promise.all(running)).toEqual(['57P01', '57P01']);
     expect(await backendPid({ ...p.client(), application_name: 'after_kill' })).toBeGreaterThan(0);
     await p.stop();
@@ -174,7 +190,9 @@ describe('clients misbehaving', () => {
     // message that size and closes, and the session ends.
     await raw.closed(10_000);
     const kids = fs.readFileSync(`/proc/${p.proc.pid}/task/${p.proc.pid}/children`, 'utf8').trim().split(/\s+/);
-    const rss = Math.max(...kids.map((k) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${k}/status`, 'utf8'))![1])));
+    const rss = Math.max(
+      ...kids.map((k) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${k}/status`, 'utf8'))![1])),
+    );
     expect(rss).toBeLessThan(150 * 1024); // kB
     expect(await backendPid(p.client())).toBeGreaterThan(0);
     await p.stop();
@@ -187,7 +205,12 @@ describe('clients misbehaving', () => {
     const greeting = await raw.ready();
     raw.send(Buffer.from([0x51, 0, 0, 0, 2]));
     const got = (await raw.closed()).subarray(greeting.length);
-    expect(firstError(got)).toMatchObject({ S: 'FATAL', C: '08P01', M: 'invalid frontend message', D: 'invalid message length 2' });
+    expect(firstError(got)).toMatchObject({
+      S: 'FATAL',
+      C: '08P01',
+      M: 'invalid frontend message',
+      D: 'invalid message length 2',
+    });
     expect(await backendPid(p.client())).toBeGreaterThan(0);
     await p.stop();
   });
@@ -218,14 +241,22 @@ describe('process faults', () => {
     await probe.stop();
     const dir = fs.mkdtempSync(path.join(repoRoot, '.tmp-stderr-'));
     const confFile = path.join(dir, 'pgpool.conf');
-    fs.writeFileSync(confFile, confText.replace(/pid_file_name = '.*'/, `pid_file_name = '${path.join(dir, 'pgpool.pid')}'`).replace(/unix_socket_directories = '.*'/, `unix_socket_directories = '${dir}'`));
+    fs.writeFileSync(
+      confFile,
+      confText
+        .replace(/pid_file_name = '.*'/, `pid_file_name = '${path.join(dir, 'pgpool.pid')}'`)
+        .replace(/unix_socket_directories = '.*'/, `unix_socket_directories = '${dir}'`),
+    );
     try {
-      const proc = spawn(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), '-n', '-f', confFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const proc = spawn(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), '-n', '-f', confFile], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       await new Promise((r) => proc.stderr!.once('data', r));
       await sleep(300);
       proc.stderr!.destroy();
       await sleep(300);
-      for (let i = 0; i < 5; i++) expect(await backendPid({ host: '127.0.0.1', port, user: 'postgres', database: 'app' })).toBeGreaterThan(0);
+      for (let i = 0; i < 5; i++)
+        expect(await backendPid({ host: '127.0.0.1', port, user: 'postgres', database: 'app' })).toBeGreaterThan(0);
       expect(proc.exitCode).toBe(null);
       proc.kill('SIGINT');
       await new Promise((r) => proc.once('exit', r));

@@ -47,7 +47,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await d.query(`GRANT ALL ON SCHEMA public TO PUBLIC`);
     await d.end();
   }
-  project.provide('pg', { host: instance.host, port: instance.port, socketDir: instance.socketDir, dataDir: instance.dataDir, baseDir: instance.baseDir });
+  project.provide('pg', {
+    host: instance.host,
+    port: instance.port,
+    socketDir: instance.socketDir,
+    dataDir: instance.dataDir,
+    baseDir: instance.baseDir,
+  });
   return async () => {
     await instance?.stop();
   };

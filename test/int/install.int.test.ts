@@ -13,14 +13,23 @@ describe('npm pack + npm install -g', () => {
   it('installs a pgpool-ts command that runs', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'install-'));
     try {
-      const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--pack-destination', dir, '--silent'], { cwd: repoRoot, timeout: 120_000 });
+      const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--pack-destination', dir, '--silent'], {
+        cwd: repoRoot,
+        timeout: 120_000,
+      });
       const tarball = path.join(dir, stdout.trim().split('\n').pop()!);
       const prefix = path.join(dir, 'prefix');
-      await run('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', tarball], { timeout: 180_000 });
+      await run('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', tarball], {
+        timeout: 180_000,
+      });
       const bin = path.join(prefix, 'bin/pgpool-ts');
       const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
       expect((await run(bin, ['--version'])).stdout.trim()).toBe(`pgpool-ts ${pkg.version} (pgpool-II 4.8 compatible)`);
-      const check = await run(bin, ['--check-config', '-f', path.join(prefix, 'lib/node_modules/pgpool-ts/conf/pgpool.conf')]);
+      const check = await run(bin, [
+        '--check-config',
+        '-f',
+        path.join(prefix, 'lib/node_modules/pgpool-ts/conf/pgpool.conf'),
+      ]);
       expect(check.stdout).toContain('configuration is valid');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

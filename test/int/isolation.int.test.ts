@@ -26,23 +26,32 @@ async function acrossSessions<T>(setup: string[], check: string, user = 'postgre
 
 describe('session state does not leak', () => {
   it('advisory locks', async () => {
-    const r = await acrossSessions<{ n: number }>(['select pg_advisory_lock(4242)'], "select count(*)::int n from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()");
+    const r = await acrossSessions<{ n: number }>(
+      ['select pg_advisory_lock(4242)'],
+      "select count(*)::int n from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()",
+    );
     expect(r.n).toBe(0);
   });
 
   it('SET ROLE', async () => {
-    const r = await acrossSessions<{ cu: string; su: string }>(['SET ROLE alice'], 'select current_user cu, session_user su');
+    const r = await acrossSessions<{ cu: string; su: string }>(
+      ['SET ROLE alice'],
+      'select current_user cu, session_user su',
+    );
     expect(r).toEqual({ cu: 'postgres', su: 'postgres' });
   });
 
   it('SET SESSION AUTHORIZATION', async () => {
-    const r = await acrossSessions<{ cu: string; su: string }>(['SET SESSION AUTHORIZATION bob'], 'select current_user cu, session_user su');
+    const r = await acrossSessions<{ cu: string; su: string }>(
+      ['SET SESSION AUTHORIZATION bob'],
+      'select current_user cu, session_user su',
+    );
     expect(r).toEqual({ cu: 'postgres', su: 'postgres' });
   });
 
   it('search_path and other settings', async () => {
     const r = await acrossSessions<{ sp: string; tz: boolean; wm: string }>(
-      ["SET search_path = pg_catalog", "SET TIME ZONE 'Pacific/Auckland'", "SET work_mem = '77MB'"],
+      ['SET search_path = pg_catalog', "SET TIME ZONE 'Pacific/Auckland'", "SET work_mem = '77MB'"],
       "select current_setting('search_path') sp, current_setting('TimeZone') = (select reset_val from pg_settings where name = 'TimeZone') tz, current_setting('work_mem') wm",
     );
     expect(r).toEqual({ sp: '"$user", public', tz: true, wm: '4MB' });
@@ -57,19 +66,31 @@ describe('session state does not leak', () => {
   });
 
   it('temporary tables and sequences', async () => {
-    const r = await acrossSessions<{ n: number }>(['CREATE TEMP TABLE leak_tmp (x int)', 'CREATE TEMP SEQUENCE leak_seq'], "select count(*)::int n from pg_class where relname in ('leak_tmp', 'leak_seq')");
+    const r = await acrossSessions<{ n: number }>(
+      ['CREATE TEMP TABLE leak_tmp (x int)', 'CREATE TEMP SEQUENCE leak_seq'],
+      "select count(*)::int n from pg_class where relname in ('leak_tmp', 'leak_seq')",
+    );
     expect(r.n).toBe(0);
   });
 
   it('an open, and a failed, transaction', async () => {
-    const open = await acrossSessions<{ x: string | null }>(['BEGIN', 'select 1'], 'select txid_current_if_assigned()::text x');
+    const open = await acrossSessions<{ x: string | null }>(
+      ['BEGIN', 'select 1'],
+      'select txid_current_if_assigned()::text x',
+    );
     expect(open.x).toBe(null);
-    const failed = await acrossSessions<{ x: string | null }>(['BEGIN', '!select 1/0'], 'select txid_current_if_assigned()::text x');
+    const failed = await acrossSessions<{ x: string | null }>(
+      ['BEGIN', '!select 1/0'],
+      'select txid_current_if_assigned()::text x',
+    );
     expect(failed.x).toBe(null);
   });
 
   it('LISTEN', async () => {
-    const r = await acrossSessions<{ n: number }>(['LISTEN leak_chan'], 'select count(*)::int n from pg_listening_channels()');
+    const r = await acrossSessions<{ n: number }>(
+      ['LISTEN leak_chan'],
+      'select count(*)::int n from pg_listening_channels()',
+    );
     expect(r.n).toBe(0);
   });
 });
@@ -78,7 +99,12 @@ describe('a cached connection stays with its user and database', () => {
   it('never serves another user or database', async () => {
     const seen = new Map<number, string>();
     for (let round = 0; round < 3; round++) {
-      for (const [user, db] of [['postgres', 'app'], ['alice', 'app'], ['postgres', 'app2'], ['bob', 'app2']]) {
+      for (const [user, db] of [
+        ['postgres', 'app'],
+        ['alice', 'app'],
+        ['postgres', 'app2'],
+        ['bob', 'app2'],
+      ]) {
         await withClient(p.client(user, db), async (c) => {
           const r = (await c.query('select pg_backend_pid() pid, session_user u, current_database() d')).rows[0];
           expect([r.u, r.d]).toEqual([user, db]);

@@ -26,7 +26,12 @@ function confInDir(conf: string, prefix: string): { dir: string; confFile: strin
   const dir = fs.mkdtempSync(path.join(repoRoot, prefix));
   const confFile = path.join(dir, 'pgpool.conf');
   const pidFile = path.join(dir, 'pgpool.pid');
-  fs.writeFileSync(confFile, conf.replace(/pid_file_name = '.*'/, `pid_file_name = '${pidFile}'`).replace(/unix_socket_directories = '.*'/, `unix_socket_directories = '${dir}'`));
+  fs.writeFileSync(
+    confFile,
+    conf
+      .replace(/pid_file_name = '.*'/, `pid_file_name = '${pidFile}'`)
+      .replace(/unix_socket_directories = '.*'/, `unix_socket_directories = '${dir}'`),
+  );
   return { dir, confFile, pidFile, port: Number(/port = (\d+)/.exec(conf)![1]) };
 }
 
@@ -86,7 +91,9 @@ describe('immediate shutdown and daemon mode', () => {
       const daemonPid = Number(fs.readFileSync(pidFile, 'utf8'));
       await sleep(500);
       expect(await backendPid({ host: '127.0.0.1', port, user: 'postgres', database: 'app' })).toBeGreaterThan(0);
-      await run(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), '-f', confFile, '-m', 'fast', 'stop'], { timeout: 30_000 });
+      await run(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), '-f', confFile, '-m', 'fast', 'stop'], {
+        timeout: 30_000,
+      });
       expect(() => process.kill(daemonPid, 0)).toThrow();
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -97,14 +104,19 @@ describe('immediate shutdown and daemon mode', () => {
 describe('reload', () => {
   it('SIGHUP applies reloadable parameters in every worker and keeps start-only ones, saying so', async () => {
     const p = await startPooler({ num_init_children: 2, worker_processes: 2, client_idle_limit: 0 });
-    const text = fs.readFileSync(p.conf, 'utf8').replace('client_idle_limit = 0', 'client_idle_limit = 1').replace('num_init_children = 2', 'num_init_children = 9');
+    const text = fs
+      .readFileSync(p.conf, 'utf8')
+      .replace('client_idle_limit = 0', 'client_idle_limit = 1')
+      .replace('num_init_children = 2', 'num_init_children = 9');
     fs.writeFileSync(p.conf, text);
     p.proc.kill('SIGHUP');
     await p.waitForLog(/client_idle_limit.*reloaded parameters/);
     await p.waitForLog(/parameter \\"num_init_children\\" changed but takes effect only after a restart/);
     // Both children (one per worker) now enforce the new limit.
     const clients = [await connected(p.client()), await connected(p.client())];
-    const errors = clients.map((c) => new Promise<{ code?: string }>((r) => c.on('error', (e) => r(e as { code?: string }))));
+    const errors = clients.map(
+      (c) => new Promise<{ code?: string }>((r) => c.on('error', (e) => r(e as { code?: string }))),
+    );
     expect((await Promise.all(errors)).map((e) => e.code)).toEqual(['57000', '57000']);
     await p.stop();
   });
@@ -121,24 +133,32 @@ describe('reload', () => {
 });
 
 describe('the stop and reload commands', () => {
-  const cli = (...args: string[]) => run(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), ...args], { timeout: 30_000 });
+  const cli = (...args: string[]) =>
+    run(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), ...args], { timeout: 30_000 });
 
   it('reload signals the running pooler through its pid file; stop -m fast stops it', async () => {
     const p = await startPooler({ num_init_children: 2 });
     await cli('-f', p.conf, 'reload');
     await p.waitForLog(/reload config files/);
     const { stderr } = await cli('-f', p.conf, '-m', 'fast', 'stop');
-    expect(stderr).toMatch(new RegExp(`stop request sent to pgpool-ts \\(pid: ${p.proc.pid}\\)\\. waiting for termination\\.\\.\\..*done\\.`));
+    expect(stderr).toMatch(
+      new RegExp(
+        `stop request sent to pgpool-ts \\(pid: ${p.proc.pid}\\)\\. waiting for termination\\.\\.\\..*done\\.`,
+      ),
+    );
     expect(await exitOf(p.proc)).toBe(0);
     await p.stop();
   });
 
-  it('stop without a running pooler fails with pgpool\'s message', async () => {
+  it("stop without a running pooler fails with pgpool's message", async () => {
     const p = await startPooler({ num_init_children: 1 });
     await p.stop('SIGINT');
     fs.mkdirSync(p.dir, { recursive: true });
     fs.writeFileSync(p.conf, confText({ pid_file_name: path.join(p.dir, 'none.pid') }));
-    const e = await cli('-f', p.conf, 'stop').then(() => undefined, (err: { code: number; stderr: string }) => err);
+    const e = await cli('-f', p.conf, 'stop').then(
+      () => undefined,
+      (err: { code: number; stderr: string }) => err,
+    );
     expect(e?.code).toBe(3);
     expect(e?.stderr).toMatch(/FATAL: could not read pid file ".*none\.pid"/);
     fs.rmSync(p.dir, { recursive: true, force: true });
@@ -153,14 +173,19 @@ describe('the stop and reload commands', () => {
     try {
       fs.writeFileSync(pidFile, '999999\n');
       const { spawn } = await import('node:child_process');
-      const proc = spawn(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), '-n', '-f', confFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const proc = spawn(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), '-n', '-f', confFile], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let log = '';
       proc.stderr!.on('data', (b) => (log += b));
       for (let i = 0; i < 100 && !log.includes('successfully started'); i++) await sleep(100);
       expect(log).toMatch(/pid file found but it seems bogus \(process 999999 is gone\)/);
       expect(fs.readFileSync(pidFile, 'utf8').trim()).toBe(String(proc.pid));
       // live: a second start on the same pid file is refused
-      const second = await cli('-n', '-f', confFile).then(() => undefined, (err: { code: number; stderr: string }) => err);
+      const second = await cli('-n', '-f', confFile).then(
+        () => undefined,
+        (err: { code: number; stderr: string }) => err,
+      );
       expect(second?.code).toBe(3);
       expect(second?.stderr).toMatch(new RegExp(`pid file found\\. is another pgpool-ts \\(${proc.pid}\\) running\\?`));
       proc.kill('SIGINT');
@@ -178,7 +203,11 @@ describe('a worker killed with SIGKILL', () => {
     // The worker that serves "survivor" logged its pid on the connection line.
     const line = await p.waitForLog(/"application_name"|new connection received/);
     const servingPid = JSON.parse(line).pid as number;
-    const kids = fs.readFileSync(`/proc/${p.proc.pid}/task/${p.proc.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    const kids = fs
+      .readFileSync(`/proc/${p.proc.pid}/task/${p.proc.pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     const victim = kids.find((k) => k !== servingPid)!;
     expect(kids).toContain(servingPid);
     process.kill(victim, 'SIGKILL');

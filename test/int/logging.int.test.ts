@@ -29,11 +29,23 @@ async function oneSession(client: pg.ClientConfig, sql = 'SELECT 1'): Promise<vo
 }
 
 describe('logging_collector', () => {
-  it('writes every process\'s lines to log_directory/log_filename (mode log_file_mode), reopens a moved file on SIGHUP and follows a new log_filename on reload', async () => {
+  it("writes every process's lines to log_directory/log_filename (mode log_file_mode), reopens a moved file on SIGHUP and follows a new log_filename on reload", async () => {
     const name = 'pgpool-%Y-%m-%d.log';
-    const today = (d = new Date()) => `pgpool-${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}.log`;
-    const values = { logging_collector: true, log_directory: 'logs', log_filename: name, worker_processes: 1, num_init_children: 1 };
-    const p = await startPooler(values, {}, {}, { started: (dir) => fileWith(path.join(dir, 'logs', today()), /successfully started/) });
+    const today = (d = new Date()) =>
+      `pgpool-${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}.log`;
+    const values = {
+      logging_collector: true,
+      log_directory: 'logs',
+      log_filename: name,
+      worker_processes: 1,
+      num_init_children: 1,
+    };
+    const p = await startPooler(
+      values,
+      {},
+      {},
+      { started: (dir) => fileWith(path.join(dir, 'logs', today()), /successfully started/) },
+    );
     const file = path.join(p.dir, 'logs', today());
     await oneSession(p.client());
     // The worker's line came through the supervisor, in text form (auto is text for files).
@@ -63,16 +75,25 @@ describe('logging_collector', () => {
 });
 
 describe('log_destination = syslog', () => {
-  it('sends each line with its facility and severity and syslog_ident, workers\' lines included', async () => {
+  it("sends each line with its facility and severity and syslog_ident, workers' lines included", async () => {
     const server = dgram.createSocket('udp4');
     const got: string[] = [];
     server.on('message', (m) => got.push(m.toString()));
     await new Promise<void>((r) => server.bind(0, '127.0.0.1', r));
     const port = server.address().port;
-    const p = await startPooler({ log_destination: 'stderr,syslog', syslog_socket: `udp://127.0.0.1:${port}`, syslog_ident: 'pgts-test', syslog_facility: 'LOCAL3', log_format: 'json', worker_processes: 1, num_init_children: 1 });
+    const p = await startPooler({
+      log_destination: 'stderr,syslog',
+      syslog_socket: `udp://127.0.0.1:${port}`,
+      syslog_ident: 'pgts-test',
+      syslog_facility: 'LOCAL3',
+      log_format: 'json',
+      worker_processes: 1,
+      num_init_children: 1,
+    });
     await oneSession(p.client());
     const until = Date.now() + 10_000;
-    while (!got.some((m) => m.includes('new connection received')) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    while (!got.some((m) => m.includes('new connection received')) && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
     server.close();
     const started = got.find((m) => m.includes('successfully started'));
     // LOCAL3 (19) × 8 + info (6) = 158
@@ -86,7 +107,7 @@ describe('log_destination = syslog', () => {
 });
 
 describe('log_hostname', () => {
-  it('adds the client\'s host name, by reverse lookup, to the connection line', async () => {
+  it("adds the client's host name, by reverse lookup, to the connection line", async () => {
     const p = await startPooler({ log_hostname: true, log_format: 'json', worker_processes: 1, num_init_children: 1 });
     await oneSession(p.client());
     const line = JSON.parse(await p.waitForLog(/new connection received/)) as { host?: string; peer: string };
@@ -101,10 +122,18 @@ describe('log_hostname', () => {
 
 describe('text lines', () => {
   it('put DETAIL on its own line after the message, with the prefix', async () => {
-    const p = await startPooler({ log_format: 'text', log_line_prefix: '%a[%p]: ', log_client_messages: true, worker_processes: 1, num_init_children: 1 });
+    const p = await startPooler({
+      log_format: 'text',
+      log_line_prefix: '%a[%p]: ',
+      log_client_messages: true,
+      worker_processes: 1,
+      num_init_children: 1,
+    });
     await oneSession(p.client(), 'SELECT 7');
     await p.waitForLog(/Terminate message from frontend/);
-    expect(p.logs()).toMatch(/pgpool-ts worker 0\[\d+\]: LOG:  Query message from frontend\.  \(user=postgres database=app client=127\.0\.0\.1:\d+ backendPid=\d+\)\npgpool-ts worker 0\[\d+\]: DETAIL:  query: "SELECT 7"\n/);
+    expect(p.logs()).toMatch(
+      /pgpool-ts worker 0\[\d+\]: LOG:  Query message from frontend\.  \(user=postgres database=app client=127\.0\.0\.1:\d+ backendPid=\d+\)\npgpool-ts worker 0\[\d+\]: DETAIL:  query: "SELECT 7"\n/,
+    );
     await p.stop();
   });
 });

@@ -21,7 +21,12 @@ function parse(text: string): Map<string, number> {
 describe('/metrics', () => {
   it('shows children in use, waiting clients and rejections', async () => {
     const port = await freePort();
-    const p = await startPooler({ num_init_children: 2, worker_processes: 1, metrics_port: port, metrics_listen_addresses: '127.0.0.1' });
+    const p = await startPooler({
+      num_init_children: 2,
+      worker_processes: 1,
+      metrics_port: port,
+      metrics_listen_addresses: '127.0.0.1',
+    });
     const held = [new pg.Client(p.client()), new pg.Client(p.client())];
     for (const c of held) await c.connect();
     const waiting = new pg.Client(p.client());
@@ -48,9 +53,15 @@ describe('/metrics', () => {
     await p.stop();
   });
 
-  it('merges every worker: 10 sequential sessions of one user are 1 cache miss and 9 hits; pgpool2_exporter\'s backend and node metrics', async () => {
+  it("merges every worker: 10 sequential sessions of one user are 1 cache miss and 9 hits; pgpool2_exporter's backend and node metrics", async () => {
     const port = await freePort();
-    const p = await startPooler({ num_init_children: 1, max_pool: 2, worker_processes: 2, metrics_port: port, metrics_listen_addresses: '127.0.0.1' });
+    const p = await startPooler({
+      num_init_children: 1,
+      max_pool: 2,
+      worker_processes: 2,
+      metrics_port: port,
+      metrics_listen_addresses: '127.0.0.1',
+    });
     for (let i = 0; i < 10; i++) {
       const c = new pg.Client(p.client('postgres', 'app'));
       await c.connect();
@@ -71,11 +82,26 @@ describe('/metrics', () => {
     expect(m.get('pgpool2_backend_total')).toBe(2);
     expect(m.get('pgpool2_backend_used')).toBe(1);
     expect(m.get('pgpool2_backend_used_ratio')).toBe(0.5);
-    expect([...m.keys()].find((k) => k.startsWith('pgpool2_backend_by_process_used{') && k.includes('username="postgres"') && k.includes('database="app"'))).toBeDefined();
-    expect(m.get(`pgpool2_pool_nodes_status{hostname="127.0.0.1",port="${/backend_port0 = (\d+)/.exec(fs.readFileSync(p.conf, 'utf8'))![1]}",role="main"}`)).toBe(1);
+    expect(
+      [...m.keys()].find(
+        (k) =>
+          k.startsWith('pgpool2_backend_by_process_used{') &&
+          k.includes('username="postgres"') &&
+          k.includes('database="app"'),
+      ),
+    ).toBeDefined();
+    expect(
+      m.get(
+        `pgpool2_pool_nodes_status{hostname="127.0.0.1",port="${/backend_port0 = (\d+)/.exec(fs.readFileSync(p.conf, 'utf8'))![1]}",role="main"}`,
+      ),
+    ).toBe(1);
     expect(m.get('pgpool2_pool_cache_cache_hit_ratio')).toBe(0);
     // Each process's own figures, labelled by process.
-    expect([...m.keys()].filter((k) => k.startsWith('process_resident_memory_bytes')).sort()).toEqual(['process_resident_memory_bytes{process="supervisor"}', 'process_resident_memory_bytes{process="worker 0"}', 'process_resident_memory_bytes{process="worker 1"}']);
+    expect([...m.keys()].filter((k) => k.startsWith('process_resident_memory_bytes')).sort()).toEqual([
+      'process_resident_memory_bytes{process="supervisor"}',
+      'process_resident_memory_bytes{process="worker 0"}',
+      'process_resident_memory_bytes{process="worker 1"}',
+    ]);
     expect(text.match(/^# TYPE pgpool_ts_connection_cache_lookups_total counter$/m)).not.toBeNull();
     await held.end();
     await p.stop();

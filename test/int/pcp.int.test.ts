@@ -13,7 +13,8 @@ import { startPooler, stopAllPoolers, type Pooler } from '../helpers/pooler.js';
 import { firstError, rawConnect } from '../helpers/raw.js';
 
 const run = promisify(execFile);
-const tool = (name: string) => ['/usr/sbin', '/usr/bin'].map((d) => path.join(d, name)).find((f) => fs.existsSync(f)) ?? name;
+const tool = (name: string) =>
+  ['/usr/sbin', '/usr/bin'].map((d) => path.join(d, name)).find((f) => fs.existsSync(f)) ?? name;
 const md5 = (s: string) => crypto.createHash('md5').update(s).digest('hex');
 
 let p: Pooler;
@@ -26,9 +27,17 @@ interface PcpTarget {
   readonly dir: string;
 }
 
-async function pcp(name: string, args: string[] = [], password = 'pcppass', on: PcpTarget = { port: pcpPort, dir: p.dir }): Promise<{ code: number; out: string; err: string }> {
+async function pcp(
+  name: string,
+  args: string[] = [],
+  password = 'pcppass',
+  on: PcpTarget = { port: pcpPort, dir: p.dir },
+): Promise<{ code: number; out: string; err: string }> {
   try {
-    const r = await run(tool(name), ['-h', '127.0.0.1', '-p', String(on.port), '-U', 'pcpadmin', '-w', ...args], { env: { ...process.env, PCPPASSFILE: pcpPass(password, on.dir) }, timeout: 20_000 });
+    const r = await run(tool(name), ['-h', '127.0.0.1', '-p', String(on.port), '-U', 'pcpadmin', '-w', ...args], {
+      env: { ...process.env, PCPPASSFILE: pcpPass(password, on.dir) },
+      timeout: 20_000,
+    });
     return { code: 0, out: r.stdout, err: r.stderr };
   } catch (e) {
     const x = e as { code?: number; stdout?: string; stderr?: string };
@@ -53,7 +62,12 @@ afterAll(stopAllPoolers);
 
 function startPcpPooler(values: Record<string, string | number>): Promise<Pooler> {
   return startPooler(
-    { worker_processes: 1, pcp_client_version: Number(toolVersion) < 4.4 ? '4.3' : 'newest', pcp_listen_addresses: '127.0.0.1', ...values },
+    {
+      worker_processes: 1,
+      pcp_client_version: Number(toolVersion) < 4.4 ? '4.3' : 'newest',
+      pcp_listen_addresses: '127.0.0.1',
+      ...values,
+    },
     { 'pcp.conf': `# pcp users\npcpadmin:${md5('pcppass')}\n` },
   );
 }
@@ -77,7 +91,7 @@ describe(`pcp_* tools against pgpool-ts`, () => {
     expect(bad.err).toContain('informing node info failed');
   });
 
-  it('pcp_proc_count and pcp_proc_info show the children and a client\'s backend connection', async () => {
+  it("pcp_proc_count and pcp_proc_info show the children and a client's backend connection", async () => {
     const c = new pg.Client(p.client('postgres', 'app'));
     c.on('error', () => {});
     await c.connect();
@@ -115,7 +129,13 @@ describe(`pcp_* tools against pgpool-ts`, () => {
   });
 
   it('pcp_proc_info lists every num_init_children slot in dynamic mode, pcp_proc_count only the children', async () => {
-    const dyn = await startPcpPooler({ process_management_mode: 'dynamic', num_init_children: 4, min_spare_children: 1, max_spare_children: 2, max_pool: 2 });
+    const dyn = await startPcpPooler({
+      process_management_mode: 'dynamic',
+      num_init_children: 4,
+      min_spare_children: 1,
+      max_spare_children: 2,
+      max_pool: 2,
+    });
     const on = { port: pcpPortOf(dyn), dir: dyn.dir };
     const ids = (await pcp('pcp_proc_count', [], 'pcppass', on)).out.trim().split(/\s+/);
     expect(ids).toHaveLength(1);
@@ -126,7 +146,7 @@ describe(`pcp_* tools against pgpool-ts`, () => {
     await dyn.stop();
   });
 
-  it('refuses a wrong password with pgpool\'s message', async () => {
+  it("refuses a wrong password with pgpool's message", async () => {
     const r = await pcp('pcp_node_count', [], 'wrong');
     expect(r.code).not.toBe(0);
     expect(r.err).toContain('authentication failed for user "pcpadmin"');
@@ -137,10 +157,18 @@ describe(`pcp_* tools against pgpool-ts`, () => {
     const raw = await rawConnect(pcpPort);
     raw.send(Buffer.from([0x4d, 0x7f, 0xff, 0xff, 0xff]));
     const got = await raw.closed();
-    expect(firstError(got)).toMatchObject({ S: 'FATAL', M: 'invalid PCP packet', D: 'incorrect packet length (2147483647)' });
+    expect(firstError(got)).toMatchObject({
+      S: 'FATAL',
+      M: 'invalid PCP packet',
+      D: 'incorrect packet length (2147483647)',
+    });
     const raw2 = await rawConnect(pcpPort);
     raw2.send(Buffer.from([0x4c, 0, 0, 0, 4]));
-    expect(firstError(await raw2.closed())).toMatchObject({ S: 'FATAL', M: 'authentication failed for new PCP connection', D: 'connection not authorized' });
+    expect(firstError(await raw2.closed())).toMatchObject({
+      S: 'FATAL',
+      M: 'authentication failed for new PCP connection',
+      D: 'connection not authorized',
+    });
     expect(await pcp('pcp_node_count')).toMatchObject({ code: 0, out: '1\n' });
   });
 

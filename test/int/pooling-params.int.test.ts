@@ -19,7 +19,11 @@ async function backendCount(appName: string): Promise<number> {
 
 describe('pooling parameters', () => {
   it('reaches PostgreSQL through its unix socket directory', async () => {
-    const p = await startPooler({ backend_hostname0: inject('pg').socketDir, num_init_children: 1, worker_processes: 1 });
+    const p = await startPooler({
+      backend_hostname0: inject('pg').socketDir,
+      num_init_children: 1,
+      worker_processes: 1,
+    });
     const a = await backendPid(p.client());
     expect(await backendPid(p.client())).toBe(a);
     await p.stop();
@@ -70,7 +74,9 @@ describe('pooling parameters', () => {
       expect((await c.query('show server_version_num')).rows[0].server_version_num).toMatch(/^\d+$/);
       await c.query('COMMIT');
       // Through the extended protocol it goes to PostgreSQL, as in pgpool.
-      await expect(c.query({ text: 'SHOW pool_version', values: [] , rowMode: 'array', name: 'ext' })).rejects.toMatchObject({ code: '42704' });
+      await expect(
+        c.query({ text: 'SHOW pool_version', values: [], rowMode: 'array', name: 'ext' }),
+      ).rejects.toMatchObject({ code: '42704' });
     });
     await p.stop();
   });
@@ -98,6 +104,12 @@ describe('backpressure', () => {
 
 /** Largest RSS among the pooler's worker processes (bytes). */
 function workerRss(supervisorPid: number): number {
-  const kids = fs.readFileSync(`/proc/${supervisorPid}/task/${supervisorPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-  return Math.max(...kids.map((k) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${k}/status`, 'utf8'))![1]) * 1024));
+  const kids = fs
+    .readFileSync(`/proc/${supervisorPid}/task/${supervisorPid}/children`, 'utf8')
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean);
+  return Math.max(
+    ...kids.map((k) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${k}/status`, 'utf8'))![1]) * 1024),
+  );
 }

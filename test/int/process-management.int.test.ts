@@ -135,7 +135,13 @@ describe('child lifetimes', () => {
 
 describe('dynamic process management', () => {
   it('starts with max_spare_children (aggressive) and spawns when idle children run short', async () => {
-    const p = await startPooler({ process_management_mode: 'dynamic', process_management_strategy: 'aggressive', num_init_children: 6, min_spare_children: 1, max_spare_children: 2 });
+    const p = await startPooler({
+      process_management_mode: 'dynamic',
+      process_management_strategy: 'aggressive',
+      num_init_children: 6,
+      min_spare_children: 1,
+      max_spare_children: 2,
+    });
     expect(await p.waitForLog(/successfully started/)).toMatch(/"children":2\b/);
     const held = [await connected(p.client()), await connected(p.client())];
     // idle 0 < min_spare 1: (1 − 0) + ⌊2/4⌋ = 1 more child
@@ -147,7 +153,12 @@ describe('dynamic process management', () => {
   });
 
   it('gentle starts with min_spare_children', async () => {
-    const p = await startPooler({ process_management_mode: 'dynamic', num_init_children: 8, min_spare_children: 3, max_spare_children: 5 });
+    const p = await startPooler({
+      process_management_mode: 'dynamic',
+      num_init_children: 8,
+      min_spare_children: 3,
+      max_spare_children: 5,
+    });
     expect(await p.waitForLog(/successfully started/)).toMatch(/"children":3\b/);
     // As pgpool: SHOW pool_processes lists all 8 slots, the 5 without a child with pool_pid 0.
     const c = await connected(p.client());
@@ -155,7 +166,16 @@ describe('dynamic process management', () => {
     expect(rows).toHaveLength(8);
     const empty = rows.filter((r) => r.pool_pid === '0');
     expect(empty).toHaveLength(5);
-    expect(empty[0]).toEqual({ pool_pid: '0', start_time: localTimestamp(0), client_connection_count: '0', database: '', username: '', backend_connection_time: '', pool_counter: '', status: 'Wait for connection' });
+    expect(empty[0]).toEqual({
+      pool_pid: '0',
+      start_time: localTimestamp(0),
+      client_connection_count: '0',
+      database: '',
+      username: '',
+      backend_connection_time: '',
+      pool_counter: '',
+      status: 'Wait for connection',
+    });
     expect(rows.filter((r) => r.pool_pid !== '0' && r.status === 'Idle')).toHaveLength(1); // this client's
     expect((await c.query('SHOW pool_pools')).rows).toHaveLength(8 * 4); // num_init_children × max_pool
     await c.end();

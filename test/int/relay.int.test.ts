@@ -18,7 +18,14 @@ let pooler: Pooler;
 let sql: postgres.Sql;
 beforeAll(async () => {
   pooler = await startPooler({ num_init_children: 8, max_pool: 2 });
-  sql = postgres({ host: pooler.host, port: pooler.port, user: 'postgres', database: 'app', max: 1, onnotice: () => {} });
+  sql = postgres({
+    host: pooler.host,
+    port: pooler.port,
+    user: 'postgres',
+    database: 'app',
+    max: 1,
+    onnotice: () => {},
+  });
   await sql`DROP TABLE IF EXISTS relay_t`;
   await sql`CREATE TABLE relay_t (id int primary key, payload text)`;
 });
@@ -35,8 +42,11 @@ describe('postgres.js through the pooler', () => {
 
   it('uses named prepared statements with binary-capable parameters', async () => {
     const rows = [];
-    for (let i = 0; i < 5; i++) rows.push((await sql`select ${Buffer.from([i, 255])}::bytea as b, ${i * 1.5}::float8 as f`)[0]);
-    expect(rows.map((r) => [Buffer.from(r.b).toString('hex'), r.f])).toEqual([0, 1, 2, 3, 4].map((i) => [`0${i}ff`, i * 1.5]));
+    for (let i = 0; i < 5; i++)
+      rows.push((await sql`select ${Buffer.from([i, 255])}::bytea as b, ${i * 1.5}::float8 as f`)[0]);
+    expect(rows.map((r) => [Buffer.from(r.b).toString('hex'), r.f])).toEqual(
+      [0, 1, 2, 3, 4].map((i) => [`0${i}ff`, i * 1.5]),
+    );
   });
 
   it('recovers from an error in the middle of a pipeline', async () => {
@@ -54,7 +64,15 @@ describe('postgres.js through the pooler', () => {
     expect((await sql`select count(*)::int n from relay_t`)[0].n).toBe(20000);
     let bytes = 0;
     const readable = await sql`COPY relay_t TO STDOUT`.readable();
-    await pipeline(readable, new Writable({ write(chunk, _e, cb) { bytes += chunk.length; cb(); } }));
+    await pipeline(
+      readable,
+      new Writable({
+        write(chunk, _e, cb) {
+          bytes += chunk.length;
+          cb();
+        },
+      }),
+    );
     expect(bytes).toBe(lines.reduce((a, l) => a + l.length, 0));
   });
 
@@ -70,7 +88,15 @@ describe('postgres.js through the pooler', () => {
     await pipeline(Readable.from(lines()), await sql`COPY relay_big FROM STDIN`.writable());
     expect((await sql`select count(*)::int n from relay_big`)[0].n).toBe(total);
     let bytes = 0;
-    await pipeline(await sql`COPY relay_big TO STDOUT`.readable(), new Writable({ write(chunk, _e, cb) { bytes += chunk.length; cb(); } }));
+    await pipeline(
+      await sql`COPY relay_big TO STDOUT`.readable(),
+      new Writable({
+        write(chunk, _e, cb) {
+          bytes += chunk.length;
+          cb();
+        },
+      }),
+    );
     expect(bytes).toBe(total * 1024);
     await sql`DROP TABLE relay_big`;
   }, 120_000);
@@ -105,15 +131,24 @@ describe('LISTEN/NOTIFY between two sessions', () => {
 
 describe('command-line clients', () => {
   it.skipIf(!have('psql'))('runs psql', async () => {
-    const { stdout } = await run('psql', ['-h', pooler.host, '-p', String(pooler.port), '-U', 'postgres', '-d', 'app', '-Atc', "select 'via psql', 6*7"], { env: { ...process.env, PGCONNECT_TIMEOUT: '10' } });
+    const { stdout } = await run(
+      'psql',
+      ['-h', pooler.host, '-p', String(pooler.port), '-U', 'postgres', '-d', 'app', '-Atc', "select 'via psql', 6*7"],
+      { env: { ...process.env, PGCONNECT_TIMEOUT: '10' } },
+    );
     expect(stdout.trim()).toBe('via psql|42');
   });
 
-  it.skipIf(!have('pgbench')).each(['simple', 'extended', 'prepared'])('runs pgbench -M %s with no failed transaction', async (mode) => {
-    const args = ['-h', pooler.host, '-p', String(pooler.port), '-U', 'postgres'];
-    await run('pgbench', [...args, '-i', '-s', '1', '-q', 'app'], { timeout: 60_000 });
-    const { stdout } = await run('pgbench', [...args, '-M', mode, '-c', '4', '-j', '2', '-t', '200', 'app'], { timeout: 60_000 });
-    expect(stdout).toMatch(/number of transactions actually processed: 800\/800/);
-    expect(stdout).toMatch(/number of failed transactions: 0 /);
-  });
+  it.skipIf(!have('pgbench')).each(['simple', 'extended', 'prepared'])(
+    'runs pgbench -M %s with no failed transaction',
+    async (mode) => {
+      const args = ['-h', pooler.host, '-p', String(pooler.port), '-U', 'postgres'];
+      await run('pgbench', [...args, '-i', '-s', '1', '-q', 'app'], { timeout: 60_000 });
+      const { stdout } = await run('pgbench', [...args, '-M', mode, '-c', '4', '-j', '2', '-t', '200', 'app'], {
+        timeout: 60_000,
+      });
+      expect(stdout).toMatch(/number of transactions actually processed: 800\/800/);
+      expect(stdout).toMatch(/number of failed transactions: 0 /);
+    },
+  );
 });

@@ -58,7 +58,9 @@ describe('connection cache', () => {
 
 describe('isolation between clients', () => {
   it('resets SET and search_path', async () => {
-    await withClient(pooler.client(), (c) => c.query("SET search_path TO pg_catalog; SET application_name = 'leak'; SET statement_timeout = '1234ms'"));
+    await withClient(pooler.client(), (c) =>
+      c.query("SET search_path TO pg_catalog; SET application_name = 'leak'; SET statement_timeout = '1234ms'"),
+    );
     await withClient(pooler.client(), async (c) => {
       const r = await c.query("select current_setting('search_path') sp, current_setting('statement_timeout') st");
       expect(r.rows[0]).toEqual({ sp: '"$user", public', st: '0' });
@@ -89,7 +91,9 @@ describe('isolation between clients', () => {
     await withClient(pooler.client(), async (c) => {
       expect((await c.query('select count(*)::int n from tx_leak')).rows[0].n).toBe(0);
       expect((await c.query('select count(*)::int n from pg_listening_channels()')).rows[0].n).toBe(0);
-      expect((await c.query("select current_setting('transaction_isolation') t, txid_current_if_assigned() x")).rows[0].x).toBe(null);
+      expect(
+        (await c.query("select current_setting('transaction_isolation') t, txid_current_if_assigned() x")).rows[0].x,
+      ).toBe(null);
     });
   });
 });
@@ -107,7 +111,7 @@ describe('errors', () => {
 });
 
 describe('choosing a child', () => {
-  it('prefers the idle child whose cache holds the client\'s connection', async () => {
+  it("prefers the idle child whose cache holds the client's connection", async () => {
     const p = await startPooler({ num_init_children: 2, worker_processes: 1 });
     const pg = (await import('pg')).default;
     // Child 1 takes a postgres session and holds it, so alice lands on child 2.

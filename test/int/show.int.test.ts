@@ -24,17 +24,56 @@ describe('SHOW pool_*', () => {
     expect(Number(/^(\d+\.\d+)/.exec(version)![1])).toBeGreaterThanOrEqual(4.2); // its gate for backend and health-check stats
     const reads: Record<string, { labels: string[]; numbers: string[] }> = {
       pool_nodes: { labels: ['hostname', 'port', 'role', 'status'], numbers: ['select_cnt', 'replication_delay'] },
-      pool_backend_stats: { labels: ['hostname', 'port', 'role', 'status'], numbers: ['select_cnt', 'insert_cnt', 'update_cnt', 'delete_cnt', 'ddl_cnt', 'other_cnt', 'panic_cnt', 'fatal_cnt', 'error_cnt'] },
-      pool_health_check_stats: { labels: ['hostname', 'port', 'role', 'status'], numbers: ['total_count', 'success_count', 'fail_count', 'skip_count', 'retry_count', 'average_retry_count', 'max_retry_count', 'max_duration', 'min_duration', 'average_duration'] },
+      pool_backend_stats: {
+        labels: ['hostname', 'port', 'role', 'status'],
+        numbers: [
+          'select_cnt',
+          'insert_cnt',
+          'update_cnt',
+          'delete_cnt',
+          'ddl_cnt',
+          'other_cnt',
+          'panic_cnt',
+          'fatal_cnt',
+          'error_cnt',
+        ],
+      },
+      pool_health_check_stats: {
+        labels: ['hostname', 'port', 'role', 'status'],
+        numbers: [
+          'total_count',
+          'success_count',
+          'fail_count',
+          'skip_count',
+          'retry_count',
+          'average_retry_count',
+          'max_retry_count',
+          'max_duration',
+          'min_duration',
+          'average_duration',
+        ],
+      },
       pool_processes: { labels: ['pool_pid', 'database', 'username'], numbers: [] },
       pool_pools: { labels: ['pool_pid', 'pool_id', 'backend_id', 'database', 'username'], numbers: [] },
-      pool_cache: { labels: [], numbers: ['cache_hit_ratio', 'num_hash_entries', 'used_hash_entries', 'num_cache_entries', 'used_cache_entries_size', 'free_cache_entries_size'] },
+      pool_cache: {
+        labels: [],
+        numbers: [
+          'cache_hit_ratio',
+          'num_hash_entries',
+          'used_hash_entries',
+          'num_cache_entries',
+          'used_cache_entries_size',
+          'free_cache_entries_size',
+        ],
+      },
     };
     for (const [name, want] of Object.entries(reads)) {
       const r = await c.query(`SHOW ${name};`);
       const cols = r.fields.map((f) => f.name);
       for (const col of [...want.labels, ...want.numbers]) expect(cols, `${name}.${col}`).toContain(col);
-      for (const row of r.rows) for (const col of want.numbers) expect(Number.isFinite(Number.parseFloat(row[col])), `${name}.${col} = ${row[col]}`).toBe(true);
+      for (const row of r.rows)
+        for (const col of want.numbers)
+          expect(Number.isFinite(Number.parseFloat(row[col])), `${name}.${col} = ${row[col]}`).toBe(true);
     }
     expect((await c.query('SHOW pool_nodes;')).rows[0].status).toBe('up');
     await c.end();
@@ -43,9 +82,31 @@ describe('SHOW pool_*', () => {
   it('pool_nodes: the backend, up, weight 1, main', async () => {
     const c = await client();
     const r = await c.query('SHOW pool_nodes');
-    expect(r.fields.map((f) => f.name)).toEqual(['node_id', 'hostname', 'port', 'status', 'pg_status', 'lb_weight', 'role', 'pg_role', 'select_cnt', 'load_balance_node', 'replication_delay', 'replication_state', 'replication_sync_state', 'last_status_change']);
+    expect(r.fields.map((f) => f.name)).toEqual([
+      'node_id',
+      'hostname',
+      'port',
+      'status',
+      'pg_status',
+      'lb_weight',
+      'role',
+      'pg_role',
+      'select_cnt',
+      'load_balance_node',
+      'replication_delay',
+      'replication_state',
+      'replication_sync_state',
+      'last_status_change',
+    ]);
     expect(r.rows).toHaveLength(1);
-    expect(r.rows[0]).toMatchObject({ node_id: '0', hostname: '127.0.0.1', status: 'up', lb_weight: '1.000000', role: 'main', load_balance_node: 'true' });
+    expect(r.rows[0]).toMatchObject({
+      node_id: '0',
+      hostname: '127.0.0.1',
+      status: 'up',
+      lb_weight: '1.000000',
+      role: 'main',
+      load_balance_node: 'true',
+    });
     expect(r.rows[0].last_status_change).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
     await c.end();
   });
@@ -57,18 +118,49 @@ describe('SHOW pool_*', () => {
     const c = await client();
     const myPid = (await c.query('select pg_backend_pid() as pid')).rows[0].pid as number;
     const procs = await c.query('SHOW pool_processes');
-    expect(procs.fields.map((f) => f.name)).toEqual(['pool_pid', 'start_time', 'client_connection_count', 'database', 'username', 'backend_connection_time', 'pool_counter', 'status']);
+    expect(procs.fields.map((f) => f.name)).toEqual([
+      'pool_pid',
+      'start_time',
+      'client_connection_count',
+      'database',
+      'username',
+      'backend_connection_time',
+      'pool_counter',
+      'status',
+    ]);
     expect(procs.rows).toHaveLength(3);
-    expect(procs.rows.find((r) => r.database === 'app2')).toMatchObject({ username: 'postgres', status: 'Idle in transaction' });
+    expect(procs.rows.find((r) => r.database === 'app2')).toMatchObject({
+      username: 'postgres',
+      status: 'Idle in transaction',
+    });
     expect(procs.rows.find((r) => r.database === 'app')).toMatchObject({ username: 'postgres', status: 'Idle' });
-    expect(procs.rows.filter((r) => r.database === '')[0]).toMatchObject({ status: 'Wait for connection', username: '' });
+    expect(procs.rows.filter((r) => r.database === '')[0]).toMatchObject({
+      status: 'Wait for connection',
+      username: '',
+    });
     const pools = await c.query('SHOW pool_pools');
     expect(pools.fields).toHaveLength(21);
-    expect(pools.fields.map((f) => f.name).slice(-4)).toEqual(['load_balance_node', 'client_host', 'client_port', 'statement']);
+    expect(pools.fields.map((f) => f.name).slice(-4)).toEqual([
+      'load_balance_node',
+      'client_host',
+      'client_port',
+      'statement',
+    ]);
     expect(pools.rows).toHaveLength(3 * 2); // num_init_children × max_pool × one backend
     const mine = pools.rows.find((r) => Number(r.pool_backendpid) === myPid);
-    expect(mine).toMatchObject({ database: 'app', username: 'postgres', pool_connected: '1', majorversion: '3', minorversion: '0', client_host: '127.0.0.1' });
-    expect(pools.rows.find((r) => Number(r.pool_backendpid) === otherPid)).toMatchObject({ database: 'app2', pool_connected: '1', status: 'Idle in transaction' });
+    expect(mine).toMatchObject({
+      database: 'app',
+      username: 'postgres',
+      pool_connected: '1',
+      majorversion: '3',
+      minorversion: '0',
+      client_host: '127.0.0.1',
+    });
+    expect(pools.rows.find((r) => Number(r.pool_backendpid) === otherPid)).toMatchObject({
+      database: 'app2',
+      pool_connected: '1',
+      status: 'Idle in transaction',
+    });
     await other.query('rollback');
     await other.end();
     await c.end();
@@ -79,23 +171,56 @@ describe('SHOW pool_*', () => {
     const r = await c.query('show POOL_STATUS');
     expect(r.fields.map((f) => f.name)).toEqual(['item', 'value', 'description']);
     const item = (n: string) => r.rows.find((x) => x.item === n);
-    expect(item('num_init_children')).toEqual({ item: 'num_init_children', value: '3', description: '# of children initially pre-forked' });
+    expect(item('num_init_children')).toEqual({
+      item: 'num_init_children',
+      value: '3',
+      description: '# of children initially pre-forked',
+    });
     expect(item('connection_cache')?.value).toBe('1');
     expect(item('backend_hostname0')?.value).toBe('127.0.0.1');
     await c.end();
   });
 
-  it('pool_backend_stats, pool_health_check_stats and pool_cache have pgpool\'s columns', async () => {
+  it("pool_backend_stats, pool_health_check_stats and pool_cache have pgpool's columns", async () => {
     const c = await client();
-    expect((await c.query('SHOW pool_backend_stats')).fields.map((f) => f.name)).toEqual(['node_id', 'hostname', 'port', 'status', 'role', 'select_cnt', 'insert_cnt', 'update_cnt', 'delete_cnt', 'ddl_cnt', 'other_cnt', 'panic_cnt', 'fatal_cnt', 'error_cnt']);
+    expect((await c.query('SHOW pool_backend_stats')).fields.map((f) => f.name)).toEqual([
+      'node_id',
+      'hostname',
+      'port',
+      'status',
+      'role',
+      'select_cnt',
+      'insert_cnt',
+      'update_cnt',
+      'delete_cnt',
+      'ddl_cnt',
+      'other_cnt',
+      'panic_cnt',
+      'fatal_cnt',
+      'error_cnt',
+    ]);
     const hc = await c.query('SHOW pool_health_check_stats');
     expect(hc.fields).toHaveLength(20);
     expect(hc.rows[0]).toMatchObject({ node_id: '0', total_count: '0', average_duration: '0.000000' });
     const cache = await c.query('SHOW pool_cache');
-    expect(cache.rows).toEqual([{ num_cache_hits: '0', num_selects: '0', cache_hit_ratio: '0.00', num_hash_entries: '0', used_hash_entries: '0', num_cache_entries: '0', used_cache_entries_size: '0', free_cache_entries_size: '0', fragment_cache_entries_size: '0' }]);
+    expect(cache.rows).toEqual([
+      {
+        num_cache_hits: '0',
+        num_selects: '0',
+        cache_hit_ratio: '0.00',
+        num_hash_entries: '0',
+        used_hash_entries: '0',
+        num_cache_entries: '0',
+        used_cache_entries_size: '0',
+        free_cache_entries_size: '0',
+        fragment_cache_entries_size: '0',
+      },
+    ]);
     // A report between queries leaves the session as it was; the extended protocol goes to PostgreSQL.
     expect((await c.query('select 41 + 1 as n')).rows[0].n).toBe(42);
-    await expect(c.query({ text: 'SHOW pool_nodes', values: [], name: 'ext_show' })).rejects.toMatchObject({ code: '42704' });
+    await expect(c.query({ text: 'SHOW pool_nodes', values: [], name: 'ext_show' })).rejects.toMatchObject({
+      code: '42704',
+    });
     await c.end();
   });
 });

@@ -6,7 +6,14 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GSSENC_REQUEST_CODE, SSL_REQUEST_CODE } from '../../src/protocol/codes.js';
 import { startPooler, stopAllPoolers, type Pooler } from '../helpers/pooler.js';
-import { closeRawConnections, firstError, messageTypes, rawConnect, requestPacket, startupPacket } from '../helpers/raw.js';
+import {
+  closeRawConnections,
+  firstError,
+  messageTypes,
+  rawConnect,
+  requestPacket,
+  startupPacket,
+} from '../helpers/raw.js';
 
 let pooler: Pooler;
 beforeAll(async () => {
@@ -51,13 +58,41 @@ describe('encryption requests', () => {
 
 describe('bad start-up input', () => {
   it.each([
-    ['garbage (an HTTP request)', Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), { S: 'FATAL', C: '08P01', M: 'failed while reading startup packet', D: 'incorrect packet length (1195725852)' }],
-    ['a length of 2^31-1', Buffer.from([0x7f, 0xff, 0xff, 0xff, 0, 3, 0, 0]), { C: '08P01', D: 'incorrect packet length (2147483643)' }],
-    ['a length below the minimum', Buffer.from([0, 0, 0, 4, 0, 3, 0, 0]), { C: '08P01', D: 'incorrect packet length (0)' }],
-    ['protocol 2.0', startupPacket({ user: 'postgres' }, 0x00020000), { S: 'FATAL', C: '0A000', M: 'unsupported frontend protocol 2.0: server supports 3.0 to 3.2' }],
-    ['protocol 9.0', startupPacket({ user: 'postgres' }, 0x00090000), { C: '0A000', D: 'invalid major no: 9 in startup packet' }],
-    ['no user name', startupPacket({ database: 'app' }), { S: 'FATAL', C: '28000', M: 'no PostgreSQL user name specified in startup packet' }],
-    ['a parameter without value', Buffer.concat([Buffer.from([0, 0, 0, 13, 0, 3, 0, 0]), Buffer.from('user\0')]), { C: '08P01', M: 'invalid startup packet layout' }],
+    [
+      'garbage (an HTTP request)',
+      Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
+      { S: 'FATAL', C: '08P01', M: 'failed while reading startup packet', D: 'incorrect packet length (1195725852)' },
+    ],
+    [
+      'a length of 2^31-1',
+      Buffer.from([0x7f, 0xff, 0xff, 0xff, 0, 3, 0, 0]),
+      { C: '08P01', D: 'incorrect packet length (2147483643)' },
+    ],
+    [
+      'a length below the minimum',
+      Buffer.from([0, 0, 0, 4, 0, 3, 0, 0]),
+      { C: '08P01', D: 'incorrect packet length (0)' },
+    ],
+    [
+      'protocol 2.0',
+      startupPacket({ user: 'postgres' }, 0x00020000),
+      { S: 'FATAL', C: '0A000', M: 'unsupported frontend protocol 2.0: server supports 3.0 to 3.2' },
+    ],
+    [
+      'protocol 9.0',
+      startupPacket({ user: 'postgres' }, 0x00090000),
+      { C: '0A000', D: 'invalid major no: 9 in startup packet' },
+    ],
+    [
+      'no user name',
+      startupPacket({ database: 'app' }),
+      { S: 'FATAL', C: '28000', M: 'no PostgreSQL user name specified in startup packet' },
+    ],
+    [
+      'a parameter without value',
+      Buffer.concat([Buffer.from([0, 0, 0, 13, 0, 3, 0, 0]), Buffer.from('user\0')]),
+      { C: '08P01', M: 'invalid startup packet layout' },
+    ],
   ])('answers %s with a FATAL and closes', async (_name, bytes, fields) => {
     const raw = await rawConnect(pooler.port);
     raw.send(bytes);
@@ -92,7 +127,11 @@ describe('greeting', () => {
 
   it('greets a reusing client with the parameter values the reset left, not those of the first greeting', async () => {
     // The reset reports DateStyle's new value; the greeting built for the first client must not be replayed.
-    const own = await startPooler({ num_init_children: 1, worker_processes: 1, reset_query_list: 'ABORT; DISCARD ALL; SET DateStyle = German' });
+    const own = await startPooler({
+      num_init_children: 1,
+      worker_processes: 1,
+      reset_query_list: 'ABORT; DISCARD ALL; SET DateStyle = German',
+    });
     const dateStyles: string[] = [];
     for (let i = 0; i < 2; i++) {
       const raw = await rawConnect(own.port);

@@ -29,7 +29,14 @@ async function pgError(p: Promise<unknown>): Promise<{ code: string; message: st
 
 describe('statement and message logging', () => {
   it('log_statement, log_per_node_statement and log_client_messages log what the client sent, with its identity and backend pid', async () => {
-    const p = await startPooler({ num_init_children: 1, worker_processes: 1, log_statement: true, log_per_node_statement: true, log_client_messages: true, log_format: 'json' });
+    const p = await startPooler({
+      num_init_children: 1,
+      worker_processes: 1,
+      log_statement: true,
+      log_per_node_statement: true,
+      log_client_messages: true,
+      log_format: 'json',
+    });
     const c = new pg.Client({ ...p.client(), application_name: 'stmt' });
     await c.connect();
     const pid = (await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
@@ -40,7 +47,12 @@ describe('statement and message logging', () => {
     await p.waitForLog(/Terminate message from frontend/);
 
     const stmts = lines(p, /^statement: /).map((r) => r.msg);
-    expect(stmts).toEqual(['statement: SELECT pg_backend_pid() AS pid', 'statement: SELECT 42 AS simple', 'statement: SELECT $1::int AS extended', 'statement: SELECT $1::int AS extended']);
+    expect(stmts).toEqual([
+      'statement: SELECT pg_backend_pid() AS pid',
+      'statement: SELECT 42 AS simple',
+      'statement: SELECT $1::int AS extended',
+      'statement: SELECT $1::int AS extended',
+    ]);
     const q = lines(p, /^statement: SELECT 42/)[0];
     expect(q).toMatchObject({ user: p.client().user, database: p.client().database, backendPid: pid });
     expect(String(q.client)).toMatch(/^127\.0\.0\.1:\d+$/);
@@ -48,10 +60,16 @@ describe('statement and message logging', () => {
     const perNode = lines(p, /^DB node id: /).map((r) => r.msg);
     expect(perNode).toContain(`DB node id: 0 backend pid: ${pid} statement: SELECT 42 AS simple`);
     expect(perNode).toContain(`DB node id: 0 backend pid: ${pid} statement: Parse: SELECT $1::int AS extended`);
-    expect(perNode.filter((m) => m === `DB node id: 0 backend pid: ${pid} statement: Execute: SELECT $1::int AS extended`)).toHaveLength(2);
+    expect(
+      perNode.filter((m) => m === `DB node id: 0 backend pid: ${pid} statement: Execute: SELECT $1::int AS extended`),
+    ).toHaveLength(2);
     // The reset before caching goes to the node too (reset_query_list's default; ABORT is skipped outside a transaction).
     await p.waitForLog(/statement: DISCARD ALL/);
-    expect(lines(p, /^DB node id: /).map((r) => r.msg).slice(-1)).toEqual([`DB node id: 0 backend pid: ${pid} statement: DISCARD ALL`]);
+    expect(
+      lines(p, /^DB node id: /)
+        .map((r) => r.msg)
+        .slice(-1),
+    ).toEqual([`DB node id: 0 backend pid: ${pid} statement: DISCARD ALL`]);
 
     const msgs = lines(p, /message from frontend\.$/).map((r) => `${r.msg} ${r.detail ?? ''}`.trim());
     expect(msgs).toContain('Query message from frontend. query: "SELECT 42 AS simple"');
@@ -87,12 +105,21 @@ describe('statement and message logging', () => {
     await Promise.all([b.end(), c.end()]);
     await p.waitForLog(/frontend disconnection/);
     // From the statement after the SET up to the RESET itself: nothing of b's or c's.
-    expect(lines(p, /^statement: /).map((r) => r.msg)).toEqual(['statement: PGPOOL SHOW log_statement', "statement: SELECT 'from a' AS x", 'statement: PGPOOL RESET log_statement']);
+    expect(lines(p, /^statement: /).map((r) => r.msg)).toEqual([
+      'statement: PGPOOL SHOW log_statement',
+      "statement: SELECT 'from a' AS x",
+      'statement: PGPOOL RESET log_statement',
+    ]);
     await p.stop();
   });
 
-  it('PGPOOL SET log_error_verbosity = terse drops DETAIL from that session\'s lines only', async () => {
-    const p = await startPooler({ num_init_children: 2, worker_processes: 1, log_client_messages: true, log_format: 'json' });
+  it("PGPOOL SET log_error_verbosity = terse drops DETAIL from that session's lines only", async () => {
+    const p = await startPooler({
+      num_init_children: 2,
+      worker_processes: 1,
+      log_client_messages: true,
+      log_format: 'json',
+    });
     const a = new pg.Client(p.client());
     const b = new pg.Client(p.client());
     await a.connect();
@@ -105,12 +132,20 @@ describe('statement and message logging', () => {
     const queries = lines(p, /^Query message from frontend\.$/).map((r) => r.detail);
     expect(queries).toContain('query: "SELECT \'b\' AS x"');
     expect(queries).not.toContain('query: "SELECT \'a\' AS x"');
-    expect(lines(p, /^Query message from frontend\.$/).filter((r) => r.errorVerbosity === 'terse' && r.detail === undefined)).toHaveLength(1);
+    expect(
+      lines(p, /^Query message from frontend\.$/).filter((r) => r.errorVerbosity === 'terse' && r.detail === undefined),
+    ).toHaveLength(1);
     await p.stop();
   });
 
   it('PGPOOL SHOW ALL and SHOW name use configuration notation and hide passwords; bad commands get PostgreSQL errors and the session goes on', async () => {
-    const p = await startPooler({ num_init_children: 1, worker_processes: 1, health_check_password: 'sekrit', log_rotation_age: 1440, client_idle_limit: 300 });
+    const p = await startPooler({
+      num_init_children: 1,
+      worker_processes: 1,
+      health_check_password: 'sekrit',
+      log_rotation_age: 1440,
+      client_idle_limit: 300,
+    });
     const c = new pg.Client(p.client());
     await c.connect();
     const all = await c.query('PGPOOL SHOW ALL');
@@ -127,14 +162,28 @@ describe('statement and message logging', () => {
     expect(new Set(items).size).toBe(items.length);
     const scalars = CURRENT_PARAMS.filter((d) => d.maxIndex < 0).map((d) => d.name);
     expect(scalars.filter((n) => !byItem.has(n))).toEqual([]);
-    expect((await c.query('PGPOOL SHOW backend_hostname0')).rows[0].backend_hostname0).toBe(byItem.get('backend_hostname0'));
+    expect((await c.query('PGPOOL SHOW backend_hostname0')).rows[0].backend_hostname0).toBe(
+      byItem.get('backend_hostname0'),
+    );
     expect((await c.query('pgpool show LOG_ROTATION_SIZE;')).rows).toEqual([{ log_rotation_size: '10MB' }]);
 
-    expect(await pgError(c.query('PGPOOL SET num_init_children = 5'))).toMatchObject({ code: '55P02', message: 'parameter "num_init_children" cannot be changed in a session' });
-    expect(await pgError(c.query('PGPOOL SET no_such_thing = 1'))).toMatchObject({ code: '42704', message: 'unrecognized configuration parameter "no_such_thing"' });
-    expect(await pgError(c.query("PGPOOL SET log_statement = 'maybe'"))).toMatchObject({ code: '22023', message: 'invalid value for parameter "log_statement": "maybe"' });
+    expect(await pgError(c.query('PGPOOL SET num_init_children = 5'))).toMatchObject({
+      code: '55P02',
+      message: 'parameter "num_init_children" cannot be changed in a session',
+    });
+    expect(await pgError(c.query('PGPOOL SET no_such_thing = 1'))).toMatchObject({
+      code: '42704',
+      message: 'unrecognized configuration parameter "no_such_thing"',
+    });
+    expect(await pgError(c.query("PGPOOL SET log_statement = 'maybe'"))).toMatchObject({
+      code: '22023',
+      message: 'invalid value for parameter "log_statement": "maybe"',
+    });
     expect(await pgError(c.query('PGPOOL SHOW no_such_thing'))).toMatchObject({ code: '42704' });
-    expect(await pgError(c.query('PGPOOL FROB'))).toMatchObject({ code: '42601', message: 'syntax error at or near "FROB"' });
+    expect(await pgError(c.query('PGPOOL FROB'))).toMatchObject({
+      code: '42601',
+      message: 'syntax error at or near "FROB"',
+    });
     // Through the extended protocol PGPOOL is PostgreSQL's business (a syntax error there).
     expect(await pgError(c.query({ text: 'PGPOOL SHOW ALL', name: 'extended' }))).toMatchObject({ code: '42601' });
     expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
@@ -142,14 +191,18 @@ describe('statement and message logging', () => {
     await p.stop();
   });
 
-  it('PGPOOL SET client_idle_limit ends that idle session with pgpool\'s error', async () => {
+  it("PGPOOL SET client_idle_limit ends that idle session with pgpool's error", async () => {
     const p = await startPooler({ num_init_children: 2, worker_processes: 1 });
     const c = new pg.Client(p.client());
     const ended = new Promise<Error>((r) => c.on('error', r));
     await c.connect();
     await c.query('PGPOOL SET client_idle_limit = 1');
     const err = (await ended) as Error & { code?: string; detail?: string };
-    expect(err).toMatchObject({ code: '57000', message: 'unable to read data', detail: 'child connection forced to terminate due to client_idle_limit:1 is reached' });
+    expect(err).toMatchObject({
+      code: '57000',
+      message: 'unable to read data',
+      detail: 'child connection forced to terminate due to client_idle_limit:1 is reached',
+    });
     await c.end().catch(() => {});
     await p.stop();
   });
@@ -158,7 +211,12 @@ describe('statement and message logging', () => {
 describe('query and transaction durations on /metrics', () => {
   it('count every request and transaction per database', async () => {
     const port = await freePort();
-    const p = await startPooler({ num_init_children: 1, worker_processes: 1, metrics_port: port, metrics_listen_addresses: '127.0.0.1' });
+    const p = await startPooler({
+      num_init_children: 1,
+      worker_processes: 1,
+      metrics_port: port,
+      metrics_listen_addresses: '127.0.0.1',
+    });
     const c = new pg.Client(p.client());
     await c.connect();
     for (let i = 0; i < 5; i++) await c.query('SELECT 1');

@@ -89,6 +89,7 @@ describe.skipIf(!have('systemd-analyze'))('conf/pgpool-ts.service', () => {
       'RuntimeDirectory=pgpool-ts',
       'Restart=on-failure',
       'Environment=NODE_OPTIONS=--max-semi-space-size=1',
-    ]) expect(unit.split('\n')).toContain(line);
+    ])
+      expect(unit.split('\n')).toContain(line);
   });
 });

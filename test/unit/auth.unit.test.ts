@@ -12,12 +12,23 @@ import { parsePoolPasswd } from '../../src/config/pool-passwd.js';
 
 const env = (over: Partial<HbaEnv> = {}): HbaEnv => ({
   sslEnabled: true,
-  interfaces: [{ address: '10.1.2.3', prefix: 16 }, { address: '127.0.0.1', prefix: 8 }],
+  interfaces: [
+    { address: '10.1.2.3', prefix: 16 },
+    { address: '127.0.0.1', prefix: 8 },
+  ],
   hostnameOf: async (a) => (a === '192.0.2.7' ? 'app7.example.com' : undefined),
   ...over,
 });
-const client = (over: Partial<HbaClient> = {}): HbaClient => ({ local: false, ssl: false, address: '192.0.2.7', database: 'app', user: 'alice', ...over });
-const lineOf = async (text: string, c: HbaClient, e = env()) => (await matchHba(parsePoolHba(text, 'pool_hba.conf').records, c, e))?.line;
+const client = (over: Partial<HbaClient> = {}): HbaClient => ({
+  local: false,
+  ssl: false,
+  address: '192.0.2.7',
+  database: 'app',
+  user: 'alice',
+  ...over,
+});
+const lineOf = async (text: string, c: HbaClient, e = env()) =>
+  (await matchHba(parsePoolHba(text, 'pool_hba.conf').records, c, e))?.line;
 
 describe('pool_hba.conf matching', () => {
   it('takes the first record that matches, none means no match', async () => {
@@ -34,7 +45,9 @@ describe('pool_hba.conf matching', () => {
     expect(await lineOf(text, client({ ssl: false }))).toBe(3);
     // ssl = off: a hostssl record never matches (pgpool warns).
     const notes: string[] = [];
-    expect(await lineOf(text, client({ ssl: true }), env({ sslEnabled: false, note: (_r, why) => notes.push(why) }))).toBeUndefined();
+    expect(
+      await lineOf(text, client({ ssl: true }), env({ sslEnabled: false, note: (_r, why) => notes.push(why) })),
+    ).toBeUndefined();
     expect(notes).toContain('hostssl record with ssl = off never matches');
   });
 
@@ -90,7 +103,9 @@ describe('SCRAM-SHA-256 server', () => {
     const first2 = s2.first(c2.first());
     const final2 = c2.final(first2).replace(/r=([^,]+)/, 'r=$1x');
     expect(() => s2.final(final2)).toThrow(ScramError);
-    expect(() => new ScramServer(scramVerifier('x')).first('p=tls-server-end-point,,n=,r=abc')).toThrow('channel binding is not supported by this server');
+    expect(() => new ScramServer(scramVerifier('x')).first('p=tls-server-end-point,,n=,r=abc')).toThrow(
+      'channel binding is not supported by this server',
+    );
   });
 });
 
@@ -102,13 +117,24 @@ describe('pool_passwd secrets', () => {
     expect(aesDecrypt('hPw7Sb+AvGEnuE5bxHaa5A==', 'otherkey')).toBeUndefined();
   });
 
-  it('reads each kind, and refuses AES without its key and SCRAM verifiers with pgpool\'s messages', () => {
-    const { entries } = parsePoolPasswd(`a:TEXTpw\nb:${md5Stored('pw', 'b')}\nc:AEShPw7Sb+AvGEnuE5bxHaa5A==\nd:SCRAM-SHA-256$4096:c2FsdA==$a2V5:a2V5\ne:md5short\n`, 'pool_passwd');
+  it("reads each kind, and refuses AES without its key and SCRAM verifiers with pgpool's messages", () => {
+    const { entries } = parsePoolPasswd(
+      `a:TEXTpw\nb:${md5Stored('pw', 'b')}\nc:AEShPw7Sb+AvGEnuE5bxHaa5A==\nd:SCRAM-SHA-256$4096:c2FsdA==$a2V5:a2V5\ne:md5short\n`,
+      'pool_passwd',
+    );
     expect(entrySecret(entries[0], undefined, 'x')).toEqual({ kind: 'plain', password: 'pw' });
     expect(entrySecret(entries[1], undefined, 'x')).toEqual({ kind: 'md5', stored: md5Stored('pw', 'b') });
     expect(entrySecret(entries[2], 'mysecretkey', 'x')).toEqual({ kind: 'plain', password: 'pwpass' });
-    expect(() => entrySecret(entries[2], 'bad', 'md5 authentication failed')).toThrow(expect.objectContaining({ message: 'md5 authentication failed', detail: 'unable to decrypt password from pool_passwd (client to pgpool-ts)', hint: 'verify the valid pool_key exists' }));
-    expect(() => entrySecret(entries[3], undefined, 'x')).toThrow(expect.objectContaining({ detail: 'username "d" has invalid password type (client to pgpool-ts)' }));
+    expect(() => entrySecret(entries[2], 'bad', 'md5 authentication failed')).toThrow(
+      expect.objectContaining({
+        message: 'md5 authentication failed',
+        detail: 'unable to decrypt password from pool_passwd (client to pgpool-ts)',
+        hint: 'verify the valid pool_key exists',
+      }),
+    );
+    expect(() => entrySecret(entries[3], undefined, 'x')).toThrow(
+      expect.objectContaining({ detail: 'username "d" has invalid password type (client to pgpool-ts)' }),
+    );
     expect(entrySecret(entries[4], undefined, 'x')).toEqual({ kind: 'plain', password: 'md5short' });
     expect(typedMatches({ kind: 'md5', stored: md5Stored('pw', 'b') }, 'pw', 'b')).toBe(true);
     expect(typedMatches({ kind: 'md5', stored: md5Stored('pw', 'b') }, 'pw', 'c')).toBe(false);
@@ -122,11 +148,15 @@ describe('pool_passwd secrets', () => {
 });
 
 describe('pool_passwd tool', () => {
-  it('replaces the user\'s line, appends a new user, escapes colons, keeps other lines', async () => {
+  it("replaces the user's line, appends a new user, escapes colons, keeps other lines", async () => {
     const { upsertPoolPasswd } = await import('../../src/admin/passwd-tool.js');
     expect(upsertPoolPasswd('', 'a', 'TEXTx')).toBe('a:TEXTx\n');
     expect(upsertPoolPasswd('# c\na:old\nab:keep\n', 'a', 'new')).toBe('# c\na:new\nab:keep\n');
     expect(upsertPoolPasswd('a:1', 'b:c', 'p')).toBe('a:1\nb\\:c:p\n');
-    expect(parsePoolPasswd(upsertPoolPasswd('', 'b:c', 'TEXTp'), 'f').entries[0]).toMatchObject({ user: 'b:c', kind: 'text', secret: 'p' });
+    expect(parsePoolPasswd(upsertPoolPasswd('', 'b:c', 'TEXTp'), 'f').entries[0]).toMatchObject({
+      user: 'b:c',
+      kind: 'text',
+      secret: 'p',
+    });
   });
 });

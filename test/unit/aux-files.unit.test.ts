@@ -24,9 +24,17 @@ describe('pool_hba.conf', () => {
     );
     expect(r.diagnostics).toEqual([]);
     expect(r.records).toHaveLength(5);
-    expect(r.records[1].databases).toEqual([{ name: 'all', quoted: true }, { name: 'db2', quoted: false }]);
+    expect(r.records[1].databases).toEqual([
+      { name: 'all', quoted: true },
+      { name: 'db2', quoted: false },
+    ]);
     expect(r.records[1].address).toEqual({ kind: 'cidr', address: '10.0.0.0', prefix: 8, family: 4 });
-    expect(r.records[2]).toMatchObject({ line: 4, type: 'hostssl', method: 'cert', address: { kind: 'cidr', prefix: 24 } });
+    expect(r.records[2]).toMatchObject({
+      line: 4,
+      type: 'hostssl',
+      method: 'cert',
+      address: { kind: 'cidr', prefix: 24 },
+    });
     expect(r.records[3].address).toEqual({ kind: 'samenet' });
     expect(r.records[4]).toMatchObject({ address: { kind: 'hostname', name: '.example.com' }, method: 'pam' });
     expect(r.records[4].options.get('pamservice')).toBe('pgpool');
@@ -40,7 +48,9 @@ describe('pool_hba.conf', () => {
     ['host all all 127.0.0.1/32', 'end-of-line before authentication method'],
     ['local "all all trust', 'unterminated quoted string'],
   ])('%j: %s', (line, message) => {
-    expect(parsePoolHba(`\n${line}\n`, 'pool_hba.conf').diagnostics).toEqual([{ severity: 'error', file: 'pool_hba.conf', line: 2, message }]);
+    expect(parsePoolHba(`\n${line}\n`, 'pool_hba.conf').diagnostics).toEqual([
+      { severity: 'error', file: 'pool_hba.conf', line: 2, message },
+    ]);
   });
 });
 
@@ -71,7 +81,14 @@ describe('pool_passwd', () => {
 
   it('never echoes a malformed line, which may hold a password', () => {
     const r = parsePoolPasswd('no-colon-secret\n', 'pool_passwd');
-    expect(r.diagnostics).toEqual([{ severity: 'error', file: 'pool_passwd', line: 1, message: 'invalid pool_passwd entry: expected "username:password"' }]);
+    expect(r.diagnostics).toEqual([
+      {
+        severity: 'error',
+        file: 'pool_passwd',
+        line: 1,
+        message: 'invalid pool_passwd entry: expected "username:password"',
+      },
+    ]);
     expect(JSON.stringify(r.diagnostics)).not.toContain('secret');
   });
 });
@@ -87,7 +104,9 @@ describe('pcp.conf', () => {
     ['admin:secret', 'password of user "admin" is not an md5 hash (create it with: pg_md5 <password>)'],
     [`${'u'.repeat(129)}:${hash}`, 'user name or password longer than 128 bytes'],
   ])('%j: %s', (line, message) => {
-    expect(parsePcpConf(line, 'pcp.conf').diagnostics).toEqual([{ severity: 'error', file: 'pcp.conf', line: 1, message }]);
+    expect(parsePcpConf(line, 'pcp.conf').diagnostics).toEqual([
+      { severity: 'error', file: 'pcp.conf', line: 1, message },
+    ]);
   });
 });
 
@@ -95,14 +114,24 @@ describe('reload plan', () => {
   it('applies reloadable changes and keeps start-only ones, naming them', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reload-'));
     const f = path.join(dir, 'pgpool.conf');
-    fs.writeFileSync(f, "num_init_children = 4\nclient_idle_limit = 0\nbackend_hostname0 = 'a'\nbackend_port0 = 5432\n");
+    fs.writeFileSync(
+      f,
+      "num_init_children = 4\nclient_idle_limit = 0\nbackend_hostname0 = 'a'\nbackend_port0 = 5432\n",
+    );
     const running = loadConfig(f).config;
-    fs.writeFileSync(f, "num_init_children = 8\nclient_idle_limit = 5min\nbackend_hostname0 = 'b'\nbackend_port0 = 5432\nreset_query_list = 'DISCARD ALL'\n");
+    fs.writeFileSync(
+      f,
+      "num_init_children = 8\nclient_idle_limit = 5min\nbackend_hostname0 = 'b'\nbackend_port0 = 5432\nreset_query_list = 'DISCARD ALL'\n",
+    );
     const plan = planReload(running, loadConfig(f));
     fs.rmSync(dir, { recursive: true });
     expect([...plan.changed].sort()).toEqual(['client_idle_limit', 'reset_query_list']);
     expect([...plan.needRestart].sort()).toEqual(['backend_hostname', 'num_init_children']);
-    expect([plan.config.num_init_children, plan.config.client_idle_limit, plan.config.backend_hostname.nodes.get(0)]).toEqual([4, 300, 'a']);
+    expect([
+      plan.config.num_init_children,
+      plan.config.client_idle_limit,
+      plan.config.backend_hostname.nodes.get(0),
+    ]).toEqual([4, 300, 'a']);
     expect(plan.config.reset_query_list).toEqual(['DISCARD ALL']);
   });
 });

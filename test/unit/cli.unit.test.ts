@@ -5,8 +5,15 @@ import { parseArgs, resolvePaths } from '../../src/cli.js';
 describe('parseArgs', () => {
   it('reads pgpool options, short, long and glued', () => {
     expect(parseArgs(['-f', 'a.conf', '-F', 'p.conf', '--hba-file=h.conf', '-kkey', '-n', '-d', '-D'])).toEqual({
-      configFile: 'a.conf', pcpFile: 'p.conf', hbaFile: 'h.conf', keyFile: 'key',
-      foreground: true, debug: true, discardStatus: true, mode: 'smart', command: 'start',
+      configFile: 'a.conf',
+      pcpFile: 'p.conf',
+      hbaFile: 'h.conf',
+      keyFile: 'key',
+      foreground: true,
+      debug: true,
+      discardStatus: true,
+      mode: 'smart',
+      command: 'start',
     });
   });
 
@@ -31,13 +38,33 @@ describe('parseArgs', () => {
 
 describe('resolvePaths', () => {
   it('makes -f absolute from the cwd and looks for pcp.conf and pool_hba.conf beside it', () => {
-    expect(resolvePaths({ configFile: 'etc/pgpool.conf', foreground: true, debug: false, discardStatus: false, mode: 'smart', command: 'start' }, '/srv')).toEqual({
-      config: '/srv/etc/pgpool.conf', pcp: '/srv/etc/pcp.conf', hba: '/srv/etc/pool_hba.conf',
+    expect(
+      resolvePaths(
+        {
+          configFile: 'etc/pgpool.conf',
+          foreground: true,
+          debug: false,
+          discardStatus: false,
+          mode: 'smart',
+          command: 'start',
+        },
+        '/srv',
+      ),
+    ).toEqual({
+      config: '/srv/etc/pgpool.conf',
+      pcp: '/srv/etc/pcp.conf',
+      hba: '/srv/etc/pool_hba.conf',
     });
   });
 
   it('defaults to /etc/pgpool-ts, then /etc/pgpool2', () => {
-    const o = { foreground: true, debug: false, discardStatus: false, mode: 'smart' as const, command: 'start' as const };
+    const o = {
+      foreground: true,
+      debug: false,
+      discardStatus: false,
+      mode: 'smart' as const,
+      command: 'start' as const,
+    };
     expect(resolvePaths(o, '/', (f) => f === '/etc/pgpool2/pgpool.conf').config).toBe('/etc/pgpool2/pgpool.conf');
     expect(resolvePaths(o, '/', () => false).config).toBe('/etc/pgpool-ts/pgpool.conf');
   });

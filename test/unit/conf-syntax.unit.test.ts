@@ -24,7 +24,9 @@ function load(text: string, extra: Record<string, string> = {}): LoadedConfig {
 }
 const errors = (r: LoadedConfig) => r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message);
 const warnings = (r: LoadedConfig) =>
-  r.diagnostics.filter((d) => d.severity === 'warning' && !d.message.startsWith('no backend configured')).map((d) => d.message);
+  r.diagnostics
+    .filter((d) => d.severity === 'warning' && !d.message.startsWith('no backend configured'))
+    .map((d) => d.message);
 const value = (text: string, name: string) => {
   const r = load(text);
   expect(errors(r)).toEqual([]);
@@ -58,7 +60,10 @@ describe('statements', () => {
   it("reads 'C:\\' # it's a trap as pgpool does, then the rest as keys", () => {
     const r = load("failover_command = 'C:\\' # it's a trap\n");
     expect(r.config.failover_command).toBe("C:\\' # it");
-    expect(warnings(r)).toEqual(['unrecognized configuration parameter "s"', 'unrecognized configuration parameter "trap"']);
+    expect(warnings(r)).toEqual([
+      'unrecognized configuration parameter "s"',
+      'unrecognized configuration parameter "trap"',
+    ]);
   });
 
   it.each([
@@ -84,7 +89,10 @@ describe('statements', () => {
   });
 
   it.each([
-    ['failover_command = "dq"', 'invalid value for parameter "failover_command": double quotes are not quotes in pgpool.conf'],
+    [
+      'failover_command = "dq"',
+      'invalid value for parameter "failover_command": double quotes are not quotes in pgpool.conf',
+    ],
     ["failover_command = 'abc", 'invalid value for parameter "failover_command": unterminated quoted string'],
     ['child_life_time = 30 min', 'invalid value for parameter "child_life_time": "30 min"'],
     ['child_life_time = 1.5min', 'invalid value for parameter "child_life_time": "1.5 min"'],
@@ -111,13 +119,21 @@ describe('keys', () => {
     const r = load('Port = 5555');
     expect(r.config.port).toBe(9999);
     expect(r.diagnostics).toEqual([
-      expect.objectContaining({ severity: 'warning', line: 1, param: 'Port', message: 'unrecognized configuration parameter "Port"', hint: 'did you mean "port"?' }),
+      expect.objectContaining({
+        severity: 'warning',
+        line: 1,
+        param: 'Port',
+        message: 'unrecognized configuration parameter "Port"',
+        hint: 'did you mean "port"?',
+      }),
       expect.anything(),
     ]);
   });
 
   it('reads indexed keys with leading zeros and gaps', () => {
-    const r = load("backend_hostname01 = 'h1'\nbackend_port01 = 5433\nbackend_hostname12 = 'h12'\nbackend_port12 = 5434\n");
+    const r = load(
+      "backend_hostname01 = 'h1'\nbackend_port01 = 5433\nbackend_hostname12 = 'h12'\nbackend_port12 = 5434\n",
+    );
     expect(nodeValue(r.config.backend_hostname, 1)).toBe('h1');
     expect(nodeValue(r.config.backend_port, 12)).toBe(5434);
     expect(nodeValue(r.config.backend_port, 3)).toBe(0);
@@ -125,9 +141,12 @@ describe('keys', () => {
 
   it.each([
     ["backend_hostnameX = 'a'", 'invalid index value for parameter "backend_hostnameX"'],
-    ["wd_portal = 1", 'invalid index value for parameter "wd_portal"'],
+    ['wd_portal = 1', 'invalid index value for parameter "wd_portal"'],
     ["backend_hostname999 = 'a'", '999 index outside the valid range for parameter "backend_hostname999" (0 .. 127)'],
-    ["backend_data_directory128 = '/x'", '128 index outside the valid range for parameter "backend_data_directory128" (0 .. 127)'],
+    [
+      "backend_data_directory128 = '/x'",
+      '128 index outside the valid range for parameter "backend_data_directory128" (0 .. 127)',
+    ],
     ['heartbeat_port256 = 9694', '256 index outside the valid range for parameter "heartbeat_port256" (0 .. 255)'],
     ["backend_hostname = 'a'", 'parameter "backend_hostname" expects the index value'],
     ['wd_port = 9000', 'parameter "wd_port" expects the index value'],
@@ -164,7 +183,9 @@ describe('keys', () => {
   it('copies a deprecated alias to its parameter', () => {
     const r = load('fail_over_on_backend_error = off');
     expect(r.config.failover_on_backend_error).toBe(false);
-    expect(warnings(r)[0]).toBe('parameter "fail_over_on_backend_error" is a deprecated spelling of "failover_on_backend_error"; its value is used for "failover_on_backend_error"');
+    expect(warnings(r)[0]).toBe(
+      'parameter "fail_over_on_backend_error" is a deprecated spelling of "failover_on_backend_error"; its value is used for "failover_on_backend_error"',
+    );
   });
 });
 
@@ -176,7 +197,9 @@ describe('values', () => {
     expect(value(`connection_cache = ${v}`, 'connection_cache')).toBe(false);
   });
   it.each([['maybe'], ['o'], ['offf'], ['2'], ["''"]])('bool %s is refused (pgpool silently reads on)', (v) => {
-    expect(errors(load(`log_connections = ${v}`))).toEqual([`invalid value for parameter "log_connections": "${v.replace(/'/g, '')}"`]);
+    expect(errors(load(`log_connections = ${v}`))).toEqual([
+      `invalid value for parameter "log_connections": "${v.replace(/'/g, '')}"`,
+    ]);
   });
 
   it.each([
@@ -206,20 +229,56 @@ describe('values', () => {
     ["max_pool = ''", 'invalid value for parameter "max_pool": ""', undefined],
     ['max_pool = abc', 'invalid value for parameter "max_pool": "abc"', undefined],
     ['num_init_children = 2k', 'invalid value for parameter "num_init_children": "2k"', undefined],
-    ['child_life_time = 30MIN', 'invalid value for parameter "child_life_time": "30MIN"', 'Valid units for this parameter are "us", "ms", "s", "min", "h", and "d".'],
-    ['child_life_time = 30mins', 'invalid value for parameter "child_life_time": "30mins"', 'Valid units for this parameter are "us", "ms", "s", "min", "h", and "d".'],
-    ['memqcache_maxcache = 64mb', 'invalid value for parameter "memqcache_maxcache": "64mb"', 'Valid units for this parameter are "B", "kB", "MB", "GB", and "TB".'],
-    ['memqcache_maxcache = 5s', 'invalid value for parameter "memqcache_maxcache": "5s"', 'Valid units for this parameter are "B", "kB", "MB", "GB", and "TB".'],
+    [
+      'child_life_time = 30MIN',
+      'invalid value for parameter "child_life_time": "30MIN"',
+      'Valid units for this parameter are "us", "ms", "s", "min", "h", and "d".',
+    ],
+    [
+      'child_life_time = 30mins',
+      'invalid value for parameter "child_life_time": "30mins"',
+      'Valid units for this parameter are "us", "ms", "s", "min", "h", and "d".',
+    ],
+    [
+      'memqcache_maxcache = 64mb',
+      'invalid value for parameter "memqcache_maxcache": "64mb"',
+      'Valid units for this parameter are "B", "kB", "MB", "GB", and "TB".',
+    ],
+    [
+      'memqcache_maxcache = 5s',
+      'invalid value for parameter "memqcache_maxcache": "5s"',
+      'Valid units for this parameter are "B", "kB", "MB", "GB", and "TB".',
+    ],
     ['max_pool = 99999999999', 'invalid value for parameter "max_pool": "99999999999"', 'Value exceeds allowed range.'],
     ['port = 80', '80 is outside the valid range for parameter "port" (1024 .. 65535)', undefined],
-    ['backend_weight0 = -1', '-1.000000 is outside the valid range for parameter "backend_weight0" (0.000000 .. 100000000.000000)', undefined],
+    [
+      'backend_weight0 = -1',
+      '-1.000000 is outside the valid range for parameter "backend_weight0" (0.000000 .. 100000000.000000)',
+      undefined,
+    ],
     ['backend_weight1 = abc', 'invalid value for parameter "backend_weight1": "abc"', 'expected a number'],
     ["backend_weight1 = '2.7xyz'", 'invalid value for parameter "backend_weight1": "2.7xyz"', 'expected a number'],
-    ['log_standby_delay = alw', 'invalid value for parameter "log_standby_delay": "alw"', 'Available values: always, if_over_threshold, none.'],
-    ['relcache_query_target = master', 'invalid value for parameter "relcache_query_target": "master"', 'Available values: primary, load_balance_node. "master" was renamed "primary" in pgpool-II 4.2.'],
+    [
+      'log_standby_delay = alw',
+      'invalid value for parameter "log_standby_delay": "alw"',
+      'Available values: always, if_over_threshold, none.',
+    ],
+    [
+      'relcache_query_target = master',
+      'invalid value for parameter "relcache_query_target": "master"',
+      'Available values: primary, load_balance_node. "master" was renamed "primary" in pgpool-II 4.2.',
+    ],
     ["log_destination = 'stderr,file'", 'invalid configuration for "log_destination"', 'unknown destination :file'],
-    ["backend_flag0 = 'allow_to_failover'", 'invalid configuration for key "backend_flag0": unknown backend flag: allow_to_failover', undefined],
-    ["backend_flag0 = 'ALLOW_TO_FAILOVER|DISALLOW_TO_FAILOVER'", 'invalid configuration for key "backend_flag0": cannot set ALLOW_TO_FAILOVER and DISALLOW_TO_FAILOVER at the same time', undefined],
+    [
+      "backend_flag0 = 'allow_to_failover'",
+      'invalid configuration for key "backend_flag0": unknown backend flag: allow_to_failover',
+      undefined,
+    ],
+    [
+      "backend_flag0 = 'ALLOW_TO_FAILOVER|DISALLOW_TO_FAILOVER'",
+      'invalid configuration for key "backend_flag0": cannot set ALLOW_TO_FAILOVER and DISALLOW_TO_FAILOVER at the same time',
+      undefined,
+    ],
   ])('%s is refused', (text, message, hint) => {
     const r = load(text);
     const d = r.diagnostics.find((x) => x.severity === 'error');
@@ -228,14 +287,22 @@ describe('values', () => {
   });
 
   it('reads backend_weight and enums case-insensitively, with hidden spellings', () => {
-    const r = load("backend_weight0 = 0.5\nlog_min_messages = DEBUG\ncheck_temp_table = on\nprocess_management_mode = Dynamic\nbackend_flag0 = ' ALWAYS_PRIMARY | ALLOW_TO_FAILOVER'");
+    const r = load(
+      "backend_weight0 = 0.5\nlog_min_messages = DEBUG\ncheck_temp_table = on\nprocess_management_mode = Dynamic\nbackend_flag0 = ' ALWAYS_PRIMARY | ALLOW_TO_FAILOVER'",
+    );
     expect(errors(r)).toEqual([]);
     expect(nodeValue(r.config.backend_weight, 0)).toBe(0.5);
-    expect([r.config.log_min_messages, r.config.check_temp_table, r.config.process_management_mode]).toEqual(['debug2', 'catalog', 'dynamic']);
+    expect([r.config.log_min_messages, r.config.check_temp_table, r.config.process_management_mode]).toEqual([
+      'debug2',
+      'catalog',
+      'dynamic',
+    ]);
   });
 
   it('splits lists on their separator and trims items', () => {
-    const r = load("reset_query_list = 'ABORT; DISCARD ALL ;  SET x=1'\nlisten_addresses = 'localhost, 127.0.0.2'\nunix_socket_directories = ''");
+    const r = load(
+      "reset_query_list = 'ABORT; DISCARD ALL ;  SET x=1'\nlisten_addresses = 'localhost, 127.0.0.2'\nunix_socket_directories = ''",
+    );
     expect(r.config.reset_query_list).toEqual(['ABORT', 'DISCARD ALL', 'SET x=1']);
     expect(r.config.listen_addresses).toEqual(['localhost', '127.0.0.2']);
     expect(r.config.unix_socket_directories).toEqual([]);
@@ -243,7 +310,9 @@ describe('values', () => {
 
   it('has the built-in defaults for an empty file', () => {
     const r = load('');
-    expect([r.config.num_init_children, r.config.max_pool, r.config.port, r.config.child_life_time]).toEqual([32, 4, 9999, 300]);
+    expect([r.config.num_init_children, r.config.max_pool, r.config.port, r.config.child_life_time]).toEqual([
+      32, 4, 9999, 300,
+    ]);
     expect(r.config.reset_query_list).toEqual(['ABORT', 'DISCARD ALL']);
     expect(r.config.worker_processes).toBe(0);
   });
@@ -268,7 +337,12 @@ describe('include', () => {
   it('fails on a missing include file, naming the including line', () => {
     const r = load("\ninclude = 'does_not_exist.conf'\n");
     expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([
-      expect.objectContaining({ line: 0, message: expect.stringMatching(/could not open configuration file ".*does_not_exist.conf": No such file or directory/) }),
+      expect.objectContaining({
+        line: 0,
+        message: expect.stringMatching(
+          /could not open configuration file ".*does_not_exist.conf": No such file or directory/,
+        ),
+      }),
       expect.objectContaining({ line: 2, param: 'include' }),
     ]);
   });
@@ -276,11 +350,26 @@ describe('include', () => {
 
 describe('cross-parameter checks', () => {
   it.each([
-    ['reserved_connections = 4\nnum_init_children = 4', 'invalid configuration, reserved_connections:4 must be less than num_init_children:4'],
-    ['process_management_mode = dynamic\nmin_spare_children = 10\nmax_spare_children = 10', 'invalid configuration, max_spare_children:10 must be greater than min_spare_children:10'],
-    ['process_management_mode = dynamic\nnum_init_children = 8', "invalid configuration, max_spare_children:10 can't be greater than num_init_children:8"],
-    ['replication_mode = on', 'invalid configuration, failover_when_quorum_exists is not allowed in native replication mode'],
-    ["recovery_1st_stage_command = 'x'\nbackend_port0 = 5432", 'invalid configuration, recovery_1st_stage_command and recovery_2nd_stage_command requires backend_data_directory to be set'],
+    [
+      'reserved_connections = 4\nnum_init_children = 4',
+      'invalid configuration, reserved_connections:4 must be less than num_init_children:4',
+    ],
+    [
+      'process_management_mode = dynamic\nmin_spare_children = 10\nmax_spare_children = 10',
+      'invalid configuration, max_spare_children:10 must be greater than min_spare_children:10',
+    ],
+    [
+      'process_management_mode = dynamic\nnum_init_children = 8',
+      "invalid configuration, max_spare_children:10 can't be greater than num_init_children:8",
+    ],
+    [
+      'replication_mode = on',
+      'invalid configuration, failover_when_quorum_exists is not allowed in native replication mode',
+    ],
+    [
+      "recovery_1st_stage_command = 'x'\nbackend_port0 = 5432",
+      'invalid configuration, recovery_1st_stage_command and recovery_2nd_stage_command requires backend_data_directory to be set',
+    ],
     ['use_watchdog = on\nheartbeat_port1 = 9694', 'invalid watchdog configuration'],
   ])('%j', (text, message) => {
     expect(errors(load(text))).toEqual([message]);

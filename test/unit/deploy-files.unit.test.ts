@@ -15,7 +15,8 @@ describe('docker-compose.yml', () => {
   it('has PostgreSQL, pgpool-ts built from the Dockerfile, and Prometheus, each with a healthcheck', () => {
     expect(Object.keys(compose.services).sort()).toEqual(['pgpool-ts', 'postgres', 'prometheus']);
     expect(compose.services['pgpool-ts'].build).toBe('.');
-    for (const s of Object.values(compose.services) as Array<{ healthcheck?: { test: unknown } }>) expect(s.healthcheck?.test).toBeTruthy();
+    for (const s of Object.values(compose.services) as Array<{ healthcheck?: { test: unknown } }>)
+      expect(s.healthcheck?.test).toBeTruthy();
     expect(compose.services['pgpool-ts'].depends_on.postgres.condition).toBe('service_healthy');
   });
 
@@ -28,7 +29,10 @@ describe('docker-compose.yml', () => {
     const cfg = loaded.config;
     expect(nodeValue(cfg.backend_hostname, 0)).toBe('postgres');
     expect(nodeValue(cfg.backend_port, 0)).toBe(5432);
-    expect(compose.services['pgpool-ts'].ports).toEqual([`${cfg.port}:${cfg.port}`, `${cfg.metrics_port}:${cfg.metrics_port}`]);
+    expect(compose.services['pgpool-ts'].ports).toEqual([
+      `${cfg.port}:${cfg.port}`,
+      `${cfg.metrics_port}:${cfg.metrics_port}`,
+    ]);
     expect(cfg.listen_addresses).toEqual(['*']);
     expect(dockerfile).toContain(`EXPOSE ${cfg.port} ${cfg.metrics_port}`);
   });

@@ -45,7 +45,14 @@ describe('log file names and rotation', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgpool-ts-logout-'));
     let now = at(5, 0, 0);
     const out = new LogOutput(() => now);
-    const collector = { directory: dir, filename: 'p-%H%M%S.log', rotationAgeMinutes: 0, rotationSizeKb: 1, truncateOnRotation: false, fileMode: 0o640 };
+    const collector = {
+      directory: dir,
+      filename: 'p-%H%M%S.log',
+      rotationAgeMinutes: 0,
+      rotationSizeKb: 1,
+      truncateOnRotation: false,
+      fileMode: 0o640,
+    };
     out.configure({ stderr: true, syslog: undefined, collector });
     const line = 'x'.repeat(599) + '\n';
     out.write(line);
@@ -58,7 +65,17 @@ describe('log file names and rotation', () => {
     expect(fs.statSync(path.join(dir, 'p-050002.log')).mode & 0o777).toBe(0o640);
 
     // Hourly files named by hour, truncated when the name comes round again.
-    out.configure({ stderr: true, syslog: undefined, collector: { ...collector, filename: 'h-%H.log', rotationSizeKb: 0, rotationAgeMinutes: 60, truncateOnRotation: true } });
+    out.configure({
+      stderr: true,
+      syslog: undefined,
+      collector: {
+        ...collector,
+        filename: 'h-%H.log',
+        rotationSizeKb: 0,
+        rotationAgeMinutes: 60,
+        truncateOnRotation: true,
+      },
+    });
     fs.writeFileSync(path.join(dir, 'h-06.log'), 'yesterday\n');
     out.write('at five\n');
     now = at(6, 0, 1);
@@ -86,31 +103,66 @@ describe('syslog', () => {
     expect(syslogPriority('{"level":40,"msg":"x"}', 'local7')).toBe(23 * 8 + 5);
     expect(syslogPriority('2026-11-22 05:02:00: pgpool-ts pid 1: ERROR:  bad', 'LOCAL0')).toBe(128 + 4);
     expect(syslogPriority('... FATAL:  gone', 'LOCAL1')).toBe(136 + 3);
-    expect(loggerArgs({ ident: 'pgpool', facility: 'LOCAL0', socket: '/dev/log' })).toEqual(['--prio-prefix', '-t', 'pgpool', '-u', '/dev/log', '--socket-errors=on']);
-    expect(loggerArgs({ ident: 'p', facility: 'LOCAL0', socket: 'udp://[::1]:514' })).toEqual(['--prio-prefix', '-t', 'p', '-d', '-n', '::1', '-P', '514']);
+    expect(loggerArgs({ ident: 'pgpool', facility: 'LOCAL0', socket: '/dev/log' })).toEqual([
+      '--prio-prefix',
+      '-t',
+      'pgpool',
+      '-u',
+      '/dev/log',
+      '--socket-errors=on',
+    ]);
+    expect(loggerArgs({ ident: 'p', facility: 'LOCAL0', socket: 'udp://[::1]:514' })).toEqual([
+      '--prio-prefix',
+      '-t',
+      'p',
+      '-d',
+      '-n',
+      '::1',
+      '-P',
+      '514',
+    ]);
   });
 });
 
 describe('text lines with DETAIL and log_error_verbosity', () => {
-  const rec = { level: 50, time: at(5), pid: 7, name: 'pgpool-ts', msg: 'failed to authenticate', detail: 'password mismatch', hint: 'check pool_passwd', sqlstate: '28P01' };
+  const rec = {
+    level: 50,
+    time: at(5),
+    pid: 7,
+    name: 'pgpool-ts',
+    msg: 'failed to authenticate',
+    detail: 'password mismatch',
+    hint: 'check pool_passwd',
+    sqlstate: '28P01',
+  };
   it('default: DETAIL and HINT lines with the prefix, SQLSTATE among the fields', () => {
-    expect(textLine(rec, '%p: ')).toBe('7: ERROR:  failed to authenticate  (sqlstate=28P01)\n7: DETAIL:  password mismatch\n7: HINT:  check pool_passwd\n');
+    expect(textLine(rec, '%p: ')).toBe(
+      '7: ERROR:  failed to authenticate  (sqlstate=28P01)\n7: DETAIL:  password mismatch\n7: HINT:  check pool_passwd\n',
+    );
   });
   it('terse: no DETAIL or HINT; verbose: SQLSTATE before the message', () => {
     expect(textLine(rec, '%p: ', 'terse')).toBe('7: ERROR:  failed to authenticate  (sqlstate=28P01)\n');
-    expect(textLine(rec, '%p: ', 'verbose')).toBe('7: ERROR:  28P01: failed to authenticate\n7: DETAIL:  password mismatch\n7: HINT:  check pool_passwd\n');
+    expect(textLine(rec, '%p: ', 'verbose')).toBe(
+      '7: ERROR:  28P01: failed to authenticate\n7: DETAIL:  password mismatch\n7: HINT:  check pool_passwd\n',
+    );
   });
 });
 
-describe('a session\'s own log_error_verbosity and log_min_messages (PGPOOL SET)', () => {
-  it('override the configuration in that session\'s lines only, text and JSON', () => {
+describe("a session's own log_error_verbosity and log_min_messages (PGPOOL SET)", () => {
+  it("override the configuration in that session's lines only, text and JSON", () => {
     const lines: string[] = [];
-    const base = createLogger('w', 'warning', { format: 'text', linePrefix: '', errorVerbosity: 'default' }, (l) => lines.push(l));
+    const base = createLogger('w', 'warning', { format: 'text', linePrefix: '', errorVerbosity: 'default' }, (l) =>
+      lines.push(l),
+    );
     const fields = { detail: 'd', sqlstate: '28P01' };
     sessionLogger(base, 'warning', 'verbose').error(fields, 'bad');
     sessionLogger(base, 'warning', 'terse').error(fields, 'bad');
     base.error(fields, 'bad');
-    expect(lines).toEqual(['ERROR:  28P01: bad\nDETAIL:  d\n', 'ERROR:  bad  (sqlstate=28P01)\n', 'ERROR:  bad  (sqlstate=28P01)\nDETAIL:  d\n']);
+    expect(lines).toEqual([
+      'ERROR:  28P01: bad\nDETAIL:  d\n',
+      'ERROR:  bad  (sqlstate=28P01)\n',
+      'ERROR:  bad  (sqlstate=28P01)\nDETAIL:  d\n',
+    ]);
     const json: string[] = [];
     const jbase = createLogger('w', 'warning', { format: 'json', linePrefix: '' }, (l) => json.push(l));
     const quiet = sessionLogger(jbase, 'warning', 'terse');
@@ -118,7 +170,11 @@ describe('a session\'s own log_error_verbosity and log_min_messages (PGPOOL SET)
     quiet.error(fields, 'bad');
     quiet.debug('hidden');
     chatty.debug('shown');
-    expect(json.map((l) => JSON.parse(l) as Record<string, unknown>).map(({ msg, detail, errorVerbosity }) => ({ msg, detail, errorVerbosity }))).toEqual([
+    expect(
+      json
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .map(({ msg, detail, errorVerbosity }) => ({ msg, detail, errorVerbosity })),
+    ).toEqual([
       { msg: 'bad', detail: undefined, errorVerbosity: 'terse' },
       { msg: 'shown', detail: undefined, errorVerbosity: 'default' },
     ]);
@@ -138,8 +194,16 @@ describe('PGPOOL commands and session settings', () => {
 
   it('parse SHOW, SET (=, TO, quoted, DEFAULT) and RESET, and point at what they cannot parse', () => {
     expect(parsePgpoolCommand('pgpool show ALL;')).toEqual({ kind: 'show', name: 'all' });
-    expect(parsePgpoolCommand('  PGPOOL SET log_statement = on')).toEqual({ kind: 'set', name: 'log_statement', value: 'on' });
-    expect(parsePgpoolCommand("PGPOOL SET client_idle_limit TO '5min'")).toEqual({ kind: 'set', name: 'client_idle_limit', value: '5min' });
+    expect(parsePgpoolCommand('  PGPOOL SET log_statement = on')).toEqual({
+      kind: 'set',
+      name: 'log_statement',
+      value: 'on',
+    });
+    expect(parsePgpoolCommand("PGPOOL SET client_idle_limit TO '5min'")).toEqual({
+      kind: 'set',
+      name: 'client_idle_limit',
+      value: '5min',
+    });
     expect(parsePgpoolCommand("PGPOOL SET x TO 'it''s'")).toEqual({ kind: 'set', name: 'x', value: "it's" });
     expect(parsePgpoolCommand('PGPOOL SET log_statement TO DEFAULT')).toEqual({ kind: 'reset', name: 'log_statement' });
     expect(parsePgpoolCommand('PGPOOL RESET all')).toEqual({ kind: 'reset', name: 'all' });
@@ -215,7 +279,10 @@ describe('request timing', () => {
 describe('client message framing for the logs', () => {
   function capture(): { log: Logger; lines: string[] } {
     const lines: string[] = [];
-    const log = { info: (a: unknown, b?: string) => lines.push(typeof a === 'string' ? a : `${b} ${(a as { detail?: string }).detail ?? ''}`.trim()) } as unknown as Logger;
+    const log = {
+      info: (a: unknown, b?: string) =>
+        lines.push(typeof a === 'string' ? a : `${b} ${(a as { detail?: string }).detail ?? ''}`.trim()),
+    } as unknown as Logger;
     return { log, lines };
   }
   const msg = (type: string, body: Buffer) => {

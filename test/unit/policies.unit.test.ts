@@ -15,7 +15,13 @@ describe('admission', () => {
 
   it('refuses at once beyond num_init_children − reserved_connections', () => {
     const cfg = { ...limits, reserved_connections: 1 };
-    expect([0, 1, 2, 3, 4].map((c) => admitOnAccept(c, cfg))).toEqual(['accept', 'accept', 'accept', 'reject-reserved', 'reject-reserved']);
+    expect([0, 1, 2, 3, 4].map((c) => admitOnAccept(c, cfg))).toEqual([
+      'accept',
+      'accept',
+      'accept',
+      'reject-reserved',
+      'reject-reserved',
+    ]);
     expect(admitOnAccept(100, limits)).toBe('accept');
   });
 
@@ -34,7 +40,12 @@ describe('admission', () => {
 });
 
 const key = (params: Array<[string, string]>, version = 0x30000) => sortedStartupPacket(version, params);
-const entry = (user: string, database: string, releasedAt: number, extra: Array<[string, string]> = []): CacheEntryView => ({
+const entry = (
+  user: string,
+  database: string,
+  releasedAt: number,
+  extra: Array<[string, string]> = [],
+): CacheEntryView => ({
   user,
   database,
   releasedAt,
@@ -42,12 +53,46 @@ const entry = (user: string, database: string, releasedAt: number, extra: Array<
 });
 
 describe('connection cache choices (pgpool §5)', () => {
-  const entries = [entry('a', 'db', 10_000), entry('b', 'db', 5_000), entry('a', 'db2', 7_000, [['application_name', 'x']])];
+  const entries = [
+    entry('a', 'db', 10_000),
+    entry('b', 'db', 5_000),
+    entry('a', 'db2', 7_000, [['application_name', 'x']]),
+  ];
 
   it('hits on an identical startup packet, is stale on the same user/db with other parameters', () => {
-    expect(lookup(entries, 'b', 'db', key([['user', 'b'], ['database', 'db']]))).toEqual({ kind: 'hit', index: 1 });
-    expect(lookup(entries, 'a', 'db2', key([['user', 'a'], ['database', 'db2']]))).toEqual({ kind: 'stale', index: 2 });
-    expect(lookup(entries, 'c', 'db', key([['user', 'c'], ['database', 'db']]))).toEqual({ kind: 'miss' });
+    expect(
+      lookup(
+        entries,
+        'b',
+        'db',
+        key([
+          ['user', 'b'],
+          ['database', 'db'],
+        ]),
+      ),
+    ).toEqual({ kind: 'hit', index: 1 });
+    expect(
+      lookup(
+        entries,
+        'a',
+        'db2',
+        key([
+          ['user', 'a'],
+          ['database', 'db2'],
+        ]),
+      ),
+    ).toEqual({ kind: 'stale', index: 2 });
+    expect(
+      lookup(
+        entries,
+        'c',
+        'db',
+        key([
+          ['user', 'c'],
+          ['database', 'db'],
+        ]),
+      ),
+    ).toEqual({ kind: 'miss' });
   });
 
   it('evicts the entry returned longest ago, ties to the lowest index', () => {
@@ -63,14 +108,17 @@ describe('connection cache choices (pgpool §5)', () => {
     expect(nextExpiry(entries, 10_000)).toBe(15_000);
   });
 
-  it('reproduces pgpool 4.3.5\'s observed sequence with max_pool = 2: A,B,A,C,A,B,C', () => {
+  it("reproduces pgpool 4.3.5's observed sequence with max_pool = 2: A,B,A,C,A,B,C", () => {
     // [obs435] A,B,A(reuse),C(evicts B),A(reuse),B(evicts C),C(evicts A)
     let cache: CacheEntryView[] = [];
     const outcome: string[] = [];
     let t = 0;
     for (const u of ['A', 'B', 'A', 'C', 'A', 'B', 'C']) {
       t += 1;
-      const k = key([['user', u], ['database', 'd']]);
+      const k = key([
+        ['user', u],
+        ['database', 'd'],
+      ]);
       const r = lookup(cache, u, 'd', k);
       if (r.kind === 'hit') {
         outcome.push(`${u}:reuse`);

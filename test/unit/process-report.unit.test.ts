@@ -4,7 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { localTimestamp } from '../../src/local-time.js';
 import { poolPoolsRows, poolProcessesRows, withEmptySlots, type ChildReport } from '../../src/admin/process-report.js';
 
-const child = (childId: number, extra: Partial<ChildReport> = {}): ChildReport => ({ childId, startedAt: Date.UTC(2026, 11, 1, 12), sessions: 2, status: 'Idle', slots: [], ...extra });
+const child = (childId: number, extra: Partial<ChildReport> = {}): ChildReport => ({
+  childId,
+  startedAt: Date.UTC(2026, 11, 1, 12),
+  sessions: 2,
+  status: 'Idle',
+  slots: [],
+  ...extra,
+});
 
 describe('slots without a child', () => {
   it('follow the children up to num_init_children, with pool_pid 0 and the epoch as start time', () => {
@@ -19,8 +26,10 @@ describe('slots without a child', () => {
     const rows = poolPoolsRows(withEmptySlots([child(7)], 3), 2);
     expect(rows).toHaveLength(3 * 2);
     expect(rows.slice(2).map((r) => [r[0], r[1], r[3], r[16]])).toEqual([
-      ['0', localTimestamp(0), '0', 'Wait for connection'], ['0', localTimestamp(0), '1', 'Wait for connection'],
-      ['0', localTimestamp(0), '0', 'Wait for connection'], ['0', localTimestamp(0), '1', 'Wait for connection'],
+      ['0', localTimestamp(0), '0', 'Wait for connection'],
+      ['0', localTimestamp(0), '1', 'Wait for connection'],
+      ['0', localTimestamp(0), '0', 'Wait for connection'],
+      ['0', localTimestamp(0), '1', 'Wait for connection'],
     ]);
   });
 

@@ -1,6 +1,13 @@
 // The dynamic process management policy with simulated checks (no real time).
 import { describe, expect, it } from 'vitest';
-import { initialChildren, selectVictims, spareCheck, STRATEGY_PACE, type SpareLimits, type Strategy } from '../../src/supervisor/spare-children.js';
+import {
+  initialChildren,
+  selectVictims,
+  spareCheck,
+  STRATEGY_PACE,
+  type SpareLimits,
+  type Strategy,
+} from '../../src/supervisor/spare-children.js';
 
 const cfg = (strategy: Strategy, over: Partial<SpareLimits> = {}): SpareLimits => ({
   num_init_children: 12,
@@ -35,19 +42,22 @@ describe('spawning', () => {
 });
 
 describe('retiring, per strategy', () => {
-  it.each(['aggressive', 'gentle', 'lazy'] as const)('%s waits its threshold, then retires at its pace and count', (strategy) => {
-    const { threshold, step, oneShot } = STRATEGY_PACE[strategy];
-    let counter = 0;
-    const retiredAt: Array<[number, number]> = [];
-    for (let check = 1; check <= threshold + 3 * step; check++) {
-      const r = spareCheck(30, 20, counter, cfg(strategy, { num_init_children: 30 }));
-      counter = r.highLoadCounter;
-      if (r.decision.kind === 'retire') retiredAt.push([check, r.decision.count]);
-    }
-    const firstCheck = Math.ceil(threshold / step) * step;
-    expect(retiredAt[0]).toEqual([firstCheck, Math.min(16, oneShot)]);
-    expect(retiredAt.map(([c]) => c).every((c, i, a) => i === 0 || c - a[i - 1] === step)).toBe(true);
-  });
+  it.each(['aggressive', 'gentle', 'lazy'] as const)(
+    '%s waits its threshold, then retires at its pace and count',
+    (strategy) => {
+      const { threshold, step, oneShot } = STRATEGY_PACE[strategy];
+      let counter = 0;
+      const retiredAt: Array<[number, number]> = [];
+      for (let check = 1; check <= threshold + 3 * step; check++) {
+        const r = spareCheck(30, 20, counter, cfg(strategy, { num_init_children: 30 }));
+        counter = r.highLoadCounter;
+        if (r.decision.kind === 'retire') retiredAt.push([check, r.decision.count]);
+      }
+      const firstCheck = Math.ceil(threshold / step) * step;
+      expect(retiredAt[0]).toEqual([firstCheck, Math.min(16, oneShot)]);
+      expect(retiredAt.map(([c]) => c).every((c, i, a) => i === 0 || c - a[i - 1] === step)).toBe(true);
+    },
+  );
 
   it('aggressive retires after ≈50 s (25 checks of 2 s), gentle after ≈120 s, lazy after ≈300 s', () => {
     const firstRetire = (s: Strategy) => {
