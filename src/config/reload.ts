@@ -1,6 +1,6 @@
 // Reload: the running snapshot and a newly loaded one give the snapshot to switch to.
-// Parameters that only take effect at start (context "init") keep their running value
-// and are reported as needing a restart, as are the address and port of a backend in use.
+// Parameters whose `reload` column says restart (context "init", and the address and port
+// of a backend in use) keep their running value and are reported as needing a restart.
 import type { LoadedConfig } from './conf-loader.js';
 import { CURRENT_PARAMS, type PgpoolConfig } from './schema.js';
 
@@ -11,8 +11,6 @@ export interface ReloadPlan {
   /** Parameters whose new value needs a restart; they keep the running value. */
   readonly needRestart: readonly string[];
 }
-
-const BACKEND_IDENTITY = new Set(['backend_hostname', 'backend_port']);
 
 function canonical(v: unknown): string {
   return JSON.stringify(v, (_k, val) => (val instanceof Map ? [...val].sort((a, b) => a[0] - b[0]) : val));
@@ -29,7 +27,7 @@ export function planReload(running: PgpoolConfig, next: LoadedConfig): ReloadPla
     const b = nxt[def.name];
     if (canonical(a) === canonical(b)) {
       merged[def.name] = a;
-    } else if (def.context === 'init' || BACKEND_IDENTITY.has(def.name)) {
+    } else if (def.reload === 'restart') {
       merged[def.name] = a;
       needRestart.push(def.name);
     } else {

@@ -54,6 +54,10 @@ export interface ParamDef {
   readonly category: string;
   readonly removedVersion: string;
   readonly note: string;
+  /** pgpool-ts acts on it (else: accepted, reported as not implemented). */
+  readonly acts: boolean;
+  /** What a reload does with a new value: take it, or keep the running one until a restart. */
+  readonly reload: 'apply' | 'restart';
 }
 
 export const PARAMS: ReadonlyMap<string, ParamDef> = new Map(
@@ -67,85 +71,12 @@ export const INDEXED_BY_LENGTH: readonly ParamDef[] = CURRENT_PARAMS.filter((p) 
 );
 
 /**
- * Parameters pgpool-ts acts on today. Everything else is accepted, validated, and
- * reported once at start-up as not implemented when the file sets it to a
- * non-default value. The README's parameter table is checked against this set.
+ * Parameters pgpool-ts acts on today (the `acts` column of tools/gen-params/params.tsv).
+ * Everything else is accepted, validated, and reported once at start-up as not
+ * implemented when the file sets it to a non-default value. The README's parameter table
+ * is checked against this set.
  */
-export const ACTS_ON: ReadonlySet<string> = new Set<ParamName>([
-  // connections and sockets
-  'listen_addresses',
-  'port',
-  'unix_socket_directories',
-  'unix_socket_permissions',
-  'unix_socket_group',
-  'pid_file_name',
-  // backend
-  'backend_hostname',
-  'backend_port',
-  'connect_timeout',
-  // process management and admission
-  'num_init_children',
-  'reserved_connections',
-  'listen_backlog_multiplier',
-  'child_life_time',
-  'child_max_connections',
-  'client_idle_limit',
-  'authentication_timeout',
-  'process_management_mode',
-  'process_management_strategy',
-  'min_spare_children',
-  'max_spare_children',
-  'worker_processes',
-  'metrics_port',
-  'metrics_listen_addresses',
-  // PCP
-  'pcp_listen_addresses',
-  'pcp_port',
-  'pcp_socket_dir',
-  'pcp_client_version',
-  // pooling
-  'max_pool',
-  'connection_cache',
-  'connection_life_time',
-  'reset_query_list',
-  // authentication and TLS
-  'enable_pool_hba',
-  'pool_passwd',
-  'allow_clear_text_frontend_auth',
-  'ssl',
-  'ssl_cert',
-  'ssl_key',
-  'ssl_ca_cert',
-  'ssl_ca_cert_dir',
-  'ssl_crl_file',
-  'ssl_ciphers',
-  'ssl_prefer_server_ciphers',
-  'ssl_ecdh_curve',
-  'ssl_dh_params_file',
-  'ssl_passphrase_command',
-  // logging
-  'log_min_messages',
-  'log_format',
-  'log_line_prefix',
-  'log_connections',
-  'log_disconnections',
-  'log_hostname',
-  'log_statement',
-  'log_per_node_statement',
-  'log_client_messages',
-  'log_error_verbosity',
-  'log_destination',
-  'syslog_ident',
-  'syslog_facility',
-  'syslog_socket',
-  'logging_collector',
-  'log_directory',
-  'log_filename',
-  'log_rotation_age',
-  'log_rotation_size',
-  'log_truncate_on_rotation',
-  'log_file_mode',
-]);
+export const ACTS_ON: ReadonlySet<string> = new Set(CURRENT_PARAMS.filter((p) => p.acts).map((p) => p.name));
 
 /** Aliases pgpool accepts for renamed parameters (TSV notes "ALIAS of x"). */
 export const ALIASES: ReadonlyMap<string, string> = new Map(

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { SMALL_YOUNG_GENERATION } from '../node-flags.js';
 import { loadConfig, type LoadedConfig } from '../config/conf-loader.js';
 import { formatDiagnostic } from '../config/diagnostic.js';
+import { durationMs } from '../config/accessors.js';
 import { planReload } from '../config/reload.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import { encodeConfig, type FromWorker, type ToWorker, type WireConfig } from '../ipc.js';
@@ -448,12 +449,15 @@ export class Supervisor {
     // A real client sends its whole first packet at once and then waits; one that is still
     // sending it after authentication_timeout is refused now rather than holding a child later.
     if (this.cfg.authentication_timeout > 0) {
-      p.timer = setTimeout(() => {
-        if (p.state !== 'waiting' || readStartupPacket(p.initial).state === 'done') return;
-        this.log.info({ peer: socket.remoteAddress }, 'authentication timeout while waiting for a child');
-        socket.end(errorResponse(authTimeout()));
-        this.forget(p);
-      }, this.cfg.authentication_timeout * 1000);
+      p.timer = setTimeout(
+        () => {
+          if (p.state !== 'waiting' || readStartupPacket(p.initial).state === 'done') return;
+          this.log.info({ peer: socket.remoteAddress }, 'authentication timeout while waiting for a child');
+          socket.end(errorResponse(authTimeout()));
+          this.forget(p);
+        },
+        durationMs(this.cfg, 'authentication_timeout'),
+      );
     }
   }
 

@@ -1,5 +1,6 @@
 // A pgpool "child" hosted in a worker: one client at a time, its own connection cache,
 // its counters. Retirement decisions are pure functions of its counters and time.
+import { durationMs } from '../config/accessors.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import type { ChildExitReason } from '../ipc.js';
 import { ConnectionCache } from './connection-cache.js';
@@ -19,7 +20,7 @@ export class Child {
     readonly id: number,
     cfg: PgpoolConfig,
   ) {
-    this.cache = new ConnectionCache(cfg.connection_cache ? cfg.max_pool : 0, cfg.connection_life_time * 1000);
+    this.cache = new ConnectionCache(cfg.connection_cache ? cfg.max_pool : 0, durationMs(cfg, 'connection_life_time'));
   }
 
   get busy(): boolean {
@@ -42,7 +43,8 @@ export function exitAfterSession(
  */
 export function lifeTimeDelay(sessions: number, cfg: Pick<PgpoolConfig, 'child_life_time'>): number | undefined {
   if (cfg.child_life_time <= 0 || sessions === 0) return undefined;
-  return (cfg.child_life_time + 1) * 1000;
+  // pgpool notices one select() timeout after the limit: a second later than the value.
+  return durationMs(cfg, 'child_life_time') + 1000;
 }
 
 /** Among idle children, one whose cache already holds this client's connection, else the first. */

@@ -1,6 +1,7 @@
 // One client's session in a child: backend connection from the cache or new, the
 // greeting, the relay, and the release (reset and cache, or close) at the end.
 import type net from 'node:net';
+import { unitMs } from '../config/accessors.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import type { PoolPasswdEntry } from '../config/pool-passwd.js';
 import { backendAuthFailed, ClientAuthenticator, type BackendMethod, type Secret } from '../auth/frontend-auth.js';
@@ -99,7 +100,8 @@ export class Session {
   /** client_idle_limit (seconds, 0 = off; PGPOOL SET may change it): ends a session idle longer than that, as pgpool does. */
   enforceIdleLimit(now: number): boolean {
     const limitSeconds = this.settings.get('client_idle_limit');
-    if (limitSeconds <= 0 || !this.relay || this.relay.clientIdleFor(now) <= limitSeconds * 1000) return false;
+    if (limitSeconds <= 0 || !this.relay || this.relay.clientIdleFor(now) <= unitMs('client_idle_limit', limitSeconds))
+      return false;
     this.log.info(
       {
         user: this.startup.user,

@@ -8,6 +8,7 @@ import type { HbaEnv } from '../auth/hba-match.js';
 import { readPoolKey } from '../auth/pool-key.js';
 import { loadPoolHba, type HbaRecord } from '../config/pool-hba.js';
 import { loadPoolPasswd, findPoolPasswd, poolPasswdFile, type PoolPasswdEntry } from '../config/pool-passwd.js';
+import { durationMs } from '../config/accessors.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import { decodeConfig, type ChildExitReason, type FromWorker, type ToWorker } from '../ipc.js';
 import { configuredLogger, type Logger } from '../log.js';
@@ -216,7 +217,12 @@ class Worker {
     // found by the kernel's keepalive probes instead of holding its child forever.
     socket.setKeepAlive?.(true, CLIENT_KEEPALIVE_MS);
     socket.on('error', () => {});
-    const startup = await readClientStartup(socket, initial, this.cfg.authentication_timeout * 1000, this.clientTls);
+    const startup = await readClientStartup(
+      socket,
+      initial,
+      durationMs(this.cfg, 'authentication_timeout'),
+      this.clientTls,
+    );
     if (!startup.ok || startup.packet.kind !== 'startup') {
       if (!startup.ok) this.log.debug({ connId }, startup.reason);
       else if (startup.packet.kind === 'cancel')

@@ -1,9 +1,9 @@
-// Locates ../shared (reference material beside the repository). Tests that read the
-// real pgpool sample files skip themselves when it is absent.
-import fs from 'node:fs';
+// Where the repository and its test fixtures are. The real pgpool sample configurations
+// live in test/fixtures/conf-samples, so a plain clone runs every test: a missing fixture
+// fails, never skips.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const confSamplesDir = path.resolve(repoRoot, '../shared/conf-samples');
-export const haveConfSamples = fs.existsSync(confSamplesDir);
+export const fixturesDir = path.join(repoRoot, 'test/fixtures');
+export const confSamplesDir = path.join(fixturesDir, 'conf-samples');

@@ -1,0 +1,24 @@
+// Durations read from a configuration snapshot, in milliseconds, with the unit the
+// schema gives each parameter (s, ms, min): call sites never multiply by 1000 themselves.
+import { PARAMS, type PgpoolConfig, type ScalarParamName } from './schema.js';
+
+const MS_PER_UNIT: Readonly<Record<string, number>> = { ms: 1, s: 1000, min: 60_000 };
+
+/** Numeric scalar parameters (the unit check that makes one a duration is the schema's, at run time). */
+export type DurationParam = {
+  [K in ScalarParamName]: PgpoolConfig[K] extends number ? K : never;
+}[ScalarParamName];
+
+/** The parameter's value in milliseconds (0 stays 0: "off" for every duration parameter). */
+export function durationMs<K extends DurationParam>(cfg: Pick<PgpoolConfig, K>, name: K): number {
+  const factor = MS_PER_UNIT[PARAMS.get(name)?.unit ?? ''];
+  if (factor === undefined) throw new Error(`${name} is not a duration parameter`);
+  return (cfg[name] as number) * factor;
+}
+
+/** A duration given in a parameter's own unit (a PGPOOL SET override, say), in milliseconds. */
+export function unitMs(name: DurationParam, value: number): number {
+  const factor = MS_PER_UNIT[PARAMS.get(name)?.unit ?? ''];
+  if (factor === undefined) throw new Error(`${name} is not a duration parameter`);
+  return value * factor;
+}
