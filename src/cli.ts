@@ -16,7 +16,7 @@ import { formatDiagnostic, type Diagnostic } from './config/diagnostic.js';
 import { loadPcpConf } from './config/pcp-conf.js';
 import { loadPoolHba } from './config/pool-hba.js';
 import { loadPoolPasswd, poolPasswdFile } from './config/pool-passwd.js';
-import { configuredLogger } from './log.js';
+import { configuredLogger } from './logging/logger.js';
 import { LogOutput, logOutputSettings } from './logging/log-output.js';
 import { isAlive, readPid } from './supervisor/pid-file.js';
 import { Supervisor, type StopMode } from './supervisor/supervisor.js';

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { PcpUser } from '../config/pcp-conf.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../logging/logger.js';
 import {
   nodeInfoPacket,
   pcpAuthOk,

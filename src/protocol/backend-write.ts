@@ -1,7 +1,7 @@
 // Messages the pooler writes to clients (it plays the server's part). Only the
 // start-up, error and admin paths build messages; the relay forwards bytes as they come.
 import { AuthCode, BackendCode } from './codes.js';
-import type { PoolerError } from './pooler-error.js';
+import type { PoolerError } from './errors.js';
 
 function message(type: number, body: Buffer): Buffer {
   const out = Buffer.allocUnsafe(5 + body.length);

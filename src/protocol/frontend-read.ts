@@ -7,7 +7,7 @@ import {
   MAX_STARTUP_PACKET_LENGTH,
   SSL_REQUEST_CODE,
 } from './codes.js';
-import { badMajorVersion, badStartupLength, badStartupPacket, noUserName, type PoolerError } from './pooler-error.js';
+import { badMajorVersion, badStartupLength, badStartupPacket, noUserName, type PoolerError } from './errors.js';
 
 export type StartupPacket =
   | { kind: 'ssl' }

@@ -2,9 +2,9 @@
 // its counters. Retirement decisions are pure functions of its counters and time.
 import { durationMs } from '../config/accessors.js';
 import type { PgpoolConfig } from '../config/schema.js';
-import type { ChildExitReason } from '../ipc.js';
-import { ConnectionCache } from './connection-cache.js';
-import type { Session } from './session.js';
+import type { ChildExitReason } from '../ipc/messages.js';
+import { ConnectionCache } from './pooling/connection-cache.js';
+import type { Session } from './session/session.js';
 
 export class Child {
   readonly startedAt = Date.now();

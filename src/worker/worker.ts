@@ -10,20 +10,20 @@ import { loadPoolHba, type HbaRecord } from '../config/pool-hba.js';
 import { loadPoolPasswd, findPoolPasswd, poolPasswdFile, type PoolPasswdEntry } from '../config/pool-passwd.js';
 import { durationMs } from '../config/accessors.js';
 import type { PgpoolConfig } from '../config/schema.js';
-import { decodeConfig, type ChildExitReason, type FromWorker, type ToWorker } from '../ipc.js';
-import { configuredLogger, type Logger } from '../log.js';
+import { decodeConfig, type ChildExitReason, type FromWorker, type ToWorker } from '../ipc/messages.js';
+import { configuredLogger, type Logger } from '../logging/logger.js';
 import { errorResponse } from '../protocol/backend-write.js';
 import { sortedStartupPacket } from '../protocol/frontend-read.js';
-import { adminShutdown, tooManyClients } from '../protocol/pooler-error.js';
-import type { BackendConnection, BackendTarget } from './backend-connection.js';
-import { backendTarget } from './backend-target.js';
+import { adminShutdown, tooManyClients } from '../protocol/errors.js';
+import type { BackendConnection, BackendTarget } from '../backend/server-connection.js';
+import { backendTarget } from '../backend/address.js';
 import { Child, exitAfterSession, lifeTimeDelay, pickChild } from './child.js';
 import type { ChildReport, SlotReport } from '../admin/process-report.js';
 import { answerAdminQuery, type Report } from '../admin/show-commands.js';
-import { peerOf, Session } from './session.js';
+import { peerOf, Session } from './session/session.js';
 import { clientTls, type ClientTls } from '../protocol/tls.js';
 import { workerRegistry } from '../metrics/worker-metrics.js';
-import { readClientStartup } from './startup-reader.js';
+import { readClientStartup } from './session/startup-reader.js';
 
 /** Idle time before the first keepalive probe on a client connection. */
 const CLIENT_KEEPALIVE_MS = 60_000;

@@ -8,16 +8,16 @@ import { describe, expect, it } from 'vitest';
 import { logFileName, nextRotationTime, openMode, rotationDue } from '../../src/logging/rotation.js';
 import { LineJoiner, LogOutput } from '../../src/logging/log-output.js';
 import { loggerArgs, syslogPriority } from '../../src/logging/syslog.js';
-import { createLogger, sessionLogger, textLine } from '../../src/log.js';
+import { createLogger, sessionLogger, textLine } from '../../src/logging/logger.js';
 import { configNotation } from '../../src/config/conf-values.js';
 import { PARAMS } from '../../src/config/schema.js';
 import { defaultConfig } from '../../src/config/conf-loader.js';
 import { SessionSettings } from '../../src/config/session-settings.js';
 import { parsePgpoolCommand } from '../../src/admin/pgpool-commands.js';
 import { DurationCounts } from '../../src/metrics/duration-histogram.js';
-import { RequestTiming } from '../../src/worker/request-timing.js';
-import { ClientMessageLog } from '../../src/worker/client-message-log.js';
-import type { Logger } from '../../src/log.js';
+import { RequestTiming } from '../../src/worker/relay/request-timing.js';
+import { ClientMessageLog } from '../../src/worker/relay/client-message-log.js';
+import type { Logger } from '../../src/logging/logger.js';
 
 const at = (h: number, m = 0, s = 0, day = 22) => new Date(2026, 10, day, h, m, s).getTime();
 

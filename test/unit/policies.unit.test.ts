@@ -1,7 +1,7 @@
 // Pure decisions: admission, worker choice, cache lookup/eviction/expiry, child retirement.
 import { describe, expect, it } from 'vitest';
-import { admitOnAccept, backlogFor, chooseWorker, leastLoaded, placeClient } from '../../src/supervisor/admission.js';
-import { expired, lookup, nextExpiry, victim, type CacheEntryView } from '../../src/worker/connection-cache.js';
+import { admitOnAccept, backlogFor, chooseWorker, leastLoaded, placeClient } from '../../src/policy/admission.js';
+import { expired, lookup, nextExpiry, victim, type CacheEntryView } from '../../src/worker/pooling/connection-cache.js';
 import { exitAfterSession, lifeTimeDelay } from '../../src/worker/child.js';
 import { sortedStartupPacket } from '../../src/protocol/frontend-read.js';
 

@@ -2,7 +2,7 @@
 // as pgpool logs them. It sees the bytes the relay forwards (a tap, on only while one of
 // the three is on) and frames them itself, keeping the bodies it needs to describe.
 // This path allocates; the relay's own path is unchanged.
-import type { Logger } from '../log.js';
+import type { Logger } from '../../logging/logger.js';
 
 export interface MessageLogSwitches {
   statement: boolean;

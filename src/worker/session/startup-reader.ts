@@ -2,10 +2,10 @@
 // ssl = on (else 'N'), GSSENCRequest with 'N', and returns the startup packet and the
 // socket to go on with (TLS or not), bounded in size and in time (authentication_timeout).
 import type net from 'node:net';
-import { errorResponse } from '../protocol/backend-write.js';
-import { readStartupPacket, type StartupPacket } from '../protocol/frontend-read.js';
-import { authTimeout, PoolerError } from '../protocol/pooler-error.js';
-import { acceptClientTls, type ClientTls } from '../protocol/tls.js';
+import { errorResponse } from '../../protocol/backend-write.js';
+import { readStartupPacket, type StartupPacket } from '../../protocol/frontend-read.js';
+import { authTimeout, PoolerError } from '../../protocol/errors.js';
+import { acceptClientTls, type ClientTls } from '../../protocol/tls.js';
 
 export type StartupOutcome =
   | { ok: true; packet: Extract<StartupPacket, { kind: 'startup' | 'cancel' }>; rest: Buffer; socket: net.Socket }

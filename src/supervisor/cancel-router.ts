@@ -4,7 +4,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { CANCEL_REQUEST_CODE } from '../protocol/codes.js';
-import type { CancelEntry, CancelTarget } from '../ipc.js';
+import type { CancelEntry, CancelTarget } from '../ipc/messages.js';
 
 const mapKey = (pid: number, keyHex: string) => `${pid}:${keyHex}`;
 

@@ -1,7 +1,7 @@
 // Query and transaction durations as the relay sees them: a request (Query, Sync,
 // FunctionCall) starts when its bytes arrive and ends at its ReadyForQuery. Start times
 // wait in a fixed ring, so timing allocates nothing per request.
-import type { DurationCounts } from '../metrics/duration-histogram.js';
+import type { DurationCounts } from '../../metrics/duration-histogram.js';
 
 const RING = 256;
 const IDLE = 0x49; // ReadyForQuery 'I': no transaction open

@@ -1,7 +1,7 @@
 // Awaitable whole messages from a socket, for the phases where the pooler itself talks
 // to PostgreSQL (start-up, authentication, reset). Detached before relaying starts.
 import type net from 'node:net';
-import { MessageReader, type Message } from '../protocol/message-reader.js';
+import { MessageReader, type Message } from './message-reader.js';
 
 export class StreamClosedError extends Error {}
 export class StreamTimeoutError extends Error {}

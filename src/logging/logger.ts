@@ -2,8 +2,8 @@
 // them), or text lines with pgpool's log_line_prefix (log_format; auto = text on a
 // terminal). pgpool's log_min_messages levels map onto pino's.
 import pino, { type Logger } from 'pino';
-import type { PgpoolConfig } from './config/schema.js';
-import { localTimestamp } from './local-time.js';
+import type { PgpoolConfig } from '../config/schema.js';
+import { localTimestamp } from '../local-time.js';
 
 export type { Logger };
 

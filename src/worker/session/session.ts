@@ -1,17 +1,17 @@
 // One client's session in a child: backend connection from the cache or new, the
 // greeting, the relay, and the release (reset and cache, or close) at the end.
 import type net from 'node:net';
-import { unitMs } from '../config/accessors.js';
-import type { PgpoolConfig } from '../config/schema.js';
-import type { PoolPasswdEntry } from '../config/pool-passwd.js';
-import { backendAuthFailed, ClientAuthenticator, type BackendMethod, type Secret } from '../auth/frontend-auth.js';
-import { matchHba, plainAddress, type HbaEnv } from '../auth/hba-match.js';
-import type { HbaRecord } from '../config/pool-hba.js';
-import { authenticationOk, backendKeyData, errorResponse, readyForQuery } from '../protocol/backend-write.js';
-import type { StartupPacket } from '../protocol/frontend-read.js';
-import { backendUnreachable, clientIdleLimit, noBackend, PoolerError } from '../protocol/pooler-error.js';
-import { SqlState } from '../protocol/sqlstate.js';
-import { sessionLogger, type Logger } from '../log.js';
+import { unitMs } from '../../config/accessors.js';
+import type { PgpoolConfig } from '../../config/schema.js';
+import type { PoolPasswdEntry } from '../../config/pool-passwd.js';
+import { backendAuthFailed, ClientAuthenticator, type BackendMethod, type Secret } from '../../auth/frontend-auth.js';
+import { matchHba, plainAddress, type HbaEnv } from '../../auth/hba-match.js';
+import type { HbaRecord } from '../../config/pool-hba.js';
+import { authenticationOk, backendKeyData, errorResponse, readyForQuery } from '../../protocol/backend-write.js';
+import type { StartupPacket } from '../../protocol/frontend-read.js';
+import { backendUnreachable, clientIdleLimit, noBackend, PoolerError } from '../../protocol/errors.js';
+import { SqlState } from '../../protocol/sqlstate.js';
+import { sessionLogger, type Logger } from '../../logging/logger.js';
 import {
   BackendConnectError,
   BackendConnection,
@@ -20,16 +20,16 @@ import {
   randomCancelKey,
   type BackendTarget,
   type PasswordSource,
-} from './backend-connection.js';
-import type { ConnectionCache } from './connection-cache.js';
-import { NEVER_CACHED_DATABASES } from './connection-cache.js';
-import { MessageStream } from './message-stream.js';
-import { Relay, type AdminHook, type RelayEnd } from './relay.js';
-import { SessionSettings } from '../config/session-settings.js';
-import { answerPgpoolCommand, parsePgpoolCommand } from '../admin/pgpool-commands.js';
-import type { DurationCounts } from '../metrics/duration-histogram.js';
-import { RequestTiming } from './request-timing.js';
-import { ClientMessageLog, perNodeStatement } from './client-message-log.js';
+} from '../../backend/server-connection.js';
+import type { ConnectionCache } from '../pooling/connection-cache.js';
+import { NEVER_CACHED_DATABASES } from '../pooling/connection-cache.js';
+import { MessageStream } from '../../protocol/message-stream.js';
+import { Relay, type AdminHook, type RelayEnd } from '../relay/relay.js';
+import { SessionSettings } from '../../config/session-settings.js';
+import { answerPgpoolCommand, parsePgpoolCommand } from '../../admin/pgpool-commands.js';
+import type { DurationCounts } from '../../metrics/duration-histogram.js';
+import { RequestTiming } from '../relay/request-timing.js';
+import { ClientMessageLog, perNodeStatement } from '../relay/client-message-log.js';
 
 export type Startup = Extract<StartupPacket, { kind: 'startup' }>;
 

@@ -2,8 +2,8 @@
 // chunks they arrive in. Only message headers are read (header-scanner.ts); each socket
 // is paused while the other cannot take more, so memory stays bounded both ways.
 import type net from 'node:net';
-import { FrontendCode } from '../protocol/codes.js';
-import { BackendScanner, FrontendScanner, SCAN_CONTINUE } from '../protocol/header-scanner.js';
+import { FrontendCode } from '../../protocol/codes.js';
+import { BackendScanner, FrontendScanner, SCAN_CONTINUE } from '../../protocol/header-scanner.js';
 import type { RequestTiming } from './request-timing.js';
 
 /**

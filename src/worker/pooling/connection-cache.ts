@@ -1,7 +1,7 @@
 // One child's cache of idle backend connections (pgpool-behavior.md §5): up to max_pool
 // entries keyed by user, database, protocol major and the whole sorted startup packet.
 // The choices are pure functions over the entries; the class only carries them out.
-import type { BackendConnection } from './backend-connection.js';
+import type { BackendConnection } from '../../backend/server-connection.js';
 
 export interface CacheEntryView {
   readonly user: string;

@@ -10,9 +10,9 @@ import { ScramClient } from '../auth/scram-client.js';
 import { AuthCode, BackendCode } from '../protocol/codes.js';
 import { cstrings, errorFields, type Message } from '../protocol/message-reader.js';
 import { parameterStatus } from '../protocol/backend-write.js';
-import { MessageStream } from './message-stream.js';
+import { MessageStream } from '../protocol/message-stream.js';
 import { backendTls } from '../protocol/tls.js';
-import { PoolerError } from '../protocol/pooler-error.js';
+import { PoolerError } from '../protocol/errors.js';
 
 export interface BackendTarget {
   readonly node: number;

@@ -3,9 +3,9 @@
 // messages of one event-loop turn travel together as a batch (one pipe write).
 // Sent as JSON (child_process's default serialization), so Buffers travel as base64
 // strings and the config snapshot's Maps as entry lists (encodeConfig/decodeConfig).
-import type { ChildReport } from './admin/process-report.js';
-import type { Report } from './admin/show-commands.js';
-import type { PgpoolConfig } from './config/schema.js';
+import type { ChildReport } from '../admin/process-report.js';
+import type { Report } from '../admin/show-commands.js';
+import type { PgpoolConfig } from '../config/schema.js';
 
 /** The config snapshot in a JSON-safe form: every Map becomes its entry list. */
 export type WireConfig = { readonly json: string };

@@ -2,7 +2,7 @@
 import { configuredBackends } from '../config/conf-checks.js';
 import { nodeValue } from '../config/conf-loader.js';
 import type { PgpoolConfig } from '../config/schema.js';
-import type { BackendTarget } from './backend-connection.js';
+import type { BackendTarget } from './server-connection.js';
 
 export function backendTarget(cfg: PgpoolConfig): BackendTarget | undefined {
   const node = configuredBackends(cfg)[0];
