@@ -1,29 +1,43 @@
-// pgpool's views of the configuration and the backends, shared by SHOW pool_* and PCP:
-// node info, the pool_status item list and health-check statistics. Pure functions of
-// the config snapshot. pgpool-ts runs no health check and no failover: node 0 is "up"
-// from the start and its statistics are zero.
-import { configuredBackends } from '../config/conf-checks.js';
+// pgpool's views of the configuration and the node table, shared by SHOW pool_* and PCP:
+// node info, the pool_status item list and health-check statistics. Pure functions of a
+// ClusterView. pgpool-ts runs no health check yet: the health-check statistics are zero.
 import { nodeValue } from '../config/conf-loader.js';
 import type { PgpoolConfig } from '../config/schema.js';
+import { NODE_ROLE_CODE, NODE_STATUS_CODE, type NodeSnapshot } from '../ipc/node-snapshot.js';
 import type { NodeInfo } from './pcp-protocol.js';
 import { POOL_STATUS_ITEMS } from './pool-status-items.js';
 import { pgpoolTime } from './process-report.js';
 
-export function backendNodes(cfg: PgpoolConfig, since: number): NodeInfo[] {
-  const nodes = configuredBackends(cfg);
+/** What the reports about nodes and settings are made of. */
+export interface ClusterView {
+  readonly cfg: PgpoolConfig;
+  /** The node table's latest snapshot (cluster/node-table.ts). */
+  readonly nodes: NodeSnapshot;
+  /** ms epoch pgpool-ts started. */
+  readonly startedAt: number;
+}
+
+/** A node as the reports show it: PCP's NodeInfo, with its id and status name. */
+export interface NodeRow extends NodeInfo {
+  readonly id: number;
+  readonly statusName: string;
+}
+
+export function backendNodes({ cfg, nodes }: ClusterView): NodeRow[] {
   // An unset backend_weight counts as 1, as in pgpool.
   const weightOf = (n: number) => (cfg.backend_weight.nodes.has(n) ? nodeValue(cfg.backend_weight, n) : 1);
-  const total = nodes.reduce((a, n) => a + weightOf(n), 0) || 1;
-  return nodes.map((n, i) => ({
-    hostname: nodeValue(cfg.backend_hostname, n),
-    port: nodeValue(cfg.backend_port, n),
-    // Only node 0 serves clients; more nodes are accepted but not used yet.
-    status: i === 0 ? 2 : 0,
+  const total = nodes.reduce((a, n) => a + weightOf(n.id), 0) || 1;
+  return nodes.map((n) => ({
+    id: n.id,
+    hostname: nodeValue(cfg.backend_hostname, n.id),
+    port: nodeValue(cfg.backend_port, n.id),
+    status: NODE_STATUS_CODE[n.status],
+    statusName: n.status,
     pgStatus: 'unknown',
-    weight: weightOf(n) / total,
-    role: i === 0 ? 0 : 1,
-    pgRole: i === 0 ? 'main' : 'replica',
-    statusChangedEpoch: Math.floor(since / 1000),
+    weight: weightOf(n.id) / total,
+    role: NODE_ROLE_CODE[n.role],
+    pgRole: n.role,
+    statusChangedEpoch: Math.floor(n.lastStatusChange / 1000),
   }));
 }
 
@@ -35,7 +49,8 @@ function render(v: unknown): string {
 }
 
 /** SHOW pool_status / pcp_pool_status rows: item, value, description (80 characters at most, as pgpool). */
-export function poolStatusItems(cfg: PgpoolConfig, since: number): [string, string, string][] {
+export function poolStatusItems(view: ClusterView): [string, string, string][] {
+  const { cfg, startedAt: since } = view;
   const values = cfg as unknown as Record<string, unknown>;
   const rows: [string, string, string][] = POOL_STATUS_ITEMS.map(([name, desc]) => {
     const alias =
@@ -53,14 +68,14 @@ export function poolStatusItems(cfg: PgpoolConfig, since: number): [string, stri
       desc.slice(0, 80),
     ];
   });
-  const nodes = backendNodes(cfg, since);
-  configuredBackends(cfg).forEach((n, i) => {
+  const nodes = backendNodes(view);
+  nodes.forEach(({ id: n, statusName }, i) => {
     rows.push(
       [`backend_hostname${n}`, nodeValue(cfg.backend_hostname, n), 'backend #' + n + ' hostname'],
       [`backend_port${n}`, String(nodeValue(cfg.backend_port, n)), 'backend #' + n + ' port number'],
       [`backend_weight${n}`, nodes[i].weight.toFixed(6), 'weight of backend #' + n],
       [`backend_data_directory${n}`, nodeValue(cfg.backend_data_directory, n), 'data directory for backend #' + n],
-      [`backend_status${n}`, i === 0 ? 'up' : 'unused', 'status of backend #' + n],
+      [`backend_status${n}`, statusName, 'status of backend #' + n],
       [`standby_delay${n}`, '0', 'standby delay of backend #' + n],
       [`backend_flag${n}`, render(nodeValue(cfg.backend_flag, n)) || 'ALLOW_TO_FAILOVER', 'backend #' + n + ' flag'],
       [
@@ -97,15 +112,15 @@ export const HEALTH_CHECK_COLUMNS = [
 ] as const;
 
 /** SHOW pool_health_check_stats / pcp_health_check_stats row of a node: no health check runs, so counters are zero. */
-export function healthCheckRow(cfg: PgpoolConfig, index: number, since: number): string[] {
-  const n = backendNodes(cfg, since)[index];
+export function healthCheckRow(view: ClusterView, index: number): string[] {
+  const n = backendNodes(view)[index];
   return [
-    String(index),
+    String(n.id),
     n.hostname,
     String(n.port),
-    n.status === 2 ? 'up' : 'unused',
+    n.statusName,
     n.pgRole,
-    pgpoolTime(since),
+    pgpoolTime(n.statusChangedEpoch * 1000),
     '0',
     '0',
     '0',

@@ -7,6 +7,7 @@ import { configNotation } from '../config/conf-values.js';
 import { CURRENT_PARAMS, type ParamDef, type PgpoolConfig, type ScalarParamName } from '../config/schema.js';
 import type { SessionSettings, SettingError } from '../config/session-settings.js';
 import { commandComplete, errorResponse, readyForQuery, textResult } from '../protocol/backend-write.js';
+import { poolerError } from '../protocol/errors.js';
 import { POOL_STATUS_ITEMS } from './pool-status-items.js';
 
 export type PgpoolCommand =
@@ -88,10 +89,7 @@ function oneValue(name: string, cfg: PgpoolConfig, settings: SessionSettings): s
 }
 
 function refusal(e: SettingError): Buffer {
-  return Buffer.concat([
-    errorResponse({ severity: 'ERROR', sqlstate: e.sqlstate, message: e.message, hint: e.hint }),
-    readyForQuery(READY_IDLE),
-  ]);
+  return Buffer.concat([errorResponse(e), readyForQuery(READY_IDLE)]);
 }
 
 /**
@@ -106,11 +104,7 @@ export function answerPgpoolCommand(
 ): Buffer {
   switch (cmd.kind) {
     case 'syntax':
-      return refusal({
-        sqlstate: '42601',
-        message: `syntax error at or near "${cmd.near}"`,
-        hint: 'PGPOOL SHOW name|ALL, PGPOOL SET name TO value, PGPOOL RESET name|ALL',
-      });
+      return refusal(poolerError('PGPOOL_SYNTAX', { near: cmd.near }));
     case 'show': {
       if (cmd.name === 'all')
         return Buffer.concat([
@@ -118,8 +112,7 @@ export function answerPgpoolCommand(
           readyForQuery(READY_IDLE),
         ]);
       const value = oneValue(cmd.name, cfg, settings);
-      if (value === undefined)
-        return refusal({ sqlstate: '42704', message: `unrecognized configuration parameter "${cmd.name}"` });
+      if (value === undefined) return refusal(poolerError('UNKNOWN_PARAMETER', { name: cmd.name }));
       return Buffer.concat([textResult([cmd.name], [[value]]), readyForQuery(READY_IDLE)]);
     }
     case 'set':

@@ -1,10 +1,16 @@
 // The SQL commands pgpool answers itself (pgpool-behavior.md §8), over the simple query
 // protocol: SHOW pool_version in the worker, the other reports built by the supervisor
 // (which sees every worker's children) and sent back. Anything else goes to PostgreSQL.
-import type { PgpoolConfig } from '../config/schema.js';
 import { readyForQuery, textResult } from '../protocol/backend-write.js';
+import { TxStatus } from '../protocol/tx-status.js';
 import { version } from '../version.js';
-import { backendNodes, HEALTH_CHECK_COLUMNS, healthCheckRow, poolStatusItems } from './admin-views.js';
+import {
+  backendNodes,
+  HEALTH_CHECK_COLUMNS,
+  healthCheckRow,
+  poolStatusItems,
+  type ClusterView,
+} from './admin-views.js';
 import {
   POOL_POOLS_COLUMNS,
   POOL_PROCESSES_COLUMNS,
@@ -17,8 +23,6 @@ import {
 
 /** The pgpool-II release whose behaviour pgpool-ts follows. */
 export const PGPOOL_COMPAT_VERSION = '4.8.0';
-
-const READY_IDLE = 0x49; // pgpool always answers with ReadyForQuery 'I'
 
 export interface Report {
   readonly columns: readonly string[];
@@ -36,26 +40,18 @@ export const SUPERVISOR_REPORTS = new Set([
   'pool_cache',
 ]);
 
-/** The statement's SHOW target, lower-cased as PostgreSQL's parser does for unquoted names. */
-export function showTarget(query: string): string | undefined {
-  const m = /^\s*show\s+([a-z_][a-z0-9_]*)\s*;?\s*$/i.exec(query);
-  return m?.[1].toLowerCase();
-}
+/** Whether SHOW `name` is a report the pooler answers. */
+export const isShowReport = (name: string): boolean => name === 'pool_version' || SUPERVISOR_REPORTS.has(name);
 
-const encode = (r: Report) => Buffer.concat([textResult(r.columns, r.rows), readyForQuery(READY_IDLE)]);
+const encode = (r: Report) => Buffer.concat([textResult(r.columns, r.rows), readyForQuery(TxStatus.Idle)]);
 
-/** The answer to a simple Query, a promise of it, or undefined when PostgreSQL should have it. */
-export function answerAdminQuery(
-  query: string,
-  ask: (name: string) => Promise<Report>,
-): Buffer | Promise<Buffer> | undefined {
-  const name = showTarget(query);
+/** The answer to SHOW `name` (isShowReport): pool_version here, the others from the supervisor through `ask`. */
+export function answerShow(name: string, ask: (name: string) => Promise<Report>): Buffer | Promise<Buffer> {
   // pgpool's "<version> (<codename>)": the pgpool version pgpool-ts behaves as first, since
   // tools gate features on it (pgpool2_exporter reads backend and health-check stats from 4.2 on).
   if (name === 'pool_version')
     return encode({ columns: ['pool_version'], rows: [[`${PGPOOL_COMPAT_VERSION} (pgpool-ts ${version()})`]] });
-  if (name !== undefined && SUPERVISOR_REPORTS.has(name)) return ask(name).then(encode);
-  return undefined;
+  return ask(name).then(encode);
 }
 
 const NODES_COLUMNS = [
@@ -101,24 +97,24 @@ const CACHE_COLUMNS = [
   'free_cache_entries_size',
   'fragment_cache_entries_size',
 ];
-const STATUS_NAME = ['unused', 'waiting', 'up', 'down'];
 
 /**
  * A report with the newest pgpool's columns. pgpool-ts parses no queries, runs no health
  * check and has no query cache: the per-statement counters, health-check counters and
  * cache figures are zero.
  */
-export function buildReport(name: string, cfg: PgpoolConfig, children: readonly ChildReport[], since: number): Report {
-  const nodes = backendNodes(cfg, since);
+export function buildReport(name: string, view: ClusterView, children: readonly ChildReport[]): Report {
+  const { cfg } = view;
+  const nodes = backendNodes(view);
   switch (name) {
     case 'pool_nodes':
       return {
         columns: NODES_COLUMNS,
         rows: nodes.map((n, i) => [
-          String(i),
+          String(n.id),
           n.hostname,
           String(n.port),
-          STATUS_NAME[n.status],
+          n.statusName,
           n.pgStatus,
           n.weight.toFixed(6),
           n.pgRole,
@@ -142,15 +138,15 @@ export function buildReport(name: string, cfg: PgpoolConfig, children: readonly 
         rows: poolPoolsRows(withEmptySlots(children, cfg.num_init_children), cfg.max_pool),
       };
     case 'pool_status':
-      return { columns: ['item', 'value', 'description'], rows: poolStatusItems(cfg, since) };
+      return { columns: ['item', 'value', 'description'], rows: poolStatusItems(view) };
     case 'pool_backend_stats':
       return {
         columns: BACKEND_STATS_COLUMNS,
-        rows: nodes.map((n, i) => [
-          String(i),
+        rows: nodes.map((n) => [
+          String(n.id),
           n.hostname,
           String(n.port),
-          STATUS_NAME[n.status],
+          n.statusName,
           n.pgRole,
           '0',
           '0',
@@ -164,7 +160,7 @@ export function buildReport(name: string, cfg: PgpoolConfig, children: readonly 
         ]),
       };
     case 'pool_health_check_stats':
-      return { columns: HEALTH_CHECK_COLUMNS, rows: nodes.map((_, i) => healthCheckRow(cfg, i, since)) };
+      return { columns: HEALTH_CHECK_COLUMNS, rows: nodes.map((_, i) => healthCheckRow(view, i)) };
     case 'pool_cache':
       return { columns: CACHE_COLUMNS, rows: [['0', '0', '0.00', '0', '0', '0', '0', '0', '0']] };
     default:

@@ -10,9 +10,13 @@ import type { HbaMethod } from '../config/pool-hba.js';
 import type { PoolPasswdEntry } from '../config/pool-passwd.js';
 import { AuthCode, FrontendCode } from '../protocol/codes.js';
 import { authenticationRequest } from '../protocol/backend-write.js';
-import { PoolerError } from '../protocol/errors.js';
-import { SqlState } from '../protocol/sqlstate.js';
-import type { MessageStream } from '../protocol/message-stream.js';
+import { poolerError, type PoolerError } from '../protocol/errors.js';
+import type { Message } from '../protocol/message-reader.js';
+
+/** Whole messages from the client, each awaited at most `timeoutMs`. */
+export interface MessageSource {
+  next(timeoutMs: number): Promise<Message>;
+}
 import { isMd5Stored, md5Response, md5Stored } from './md5.js';
 import { aesDecrypt } from './pool-key.js';
 import { cachedVerifier, ScramError, ScramServer } from './scram-server.js';
@@ -23,21 +27,11 @@ export type Secret =
 
 export type BackendMethod = 'cleartext' | 'md5' | 'scram';
 
-const CLIENT_LEG = '(client to pgpool-ts)';
-const BACKEND_LEG = '(pgpool-ts to PostgreSQL)';
-
-export const authFailed = (message: string, detail: string, hint?: string) =>
-  new PoolerError('CLIENT_AUTH', SqlState.InvalidPassword, message, 'FATAL', `${detail} ${CLIENT_LEG}`, hint);
+export const authFailed = (what: string, detail: string, hint?: string) =>
+  poolerError('CLIENT_AUTH', { what, detail, hint });
 
 export const backendAuthFailed = (method: BackendMethod, detail: string) =>
-  new PoolerError(
-    'BACKEND_AUTH',
-    SqlState.InvalidPassword,
-    `failed to authenticate with backend using ${methodName(method)}`,
-    'FATAL',
-    `${detail} ${BACKEND_LEG}`,
-    'add the user to pool_passwd (TEXT or AES for SCRAM), or set allow_clear_text_frontend_auth = on',
-  );
+  poolerError('BACKEND_AUTH', { method: methodName(method), detail });
 
 const methodName = (m: BackendMethod) => (m === 'scram' ? 'SCRAM' : m === 'md5' ? 'md5' : 'clear text');
 
@@ -82,11 +76,12 @@ function verifiedCommonName(socket: net.Socket): string | undefined {
 
 export interface ClientAuthDeps {
   readonly client: net.Socket;
-  readonly stream: MessageStream;
+  readonly stream: MessageSource;
   readonly user: string;
   readonly entry: PoolPasswdEntry | undefined;
   readonly poolKey: string | undefined;
-  readonly timeoutMs: number;
+  /** What is left of authentication_timeout (ms, 0 = no limit), asked before each read. */
+  readonly remainingMs: () => number;
 }
 
 /** The exchanges with one client during its start-up. */
@@ -94,7 +89,7 @@ export class ClientAuthenticator {
   constructor(private readonly d: ClientAuthDeps) {}
 
   private async readPassword(): Promise<string | undefined> {
-    const m = await this.d.stream.next(this.d.timeoutMs).catch(() => undefined);
+    const m = await this.d.stream.next(this.d.remainingMs()).catch(() => undefined);
     if (!m || m.type !== FrontendCode.Password) return undefined;
     const end = m.body.indexOf(0);
     return m.body.toString('utf8', 0, end < 0 ? m.body.length : end);
@@ -120,9 +115,9 @@ export class ClientAuthenticator {
 
   /** The full SCRAM-SHA-256 server exchange (R 10, 11, 12) against a plain password. */
   async challengeScram(password: string): Promise<boolean> {
-    const { client, stream, timeoutMs } = this.d;
+    const { client, stream, remainingMs } = this.d;
     client.write(authenticationRequest(AuthCode.SASL, Buffer.from('SCRAM-SHA-256\0\0')));
-    const initial = await stream.next(timeoutMs).catch(() => undefined);
+    const initial = await stream.next(remainingMs()).catch(() => undefined);
     if (!initial || initial.type !== FrontendCode.Password) return false;
     const mechEnd = initial.body.indexOf(0);
     if (mechEnd < 0 || initial.body.toString('utf8', 0, mechEnd) !== 'SCRAM-SHA-256') {
@@ -133,7 +128,7 @@ export class ClientAuthenticator {
     const server = new ScramServer(cachedVerifier(this.d.user, password));
     try {
       client.write(authenticationRequest(AuthCode.SASLContinue, Buffer.from(server.first(clientFirst))));
-      const response = await stream.next(timeoutMs).catch(() => undefined);
+      const response = await stream.next(remainingMs()).catch(() => undefined);
       if (!response || response.type !== FrontendCode.Password) return false;
       const serverFinal = server.final(response.body.toString('utf8'));
       if (serverFinal === undefined) return false;
@@ -221,14 +216,7 @@ export class ClientAuthenticator {
       }
       case 'pam':
       case 'ldap':
-        throw new PoolerError(
-          'CLIENT_AUTH',
-          SqlState.FeatureNotSupported,
-          `${method} authentication is not supported by pgpool-ts`,
-          'FATAL',
-          `pool_hba.conf selects ${method} for user "${user}" ${CLIENT_LEG}`,
-          'use md5, scram-sha-256, password or cert in pool_hba.conf',
-        );
+        throw poolerError('AUTH_METHOD_UNSUPPORTED', { method, user });
       case 'reject':
         throw new Error('reject is handled by the caller');
     }

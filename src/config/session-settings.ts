@@ -3,18 +3,15 @@
 // reload may change underneath. Pure; the worker applies the effective values.
 import { parseValue, type ParsedValue } from './conf-values.js';
 import { CURRENT_PARAMS, PARAMS, type PgpoolConfig, type ScalarParamName } from './schema.js';
+import { poolerError, type PoolerError } from '../protocol/errors.js';
 
 /** Parameters PGPOOL SET and PGPOOL RESET accept. */
 export const SESSION_PARAMS: ReadonlySet<string> = new Set(
   CURRENT_PARAMS.filter((p) => p.context === 'session' && p.maxIndex < 0).map((p) => p.name),
 );
 
-/** Why a PGPOOL SET/RESET/SHOW was refused: PostgreSQL's SQLSTATE and message. */
-export interface SettingError {
-  readonly sqlstate: string;
-  readonly message: string;
-  readonly hint?: string;
-}
+/** Why a PGPOOL SET/RESET/SHOW was refused: an ERROR of the catalogue. */
+export type SettingError = PoolerError;
 
 export class SessionSettings {
   private readonly overrides = new Map<string, ParsedValue>();
@@ -31,7 +28,7 @@ export class SessionSettings {
     const refused = this.changeable(name);
     if (refused) return refused;
     const r = parseValue(text, PARAMS.get(name)!);
-    if (!r.ok) return { sqlstate: '22023', message: r.message, hint: r.hint };
+    if (!r.ok) return poolerError('INVALID_VALUE', { message: r.message, hint: r.hint });
     this.overrides.set(name, r.value);
     return undefined;
   }
@@ -50,14 +47,8 @@ export class SessionSettings {
 
   private changeable(name: string): SettingError | undefined {
     const def = PARAMS.get(name);
-    if (!def || def.removedVersion !== '')
-      return { sqlstate: '42704', message: `unrecognized configuration parameter "${name}"` };
-    if (!SESSION_PARAMS.has(name))
-      return {
-        sqlstate: '55P02',
-        message: `parameter "${name}" cannot be changed in a session`,
-        hint: 'change it in pgpool.conf and reload',
-      };
+    if (!def || def.removedVersion !== '') return poolerError('UNKNOWN_PARAMETER', { name });
+    if (!SESSION_PARAMS.has(name)) return poolerError('NOT_SESSION_PARAMETER', { name });
     return undefined;
   }
 }

@@ -1,43 +1,28 @@
-// Every message between the supervisor and its workers: one typed union per direction.
-// A session costs three: client (with the socket), childBusy, childFree. A worker's
-// messages of one event-loop turn travel together as a batch (one pipe write).
-// Sent as JSON (child_process's default serialization), so Buffers travel as base64
-// strings and the config snapshot's Maps as entry lists (encodeConfig/decodeConfig).
+// THE union of every message between the supervisor and its workers, one type per
+// direction (docs/architecture.md#processes). A session costs three: client (with the
+// socket), and the child's two childState transitions. A worker's messages of one
+// event-loop turn travel together as a batch (one pipe write; channel.ts).
 import type { ChildReport } from '../admin/process-report.js';
 import type { Report } from '../admin/show-commands.js';
-import type { PgpoolConfig } from '../config/schema.js';
+import type { NodeSnapshot } from './node-snapshot.js';
+import type { WireConfig } from './wire.js';
 
-/** The config snapshot in a JSON-safe form: every Map becomes its entry list. */
-export type WireConfig = { readonly json: string };
+export type StopMode = 'smart' | 'fast' | 'immediate';
 
-export function encodeConfig(cfg: PgpoolConfig): WireConfig {
-  return { json: JSON.stringify(cfg, (_k, v) => (v instanceof Map ? { $map: [...v] } : v)) };
-}
+export type ChildExitReason = 'max_connections' | 'life_time' | 'retired' | 'shutdown';
 
-export function decodeConfig(w: WireConfig): PgpoolConfig {
-  return JSON.parse(w.json, (_k, v) =>
-    v && typeof v === 'object' && '$map' in v ? new Map(v.$map) : v,
-  ) as PgpoolConfig;
-}
-
-/** Where a cancel request for a client's key must go. */
-export interface CancelTarget {
-  readonly host: string;
-  readonly port: number;
-  readonly pid: number;
-  /** The backend's own cancel key, hex. */
-  readonly secret: string;
-}
-
-/** The key a client was given (pid and hex key) and the backend it stands for. */
-export interface CancelEntry {
-  readonly pid: number;
-  readonly key: string;
-  readonly target: CancelTarget;
-}
+/** A child's state as its worker reports it: the only thing that changes the supervisor's child directory. */
+export type ChildStateReport =
+  /** Waiting for a client; `pooled` connections in its cache. */
+  | { readonly kind: 'idle'; readonly pooled: number }
+  /** Serving the client of `connId` (a socket the supervisor handed over). */
+  | { readonly kind: 'busy'; readonly connId: number }
+  | { readonly kind: 'exited'; readonly reason: ChildExitReason };
 
 export type ToWorker =
   | { t: 'init'; workerId: number; config: WireConfig; configFile: string; hbaFile: string; poolKeyFile: string }
+  /** The node table changed (and once after init). */
+  | { t: 'nodes'; nodes: NodeSnapshot }
   | { t: 'spawn'; childId: number }
   /** Ask an idle child to exit (dynamic mode, shutdown). */
   | { t: 'retire'; childId: number }
@@ -48,32 +33,34 @@ export type ToWorker =
   | { t: 'report'; reqId: number }
   /** Asks for the worker's metrics (prom-client getMetricsAsJSON). */
   | { t: 'metrics'; reqId: number }
+  /** A CancelRequest: the worker whose session issued the key forwards it to the backend. */
+  | { t: 'cancel'; reqId: number; pid: number; key: string }
   /** The answer to an adminQuery. */
   | { t: 'adminAnswer'; reqId: number; report?: Report; error?: string }
-  | { t: 'shutdown'; mode: 'smart' | 'fast' | 'immediate' };
-
-export type ChildExitReason = 'max_connections' | 'life_time' | 'retired' | 'error' | 'shutdown';
+  | { t: 'shutdown'; mode: StopMode };
 
 export type FromWorker =
   | { t: 'ready'; workerId: number }
-  | { t: 'childStarted'; childId: number }
+  /** One transition of one child. */
+  | { t: 'childState'; childId: number; state: ChildStateReport }
   /**
-   * The child's session with the client of `connId` has its backend connection and is
-   * about to greet the client; `cancel` says where that client's CancelRequest must go.
-   * A session refused before this point sends only childFree/childExit.
+   * A client socket this worker was handed but cannot serve (its idle child went in the
+   * meantime): it comes back with the message, to wait for the next free child, first in line.
    */
-  | { t: 'childBusy'; childId: number; connId: number; cancel: CancelEntry }
-  /** The child finished the client of `connId` and can take another; its cancel key is void. */
-  | { t: 'childFree'; childId: number; connId: number; pooled: number }
-  /** The child is gone; `connId` is the client it just finished, if any. */
-  | { t: 'childExit'; childId: number; connId?: number; reason: ChildExitReason; message: string }
-  /** A client socket the worker could not place (no idle child any more); the socket is closed. */
+  | { t: 'clientBack'; connId: number; initial: string }
+  /** The client of `connId` was handed over and is gone without reaching a child. */
   | { t: 'clientLost'; connId: number }
+  /** A session of this worker opened the first connection to a node that was still waiting. */
+  | { t: 'nodeUsed'; node: number }
   | { t: 'report'; reqId: number; children: ChildReport[] }
   | { t: 'metrics'; reqId: number; json: object[] }
+  /** Whether this worker held the key of a cancel request, and forwarded it. */
+  | { t: 'cancel'; reqId: number; forwarded: boolean }
   /** A client asked SHOW <name> for a report the supervisor builds. */
   | { t: 'adminQuery'; reqId: number; name: string }
-  /** A CancelRequest that reached a worker; the supervisor holds every key and forwards it. */
+  /** A CancelRequest that reached a worker and is not one of its own keys. */
   | { t: 'cancelRequest'; pid: number; key: string }
+  /** A CancelRequest that reached a worker for one of its own keys: it was forwarded (counted). */
+  | { t: 'cancelForwarded' }
   /** Several of the above, sent in the same event-loop turn. */
   | { t: 'batch'; messages: FromWorker[] };

@@ -3,7 +3,7 @@
 // Names, labels and the status mapping (up/waiting/true → 1) follow the exporter.
 import { buildReport, type Report } from '../admin/show-commands.js';
 import { slotsPerChild, walkUsedSlots, type ChildReport } from '../admin/process-report.js';
-import type { PgpoolConfig } from '../config/schema.js';
+import type { ClusterView } from '../admin/admin-views.js';
 
 type Sample = { labels: Record<string, string>; value: number };
 interface Family {
@@ -65,7 +65,8 @@ const NODE_REPORTS: Record<string, { counters: string[]; gauges: string[] }> = {
   },
 };
 
-export function exporterMetricsText(cfg: PgpoolConfig, children: readonly ChildReport[], since: number): string {
+export function exporterMetricsText(view: ClusterView, children: readonly ChildReport[]): string {
+  const { cfg } = view;
   const families = new Map<string, Family>();
   const add = (name: string, help: string, type: Family['type'], labels: Record<string, string>, value: number) => {
     let f = families.get(name);
@@ -74,7 +75,7 @@ export function exporterMetricsText(cfg: PgpoolConfig, children: readonly ChildR
   };
   const col = (r: Report, row: readonly string[], c: string) => row[r.columns.indexOf(c)];
   for (const [name, spec] of Object.entries(NODE_REPORTS)) {
-    const r = buildReport(name, cfg, children, since);
+    const r = buildReport(name, view, children);
     for (const row of r.rows) {
       const labels = { hostname: col(r, row, 'hostname'), port: col(r, row, 'port'), role: col(r, row, 'role') };
       for (const c of spec.gauges)
@@ -89,7 +90,7 @@ export function exporterMetricsText(cfg: PgpoolConfig, children: readonly ChildR
         add(`pgpool2_${name}_${c}`, `${name} ${c}`, 'counter', labels, Number(col(r, row, c)));
     }
   }
-  const cache = buildReport('pool_cache', cfg, children, since);
+  const cache = buildReport('pool_cache', view, children);
   for (const c of [
     'cache_hit_ratio',
     'num_hash_entries',

@@ -1,7 +1,6 @@
 // Messages the pooler writes to clients (it plays the server's part). Only the
 // start-up, error and admin paths build messages; the relay forwards bytes as they come.
 import { AuthCode, BackendCode } from './codes.js';
-import type { PoolerError } from './errors.js';
 
 function message(type: number, body: Buffer): Buffer {
   const out = Buffer.allocUnsafe(5 + body.length);
@@ -16,26 +15,26 @@ const cstr = (s: string) => Buffer.from(s + '\0', 'utf8');
 const field = (code: string, value: string) =>
   cstr(code + Buffer.from(value, 'utf8').subarray(0, 255).toString('utf8'));
 
+/** The fields of an ErrorResponse the pooler writes (a PoolerError has them all). */
+export interface ErrorFields {
+  readonly severity: string;
+  readonly sqlstate: string;
+  readonly message: string;
+  readonly detail?: string;
+  readonly hint?: string;
+  readonly withoutV?: boolean;
+}
+
 /** ErrorResponse with pgpool's fields: S, V, C, M, optional D and H. */
-export function errorResponse(e: Pick<PoolerError, 'severity' | 'sqlstate' | 'message' | 'detail' | 'hint'>): Buffer {
-  const parts = [field('S', e.severity), field('V', e.severity), field('C', e.sqlstate), field('M', e.message)];
+export function errorResponse(e: ErrorFields): Buffer {
+  const parts = [field('S', e.severity)];
+  // pgpool's reserved_connections refusal has no V field (docs/behaviour.md#admission).
+  if (!e.withoutV) parts.push(field('V', e.severity));
+  parts.push(field('C', e.sqlstate), field('M', e.message));
   if (e.detail) parts.push(field('D', e.detail));
   if (e.hint) parts.push(field('H', e.hint));
   parts.push(Buffer.from([0]));
   return message(BackendCode.ErrorResponse, Buffer.concat(parts));
-}
-
-/** pgpool's exact bytes for reserved_connections rejections (pgpool-behavior.md §4.2), without F/L build artefacts. */
-export function tooManyClientsResponse(): Buffer {
-  return message(
-    BackendCode.ErrorResponse,
-    Buffer.concat([
-      field('S', 'FATAL'),
-      field('C', '53300'),
-      field('M', 'Sorry, too many clients already'),
-      Buffer.from([0]),
-    ]),
-  );
 }
 
 export function authenticationRequest(code: number, extra: Buffer = Buffer.alloc(0)): Buffer {

@@ -7,7 +7,7 @@ import {
   MAX_STARTUP_PACKET_LENGTH,
   SSL_REQUEST_CODE,
 } from './codes.js';
-import { badMajorVersion, badStartupLength, badStartupPacket, noUserName, type PoolerError } from './errors.js';
+import { poolerError, type PoolerError } from './errors.js';
 
 export type StartupPacket =
   | { kind: 'ssl' }
@@ -35,12 +35,13 @@ export type PacketRead =
 export function readStartupPacket(buf: Buffer): PacketRead {
   if (buf.length < 4) return { state: 'incomplete' };
   const length = buf.readInt32BE(0);
-  if (length < 8 || length > MAX_STARTUP_PACKET_LENGTH) return { state: 'error', error: badStartupLength(length - 4) };
+  if (length < 8 || length > MAX_STARTUP_PACKET_LENGTH)
+    return { state: 'error', error: poolerError('STARTUP_LENGTH', { length: length - 4 }) };
   if (buf.length < 8) return { state: 'incomplete' };
   const code = buf.readInt32BE(4);
   if (code === CANCEL_REQUEST_CODE) {
     if (length < 12 || length > 12 + MAX_CANCEL_KEY_LENGTH)
-      return { state: 'error', error: badStartupLength(length - 4) };
+      return { state: 'error', error: poolerError('STARTUP_LENGTH', { length: length - 4 }) };
     if (buf.length < length) return { state: 'incomplete' };
     return {
       state: 'done',
@@ -49,17 +50,17 @@ export function readStartupPacket(buf: Buffer): PacketRead {
     };
   }
   if (code === SSL_REQUEST_CODE || code === GSSENC_REQUEST_CODE) {
-    if (length !== 8) return { state: 'error', error: badStartupLength(length - 4) };
+    if (length !== 8) return { state: 'error', error: poolerError('STARTUP_LENGTH', { length: length - 4 }) };
     return { state: 'done', length, packet: { kind: code === SSL_REQUEST_CODE ? 'ssl' : 'gssenc' } };
   }
   const major = code >>> 16;
   const minor = code & 0xffff;
-  if (major !== 3) return { state: 'error', error: badMajorVersion(major, minor) };
+  if (major !== 3) return { state: 'error', error: poolerError('PROTOCOL_VERSION', { major, minor }) };
   if (buf.length < length) return { state: 'incomplete' };
   const parsed = parseParams(buf.subarray(8, length));
-  if (typeof parsed === 'string') return { state: 'error', error: badStartupPacket(parsed) };
+  if (typeof parsed === 'string') return { state: 'error', error: poolerError('STARTUP_LAYOUT', { detail: parsed }) };
   const user = parsed.find(([k]) => k === 'user')?.[1] ?? '';
-  if (user === '') return { state: 'error', error: noUserName() };
+  if (user === '') return { state: 'error', error: poolerError('NO_USER') };
   const db = parsed.find(([k]) => k === 'database')?.[1] ?? '';
   return {
     state: 'done',

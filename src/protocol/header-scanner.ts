@@ -1,23 +1,53 @@
-// Hot-path framing of relayed streams. Reads only the 5-byte message headers (type +
-// int32 length) as chunks pass, keeping its state in plain fields: no allocation per
-// message or per chunk, and the chunk itself is forwarded unchanged by the caller.
+// Hot-path framing of relayed streams: the one framer of a relayed client or server
+// stream. Reads only the 5-byte message headers (type + int32 length) as chunks pass,
+// keeping its state in plain fields: no allocation per message or per chunk, and the chunk
+// itself is forwarded unchanged by the caller. What it learns goes into the relay's
+// StreamState (stream-state.ts); a MessageTap, when one is set, sees each message's bytes.
 import { BackendCode, FrontendCode } from './codes.js';
+import type { StreamState } from './stream-state.js';
 
 export const SCAN_CONTINUE = -1;
 
 /** Thrown for a header whose length is below 4: the stream cannot be framed any more. */
 export class FramingError extends Error {}
 
+/** Sees the messages a scanner frames (statement and message logging); only set when wanted. */
+export interface MessageTap {
+  /** A message starts: its type and its body length. */
+  start(type: number, bodyLength: number): void;
+  /** Body bytes of the current message, chunk[from, to). */
+  body(chunk: Buffer, from: number, to: number): void;
+  /** The current message is complete. */
+  end(): void;
+}
+
 abstract class HeaderScanner {
   private remaining = 0; // body bytes of the current message still to pass
   private headerFill = 0; // header bytes seen of the next message (0..4 after type)
   private lengthAcc = 0;
+  private type = 0;
   protected captureFirstByte = false;
+  private tap: MessageTap | undefined;
+  private pendingTap: MessageTap | undefined | null = null;
+
+  constructor(protected readonly state: StreamState) {}
 
   /** Called at each message start; return true to stop scanning at `offset`. */
   protected abstract onType(type: number, offset: number): boolean;
   /** Called with the first body byte when onType asked for it. */
   protected onFirstByte(_b: number): void {}
+
+  /** Shows messages to `tap` (undefined: to nobody) from the next message start on. */
+  setTap(tap: MessageTap | undefined): void {
+    this.pendingTap = tap;
+    if (this.atBoundary) this.takePendingTap();
+  }
+
+  private takePendingTap(): void {
+    if (this.pendingTap === null) return;
+    this.tap = this.pendingTap;
+    this.pendingTap = null;
+  }
 
   /** Scans a chunk from `from`; returns the offset of a message where onType stopped, or SCAN_CONTINUE. */
   scan(chunk: Buffer, from = 0): number {
@@ -30,12 +60,16 @@ abstract class HeaderScanner {
           this.onFirstByte(chunk[i]);
         }
         const take = this.remaining < n - i ? this.remaining : n - i;
+        if (this.tap) this.tap.body(chunk, i, i + take);
         this.remaining -= take;
         i += take;
+        if (this.remaining === 0) this.messageEnd();
         continue;
       }
       if (this.headerFill === 0) {
+        if (this.pendingTap !== null) this.takePendingTap();
         if (this.onType(chunk[i], i)) return i;
+        this.type = chunk[i];
         this.headerFill = 1;
         this.lengthAcc = 0;
         i++;
@@ -48,10 +82,29 @@ abstract class HeaderScanner {
         if (this.lengthAcc < 4 || this.lengthAcc > 0x7fffffff)
           throw new FramingError(`invalid message length ${this.lengthAcc}`);
         this.remaining = this.lengthAcc - 4;
-        if (this.remaining === 0) this.captureFirstByte = false;
+        if (this.tap) this.tap.start(this.type, this.remaining);
+        if (this.remaining === 0) {
+          this.captureFirstByte = false;
+          this.messageEnd();
+        }
       }
     }
     return SCAN_CONTINUE;
+  }
+
+  private messageEnd(): void {
+    if (this.tap) this.tap.end();
+  }
+
+  /**
+   * A whole message at chunk[at, end) that the caller consumes instead of passing it on
+   * (a Terminate, a pooler command it answers): shown to the tap, not counted.
+   */
+  consumed(chunk: Buffer, at: number, end: number): void {
+    if (!this.tap) return;
+    this.tap.start(chunk[at], end - at - 5);
+    if (end > at + 5) this.tap.body(chunk, at + 5, end);
+    this.tap.end();
   }
 
   /** True between messages (no partial header or body pending). */
@@ -66,35 +119,27 @@ abstract class HeaderScanner {
  * stops at Terminate so that it never reaches a connection that will be cached.
  */
 export class FrontendScanner extends HeaderScanner {
-  /** Requests sent that the server answers with ReadyForQuery. */
-  readyRequests = 0;
-  /** Extended-protocol messages sent since the last Sync. */
-  unsynced = false;
   /** Stop at each simple Query too, so that a hook can look at it (SHOW pool_*). */
   stopAtQuery = false;
   /** Set by the caller to let the Query it just looked at pass on the next scan. */
   passQuery = false;
-  /** Called for each request counted (query timing); undefined when nobody times. */
-  onRequest: (() => void) | undefined;
 
   protected onType(type: number, _offset: number): boolean {
+    const s = this.state;
     switch (type) {
       case FrontendCode.Terminate:
         return true;
       case FrontendCode.Query:
         if (this.stopAtQuery && !this.passQuery) return true;
         this.passQuery = false;
-        this.readyRequests++;
-        this.onRequest?.();
+        s.requestSent();
         return false;
       case FrontendCode.FunctionCall:
-        this.readyRequests++;
-        this.onRequest?.();
+        s.requestSent();
         return false;
       case FrontendCode.Sync:
-        this.readyRequests++;
-        this.onRequest?.();
-        this.unsynced = false;
+        s.requestSent();
+        s.unsynced = false;
         return false;
       case FrontendCode.Parse:
       case FrontendCode.Bind:
@@ -102,7 +147,7 @@ export class FrontendScanner extends HeaderScanner {
       case FrontendCode.Describe:
       case FrontendCode.Close:
       case FrontendCode.Flush:
-        this.unsynced = true;
+        s.unsynced = true;
         return false;
       default:
         return false;
@@ -115,27 +160,17 @@ export class FrontendScanner extends HeaderScanner {
  * notes a COPY FROM STDIN in progress (so a departing client's COPY can be failed at once).
  */
 export class BackendScanner extends HeaderScanner {
-  readyCount = 0;
-  /** 'I' idle, 'T' in transaction, 'E' failed transaction (as a byte). */
-  txStatus = 0x49;
-  /** The server waits for CopyData from the client (CopyInResponse seen, no ReadyForQuery since). */
-  inCopyIn = false;
-  /** Called with each ReadyForQuery's transaction status (query timing). */
-  onReady: ((status: number) => void) | undefined;
-
   protected onType(type: number): boolean {
     if (type === BackendCode.ReadyForQuery) {
       this.captureFirstByte = true;
-      this.inCopyIn = false;
+      this.state.inCopyIn = false;
     } else if (type === BackendCode.CopyInResponse) {
-      this.inCopyIn = true;
+      this.state.inCopyIn = true;
     }
     return false;
   }
 
   protected override onFirstByte(b: number): void {
-    this.txStatus = b;
-    this.readyCount++;
-    this.onReady?.(b);
+    this.state.readyReceived(b);
   }
 }

@@ -12,5 +12,8 @@ export const SqlState = {
   FeatureNotSupported: '0A000',
   InternalError: 'XX000',
   UndefinedObject: '42704',
+  CantChangeRuntimeParam: '55P02',
+  InvalidParameterValue: '22023',
+  SyntaxError: '42601',
 } as const;
 export type SqlStateCode = (typeof SqlState)[keyof typeof SqlState];

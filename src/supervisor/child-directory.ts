@@ -1,78 +1,106 @@
-// The supervisor's view of every child: which worker hosts it and whether it has a
-// client. Free capacity per worker is derived (idle children minus sockets on their
-// way to that worker), never kept as a separate counter that could drift.
+// The supervisor's read model of every child (docs/architecture.md#who-owns-what): which
+// worker hosts it, whether it has a client, how many connections it caches. Changed only
+// by the workers' childState messages. Beside it, the front door's own record of sockets
+// it handed to a worker that has not yet said which child took them: free capacity per
+// worker is idle children minus those, derived, never a counter that could drift.
+import type { ChildStateReport } from '../ipc/messages.js';
 
-export interface ChildRecord {
+export interface ChildEntry {
   readonly id: number;
   readonly workerId: number;
-  readonly startedAt: number;
-  /** Connection id of its client while busy. */
-  connId: number | undefined;
-  /** Connections in its cache, as of its last session's end. */
-  pooled: number;
+  /** The client it serves while busy. */
+  readonly connId: number | undefined;
+  /** Connections in its cache, as of its last report. */
+  readonly pooled: number;
 }
 
-export class ChildTable {
-  readonly children = new Map<number, ChildRecord>();
-  /** Sockets sent to a worker that has not yet said which child took them, per worker. */
-  private readonly inflight = new Map<number, Set<number>>();
-  private nextId = 1;
+export interface DirectoryEvents {
+  /** The client of `connId` is done with its child (or never reached one). */
+  connDone(connId: number): void;
+  /** A child exited. */
+  exited(entry: ChildEntry): void;
+}
 
-  add(workerId: number): ChildRecord {
-    const rec: ChildRecord = { id: this.nextId++, workerId, startedAt: Date.now(), connId: undefined, pooled: 0 };
-    this.children.set(rec.id, rec);
-    return rec;
+export class ChildDirectory {
+  private readonly children = new Map<number, ChildEntry>();
+  /** Sockets handed to a worker and not yet reported taken or lost, per worker. */
+  private readonly handedOver = new Map<number, Set<number>>();
+
+  constructor(
+    /** worker_processes, fixed for the supervisor's life. */
+    readonly workerCount: number,
+    private readonly events: DirectoryEvents,
+  ) {}
+
+  /** A worker's childState message: the only way an entry changes. */
+  report(workerId: number, childId: number, state: ChildStateReport): void {
+    const before = this.children.get(childId);
+    switch (state.kind) {
+      case 'idle':
+        this.children.set(childId, { id: childId, workerId, connId: undefined, pooled: state.pooled });
+        if (before?.connId !== undefined) this.events.connDone(before.connId);
+        return;
+      case 'busy':
+        this.settle(workerId, state.connId);
+        this.children.set(childId, { id: childId, workerId, connId: state.connId, pooled: before?.pooled ?? 0 });
+        return;
+      case 'exited':
+        this.children.delete(childId);
+        if (before?.connId !== undefined) this.events.connDone(before.connId);
+        if (before) this.events.exited(before);
+        return;
+    }
   }
 
-  remove(id: number): ChildRecord | undefined {
-    const rec = this.children.get(id);
-    this.children.delete(id);
-    return rec;
-  }
-
-  dispatched(workerId: number, connId: number): void {
-    let s = this.inflight.get(workerId);
-    if (!s) this.inflight.set(workerId, (s = new Set()));
+  handOver(workerId: number, connId: number): void {
+    let s = this.handedOver.get(workerId);
+    if (!s) this.handedOver.set(workerId, (s = new Set()));
     s.add(connId);
   }
 
-  /** The worker placed (or lost) the socket of `connId`. */
-  settled(workerId: number, connId: number): void {
-    this.inflight.get(workerId)?.delete(connId);
+  /** The worker took (or lost) the socket of `connId`. */
+  settle(workerId: number, connId: number): void {
+    this.handedOver.get(workerId)?.delete(connId);
   }
 
-  inflightOf(workerId: number): number[] {
-    return [...(this.inflight.get(workerId) ?? [])];
+  /** Drops everything of a worker that died; returns its children and the sockets on their way to it. */
+  dropWorker(workerId: number): { children: ChildEntry[]; inFlight: number[] } {
+    const children = [...this.children.values()].filter((c) => c.workerId === workerId);
+    for (const c of children) this.children.delete(c.id);
+    const inFlight = [...(this.handedOver.get(workerId) ?? [])];
+    this.handedOver.delete(workerId);
+    return { children, inFlight };
   }
 
-  /** Drops everything of a worker (it died); returns its children. */
-  dropWorker(workerId: number): ChildRecord[] {
-    const gone = [...this.children.values()].filter((c) => c.workerId === workerId);
-    for (const c of gone) this.children.delete(c.id);
-    this.inflight.delete(workerId);
-    return gone;
-  }
-
-  freeByWorker(workerCount: number): number[] {
+  /** Children per worker that could take a client now. */
+  freeByWorker(): number[] {
+    const workerCount = this.workerCount;
     const free = Array<number>(workerCount).fill(0);
     for (const c of this.children.values()) if (c.connId === undefined && c.workerId < workerCount) free[c.workerId]++;
-    for (const [w, s] of this.inflight) if (w < workerCount) free[w] -= s.size;
+    for (const [w, s] of this.handedOver) if (w < workerCount) free[w] -= s.size;
     return free;
   }
 
-  countByWorker(workerCount: number): number[] {
-    const n = Array<number>(workerCount).fill(0);
-    for (const c of this.children.values()) if (c.workerId < workerCount) n[c.workerId]++;
+  get totalFree(): number {
+    let n = 0;
+    for (const f of this.freeByWorker()) n += Math.max(0, f);
+    return n;
+  }
+
+  countByWorker(): number[] {
+    const n = Array<number>(this.workerCount).fill(0);
+    for (const c of this.children.values()) if (c.workerId < this.workerCount) n[c.workerId]++;
     return n;
   }
 
   /**
-   * Idle children that may be retired, in id (slot) order: per worker at most as many
-   * as are free once the sockets on their way there have taken theirs.
+   * Idle children that may be retired, in id (slot) order: per worker at most as many as
+   * are free once the sockets on their way there have taken theirs.
    */
-  retirable(workerCount: number): ChildRecord[] {
-    const free = this.freeByWorker(workerCount);
-    const out: ChildRecord[] = [];
+  retirable(): ChildEntry[] {
+    const workerCount = this.workerCount;
+    const free = this.freeByWorker();
+    const out: ChildEntry[] = [];
     for (const c of [...this.children.values()].sort((a, b) => a.id - b.id)) {
       if (c.connId === undefined && c.workerId < workerCount && free[c.workerId] > 0) {
         free[c.workerId]--;
@@ -80,6 +108,10 @@ export class ChildTable {
       }
     }
     return out;
+  }
+
+  get(id: number): ChildEntry | undefined {
+    return this.children.get(id);
   }
 
   get size(): number {

@@ -1,53 +1,112 @@
-// A pgpool "child" hosted in a worker: one client at a time, its own connection cache,
-// its counters. Retirement decisions are pure functions of its counters and time.
-import { durationMs } from '../config/accessors.js';
+// A pgpool "child" hosted in a worker: one client at a time, its own session pool (the
+// connection cache), its counters. Its state machine (docs/architecture.md#state-machines)
+// has one mutator, transition(), which arms child_life_time while idle and reports every
+// change to the supervisor; pgpool's status string is derived from it in pgpoolStatus().
+import type { ChildReport } from '../admin/process-report.js';
+import type { ChildExitReason, ChildStateReport } from '../ipc/messages.js';
 import type { PgpoolConfig } from '../config/schema.js';
-import type { ChildExitReason } from '../ipc/messages.js';
-import { ConnectionCache } from './pooling/connection-cache.js';
+import { lifeTimeDelay } from '../policy/child-retirement.js';
+import { SessionPool, type PoolObservers } from './pooling/session-pool.js';
 import type { Session } from './session/session.js';
+
+export type ChildState =
+  | { readonly kind: 'idle'; readonly since: number }
+  | { readonly kind: 'busy'; readonly session: Session; readonly connId: number }
+  | { readonly kind: 'exited'; readonly reason: ChildExitReason };
+
+export interface ChildEvents {
+  /** The child changed state (sent to the supervisor as childState). */
+  changed(child: Child, report: ChildStateReport): void;
+  /** child_life_time ran out while it was idle. */
+  lifeTimeOver(child: Child): void;
+}
 
 export class Child {
   readonly startedAt = Date.now();
   /** Sessions finished (pgpool's client_connection_count), failed ones included. */
   sessions = 0;
-  session: Session | undefined;
-  /** When the child last became idle (ms), for child_life_time. */
-  idleSince = Date.now();
-  lifeTimer: NodeJS.Timeout | undefined;
-  readonly cache: ConnectionCache;
+  readonly pool: SessionPool;
+  private current: ChildState = { kind: 'idle', since: Date.now() };
+  private lifeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly id: number,
-    cfg: PgpoolConfig,
+    private readonly config: () => PgpoolConfig,
+    private readonly events: ChildEvents,
+    observers: PoolObservers = {},
   ) {
-    this.cache = new ConnectionCache(cfg.connection_cache ? cfg.max_pool : 0, durationMs(cfg, 'connection_life_time'));
+    this.pool = new SessionPool(config, observers, () => this.cacheShrank());
+  }
+
+  /** A cached connection expired or died: while idle, the supervisor hears the new count (retirement prefers empty caches). */
+  private cacheShrank(): void {
+    if (this.current.kind === 'idle')
+      this.events.changed(this, { kind: 'idle', pooled: this.pool.cache.entries.length });
+  }
+
+  get state(): ChildState {
+    return this.current;
+  }
+
+  get session(): Session | undefined {
+    return this.current.kind === 'busy' ? this.current.session : undefined;
   }
 
   get busy(): boolean {
-    return this.session !== undefined;
+    return this.current.kind === 'busy';
+  }
+
+  /** When its last client left (ms epoch); undefined before the first. */
+  lastDisconnect: number | undefined;
+
+  /** The only mutator of the child's state. */
+  transition(to: ChildState): void {
+    const from = this.current;
+    if (from.kind === 'exited') return;
+    if (from.kind === 'idle' && this.lifeTimer) {
+      clearTimeout(this.lifeTimer);
+      this.lifeTimer = undefined;
+    }
+    if (to.kind === 'busy' && from.kind !== 'idle') throw new Error(`child ${this.id}: busy while ${from.kind}`);
+    if (from.kind === 'busy' && to.kind === 'idle') this.lastDisconnect = to.since;
+    this.current = to;
+    switch (to.kind) {
+      case 'idle': {
+        const delay = lifeTimeDelay(this.sessions, this.config());
+        if (delay !== undefined) {
+          this.lifeTimer = setTimeout(() => this.events.lifeTimeOver(this), delay);
+          this.lifeTimer.unref();
+        }
+        this.events.changed(this, { kind: 'idle', pooled: this.pool.cache.entries.length });
+        return;
+      }
+      case 'busy':
+        this.events.changed(this, { kind: 'busy', connId: to.connId });
+        return;
+      case 'exited':
+        this.pool.cache.clear();
+        this.events.changed(this, { kind: 'exited', reason: to.reason });
+        return;
+    }
   }
 }
 
-/** After a session: should the child exit (pgpool's child_max_connections)? */
-export function exitAfterSession(
-  sessions: number,
-  cfg: Pick<PgpoolConfig, 'child_max_connections'>,
-): ChildExitReason | undefined {
-  return cfg.child_max_connections > 0 && sessions >= cfg.child_max_connections ? 'max_connections' : undefined;
-}
-
-/**
- * child_life_time: an idle child that has served at least one session exits after that
- * many seconds without a client (pgpool counts whole seconds of select() timeouts).
- * Returns the delay until it should exit, or undefined when it never expires.
- */
-export function lifeTimeDelay(sessions: number, cfg: Pick<PgpoolConfig, 'child_life_time'>): number | undefined {
-  if (cfg.child_life_time <= 0 || sessions === 0) return undefined;
-  // pgpool notices one select() timeout after the limit: a second later than the value.
-  return durationMs(cfg, 'child_life_time') + 1000;
-}
-
-/** Among idle children, one whose cache already holds this client's connection, else the first. */
-export function pickChild(idle: readonly Child[], user: string, database: string, key: Buffer): Child | undefined {
-  return idle.find((c) => c.cache.hasMatch(user, database, key)) ?? idle[0];
+/** pgpool's status of a child (docs/behaviour.md#processes), derived from its state and its session's. */
+export function pgpoolStatus(state: ChildState): ChildReport['status'] {
+  if (state.kind !== 'busy') return 'Wait for connection';
+  const s = state.session;
+  switch (s.phase) {
+    case 'startup':
+    case 'authenticating':
+    case 'connecting':
+      return 'Connecting';
+    case 'active': {
+      const stream = s.relay?.stream;
+      if (stream?.executing) return 'Execute command';
+      return stream?.inTransaction ? 'Idle in transaction' : 'Idle';
+    }
+    case 'releasing':
+    case 'ended':
+      return 'Idle';
+  }
 }

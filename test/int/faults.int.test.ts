@@ -247,10 +247,10 @@ describe('process faults', () => {
         .replace(/pid_file_name = '.*'/, `pid_file_name = '${path.join(dir, 'pgpool.pid')}'`)
         .replace(/unix_socket_directories = '.*'/, `unix_socket_directories = '${dir}'`),
     );
+    const proc = spawn(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), '-n', '-f', confFile], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     try {
-      const proc = spawn(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), '-n', '-f', confFile], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
       await new Promise((r) => proc.stderr!.once('data', r));
       await sleep(300);
       proc.stderr!.destroy();
@@ -258,9 +258,12 @@ describe('process faults', () => {
       for (let i = 0; i < 5; i++)
         expect(await backendPid({ host: '127.0.0.1', port, user: 'postgres', database: 'app' })).toBeGreaterThan(0);
       expect(proc.exitCode).toBe(null);
-      proc.kill('SIGINT');
-      await new Promise((r) => proc.once('exit', r));
     } finally {
+      // Stopped also when an assertion failed: nothing may be left running.
+      if (proc.exitCode === null) {
+        proc.kill('SIGINT');
+        await new Promise((r) => proc.once('exit', r));
+      }
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -83,19 +83,23 @@ describe('immediate shutdown and daemon mode', () => {
     const conf = fs.readFileSync(probe.conf, 'utf8');
     await probe.stop();
     const { dir, confFile, pidFile, port } = confInDir(conf, '.tmp-daemon-');
+    let daemonPid = 0;
     try {
       const t0 = Date.now();
       await run(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), '-f', confFile], { timeout: 10_000 });
       expect(Date.now() - t0).toBeLessThan(5000);
       for (let i = 0; i < 100 && !fs.existsSync(pidFile); i++) await sleep(100);
-      const daemonPid = Number(fs.readFileSync(pidFile, 'utf8'));
+      daemonPid = Number(fs.readFileSync(pidFile, 'utf8'));
       await sleep(500);
       expect(await backendPid({ host: '127.0.0.1', port, user: 'postgres', database: 'app' })).toBeGreaterThan(0);
       await run(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), '-f', confFile, '-m', 'fast', 'stop'], {
         timeout: 30_000,
       });
       expect(() => process.kill(daemonPid, 0)).toThrow();
+      daemonPid = 0;
     } finally {
+      // A failed run must not leave the daemon (and its workers) behind.
+      if (daemonPid > 0) killQuietly(daemonPid, 'SIGQUIT');
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
@@ -226,3 +230,11 @@ describe('a worker killed with SIGKILL', () => {
     await p.stop();
   });
 });
+
+function killQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}

@@ -79,10 +79,21 @@ describe(`pcp_* tools against pgpool-ts`, () => {
     expect(toolVersion).toMatch(/^\d+\.\d+$/);
   });
 
-  it('pcp_node_count and pcp_node_info', async () => {
+  it('pcp_node_count and pcp_node_info: waiting until a client connects, then up, as SHOW pool_nodes says', async () => {
     expect(await pcp('pcp_node_count')).toMatchObject({ code: 0, out: '1\n' });
+    // As in pgpool: a node nobody has connected to yet is 1 "waiting".
+    const before = await pcp('pcp_node_info', ['-n', '0', '-v']);
+    expect(before.out).toMatch(/^Status\s+: 1$/m);
+    expect(before.out).toMatch(/^Status Name\s+: waiting$/m);
+    const c = new pg.Client(p.client('postgres', 'app'));
+    c.on('error', () => {});
+    await c.connect();
+    const node = (await c.query('SHOW pool_nodes')).rows[0] as { status: string; last_status_change: string };
+    await c.end();
+    expect(node.status).toBe('up');
     const info = await pcp('pcp_node_info', ['-n', '0', '-v']);
     expect(info.code).toBe(0);
+    expect(info.out).toMatch(new RegExp(`^Last Status Change\\s+: ${node.last_status_change}$`, 'm'));
     expect(info.out).toMatch(/^Hostname\s+: 127\.0\.0\.1$/m);
     expect(info.out).toMatch(/^Status\s+: 2$/m);
     expect(info.out).toMatch(/^Weight\s+: 1\.000000$/m);
@@ -140,7 +151,9 @@ describe(`pcp_* tools against pgpool-ts`, () => {
     const ids = (await pcp('pcp_proc_count', [], 'pcppass', on)).out.trim().split(/\s+/);
     expect(ids).toHaveLength(1);
     expect(ids[0]).not.toBe('0');
-    const lines = (await pcp('pcp_proc_info', ['-a'], 'pcppass', on)).out.trim().split('\n');
+    const info = await pcp('pcp_proc_info', ['-a'], 'pcppass', on);
+    expect({ code: info.code, err: info.err }).toEqual({ code: 0, err: '' });
+    const lines = info.out.trim().split('\n');
     expect(lines).toHaveLength(4 * 2); // slots × max_pool
     expect(lines.filter((l) => l.includes('1970-01-01 00:00:00'))).toHaveLength(3 * 2);
     await dyn.stop();

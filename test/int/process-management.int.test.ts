@@ -176,7 +176,8 @@ describe('dynamic process management', () => {
       pool_counter: '',
       status: 'Wait for connection',
     });
-    expect(rows.filter((r) => r.pool_pid !== '0' && r.status === 'Idle')).toHaveLength(1); // this client's
+    // this client's child, running SHOW pool_processes itself
+    expect(rows.filter((r) => r.pool_pid !== '0' && r.status === 'Execute command')).toHaveLength(1);
     expect((await c.query('SHOW pool_pools')).rows).toHaveLength(8 * 4); // num_init_children × max_pool
     await c.end();
     await p.stop();

@@ -133,7 +133,11 @@ describe('SHOW pool_*', () => {
       username: 'postgres',
       status: 'Idle in transaction',
     });
-    expect(procs.rows.find((r) => r.database === 'app')).toMatchObject({ username: 'postgres', status: 'Idle' });
+    // The asking session is running a command: SHOW pool_processes itself (as pgpool shows it).
+    expect(procs.rows.find((r) => r.database === 'app')).toMatchObject({
+      username: 'postgres',
+      status: 'Execute command',
+    });
     expect(procs.rows.filter((r) => r.database === '')[0]).toMatchObject({
       status: 'Wait for connection',
       username: '',

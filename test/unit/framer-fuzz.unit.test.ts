@@ -2,7 +2,8 @@
 // must give the same counts as a model, never throw on valid framing, and always throw
 // (never buffer) on a length below 4.
 import { describe, expect, it } from 'vitest';
-import { BackendScanner, FramingError, FrontendScanner, SCAN_CONTINUE } from '../../src/protocol/header-scanner.js';
+import { FramingError, SCAN_CONTINUE } from '../../src/protocol/header-scanner.js';
+import { StreamState } from '../../src/protocol/stream-state.js';
 
 let seed = 1234;
 const rand = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
@@ -43,7 +44,8 @@ describe('FrontendScanner against a model', () => {
       const withTerminate = rand(2) === 0;
       const before = Buffer.concat(msgs);
       const stream = withTerminate ? Buffer.concat([before, message(0x58, 0), message(0x51, 5)]) : before;
-      const s = new FrontendScanner();
+      const st = new StreamState();
+      const s = st.client;
       let offset = 0;
       let stop = -1;
       for (const c of randomSplit(stream)) {
@@ -55,14 +57,15 @@ describe('FrontendScanner against a model', () => {
         offset += c.length;
       }
       expect(stop).toBe(withTerminate ? before.length : -1);
-      expect(s.readyRequests).toBe(ready);
+      expect(st.requests).toBe(ready);
     }
   });
 
   it('throws a FramingError for a length below 4 wherever it is split', () => {
     const bad = Buffer.concat([message(0x51, 3), Buffer.from([0x50, 0, 0, 0, 2])]);
     for (let cut = 1; cut < bad.length; cut++) {
-      const s = new FrontendScanner();
+      const st = new StreamState();
+      const s = st.client;
       expect(() => {
         s.scan(bad.subarray(0, cut));
         s.scan(bad.subarray(cut));
@@ -91,9 +94,10 @@ describe('BackendScanner against a model', () => {
           msgs.push(message(t, rand(4) === 0 ? rand(500) : rand(10)));
         }
       }
-      const s = new BackendScanner();
+      const st = new StreamState();
+      const s = st.server;
       for (const c of randomSplit(Buffer.concat(msgs))) s.scan(c);
-      expect([s.readyCount, s.txStatus, s.inCopyIn, s.atBoundary]).toEqual([ready, last, copyIn, true]);
+      expect([st.replies, st.txStatus, st.inCopyIn, s.atBoundary]).toEqual([ready, last, copyIn, true]);
     }
   });
 });

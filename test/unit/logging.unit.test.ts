@@ -17,6 +17,8 @@ import { parsePgpoolCommand } from '../../src/admin/pgpool-commands.js';
 import { DurationCounts } from '../../src/metrics/duration-histogram.js';
 import { RequestTiming } from '../../src/worker/relay/request-timing.js';
 import { ClientMessageLog } from '../../src/worker/relay/client-message-log.js';
+import { SCAN_CONTINUE } from '../../src/protocol/header-scanner.js';
+import { StreamState } from '../../src/protocol/stream-state.js';
 import type { Logger } from '../../src/logging/logger.js';
 
 const at = (h: number, m = 0, s = 0, day = 22) => new Date(2026, 10, day, h, m, s).getTime();
@@ -308,7 +310,16 @@ describe('client message framing for the logs', () => {
       msg('c', Buffer.alloc(0)),
       msg('X', Buffer.alloc(0)),
     ]);
-    for (let i = 0; i < stream.length; i += 3) m.feed(stream.subarray(i, i + 3));
+    // The relay's client scanner frames the stream and shows it to the log; the relay
+    // consumes the Terminate itself (it never reaches a cached connection) and shows it too.
+    const state = new StreamState();
+    state.client.setTap(m);
+    const terminate = msg('X', Buffer.alloc(0));
+    const relayed = stream.subarray(0, stream.length - terminate.length);
+    for (let i = 0; i < relayed.length; i += 3)
+      expect(state.client.scan(relayed.subarray(i, i + 3))).toBe(SCAN_CONTINUE);
+    expect(state.client.scan(terminate)).toBe(0);
+    state.client.consumed(terminate, 0, terminate.length);
     expect(lines).toEqual([
       'Query message from frontend. query: "SELECT 1"',
       'statement: SELECT 1',

@@ -1,8 +1,8 @@
 // Pure decisions: admission, worker choice, cache lookup/eviction/expiry, child retirement.
 import { describe, expect, it } from 'vitest';
 import { admitOnAccept, backlogFor, chooseWorker, leastLoaded, placeClient } from '../../src/policy/admission.js';
-import { expired, lookup, nextExpiry, victim, type CacheEntryView } from '../../src/worker/pooling/connection-cache.js';
-import { exitAfterSession, lifeTimeDelay } from '../../src/worker/child.js';
+import { lookup, victim, type CacheEntryView } from '../../src/policy/cache-choice.js';
+import { exitAfterSession, lifeTimeDelay } from '../../src/policy/child-retirement.js';
 import { sortedStartupPacket } from '../../src/protocol/frontend-read.js';
 
 const limits = { num_init_children: 4, reserved_connections: 0, listen_backlog_multiplier: 2 };
@@ -100,14 +100,6 @@ describe('connection cache choices (pgpool §5)', () => {
     expect(victim([entry('a', 'x', 3), entry('b', 'x', 3)])).toBe(0);
   });
 
-  it('expires entries connection_life_time after their return, and says when the next one expires', () => {
-    expect(expired(entries, 14_999, 10_000)).toEqual([]);
-    expect(expired(entries, 15_000, 10_000)).toEqual([1]);
-    expect(expired(entries, 17_000, 10_000)).toEqual([1, 2]);
-    expect(expired(entries, 1e9, 0)).toEqual([]);
-    expect(nextExpiry(entries, 10_000)).toBe(15_000);
-  });
-
   it("reproduces pgpool 4.3.5's observed sequence with max_pool = 2: A,B,A,C,A,B,C", () => {
     // [obs435] A,B,A(reuse),C(evicts B),A(reuse),B(evicts C),C(evicts A)
     let cache: CacheEntryView[] = [];
@@ -150,7 +142,7 @@ describe('child retirement', () => {
 
 describe('worker V8 flags', () => {
   it('add a 1 MB young generation unless a size is already given', async () => {
-    const { workerExecArgv } = await import('../../src/supervisor/supervisor.js');
+    const { workerExecArgv } = await import('../../src/supervisor/worker-pool.js');
     expect(workerExecArgv(['--enable-source-maps'], '')).toEqual(['--enable-source-maps', '--max-semi-space-size=1']);
     expect(workerExecArgv(['--max-semi-space-size=8'], '')).toEqual(['--max-semi-space-size=8']);
     expect(workerExecArgv([], '--max-semi-space-size=4 --trace-gc')).toEqual([]);

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { readyForQuery, parameterStatus, errorResponse } from '../../src/protocol/backend-write.js';
 import { CANCEL_REQUEST_CODE, SSL_REQUEST_CODE } from '../../src/protocol/codes.js';
 import { readStartupPacket, sortedStartupPacket } from '../../src/protocol/frontend-read.js';
-import { BackendScanner, FramingError, FrontendScanner, SCAN_CONTINUE } from '../../src/protocol/header-scanner.js';
+import { FramingError, SCAN_CONTINUE } from '../../src/protocol/header-scanner.js';
+import { StreamState } from '../../src/protocol/stream-state.js';
 import { startupPacket, requestPacket } from '../helpers/raw.js';
 
 // A client stream: simple query, extended batch with Sync, function-call-free COPY data, then Terminate.
@@ -25,14 +26,15 @@ const frontendStream = Buffer.concat([
 const terminateAt = frontendStream.length - serialize.query('never forwarded').length - 5;
 
 function scanFrontend(chunks: Buffer[]): { ready: number; unsynced: boolean; terminate: number } {
-  const s = new FrontendScanner();
+  const st = new StreamState();
+  const s = st.client;
   let offset = 0;
   for (const c of chunks) {
     const stop = s.scan(c);
-    if (stop !== SCAN_CONTINUE) return { ready: s.readyRequests, unsynced: s.unsynced, terminate: offset + stop };
+    if (stop !== SCAN_CONTINUE) return { ready: st.requests, unsynced: st.unsynced, terminate: offset + stop };
     offset += c.length;
   }
-  return { ready: s.readyRequests, unsynced: s.unsynced, terminate: -1 };
+  return { ready: st.requests, unsynced: st.unsynced, terminate: -1 };
 }
 
 function splits(buf: Buffer): Buffer[][] {
@@ -49,17 +51,18 @@ describe('FrontendScanner', () => {
   });
 
   it('stops at a Query when asked, and lets it pass once', () => {
-    const s = new FrontendScanner();
+    const st = new StreamState();
+    const s = st.client;
     s.stopAtQuery = true;
     const buf = Buffer.concat([serialize.sync(), serialize.query('show pool_version'), serialize.sync()]);
     expect(s.scan(buf)).toBe(5);
     s.passQuery = true;
     expect(s.scan(buf, 5)).toBe(SCAN_CONTINUE);
-    expect(s.readyRequests).toBe(3);
+    expect(st.requests).toBe(3);
   });
 
   it('throws on a length below 4', () => {
-    expect(() => new FrontendScanner().scan(Buffer.from([0x51, 0, 0, 0, 3]))).toThrow(FramingError);
+    expect(() => new StreamState().client.scan(Buffer.from([0x51, 0, 0, 0, 3]))).toThrow(FramingError);
   });
 });
 
@@ -74,9 +77,10 @@ describe('BackendScanner', () => {
   ]);
   it('keeps the last transaction status and counts ReadyForQuery at every split', () => {
     for (const chunks of splits(stream)) {
-      const s = new BackendScanner();
+      const st = new StreamState();
+      const s = st.server;
       for (const c of chunks) s.scan(c);
-      expect([s.readyCount, String.fromCharCode(s.txStatus)]).toEqual([3, 'E']);
+      expect([st.replies, String.fromCharCode(st.txStatus)]).toEqual([3, 'E']);
       expect(s.atBoundary).toBe(true);
     }
   });

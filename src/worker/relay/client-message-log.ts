@@ -1,8 +1,9 @@
 // log_statement, log_per_node_statement and log_client_messages: the client's messages
-// as pgpool logs them. It sees the bytes the relay forwards (a tap, on only while one of
-// the three is on) and frames them itself, keeping the bodies it needs to describe.
+// as pgpool logs them. It is the relay's client scanner's MessageTap, set only while one
+// of the three is on, and keeps the bodies it needs to describe.
 // This path allocates; the relay's own path is unchanged.
 import type { Logger } from '../../logging/logger.js';
+import type { MessageTap } from '../../protocol/header-scanner.js';
 
 export interface MessageLogSwitches {
   statement: boolean;
@@ -29,11 +30,8 @@ const SIMPLE: Readonly<Record<number, string>> = {
   0x66: 'CopyFail', // f
 };
 
-export class ClientMessageLog {
-  private readonly header = Buffer.alloc(5);
-  private headerFill = 0;
+export class ClientMessageLog implements MessageTap {
   private type = 0;
-  private remaining = 0;
   private kept: Buffer[] = [];
   private keptLength = 0;
   private copyData = 0;
@@ -47,37 +45,22 @@ export class ClientMessageLog {
     private readonly backendPid: number,
   ) {}
 
-  /** Client bytes in the order the relay forwards them, from a message boundary on. */
-  feed(chunk: Buffer): void {
-    let i = 0;
-    while (i < chunk.length) {
-      if (this.remaining === 0 && this.headerFill < 5) {
-        this.header[this.headerFill++] = chunk[i++];
-        if (this.headerFill < 5) continue;
-        this.type = this.header[0];
-        this.remaining = this.header.readInt32BE(1) - 4;
-        this.kept = [];
-        this.keptLength = 0;
-        if (this.remaining > 0) continue;
-        this.remaining = 0;
-        this.headerFill = 0;
-        this.message(Buffer.alloc(0), false);
-        continue;
-      }
-      const take = Math.min(this.remaining, chunk.length - i);
-      if (NEEDS_BODY.has(this.type) && this.keptLength < MAX_KEPT) {
-        const part = chunk.subarray(i, i + Math.min(take, MAX_KEPT - this.keptLength));
-        this.kept.push(Buffer.from(part)); // a copy: the chunk's memory is reused by the socket
-        this.keptLength += part.length;
-      }
-      i += take;
-      this.remaining -= take;
-      if (this.remaining === 0) {
-        this.headerFill = 0;
-        const cut = this.keptLength >= MAX_KEPT;
-        this.message(Buffer.concat(this.kept, this.keptLength), cut);
-      }
-    }
+  start(type: number): void {
+    this.type = type;
+    this.kept = [];
+    this.keptLength = 0;
+  }
+
+  body(chunk: Buffer, from: number, to: number): void {
+    if (!NEEDS_BODY.has(this.type) || this.keptLength >= MAX_KEPT) return;
+    const part = chunk.subarray(from, Math.min(to, from + MAX_KEPT - this.keptLength));
+    this.kept.push(Buffer.from(part)); // a copy: the chunk's memory is reused by the socket
+    this.keptLength += part.length;
+  }
+
+  end(): void {
+    this.message(Buffer.concat(this.kept, this.keptLength), this.keptLength >= MAX_KEPT);
+    this.kept = [];
   }
 
   private message(body: Buffer, cut: boolean): void {

@@ -2,9 +2,9 @@
 // FunctionCall) starts when its bytes arrive and ends at its ReadyForQuery. Start times
 // wait in a fixed ring, so timing allocates nothing per request.
 import type { DurationCounts } from '../../metrics/duration-histogram.js';
+import { TxStatus } from '../../protocol/tx-status.js';
 
 const RING = 256;
-const IDLE = 0x49; // ReadyForQuery 'I': no transaction open
 
 export class RequestTiming {
   /** performance.now() of the chunk being scanned, set by the relay with its lastActivity. */
@@ -45,7 +45,7 @@ export class RequestTiming {
     } else {
       return; // not an answer to a timed request (the greeting's, a reset's)
     }
-    if (status !== IDLE) return;
+    if (status !== TxStatus.Idle) return;
     if (!Number.isNaN(this.txStart)) this.transactions.observe((this.now - this.txStart) / 1000);
     // A pipelined request already waiting opens the next transaction when it was sent.
     this.txStart = this.size > 0 ? this.starts[this.head] : this.untimed > 0 ? this.now : NaN;

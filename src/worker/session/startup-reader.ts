@@ -4,7 +4,7 @@
 import type net from 'node:net';
 import { errorResponse } from '../../protocol/backend-write.js';
 import { readStartupPacket, type StartupPacket } from '../../protocol/frontend-read.js';
-import { authTimeout, PoolerError } from '../../protocol/errors.js';
+import { poolerError, type PoolerError } from '../../protocol/errors.js';
 import { acceptClientTls, type ClientTls } from '../../protocol/tls.js';
 
 export type StartupOutcome =
@@ -46,28 +46,12 @@ export function readClientStartup(
         const p = r.packet;
         if (p.kind === 'ssl' || p.kind === 'gssenc') {
           if (p.kind === 'ssl' && sslSeen) {
-            return fail(
-              new PoolerError(
-                'BAD_STARTUP',
-                '08P01',
-                'invalid startup packet layout',
-                'FATAL',
-                'SSLRequest received twice',
-              ),
-            );
+            return fail(poolerError('STARTUP_LAYOUT', { detail: 'SSLRequest received twice' }));
           }
           sslSeen ||= p.kind === 'ssl';
           if (buf.length > 0) {
             // PostgreSQL: data after an encryption request, before its answer, is a protocol violation.
-            return fail(
-              new PoolerError(
-                'BAD_STARTUP',
-                '08P01',
-                'received unencrypted data after SSL request',
-                'FATAL',
-                'This could be either a client-software bug or evidence of an attempted man-in-the-middle attack.',
-              ),
-            );
+            return fail(poolerError('UNENCRYPTED_AFTER_SSL'));
           }
           // Over a unix socket PostgreSQL says 'N' to SSLRequest, and so does pgpool-ts.
           if (p.kind === 'ssl' && tls && socket.remoteAddress !== undefined) return startTls();
@@ -109,7 +93,7 @@ export function readClientStartup(
         },
       );
     };
-    const timer = timeoutMs > 0 ? setTimeout(() => fail(authTimeout()), timeoutMs) : undefined;
+    const timer = timeoutMs > 0 ? setTimeout(() => fail(poolerError('AUTH_TIMEOUT')), timeoutMs) : undefined;
     attach();
     step();
     if (!done) socket.resume();

@@ -1,0 +1,87 @@
+// Session mode, pgpool's (docs/behaviour.md#cache): the child's own cache of up to
+// max_pool connections, keyed by user, database and startup parameters. A connection is
+// reset and cached only after the client's Terminate; in every other case it is closed.
+import { openServerConnection } from '../../backend/connector.js';
+import { resetConnection } from '../../backend/reset.js';
+import type { ServerConnection } from '../../backend/server-connection.js';
+import { durationMs } from '../../config/accessors.js';
+import type { PgpoolConfig } from '../../config/schema.js';
+import { cacheable } from '../../policy/cache-choice.js';
+import type { StreamState } from '../../protocol/stream-state.js';
+import { ConnectionCache } from './connection-cache.js';
+import type { Lease, LeaseRequest, Pooling, ReleaseHooks, ReleaseReason } from './lease.js';
+
+/** How long each reply to a reset may take before the connection is given up. */
+const RESET_TIMEOUT_MS = 10_000;
+const NOTHING = Buffer.alloc(0);
+
+/** Durations for the worker's histograms, in seconds. */
+export interface PoolObservers {
+  connected?(seconds: number): void;
+  reset?(seconds: number): void;
+}
+
+export class SessionPool implements Pooling {
+  readonly cache: ConnectionCache;
+  constructor(
+    private readonly config: () => PgpoolConfig,
+    private readonly observers: PoolObservers = {},
+    /** A cached connection died or expired on its own. */
+    cacheShrank?: () => void,
+  ) {
+    const cfg = config();
+    this.cache = new ConnectionCache(
+      cfg.connection_cache ? cfg.max_pool : 0,
+      durationMs(cfg, 'connection_life_time'),
+      cacheShrank,
+    );
+  }
+
+  async lease(req: LeaseRequest): Promise<Lease> {
+    const cached = this.cache.take(req.user, req.database, req.cacheKey);
+    if (cached) {
+      try {
+        await req.proveReuse(cached);
+      } catch (e) {
+        // The connection is fine; the client is not.
+        cached.transition('resetting');
+        this.cache.put(cached);
+        throw e;
+      }
+      return { conn: cached, reused: true, extra: NOTHING };
+    }
+    this.cache.makeRoom();
+    const t0 = performance.now();
+    const { conn, extra } = await openServerConnection(req.address, req.cacheKey, req.user, req.database, req.password);
+    this.observers.connected?.((performance.now() - t0) / 1000);
+    return { conn, reused: false, extra };
+  }
+
+  async release(
+    conn: ServerConnection,
+    stream: StreamState,
+    reason: ReleaseReason,
+    hooks: ReleaseHooks = {},
+  ): Promise<boolean> {
+    const cfg = this.config();
+    if (reason !== 'terminate' || conn.closed || !cacheable(conn.database, cfg)) {
+      conn.close();
+      return false;
+    }
+    conn.transition('resetting');
+    const t0 = performance.now();
+    const outcome = await resetConnection(conn, stream, {
+      queries: cfg.reset_query_list,
+      timeoutMs: RESET_TIMEOUT_MS,
+      sending: hooks.sending,
+    });
+    this.observers.reset?.((performance.now() - t0) / 1000);
+    if (!outcome.clean || conn.closed) {
+      hooks.failed?.(outcome.clean ? 'PostgreSQL closed the connection' : outcome.why);
+      conn.close();
+      return false;
+    }
+    this.cache.put(conn);
+    return true;
+  }
+}

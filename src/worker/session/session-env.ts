@@ -1,0 +1,39 @@
+// What a session needs of its worker, as one object (the worker implements it): the
+// configuration and logger in force now (a reload may change them mid-session), the
+// authentication context, routing, cancel keys, metrics and the pooler's own commands.
+import type net from 'node:net';
+import type { BackendAddress } from '../../backend/address.js';
+import type { PgpoolConfig } from '../../config/schema.js';
+import type { SessionSettings } from '../../config/session-settings.js';
+import type { Logger } from '../../logging/logger.js';
+import type { DurationCounts } from '../../metrics/duration-histogram.js';
+import type { AuthContext } from '../auth-context.js';
+import type { CancelKeys } from '../cancel-keys.js';
+
+export interface SessionEnv {
+  readonly config: PgpoolConfig;
+  readonly log: Logger;
+  readonly auth: AuthContext;
+  readonly cancelKeys: CancelKeys;
+  /** The node this session's queries go to, or undefined when none can serve. */
+  route(): BackendAddress | undefined;
+  /** A session opened a new connection to `node` (the node table learns it is up). */
+  nodeConnected(node: number): void;
+  /** Where this database's query and transaction durations are counted. */
+  durations(database: string): { readonly queries: DurationCounts; readonly transactions: DurationCounts };
+  /**
+   * A pooler command (SHOW pool_*, PGPOOL SHOW/SET/RESET) ready to run (see relay.ts
+   * PoolerCommandHook), or undefined for a query that goes to PostgreSQL. `changed`
+   * follows a PGPOOL SET/RESET.
+   */
+  poolerCommand(
+    query: string,
+    settings: SessionSettings,
+    changed: () => void,
+  ): (() => Buffer | Promise<Buffer>) | undefined;
+}
+
+/** A client as log lines name it: address:port, or [local] for a Unix socket. */
+export function peerOf(s: net.Socket): string {
+  return s.remoteAddress ? `${s.remoteAddress}:${s.remotePort}` : '[local]';
+}

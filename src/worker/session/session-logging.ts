@@ -1,0 +1,58 @@
+// A session's log lines (docs/behaviour.md#logs): its logger (a child of the worker's when
+// PGPOOL SET changed log_min_messages or log_error_verbosity) and the statement and message
+// logging tap on its relay, both following PGPOOL SET/RESET and reloads.
+import type { ServerConnection } from '../../backend/server-connection.js';
+import type { SessionSettings } from '../../config/session-settings.js';
+import { sessionLogger, type Logger } from '../../logging/logger.js';
+import { ClientMessageLog } from '../relay/client-message-log.js';
+import type { Relay } from '../relay/relay.js';
+import type { SessionEnv } from './session-env.js';
+
+export class SessionLogging {
+  /** The session's logger now. */
+  log: Logger;
+  private messageLog: ClientMessageLog | undefined;
+
+  constructor(
+    private readonly env: SessionEnv,
+    private readonly settings: SessionSettings,
+    private readonly who: { readonly user: string; readonly database: string; readonly peer: string },
+  ) {
+    this.log = env.log;
+  }
+
+  /** Lines about this connection name the client and its backend. */
+  connectionLog(conn: ServerConnection): Logger {
+    return this.log.child({
+      user: this.who.user,
+      database: this.who.database,
+      client: this.who.peer,
+      backendPid: conn.pid,
+    });
+  }
+
+  /** Applies the values in effect now to the logger and, while relaying, to the message tap. */
+  update(relay: Relay | undefined, conn: ServerConnection | undefined): void {
+    const cfg = this.env.config;
+    const level = this.settings.get('log_min_messages');
+    const verbosity = this.settings.get('log_error_verbosity');
+    const ownLog = level !== cfg.log_min_messages || verbosity !== cfg.log_error_verbosity;
+    this.log = ownLog ? sessionLogger(this.env.log, level, verbosity) : this.env.log;
+    if (!relay || !conn) return;
+    const switches = {
+      statement: this.settings.get('log_statement'),
+      perNodeStatement: this.settings.get('log_per_node_statement'),
+      clientMessages: this.settings.get('log_client_messages'),
+    };
+    if (!switches.statement && !switches.perNodeStatement && !switches.clientMessages) {
+      if (this.messageLog) relay.setTap(undefined);
+      this.messageLog = undefined;
+    } else if (this.messageLog) {
+      this.messageLog.switches = switches;
+      this.messageLog.log = this.connectionLog(conn);
+    } else {
+      this.messageLog = new ClientMessageLog(this.connectionLog(conn), switches, conn.pid);
+      relay.setTap(this.messageLog);
+    }
+  }
+}
