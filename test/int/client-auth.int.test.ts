@@ -15,7 +15,7 @@ import { makeCerts, type TestCerts } from '../helpers/certs.js';
 import { backendPid, connectError, withClient } from '../helpers/clients.js';
 import { startPooler, stopAllPoolers, type Pooler } from '../helpers/pooler.js';
 import { freePort } from '../helpers/ports.js';
-import { rawConnect, requestPacket } from '../helpers/raw.js';
+import { rawConnect, requestPacket, startupPacket } from '../helpers/raw.js';
 import { repoRoot } from '../helpers/shared.js';
 import { USERS } from './global-setup.js';
 
@@ -90,6 +90,26 @@ describe('pool_hba.conf', () => {
       code: '0A000',
       message: 'pam authentication is not supported by pgpool-ts',
     });
+    await p.stop();
+  });
+
+  it('authentication_timeout bounds the whole start-up: a client that never answers the password request is refused', async () => {
+    const p = await hbaPooler(
+      'host all all 127.0.0.1/32 md5\n',
+      { pool_passwd: 'pool_passwd', authentication_timeout: 1 },
+      { pool_passwd: `${USERS.md5.name}:${md5Stored(USERS.md5.password, USERS.md5.name)}\n` },
+    );
+    const raw = await rawConnect(p.port);
+    const t0 = Date.now();
+    raw.send(startupPacket({ user: USERS.md5.name, database: 'app' }));
+    const challenge = await raw.read(13);
+    expect([String.fromCharCode(challenge[0]), challenge.readInt32BE(5)]).toEqual(['R', 5]); // md5, with a salt
+    const all = await raw.closed(5000);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    const error = all.subarray(13).toString('latin1');
+    expect(error).toContain('C08P01\0');
+    expect(error).toContain('Mauthentication timeout\0');
+    expect(await backendPid({ ...p.client(USERS.md5.name, 'app'), password: USERS.md5.password })).toBeGreaterThan(0);
     await p.stop();
   });
 

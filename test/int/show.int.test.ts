@@ -185,6 +185,19 @@ describe('SHOW pool_*', () => {
     await c.end();
   });
 
+  it("shows a child whose client's transaction failed as Idle in transaction", async () => {
+    const failed = await client('app2');
+    await failed.query('begin');
+    await expect(failed.query('select 1/0')).rejects.toMatchObject({ code: '22012' });
+    const c = await client();
+    const rows = (await c.query('SHOW pool_processes')).rows as Array<Record<string, string>>;
+    expect(rows.find((r) => r.database === 'app2')).toMatchObject({ status: 'Idle in transaction' });
+    await failed.query('rollback');
+    const after = (await c.query('SHOW pool_processes')).rows as Array<Record<string, string>>;
+    expect(after.find((r) => r.database === 'app2')).toMatchObject({ status: 'Idle' });
+    await Promise.all([failed.end(), c.end()]);
+  });
+
   it("pool_backend_stats, pool_health_check_stats and pool_cache have pgpool's columns", async () => {
     const c = await client();
     expect((await c.query('SHOW pool_backend_stats')).fields.map((f) => f.name)).toEqual([

@@ -10,7 +10,7 @@ import {
   poolStatusHeader,
   processInfoPacket,
   readPcpRequest,
-} from '../../src/admin/pcp-protocol.js';
+} from '../../../src/admin/pcp-protocol.js';
 
 const md5 = (s: string) => crypto.createHash('md5').update(s).digest('hex');
 

@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { loadConfig } from '../../src/config/conf-loader.js';
-import { nodeValue } from '../../src/config/conf-loader.js';
-import { repoRoot } from '../helpers/shared.js';
+import { loadConfig } from '../../../src/config/conf-loader.js';
+import { nodeValue } from '../../../src/config/conf-loader.js';
+import { repoRoot } from '../../helpers/shared.js';
 
 const compose = parse(fs.readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8'));
 const dockerfile = fs.readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8');

@@ -7,7 +7,7 @@ import {
   STRATEGY_PACE,
   type SpareLimits,
   type Strategy,
-} from '../../src/policy/spare-children.js';
+} from '../../../src/policy/spare-children.js';
 
 const cfg = (strategy: Strategy, over: Partial<SpareLimits> = {}): SpareLimits => ({
   num_init_children: 12,

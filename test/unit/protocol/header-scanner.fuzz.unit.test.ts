@@ -2,8 +2,8 @@
 // must give the same counts as a model, never throw on valid framing, and always throw
 // (never buffer) on a length below 4.
 import { describe, expect, it } from 'vitest';
-import { FramingError, SCAN_CONTINUE } from '../../src/protocol/header-scanner.js';
-import { StreamState } from '../../src/protocol/stream-state.js';
+import { FramingError, SCAN_CONTINUE } from '../../../src/protocol/header-scanner.js';
+import { StreamState } from '../../../src/protocol/stream-state.js';
 
 let seed = 1234;
 const rand = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 describe('text log lines (log_format = text)', () => {
   it("render log_line_prefix's escapes, pgpool's severity and the remaining fields", async () => {
-    const { textLine } = await import('../../src/logging/logger.js');
+    const { textLine } = await import('../../../src/logging/logger.js');
     const time = new Date(2026, 10, 22, 5, 2, 0, 123).getTime();
     const rec = {
       level: 30,

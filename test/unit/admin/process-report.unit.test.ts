@@ -1,8 +1,13 @@
 // SHOW pool_processes / pool_pools rows (pgpool-behavior.md §2, §8.2): every
 // num_init_children slot is listed, those without a child with pool_pid 0.
 import { describe, expect, it } from 'vitest';
-import { localTimestamp } from '../../src/local-time.js';
-import { poolPoolsRows, poolProcessesRows, withEmptySlots, type ChildReport } from '../../src/admin/process-report.js';
+import { localTimestamp } from '../../../src/local-time.js';
+import {
+  poolPoolsRows,
+  poolProcessesRows,
+  withEmptySlots,
+  type ChildReport,
+} from '../../../src/admin/process-report.js';
 
 const child = (childId: number, extra: Partial<ChildReport> = {}): ChildReport => ({
   childId,

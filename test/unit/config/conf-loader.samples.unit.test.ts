@@ -5,10 +5,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/conf-loader.js';
-import { loadPoolHba } from '../../src/config/pool-hba.js';
-import { loadPcpConf } from '../../src/config/pcp-conf.js';
-import { confSamplesDir } from '../helpers/shared.js';
+import { loadConfig } from '../../../src/config/conf-loader.js';
+import { loadPoolHba } from '../../../src/config/pool-hba.js';
+import { loadPcpConf } from '../../../src/config/pcp-conf.js';
+import { confSamplesDir } from '../../helpers/shared.js';
 
 const PRE_42 = [
   'logdir',

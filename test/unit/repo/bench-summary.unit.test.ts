@@ -1,6 +1,6 @@
 // The bench's arithmetic (bench/summary.mjs): what the README's ratios are made of.
 import { describe, expect, it } from 'vitest';
-import { median, roundOrder, summarize, type RunResult } from '../../bench/summary.mjs';
+import { median, roundOrder, summarize, type RunResult } from '../../../bench/summary.mjs';
 
 describe('bench summary', () => {
   it('takes the median of finite values', () => {

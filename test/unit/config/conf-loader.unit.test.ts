@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig, nodeValue, type LoadedConfig } from '../../src/config/conf-loader.js';
+import { loadConfig, nodeValue, type LoadedConfig } from '../../../src/config/conf-loader.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conf-syntax-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

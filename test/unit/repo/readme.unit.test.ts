@@ -3,9 +3,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PARAMS_BEGIN, PARAMS_END, paramsTable } from '../../src/config/params-doc.js';
-import { ACTS_ON, PARAMS } from '../../src/config/schema.js';
-import { repoRoot } from '../helpers/shared.js';
+import { PARAMS_BEGIN, PARAMS_END, paramsTable } from '../../../src/config/params-doc.js';
+import { ACTS_ON, PARAMS } from '../../../src/config/schema.js';
+import { repoRoot } from '../../helpers/shared.js';
 
 const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
 

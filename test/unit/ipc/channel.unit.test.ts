@@ -1,0 +1,50 @@
+// The IPC channel's mechanics: one write per event-loop turn, answers matched to their
+// requests (late ones dropped), and the config snapshot's Maps across JSON.
+import { describe, expect, it } from 'vitest';
+import { Outbox, Requests } from '../../../src/ipc/channel.js';
+import { decodeConfig, encodeConfig } from '../../../src/ipc/wire.js';
+import { loadConfigText } from '../../helpers/config.js';
+
+describe('Outbox', () => {
+  it('sends one message alone, several of a turn as one batch, and flushes on demand', async () => {
+    const sent: unknown[] = [];
+    const box = new Outbox<{ n: number } | { batch: unknown[] }>(
+      (m) => sent.push(m),
+      (messages) => ({ batch: messages }),
+    );
+    box.push({ n: 1 });
+    await new Promise((r) => setImmediate(r));
+    box.push({ n: 2 });
+    box.push({ n: 3 });
+    await new Promise((r) => setImmediate(r));
+    box.push({ n: 4 });
+    box.flushNow();
+    await new Promise((r) => setImmediate(r));
+    expect(sent).toEqual([{ n: 1 }, { batch: [{ n: 2 }, { n: 3 }] }, { n: 4 }]);
+  });
+});
+
+describe('Requests', () => {
+  it('collects one answer per peer asked, and resolves with what came by the timeout', async () => {
+    const r = new Requests();
+    let id = 0;
+    const both = r.ask<string>((reqId) => ((id = reqId), 2), 1000);
+    r.answer(id, 'a');
+    r.answer(id, 'b');
+    expect(await both).toEqual(['a', 'b']);
+    const late = r.ask<string>((reqId) => ((id = reqId), 2), 30);
+    r.answer(id, 'only');
+    expect(await late).toEqual(['only']);
+    r.answer(id, 'too late'); // dropped
+    expect(await r.ask<string>(() => 0, 1000)).toEqual([]);
+  });
+});
+
+describe('wire', () => {
+  it('carries a config snapshot, indexed values included', () => {
+    const cfg = loadConfigText("backend_hostname1 = 'b'\nbackend_port1 = 5433\nnum_init_children = 7\n");
+    const back = decodeConfig(JSON.parse(JSON.stringify(encodeConfig(cfg))));
+    expect(back).toEqual(cfg);
+    expect(back.backend_port.nodes.get(1)).toBe(5433);
+  });
+});

@@ -1,0 +1,92 @@
+// A child's cache choices: lookup, eviction and pgpool's observed sequence.
+import { describe, expect, it } from 'vitest';
+import { lookup, victim, type CacheEntryView } from '../../../src/policy/cache-choice.js';
+
+import { sortedStartupPacket } from '../../../src/protocol/frontend-read.js';
+
+const key = (params: Array<[string, string]>, version = 0x30000) => sortedStartupPacket(version, params);
+const entry = (
+  user: string,
+  database: string,
+  releasedAt: number,
+  extra: Array<[string, string]> = [],
+): CacheEntryView => ({
+  user,
+  database,
+  releasedAt,
+  startupKey: key([['user', user], ['database', database], ...extra]),
+});
+
+describe('connection cache choices (pgpool §5)', () => {
+  const entries = [
+    entry('a', 'db', 10_000),
+    entry('b', 'db', 5_000),
+    entry('a', 'db2', 7_000, [['application_name', 'x']]),
+  ];
+
+  it('hits on an identical startup packet, is stale on the same user/db with other parameters', () => {
+    expect(
+      lookup(
+        entries,
+        'b',
+        'db',
+        key([
+          ['user', 'b'],
+          ['database', 'db'],
+        ]),
+      ),
+    ).toEqual({ kind: 'hit', index: 1 });
+    expect(
+      lookup(
+        entries,
+        'a',
+        'db2',
+        key([
+          ['user', 'a'],
+          ['database', 'db2'],
+        ]),
+      ),
+    ).toEqual({ kind: 'stale', index: 2 });
+    expect(
+      lookup(
+        entries,
+        'c',
+        'db',
+        key([
+          ['user', 'c'],
+          ['database', 'db'],
+        ]),
+      ),
+    ).toEqual({ kind: 'miss' });
+  });
+
+  it('evicts the entry returned longest ago, ties to the lowest index', () => {
+    expect(victim(entries)).toBe(1);
+    expect(victim([entry('a', 'x', 3), entry('b', 'x', 3)])).toBe(0);
+  });
+
+  it("reproduces pgpool 4.3.5's observed sequence with max_pool = 2: A,B,A,C,A,B,C", () => {
+    // [obs435] A,B,A(reuse),C(evicts B),A(reuse),B(evicts C),C(evicts A)
+    let cache: CacheEntryView[] = [];
+    const outcome: string[] = [];
+    let t = 0;
+    for (const u of ['A', 'B', 'A', 'C', 'A', 'B', 'C']) {
+      t += 1;
+      const k = key([
+        ['user', u],
+        ['database', 'd'],
+      ]);
+      const r = lookup(cache, u, 'd', k);
+      if (r.kind === 'hit') {
+        outcome.push(`${u}:reuse`);
+        cache.splice(r.index, 1);
+      } else if (cache.length >= 2) {
+        const v = victim(cache);
+        outcome.push(`${u}:evicts ${cache[v].user}`);
+        cache.splice(v, 1);
+      } else outcome.push(`${u}:new`);
+      cache = [...cache, { user: u, database: 'd', releasedAt: t, startupKey: k }];
+    }
+    expect(outcome).toEqual(['A:new', 'B:new', 'A:reuse', 'C:evicts B', 'A:reuse', 'B:evicts C', 'C:evicts A']);
+  });
+});

@@ -1,0 +1,68 @@
+// Statement and message logging fed by the client scanner's tap.
+import { describe, expect, it } from 'vitest';
+import { ClientMessageLog } from '../../../../src/worker/relay/client-message-log.js';
+import { SCAN_CONTINUE } from '../../../../src/protocol/header-scanner.js';
+import { StreamState } from '../../../../src/protocol/stream-state.js';
+import type { Logger } from '../../../../src/logging/logger.js';
+
+describe('client message framing for the logs', () => {
+  function capture(): { log: Logger; lines: string[] } {
+    const lines: string[] = [];
+    const log = {
+      info: (a: unknown, b?: string) =>
+        lines.push(typeof a === 'string' ? a : `${b} ${(a as { detail?: string }).detail ?? ''}`.trim()),
+    } as unknown as Logger;
+    return { log, lines };
+  }
+  const msg = (type: string, body: Buffer) => {
+    const b = Buffer.alloc(5 + body.length);
+    b.write(type, 0, 'latin1');
+    b.writeInt32BE(4 + body.length, 1);
+    body.copy(b, 5);
+    return b;
+  };
+  const cstr = (s: string) => Buffer.from(s + '\0');
+
+  it('frames messages split anywhere across chunks and logs them as pgpool does', () => {
+    const { log, lines } = capture();
+    const m = new ClientMessageLog(log, { statement: true, perNodeStatement: true, clientMessages: true }, 4242);
+    const stream = Buffer.concat([
+      msg('Q', cstr('SELECT 1')),
+      msg('P', Buffer.concat([cstr('s1'), cstr('SELECT $1'), Buffer.from([0, 0])])),
+      msg('B', Buffer.concat([cstr(''), cstr('s1'), Buffer.alloc(6)])),
+      msg('E', Buffer.concat([cstr(''), Buffer.alloc(4)])),
+      msg('S', Buffer.alloc(0)),
+      msg('d', Buffer.from('row1')),
+      msg('d', Buffer.from('row2')),
+      msg('c', Buffer.alloc(0)),
+      msg('X', Buffer.alloc(0)),
+    ]);
+    // The relay's client scanner frames the stream and shows it to the log; the relay
+    // consumes the Terminate itself (it never reaches a cached connection) and shows it too.
+    const state = new StreamState();
+    state.client.setTap(m);
+    const terminate = msg('X', Buffer.alloc(0));
+    const relayed = stream.subarray(0, stream.length - terminate.length);
+    for (let i = 0; i < relayed.length; i += 3)
+      expect(state.client.scan(relayed.subarray(i, i + 3))).toBe(SCAN_CONTINUE);
+    expect(state.client.scan(terminate)).toBe(0);
+    state.client.consumed(terminate, 0, terminate.length);
+    expect(lines).toEqual([
+      'Query message from frontend. query: "SELECT 1"',
+      'statement: SELECT 1',
+      'DB node id: 0 backend pid: 4242 statement: SELECT 1',
+      'Parse message from frontend. statement: "s1", query: "SELECT $1"',
+      'DB node id: 0 backend pid: 4242 statement: Parse: SELECT $1',
+      'Bind message from frontend. portal: "", statement: "s1"',
+      'DB node id: 0 backend pid: 4242 statement: B message',
+      'Execute message from frontend. portal: ""',
+      'statement: SELECT $1',
+      'DB node id: 0 backend pid: 4242 statement: Execute: SELECT $1',
+      'Sync message from frontend.',
+      'DB node id: 0 backend pid: 4242 statement: S message',
+      'CopyData message from frontend. count: 2',
+      'CopyDone message from frontend.',
+      'Terminate message from frontend.',
+    ]);
+  });
+});
