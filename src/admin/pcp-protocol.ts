@@ -1,4 +1,4 @@
-// The PCP wire protocol (pgpool-behavior.md §9), pure: the request framer, the md5
+// The PCP wire protocol (docs/behaviour.md#pcp), pure: the request framer, the md5
 // login check, and the replies the pcp_* tools parse positionally. No I/O here.
 import crypto from 'node:crypto';
 import { md5hex } from '../auth/md5.js';

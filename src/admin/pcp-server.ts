@@ -1,4 +1,4 @@
-// The PCP server (pgpool-behavior.md §9): pcp_listen_addresses:pcp_port and
+// The PCP server (docs/behaviour.md#pcp): pcp_listen_addresses:pcp_port and
 // <pcp_socket_dir>/.s.PGSQL.<pcp_port>, md5 login against pcp.conf (read at each login,
 // so edits need no reload), and the requests behind the pcp_* tools. Runs in the
 // supervisor; what children are doing comes from the workers through `deps.report`.

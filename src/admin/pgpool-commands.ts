@@ -1,4 +1,4 @@
-// PGPOOL SHOW / SET / RESET (pgpool-behavior.md §8.1): a client reads any parameter and
+// PGPOOL SHOW / SET / RESET (docs/behaviour.md#pgpool-commands): a client reads any parameter and
 // changes the session-context ones for its own session. Parsing and answers are pure;
 // the answer bytes end in ReadyForQuery 'I', as pgpool's do.
 import { resolveKey } from '../config/conf-keys.js';

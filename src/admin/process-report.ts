@@ -1,4 +1,4 @@
-// What every child is doing, as pgpool reports it (pgpool-behavior.md §1.4, §8.2, §9.3):
+// What every child is doing, as pgpool reports it (docs/behaviour.md#processes):
 // the per-child facts workers send the supervisor, and the pool_pools / pool_processes
 // rows built from them. Pure.
 import { localTimestamp } from '../local-time.js';

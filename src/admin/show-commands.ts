@@ -1,4 +1,4 @@
-// The SQL commands pgpool answers itself (pgpool-behavior.md §8), over the simple query
+// The SQL commands pgpool answers itself (docs/behaviour.md#show), over the simple query
 // protocol: SHOW pool_version in the worker, the other reports built by the supervisor
 // (which sees every worker's children) and sent back. Anything else goes to PostgreSQL.
 import { readyForQuery, textResult } from '../protocol/backend-write.js';

@@ -1,4 +1,4 @@
-// Authenticating a client as pgpool does (pgpool-behavior.md §6.3, §6.4): against
+// Authenticating a client as pgpool does (docs/behaviour.md#authentication): against
 // pool_hba.conf's method and pool_passwd (enable_pool_hba = on), or with the method the
 // backend asks for (off); and what pgpool-ts then holds to authenticate to PostgreSQL.
 // Messages keep pgpool's text; the detail says which leg failed. No password, hash or
@@ -35,7 +35,7 @@ export const backendAuthFailed = (method: BackendMethod, detail: string) =>
 
 const methodName = (m: BackendMethod) => (m === 'scram' ? 'SCRAM' : m === 'md5' ? 'md5' : 'clear text');
 
-/** The password in a pool_passwd entry, as pgpool reads it (§6.2). */
+/** The password in a pool_passwd entry, as pgpool reads it (docs/behaviour.md#authentication). */
 export function entrySecret(entry: PoolPasswdEntry, poolKey: string | undefined, what: string): Secret {
   switch (entry.kind) {
     case 'text':
@@ -159,7 +159,7 @@ export class ClientAuthenticator {
   }
 
   /**
-   * enable_pool_hba = on (§6.3 step 2): proves the client by the record's method.
+   * enable_pool_hba = on: proves the client by the record's method.
    * Resolves with what pgpool-ts will use towards PostgreSQL (undefined: nothing);
    * `unchecked` is a typed password nothing could check yet (password method, no
    * pool_passwd entry): PostgreSQL checks it on a new connection, checkReuse on a cached one.
@@ -223,7 +223,7 @@ export class ClientAuthenticator {
   }
 
   /**
-   * enable_pool_hba = off, new backend connection (§6.4): PostgreSQL asked for `method`;
+   * enable_pool_hba = off, new backend connection: PostgreSQL asked for `method`;
    * the client is asked accordingly, and the password for PostgreSQL returned.
    */
   async forBackend(method: BackendMethod, allowClearText: boolean): Promise<string> {

@@ -1,4 +1,4 @@
-// Which pool_hba.conf record applies to a client (pgpool-behavior.md §6.1): the first
+// Which pool_hba.conf record applies to a client (docs/behaviour.md#authentication): the first
 // that matches connection type, database, user and address. Pure, except that host-name
 // records need DNS, which the caller supplies.
 import net from 'node:net';

@@ -1,4 +1,4 @@
-// pool_passwd's AES entries (pgpool-behavior.md §6.2): AES-256-CBC with PKCS#7 padding,
+// pool_passwd's AES entries (docs/behaviour.md#authentication): AES-256-CBC with PKCS#7 padding,
 // key and IV derived from the pgpool key string as OpenSSL's EVP_BytesToKey(SHA1, no
 // salt, 1 iteration) does, base64 text after the "AES" prefix. And the key file itself.
 import crypto from 'node:crypto';

@@ -1,5 +1,5 @@
 // SCRAM-SHA-256 server side (RFC 5802/7677) for authenticating a client against a
-// plain-text password the pooler holds, as pgpool does (pgpool-behavior.md §6.3):
+// plain-text password the pooler holds, as pgpool does (docs/behaviour.md#authentication):
 // a verifier built from the password with a random salt and 4096 iterations.
 // Pure: the exchange is two strings in, two strings out.
 import crypto from 'node:crypto';

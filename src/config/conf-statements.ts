@@ -1,5 +1,5 @@
-// Turns tokens into `key [=] value` statements with pgpool's grammar (pgpool-conf-syntax.md
-// §2, §5), expanding `include` in place. Syntax problems become diagnostics; where pgpool
+// Turns tokens into `key [=] value` statements with pgpool's grammar
+// (docs/behaviour.md#configuration), expanding `include` in place. Syntax problems become diagnostics; where pgpool
 // would quietly read a different value than the author meant (`30 min`, a double-quoted
 // value, an unterminated quote) pgpool-ts reports an error instead.
 import fs from 'node:fs';

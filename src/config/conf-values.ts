@@ -1,5 +1,5 @@
 // Converting one configuration value from its text to its typed form, with pgpool's
-// rules (pgpool-conf-syntax.md §4). Pure functions; the loader adds file and line.
+// rules (docs/behaviour.md#configuration). Pure functions; the loader adds file and line.
 // Where pgpool silently turns bad input into a value (a bad boolean becomes on, a bad
 // double becomes 0), these refuse instead; the README lists each such difference.
 import type { ParamDef } from './schema.js';

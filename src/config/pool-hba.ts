@@ -1,4 +1,4 @@
-// pool_hba.conf reader: PostgreSQL pg_hba.conf-style records (pgpool-behavior.md §6.1).
+// pool_hba.conf reader: PostgreSQL pg_hba.conf-style records (docs/behaviour.md#configuration).
 // Only reading and validation live here; matching a client is auth/'s job.
 import fs from 'node:fs';
 import net from 'node:net';

@@ -1,4 +1,4 @@
-// pool_passwd reader (pgpool-behavior.md §6.2): `user:password[:backend_user:backend_password]`
+// pool_passwd reader (docs/behaviour.md#authentication): `user:password[:backend_user:backend_password]`
 // with `\:` escaping a colon; the password's prefix says its kind. Decrypting AES
 // entries is auth/'s job; no line of this file ever goes to a log.
 import { isMd5Stored } from '../auth/md5.js';

@@ -1,4 +1,4 @@
-// Admission decisions (pgpool-behavior.md §4), pure: state in, decision out.
+// Admission decisions (docs/behaviour.md#admission), pure: state in, decision out.
 
 export interface AdmissionLimits {
   readonly num_init_children: number;

@@ -1,4 +1,4 @@
-// pgpool's dynamic process management (pgpool-behavior.md §2.2), as pure functions:
+// pgpool's dynamic process management (docs/behaviour.md#process-management), as pure functions:
 // how many children to start with, and on every check (about 2 s) whether to spawn or
 // retire and which idle children to retire. The supervisor only carries it out.
 

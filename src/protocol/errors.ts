@@ -27,13 +27,6 @@ const SEE_LOG = 'see pgpool log for details';
 
 export const CATALOGUE = {
   // Admission (docs/behaviour.md#admission)
-  TOO_MANY_CLIENTS: {
-    sqlstate: SqlState.TooManyConnections,
-    severity: 'FATAL',
-    log: 'info',
-    message: 'Sorry, too many clients already',
-    limit: 'num_init_children',
-  },
   RESERVED_CONNECTIONS: {
     sqlstate: SqlState.TooManyConnections,
     severity: 'FATAL',

@@ -26,7 +26,7 @@ export interface AcceptDeps {
   /** A CancelRequest that arrived here. */
   cancel(pid: number, keyHex: string): void;
   /** A session ended: the worker counts it. */
-  ended(result: Exclude<SessionResult, { end: 'no-session' }>, session: Session): void;
+  ended(result: Exclude<SessionResult, { end: 'no-session' }>, session: Session, child: number): void;
 }
 
 export function acceptClient(connId: number, socket: net.Socket, initial: Buffer, deps: AcceptDeps): void {
@@ -61,7 +61,7 @@ export function acceptClient(connId: number, socket: net.Socket, initial: Buffer
   }
   const s = session;
   void s.run().then((result) => {
-    if (result.end !== 'no-session') deps.ended(result, s);
+    if (result.end !== 'no-session') deps.ended(result, s, current!.id);
     children.finished(current!, result.end !== 'no-session');
   });
 }

@@ -121,7 +121,7 @@ class Worker implements SessionEnv {
           env: this,
           send: (msg, s) => this.sendNow(msg, s),
           cancel: (pid, key) => this.cancelArrived(pid, key),
-          ended: (result, session) => this.sessionEnded(result, session),
+          ended: (result, session, child) => this.sessionEnded(result, session, child),
         });
         return;
       case 'cancel':
@@ -217,13 +217,14 @@ class Worker implements SessionEnv {
     return true;
   }
 
-  private sessionEnded(result: Exclude<SessionResult, { end: 'no-session' }>, session: Session): void {
+  private sessionEnded(result: Exclude<SessionResult, { end: 'no-session' }>, session: Session, child: number): void {
     this.totals.sessions.set(result.end, (this.totals.sessions.get(result.end) ?? 0) + 1);
     this.totals.fromClients += session.relay?.bytesFromClient ?? 0;
     this.totals.toClients += session.relay?.bytesToClient ?? 0;
     if (this.config.log_disconnections) {
       this.log.info(
         {
+          child,
           user: result.startup.user,
           database: result.startup.database,
           peer: session.peer,

@@ -1,4 +1,4 @@
-// The outcome matrix of pgpool-behavior.md §6.5 (pgpool's own client_auth regression
+// The outcome matrix (docs/behaviour.md#authentication) (pgpool's own client_auth regression
 // table), against the test PostgreSQL whose users need scram-sha-256, md5 and a clear-text
 // password: for each pool_hba method (or enable_pool_hba = off with
 // allow_clear_text_frontend_auth on/off) and each kind of pool_passwd entry, which

@@ -1,4 +1,4 @@
-// enable_pool_hba = off (§6.4): PostgreSQL asks for scram-sha-256, md5 or a clear-text
+// enable_pool_hba = off (docs/behaviour.md#authentication): PostgreSQL asks for scram-sha-256, md5 or a clear-text
 // password; the client is asked the same way by pgpool-ts (a SCRAM exchange or an md5
 // challenge of its own against pool_passwd, or clear text) and pgpool-ts answers
 // PostgreSQL. A cached connection is never handed to a client that has not proved the password.
@@ -69,7 +69,7 @@ describe('with pool_passwd entries', () => {
       message: 'failed to authenticate with backend using md5',
       detail: 'valid password not found (pgpool-ts to PostgreSQL)',
     });
-    // A clear-text backend: the client is asked for its password whatever allow_clear_text_frontend_auth says (§6.4).
+    // A clear-text backend: the client is asked for its password whatever allow_clear_text_frontend_auth says.
     expect(await backendPid(withPw(p.client(USERS.clear.name, 'app'), USERS.clear.password))).toBeGreaterThan(0);
     await p.stop();
   });

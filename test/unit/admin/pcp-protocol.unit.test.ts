@@ -1,4 +1,4 @@
-// PCP framing and replies checked against pgpool-behavior.md §9 and the 4.3.5 byte
+// PCP framing and replies checked against docs/behaviour.md#pcp and the 4.3.5 byte
 // capture (pgpool-pcp-capture-4.3.5.txt): lengths, field layouts, the md5 login.
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';

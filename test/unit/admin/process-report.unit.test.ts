@@ -1,4 +1,4 @@
-// SHOW pool_processes / pool_pools rows (pgpool-behavior.md §2, §8.2): every
+// SHOW pool_processes / pool_pools rows (docs/behaviour.md#processes): every
 // num_init_children slot is listed, those without a child with pool_pid 0.
 import { describe, expect, it } from 'vitest';
 import { localTimestamp } from '../../../src/local-time.js';

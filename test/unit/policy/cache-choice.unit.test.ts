@@ -17,7 +17,7 @@ const entry = (
   startupKey: key([['user', user], ['database', database], ...extra]),
 });
 
-describe('connection cache choices (pgpool §5)', () => {
+describe('connection cache choices (docs/behaviour.md#cache)', () => {
   const entries = [
     entry('a', 'db', 10_000),
     entry('b', 'db', 5_000),

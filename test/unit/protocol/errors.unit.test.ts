@@ -1,10 +1,14 @@
 // THE error catalogue: every entry is well formed, limit errors name a real parameter,
 // and the texts clients see are pgpool's.
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PARAMS } from '../../../src/config/schema.js';
 import { errorResponse } from '../../../src/protocol/backend-write.js';
 import { CATALOGUE, poolerError, type ErrorCode } from '../../../src/protocol/errors.js';
 import { SqlState } from '../../../src/protocol/sqlstate.js';
+import { errorsMarkdown } from '../../../src/protocol/errors-doc.js';
+import { repoRoot } from '../../helpers/shared.js';
 
 const codes = Object.keys(CATALOGUE) as ErrorCode[];
 const known = new Set<string>(Object.values(SqlState));
@@ -20,13 +24,7 @@ describe('error catalogue', () => {
 
   it('every limit error names a parameter of the schema, and says it where it gives a hint', () => {
     const limits = codes.filter((c) => 'limit' in CATALOGUE[c]);
-    expect(limits.sort()).toEqual([
-      'AUTH_TIMEOUT',
-      'IDLE_LIMIT',
-      'QUEUE_FULL',
-      'RESERVED_CONNECTIONS',
-      'TOO_MANY_CLIENTS',
-    ]);
+    expect(limits.sort()).toEqual(['AUTH_TIMEOUT', 'IDLE_LIMIT', 'QUEUE_FULL', 'RESERVED_CONNECTIONS']);
     for (const code of limits) {
       const e: { limit?: string; hint?: string; sqlstate: string } = CATALOGUE[code];
       expect(PARAMS.has(e.limit!), code).toBe(true);
@@ -57,5 +55,11 @@ describe('error catalogue', () => {
       'E\0\0\0\x34SFATAL\0C53300\0MSorry, too many clients already\0\0',
     );
     expect(errorResponse(poolerError('SHUTDOWN')).toString('latin1')).toContain('SFATAL\0VFATAL\0C57P01\0');
+  });
+});
+
+describe('docs/errors.md', () => {
+  it('is the catalogue as it is now (npm run docs:errors)', () => {
+    expect(fs.readFileSync(path.join(repoRoot, 'docs/errors.md'), 'utf8')).toBe(errorsMarkdown());
   });
 });

@@ -78,4 +78,26 @@ describe('import rules', () => {
       .filter(([f, n]) => n > 400 && f !== 'config/params-table.ts');
     expect(long).toEqual([]);
   });
+
+  it('comments cite docs/ sections that exist, and no § of a document outside the repository', () => {
+    const anchors = (doc: string) =>
+      new Set(
+        [...fs.readFileSync(path.join(repoRoot, 'docs', doc), 'utf8').matchAll(/^#+ (.+)$/gm)].map((m) =>
+          m[1]
+            .toLowerCase()
+            .replace(/[^a-z0-9 -]/g, '')
+            .replace(/ /g, '-'),
+        ),
+      );
+    const missing: string[] = [];
+    for (const file of files(src)) {
+      const text = fs.readFileSync(file, 'utf8');
+      if (text.includes('§')) missing.push(`${path.relative(src, file)}: §`);
+      for (const m of text.matchAll(/docs\/([a-z-]+\.md)(?:#([a-z0-9-]+))?/g)) {
+        if (!fs.existsSync(path.join(repoRoot, 'docs', m[1]))) missing.push(`${path.relative(src, file)}: ${m[0]}`);
+        else if (m[2] && !anchors(m[1]).has(m[2])) missing.push(`${path.relative(src, file)}: ${m[0]}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
 });
