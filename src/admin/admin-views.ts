@@ -88,27 +88,12 @@ export function poolStatusItems(view: ClusterView): [string, string, string][] {
   return rows;
 }
 
+// prettier-ignore
 export const HEALTH_CHECK_COLUMNS = [
-  'node_id',
-  'hostname',
-  'port',
-  'status',
-  'role',
-  'last_status_change',
-  'total_count',
-  'success_count',
-  'fail_count',
-  'skip_count',
-  'retry_count',
-  'average_retry_count',
-  'max_retry_count',
-  'max_duration',
-  'min_duration',
-  'average_duration',
-  'last_health_check',
-  'last_successful_health_check',
-  'last_skip_health_check',
-  'last_failed_health_check',
+  'node_id', 'hostname', 'port', 'status', 'role', 'last_status_change', 'total_count', 'success_count',
+  'fail_count', 'skip_count', 'retry_count', 'average_retry_count', 'max_retry_count', 'max_duration',
+  'min_duration', 'average_duration', 'last_health_check', 'last_successful_health_check', 'last_skip_health_check',
+  'last_failed_health_check'
 ] as const;
 
 /** SHOW pool_health_check_stats / pcp_health_check_stats row of a node: no health check runs, so counters are zero. */

@@ -55,39 +55,18 @@ export function withEmptySlots(children: readonly ChildReport[], numInitChildren
 const startTime = (c: ChildReport): string =>
   c.childId === EMPTY_SLOT_ID ? localTimestamp(0) : pgpoolTime(c.startedAt);
 
+// prettier-ignore
 export const POOL_POOLS_COLUMNS = [
-  'pool_pid',
-  'start_time',
-  'client_connection_count',
-  'pool_id',
-  'backend_id',
-  'database',
-  'username',
-  'backend_connection_time',
-  'client_connection_time',
-  'client_disconnection_time',
-  'client_idle_duration',
-  'majorversion',
-  'minorversion',
-  'pool_counter',
-  'pool_backendpid',
-  'pool_connected',
-  'status',
-  'load_balance_node',
-  'client_host',
-  'client_port',
-  'statement',
+  'pool_pid', 'start_time', 'client_connection_count', 'pool_id', 'backend_id', 'database', 'username',
+  'backend_connection_time', 'client_connection_time', 'client_disconnection_time', 'client_idle_duration',
+  'majorversion', 'minorversion', 'pool_counter', 'pool_backendpid', 'pool_connected', 'status', 'load_balance_node',
+  'client_host', 'client_port', 'statement'
 ] as const;
 
+// prettier-ignore
 export const POOL_PROCESSES_COLUMNS = [
-  'pool_pid',
-  'start_time',
-  'client_connection_count',
-  'database',
-  'username',
-  'backend_connection_time',
-  'pool_counter',
-  'status',
+  'pool_pid', 'start_time', 'client_connection_count', 'database', 'username', 'backend_connection_time',
+  'pool_counter', 'status'
 ] as const;
 
 /** Pool slots per child in SHOW pool_pools: max_pool, and one row even when it is 0. */

@@ -54,48 +54,20 @@ export function answerShow(name: string, ask: (name: string) => Promise<Report>)
   return ask(name).then(encode);
 }
 
+// prettier-ignore
 const NODES_COLUMNS = [
-  'node_id',
-  'hostname',
-  'port',
-  'status',
-  'pg_status',
-  'lb_weight',
-  'role',
-  'pg_role',
-  'select_cnt',
-  'load_balance_node',
-  'replication_delay',
-  'replication_state',
-  'replication_sync_state',
-  'last_status_change',
+  'node_id', 'hostname', 'port', 'status', 'pg_status', 'lb_weight', 'role', 'pg_role', 'select_cnt',
+  'load_balance_node', 'replication_delay', 'replication_state', 'replication_sync_state', 'last_status_change'
 ];
+// prettier-ignore
 const BACKEND_STATS_COLUMNS = [
-  'node_id',
-  'hostname',
-  'port',
-  'status',
-  'role',
-  'select_cnt',
-  'insert_cnt',
-  'update_cnt',
-  'delete_cnt',
-  'ddl_cnt',
-  'other_cnt',
-  'panic_cnt',
-  'fatal_cnt',
-  'error_cnt',
+  'node_id', 'hostname', 'port', 'status', 'role', 'select_cnt', 'insert_cnt', 'update_cnt', 'delete_cnt', 'ddl_cnt',
+  'other_cnt', 'panic_cnt', 'fatal_cnt', 'error_cnt'
 ];
+// prettier-ignore
 const CACHE_COLUMNS = [
-  'num_cache_hits',
-  'num_selects',
-  'cache_hit_ratio',
-  'num_hash_entries',
-  'used_hash_entries',
-  'num_cache_entries',
-  'used_cache_entries_size',
-  'free_cache_entries_size',
-  'fragment_cache_entries_size',
+  'num_cache_hits', 'num_selects', 'cache_hit_ratio', 'num_hash_entries', 'used_hash_entries', 'num_cache_entries',
+  'used_cache_entries_size', 'free_cache_entries_size', 'fragment_cache_entries_size'
 ];
 
 /**

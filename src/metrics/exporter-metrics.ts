@@ -3,7 +3,7 @@
 // Names, labels and the status mapping (up/waiting/true → 1) follow the exporter.
 import { buildReport, type Report } from '../admin/show-commands.js';
 import { slotsPerChild, walkUsedSlots, type ChildReport } from '../admin/process-report.js';
-import type { ClusterView } from '../admin/admin-views.js';
+import { HEALTH_CHECK_COLUMNS, type ClusterView } from '../admin/admin-views.js';
 
 type Sample = { labels: Record<string, string>; value: number };
 interface Family {
@@ -47,22 +47,8 @@ const NODE_REPORTS: Record<string, { counters: string[]; gauges: string[] }> = {
     ],
     gauges: ['status'],
   },
-  pool_health_check_stats: {
-    counters: [],
-    gauges: [
-      'status',
-      'total_count',
-      'success_count',
-      'fail_count',
-      'skip_count',
-      'retry_count',
-      'average_retry_count',
-      'max_retry_count',
-      'max_duration',
-      'min_duration',
-      'average_duration',
-    ],
-  },
+  // status and the counters and durations of the health-check report (after last_status_change)
+  pool_health_check_stats: { counters: [], gauges: ['status', ...HEALTH_CHECK_COLUMNS.slice(6, 16)] },
 };
 
 export function exporterMetricsText(view: ClusterView, children: readonly ChildReport[]): string {
