@@ -41,6 +41,9 @@ const S = {
 const PGBENCH = env('PGBENCH', 'pgbench');
 const PGBOUNCER = env('PGBOUNCER', '/usr/sbin/pgbouncer');
 const PGPOOL = env('PGPOOL', '/usr/sbin/pgpool');
+// Target pgpool-ts-baseline: another built checkout of pgpool-ts (an older commit), measured
+// in the same run as this one for before/after ratios.
+const BASELINE = env('BASELINE', '');
 const HOST = '127.0.0.1';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -168,7 +171,9 @@ async function startTarget(name, clients, pg, extra = {}) {
       '-a',
       path.join(dir, 'pool_hba.conf'),
     ]);
-  } else if (name === 'pgpool-ts') {
+  } else if (name === 'pgpool-ts' || name === 'pgpool-ts-baseline') {
+    if (name === 'pgpool-ts-baseline' && !BASELINE)
+      throw new Error('target pgpool-ts-baseline needs BASELINE=<checkout>');
     fs.writeFileSync(
       path.join(dir, 'pgpool.conf'),
       [
@@ -192,7 +197,13 @@ async function startTarget(name, clients, pg, extra = {}) {
     // As conf/pgpool-ts.service and the Dockerfile start it: with the small young generation.
     [cmd, args] = [
       process.execPath,
-      [SMALL_YOUNG_GENERATION, path.join(root, 'bin/pgpool-ts.js'), '-n', '-f', path.join(dir, 'pgpool.conf')],
+      [
+        SMALL_YOUNG_GENERATION,
+        path.join(name === 'pgpool-ts' ? root : BASELINE, 'bin/pgpool-ts.js'),
+        '-n',
+        '-f',
+        path.join(dir, 'pgpool.conf'),
+      ],
     ];
   } else throw new Error(`unknown target ${name}`);
   const proc = spawn(cmd, args, {

@@ -8,6 +8,7 @@ import { CURRENT_PARAMS, type ParamDef, type PgpoolConfig, type ScalarParamName 
 import type { SessionSettings, SettingError } from '../config/session-settings.js';
 import { commandComplete, errorResponse, readyForQuery, textResult } from '../protocol/backend-write.js';
 import { poolerError } from '../protocol/errors.js';
+import { TxStatus } from '../protocol/tx-status.js';
 import { POOL_STATUS_ITEMS } from './pool-status-items.js';
 
 export type PgpoolCommand =
@@ -16,7 +17,6 @@ export type PgpoolCommand =
   | { readonly kind: 'reset'; readonly name: string }
   | { readonly kind: 'syntax'; readonly near: string };
 
-const READY_IDLE = 0x49;
 const IDENT = String.raw`[A-Za-z_][A-Za-z0-9_]*`;
 const SHOW_RE = new RegExp(String.raw`^\s*pgpool\s+show\s+(${IDENT})\s*;?\s*$`, 'i');
 const RESET_RE = new RegExp(String.raw`^\s*pgpool\s+reset\s+(${IDENT})\s*;?\s*$`, 'i');
@@ -89,7 +89,7 @@ function oneValue(name: string, cfg: PgpoolConfig, settings: SessionSettings): s
 }
 
 function refusal(e: SettingError): Buffer {
-  return Buffer.concat([errorResponse(e), readyForQuery(READY_IDLE)]);
+  return Buffer.concat([errorResponse(e), readyForQuery(TxStatus.Idle)]);
 }
 
 /**
@@ -109,11 +109,11 @@ export function answerPgpoolCommand(
       if (cmd.name === 'all')
         return Buffer.concat([
           textResult(['item', 'value', 'description'], allRows(cfg, settings)),
-          readyForQuery(READY_IDLE),
+          readyForQuery(TxStatus.Idle),
         ]);
       const value = oneValue(cmd.name, cfg, settings);
       if (value === undefined) return refusal(poolerError('UNKNOWN_PARAMETER', { name: cmd.name }));
-      return Buffer.concat([textResult([cmd.name], [[value]]), readyForQuery(READY_IDLE)]);
+      return Buffer.concat([textResult([cmd.name], [[value]]), readyForQuery(TxStatus.Idle)]);
     }
     case 'set':
     case 'reset': {
@@ -123,7 +123,7 @@ export function answerPgpoolCommand(
       // pgpool answers SET, and RESET a name, through one path whose tag is SET.
       return Buffer.concat([
         commandComplete(cmd.kind === 'reset' && cmd.name === 'all' ? 'RESET' : 'SET'),
-        readyForQuery(READY_IDLE),
+        readyForQuery(TxStatus.Idle),
       ]);
     }
   }

@@ -3,6 +3,7 @@
 // of the three is on, and keeps the bodies it needs to describe.
 // This path allocates; the relay's own path is unchanged.
 import type { Logger } from '../../logging/logger.js';
+import { FrontendCode } from '../../protocol/codes.js';
 import type { MessageTap } from '../../protocol/header-scanner.js';
 
 export interface MessageLogSwitches {
@@ -14,8 +15,16 @@ export interface MessageLogSwitches {
 /** Longest body kept for a message's text; longer ones are logged cut, marked with "...". */
 const MAX_KEPT = 1 << 20;
 /** Message types whose body the log needs (Query, Parse, Bind, Execute, Describe, Close, FunctionCall). */
-const NEEDS_BODY = new Set([0x51, 0x50, 0x42, 0x45, 0x44, 0x43, 0x46]);
-const COPY_DATA = 0x64;
+const NEEDS_BODY: ReadonlySet<number> = new Set([
+  FrontendCode.Query,
+  FrontendCode.Parse,
+  FrontendCode.Bind,
+  FrontendCode.Execute,
+  FrontendCode.Describe,
+  FrontendCode.Close,
+  FrontendCode.FunctionCall,
+]);
+const COPY_DATA = FrontendCode.CopyData;
 const NODE_ID = 0;
 
 /** pgpool's log_per_node_statement line (one backend: node 0). */
@@ -76,14 +85,14 @@ export class ClientMessageLog implements MessageTap {
     }
     const r = new BodyReader(body, cut);
     switch (type) {
-      case 0x51: {
+      case FrontendCode.Query: {
         // Query
         const query = r.str();
         this.client('Query', `query: "${query}"`);
         this.statement(query, query);
         return;
       }
-      case 0x50: {
+      case FrontendCode.Parse: {
         // Parse
         const name = r.str();
         const query = r.str();
@@ -92,7 +101,7 @@ export class ClientMessageLog implements MessageTap {
         this.perNode(`Parse: ${query}`);
         return;
       }
-      case 0x42: {
+      case FrontendCode.Bind: {
         // Bind
         const portal = r.str();
         const name = r.str();
@@ -101,7 +110,7 @@ export class ClientMessageLog implements MessageTap {
         this.perNode('B message');
         return;
       }
-      case 0x45: {
+      case FrontendCode.Execute: {
         // Execute
         const portal = r.str();
         this.client('Execute', `portal: "${portal}"`);
@@ -109,24 +118,24 @@ export class ClientMessageLog implements MessageTap {
         this.statement(text, `Execute: ${text}`);
         return;
       }
-      case 0x44: // Describe
-      case 0x43: {
+      case FrontendCode.Describe: // Describe
+      case FrontendCode.Close: {
         // Close
         const kind = r.byte();
         const name = r.str();
         const what = kind === 0x53 ? 'statement' : 'portal';
-        this.client(type === 0x44 ? 'Describe' : 'Close', `${what}: "${name}"`);
-        if (type === 0x43) (kind === 0x53 ? this.statements : this.portals).delete(name);
-        this.perNode(type === 0x44 ? 'D message' : 'C message');
+        this.client(type === FrontendCode.Describe ? 'Describe' : 'Close', `${what}: "${name}"`);
+        if (type === FrontendCode.Close) (kind === 0x53 ? this.statements : this.portals).delete(name);
+        this.perNode(type === FrontendCode.Describe ? 'D message' : 'C message');
         return;
       }
-      case 0x46: // FunctionCall
+      case FrontendCode.FunctionCall: // FunctionCall
         this.client('FunctionCall', `oid: "${r.int32()}"`);
         return;
       default: {
         const name = SIMPLE[type];
         if (name) this.client(name, undefined);
-        if (type === 0x53) this.perNode('S message');
+        if (type === FrontendCode.Sync) this.perNode('S message');
       }
     }
   }
