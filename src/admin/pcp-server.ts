@@ -1,11 +1,9 @@
-// The PCP server (docs/behaviour.md#pcp): pcp_listen_addresses:pcp_port and
-// <pcp_socket_dir>/.s.PGSQL.<pcp_port>, md5 login against pcp.conf (read at each login,
-// so edits need no reload), and the requests behind the pcp_* tools. Runs in the
-// supervisor; what children are doing comes from the workers through `deps.report`.
+// The PCP server (docs/behaviour.md#pcp): md5 login against pcp.conf (read at each login,
+// so edits need no reload) and the requests behind the pcp_* tools, on the connections of
+// the listeners the supervisor opens; what children are doing comes from the workers
+// through `deps.report`.
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
+import type net from 'node:net';
 import type { PcpUser } from '../config/pcp-conf.js';
 import type { Logger } from '../logging/logger.js';
 import {
@@ -37,12 +35,6 @@ export interface PcpDeps {
   readonly stop: (mode: 'smart' | 'fast' | 'immediate') => void;
   /** The supervisor's logger now (remade on reload). */
   readonly log: () => Logger;
-}
-
-export interface PcpListenOptions {
-  readonly addresses: readonly string[];
-  readonly port: number;
-  readonly socketDirs: readonly string[];
 }
 
 const CONN_TIMEOUT_MS = 60_000;
@@ -215,58 +207,7 @@ class PcpConnection {
   }
 }
 
-function answers(file: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = net.connect(file);
-    c.once('connect', () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once('error', () => resolve(false));
-  });
-}
-
-/** Opens the PCP listeners; resolves with a closer and the addresses bound. */
-export async function startPcpServer(
-  o: PcpListenOptions,
-  deps: PcpDeps,
-): Promise<{ where: string[]; close: () => void }> {
-  const servers: net.Server[] = [];
-  const where: string[] = [];
-  const open = (listen: (s: net.Server) => void, label: string) =>
-    new Promise<void>((resolve, reject) => {
-      const s = net.createServer((socket) => new PcpConnection(socket, deps));
-      s.once('error', reject);
-      s.once('listening', () => {
-        s.off('error', reject);
-        s.on('error', (e) => deps.log().error(`PCP listener ${label}: ${e.message}`));
-        servers.push(s);
-        where.push(label);
-        resolve();
-      });
-      listen(s);
-    });
-  const problems: string[] = [];
-  for (const a of o.addresses) {
-    const host = a === '*' ? '::' : a;
-    await open((s) => s.listen({ host, port: o.port, ipv6Only: false }), `${a}:${o.port}`).catch((e: Error) =>
-      problems.push(`${a}:${o.port}: ${e.message}`),
-    );
-  }
-  for (const dir of o.socketDirs) {
-    const file = path.join(dir, `.s.PGSQL.${o.port}`);
-    // A socket file nobody answers on is left over from a crash; one that answers is someone else's.
-    if (fs.existsSync(file) && !(await answers(file))) fs.rmSync(file, { force: true });
-    await open((s) => s.listen(file), file).catch((e: Error) => problems.push(`${file}: ${e.message}`));
-  }
-  for (const p of problems)
-    deps
-      .log()
-      .error(`could not open the PCP listener ${p}; clients are served, the pcp_* tools cannot reach this address`);
-  return {
-    where,
-    close: () => {
-      for (const s of servers) s.close();
-    },
-  };
+/** What handles each connection to the PCP port (the supervisor opens the listeners). */
+export function pcpConnections(deps: PcpDeps): (socket: net.Socket) => void {
+  return (socket) => new PcpConnection(socket, deps);
 }

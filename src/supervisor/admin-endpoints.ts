@@ -6,7 +6,7 @@ import path from 'node:path';
 import client from 'prom-client';
 import { backendNodes, healthCheckRow, poolStatusItems, type ClusterView } from '../admin/admin-views.js';
 import type { PcpClientVersion } from '../admin/pcp-protocol.js';
-import { startPcpServer } from '../admin/pcp-server.js';
+import { pcpConnections } from '../admin/pcp-server.js';
 import type { ChildReport } from '../admin/process-report.js';
 import { buildReport, type Report } from '../admin/show-commands.js';
 import { loadPcpConf } from '../config/pcp-conf.js';
@@ -15,6 +15,7 @@ import type { FromWorker, StopMode } from '../ipc/messages.js';
 import type { Logger } from '../logging/logger.js';
 import { exporterMetricsText } from '../metrics/exporter-metrics.js';
 import { serveMetrics, supervisorRegistry, type SupervisorState } from '../metrics/supervisor-metrics.js';
+import { openListeners } from './listeners.js';
 import type { WorkerPool } from './worker-pool.js';
 
 const REPORT_TIMEOUT_MS = 5000;
@@ -59,13 +60,17 @@ export class AdminEndpoints {
   async start(): Promise<void> {
     const cfg = this.d.config();
     if (cfg.metrics_port > 0) await this.startMetrics(cfg);
-    this.pcp = await startPcpServer(
+    const log = this.d.log();
+    this.pcp = await openListeners(
       {
         addresses: cfg.pcp_listen_addresses,
         port: cfg.pcp_port,
         socketDirs: cfg.pcp_socket_dir.map((dir) => path.resolve(this.d.configDir, dir)),
+        // pgpool's PCP socket files are 0777, owned by its group.
+        socketPermissions: 0o777,
+        socketGroup: '',
       },
-      {
+      pcpConnections({
         users: () => loadPcpConf(this.d.pcpFile).users,
         nodes: () => backendNodes(this.d.view()),
         report: () => this.report(),
@@ -77,7 +82,9 @@ export class AdminEndpoints {
         reload: () => this.d.reload(),
         stop: (mode) => setImmediate(() => this.d.shutdown(mode)),
         log: () => this.d.log(),
-      },
+      }),
+      // pgpool refuses to start; pgpool-ts serves clients without PCP on that address.
+      (m) => log.error(`PCP: ${m}; clients are served, the pcp_* tools cannot reach this address`),
     );
   }
 

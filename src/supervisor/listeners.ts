@@ -1,5 +1,7 @@
-// The listening sockets: listen_addresses × port over TCP and `.s.PGSQL.<port>` in each
-// unix_socket_directories entry, with pgpool's backlog and socket permissions.
+// The listening sockets, for clients and for PCP alike: addresses × port over TCP and
+// `.s.PGSQL.<port>` in each socket directory, with pgpool's backlog and socket permissions.
+// A socket file left by a process that is gone is replaced; one that answers is someone
+// else's and is left alone (docs/behaviour.md#admission).
 import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -12,7 +14,10 @@ export interface ListenSpec {
   readonly socketDirs: readonly string[];
   readonly socketPermissions: number;
   readonly socketGroup: string;
-  readonly backlog: number;
+  /** The TCP backlog (unix sockets get 10000, as pgpool's). */
+  readonly backlog?: number;
+  /** Accepted sockets stay paused (they are handed to a worker unread). */
+  readonly pauseOnConnect?: boolean;
 }
 
 export interface OpenListeners {
@@ -47,6 +52,18 @@ function listen(server: net.Server, opts: net.ListenOptions): Promise<void> {
   });
 }
 
+/** Whether a process answers on a unix socket file. */
+function answers(file: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.connect(file);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
 export async function openListeners(
   spec: ListenSpec,
   onConnection: (s: net.Socket) => void,
@@ -56,8 +73,8 @@ export async function openListeners(
   const where: string[] = [];
   const socketFiles: string[] = [];
   const make = () => {
-    // TCP_NODELAY is set on the accepted socket here and travels with it to the worker.
-    const s = net.createServer({ pauseOnConnect: true, noDelay: true }, onConnection);
+    // TCP_NODELAY is set on the accepted socket here and travels with it to a worker.
+    const s = net.createServer({ pauseOnConnect: spec.pauseOnConnect === true, noDelay: true }, onConnection);
     s.on('error', (e) => warn(`listener error: ${e.message}`));
     return s;
   };
@@ -75,7 +92,10 @@ export async function openListeners(
   for (const dir of spec.socketDirs) {
     const file = path.join(dir, `.s.PGSQL.${spec.port}`);
     try {
-      fs.rmSync(file, { force: true });
+      if (fs.existsSync(file)) {
+        if (await answers(file)) throw new Error('another process is listening on it');
+        fs.rmSync(file, { force: true });
+      }
       const server = make();
       await listen(server, { path: file, backlog: 10000 });
       fs.chmodSync(file, spec.socketPermissions);

@@ -148,6 +148,7 @@ export class Supervisor {
         socketPermissions: cfg.unix_socket_permissions,
         socketGroup: cfg.unix_socket_group,
         backlog: backlogFor(cfg),
+        pauseOnConnect: true,
       },
       (s) => this.frontDoor.onConnection(s),
       (m) => this.running.log.warn(m),
