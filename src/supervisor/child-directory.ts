@@ -3,7 +3,7 @@
 // by the workers' childState messages. Beside it, the front door's own record of sockets
 // it handed to a worker that has not yet said which child took them: free capacity per
 // worker is idle children minus those, derived, never a counter that could drift.
-import type { ChildStateReport } from '../ipc/messages.js';
+import type { ChildExitReason, ChildStateReport } from '../ipc/messages.js';
 
 export interface ChildEntry {
   readonly id: number;
@@ -17,8 +17,8 @@ export interface ChildEntry {
 export interface DirectoryEvents {
   /** The client of `connId` is done with its child (or never reached one). */
   connDone(connId: number): void;
-  /** A child exited. */
-  exited(entry: ChildEntry): void;
+  /** A child exited, and why (its worker's word). */
+  exited(entry: ChildEntry, reason: ChildExitReason): void;
 }
 
 export class ChildDirectory {
@@ -47,7 +47,7 @@ export class ChildDirectory {
       case 'exited':
         this.children.delete(childId);
         if (before?.connId !== undefined) this.events.connDone(before.connId);
-        if (before) this.events.exited(before);
+        if (before) this.events.exited(before, state.reason);
         return;
     }
   }

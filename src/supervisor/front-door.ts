@@ -13,6 +13,7 @@ import { errorResponse } from '../protocol/backend-write.js';
 import { CANCEL_REQUEST_CODE, MAX_CANCEL_KEY_LENGTH, MAX_STARTUP_PACKET_LENGTH } from '../protocol/codes.js';
 import { poolerError } from '../protocol/errors.js';
 import { readStartupPacket } from '../protocol/frontend-read.js';
+import { stopReading } from '../protocol/socket-handoff.js';
 import type { ChildDirectory } from './child-directory.js';
 import { OverflowQueue } from './overflow-queue.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -51,16 +52,6 @@ export interface FrontDoorDeps {
   noFreeChild(): void;
   /** The wait histogram, when metrics are on. */
   waitSeconds(): client.Histogram | undefined;
-}
-
-/** Stops libuv reading on a socket's handle (Node's pause() only stops emitting). */
-function stopReading(socket: net.Socket): void {
-  const handle = (socket as unknown as { _handle?: { reading?: boolean; readStop?: () => number } })._handle;
-  if (handle?.readStop) {
-    handle.reading = false;
-    handle.readStop();
-  }
-  socket.pause();
 }
 
 export class FrontDoor {
@@ -218,14 +209,14 @@ export class FrontDoor {
     p.waitingSince = undefined;
     p.state = 'sent';
     if (p.onData) {
-      // socket.pause() does not stop libuv reading, and after the handle is sent its reads
-      // are dropped: stop reading at the handle, so the worker gets every later byte.
-      stopReading(p.socket);
       p.socket.off('data', p.onData);
       p.socket.off('end', p.onGone!);
       p.socket.off('close', p.onGone!);
       p.socket.off('error', p.onGone!);
       p.onData = p.onGone = undefined;
+      // Every byte read so far goes with the socket (protocol/socket-handoff.ts).
+      const read = stopReading(p.socket);
+      if (read.length > 0) p.initial = Buffer.concat([p.initial, read]);
     }
     this.d.directory.handOver(w, p.id);
     const lost = (why: string) => {

@@ -76,7 +76,10 @@ export class Supervisor {
     });
     this.directory = new ChildDirectory(this.workerCount, {
       connDone: (connId) => this.frontDoor.connDone(connId),
-      exited: () => this.processes.childExited(),
+      exited: (entry, reason) => {
+        running.log.debug({ child: entry.id, worker: entry.workerId, reason }, 'child exited');
+        this.processes.childExited();
+      },
     });
     this.nodes = new NodeTable(running.cfg, (nodes) => this.workers.broadcast({ t: 'nodes', nodes }));
     this.processes = new ProcessManager(cfg, log, this.directory, this.workers);

@@ -7,6 +7,7 @@ import { durationMs } from '../config/accessors.js';
 import type { FromWorker } from '../ipc/messages.js';
 import { errorResponse } from '../protocol/backend-write.js';
 import { poolerError } from '../protocol/errors.js';
+import { stopReading } from '../protocol/socket-handoff.js';
 import { hostNameOf } from './auth-context.js';
 import type { Child } from './child.js';
 import type { Children } from './children.js';
@@ -55,8 +56,10 @@ export function acceptClient(connId: number, socket: net.Socket, initial: Buffer
   let session: Session | undefined;
   current = children.take(connId, () => (session = new Session(socket, initial, host, env, deadline)));
   if (!current || !session) {
-    // The supervisor counted a child that is gone now: the client waits for the next one.
-    deps.send({ t: 'clientBack', connId, initial: initial.toString('base64') }, socket);
+    // The supervisor counted a child that is gone now: the client waits for the next one,
+    // with every byte this worker's socket already read (protocol/socket-handoff.ts).
+    const read = stopReading(socket);
+    deps.send({ t: 'clientBack', connId, initial: Buffer.concat([initial, read]).toString('base64') }, socket);
     return;
   }
   const s = session;

@@ -5,8 +5,8 @@ import { ChildDirectory } from '../../../src/supervisor/child-directory.js';
 
 function directory() {
   const done: number[] = [];
-  const exited: number[] = [];
-  const d = new ChildDirectory(2, { connDone: (c) => done.push(c), exited: (e) => exited.push(e.id) });
+  const exited: string[] = [];
+  const d = new ChildDirectory(2, { connDone: (c) => done.push(c), exited: (e, why) => exited.push(`${e.id} ${why}`) });
   return { d, done, exited };
 }
 
@@ -31,7 +31,7 @@ describe('ChildDirectory', () => {
     d.report(1, 7, { kind: 'idle', pooled: 2 });
     d.report(1, 7, { kind: 'busy', connId: 42 });
     d.report(1, 7, { kind: 'exited', reason: 'max_connections' });
-    expect([done, exited, d.size]).toEqual([[41, 42], [7], 0]);
+    expect([done, exited, d.size]).toEqual([[41, 42], ['7 max_connections'], 0]);
   });
 
   it('keeps the pooled count of the last report (a cache that shrinks reports again)', () => {

@@ -112,3 +112,23 @@ describe('acceptClient', () => {
     pair.close();
   });
 });
+
+describe('a socket handed back', () => {
+  it('carries the bytes the worker had already read', async () => {
+    const { c } = children();
+    const pair = await socketPair();
+    pair.a.write('startup bytes');
+    await new Promise((r) => setTimeout(r, 50)); // the received socket reads at once, as one from IPC does
+    const back: FromWorker[] = [];
+    acceptClient(8, pair.b, Buffer.from('ab'), {
+      children: c,
+      env: { config: cfg, log } as unknown as SessionEnv,
+      send: (m) => back.push(m),
+      cancel: () => {},
+      ended: () => {},
+    });
+    const m = back[0] as Extract<FromWorker, { t: 'clientBack' }>;
+    expect(Buffer.from(m.initial, 'base64').toString()).toBe('abstartup bytes');
+    pair.close();
+  });
+});
