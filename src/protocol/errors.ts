@@ -19,6 +19,8 @@ export interface CatalogueEntry {
   readonly limit?: string;
   /** pgpool writes this one without the V (non-localised severity) field. */
   readonly withoutV?: true;
+  /** Logged only; the client gets nothing and the connection is closed (PostgreSQL's COMMERROR). */
+  readonly silent?: true;
 }
 
 const CLIENT_LEG = '(client to pgpool-ts)';
@@ -66,12 +68,15 @@ export const CATALOGUE = {
     message: 'terminating connection due to administrator command',
   },
   // Start-up packet (docs/behaviour.md#startup)
+  // A length no startup packet can have is not even a PostgreSQL client (an HTTP request, a
+  // Terminate sent before the startup packet): PostgreSQL logs it and closes without a word.
   STARTUP_LENGTH: {
     sqlstate: SqlState.ProtocolViolation,
     severity: 'FATAL',
-    log: 'debug',
-    message: 'failed while reading startup packet',
+    log: 'info',
+    message: 'invalid length of startup packet',
     detail: 'incorrect packet length ({length})',
+    silent: true,
   },
   STARTUP_LAYOUT: {
     sqlstate: SqlState.ProtocolViolation,
@@ -237,6 +242,7 @@ export class PoolerError extends Error {
   readonly hint: string | undefined;
   readonly limit: string | undefined;
   readonly withoutV: boolean;
+  readonly silent: boolean;
 
   constructor(
     readonly code: ErrorCode,
@@ -252,6 +258,7 @@ export class PoolerError extends Error {
     this.hint = fill(e.hint, args);
     this.limit = e.limit;
     this.withoutV = e.withoutV === true;
+    this.silent = e.silent === true;
   }
 }
 

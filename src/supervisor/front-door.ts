@@ -178,7 +178,11 @@ export class FrontDoor {
     // A first packet that is already wrong is refused now, not after the wait for a child.
     const first = readStartupPacket(p.initial);
     if (first.state === 'error') {
-      p.socket.end(errorResponse(first.error));
+      const e = first.error;
+      if (e.silent) {
+        this.d.log()[e.logLevel]({ peer: p.socket.remoteAddress, detail: e.detail }, e.message);
+        p.socket.destroy();
+      } else p.socket.end(errorResponse(e));
       this.forget(p);
       return;
     }

@@ -3,7 +3,7 @@
 // others all along), protocol 3.2 with its longer cancel keys, and the greeting on a
 // fresh and on a reused connection.
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { GSSENC_REQUEST_CODE, SSL_REQUEST_CODE } from '../../src/protocol/codes.js';
 import { startPooler, stopAllPoolers, type Pooler } from '../helpers/pooler.js';
 import {
@@ -57,22 +57,44 @@ describe('encryption requests', () => {
 });
 
 describe('bad start-up input', () => {
+  // As PostgreSQL: a length no startup packet can have is logged and the connection closed
+  // without a byte written (docs/behaviour.md#startup).
   it.each([
-    [
-      'garbage (an HTTP request)',
-      Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
-      { S: 'FATAL', C: '08P01', M: 'failed while reading startup packet', D: 'incorrect packet length (1195725852)' },
-    ],
-    [
-      'a length of 2^31-1',
-      Buffer.from([0x7f, 0xff, 0xff, 0xff, 0, 3, 0, 0]),
-      { C: '08P01', D: 'incorrect packet length (2147483643)' },
-    ],
-    [
-      'a length below the minimum',
-      Buffer.from([0, 0, 0, 4, 0, 3, 0, 0]),
-      { C: '08P01', D: 'incorrect packet length (0)' },
-    ],
+    ['garbage (an HTTP request)', Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')],
+    ['a length of 2^31-1', Buffer.from([0x7f, 0xff, 0xff, 0xff, 0, 3, 0, 0])],
+    ['a length below the minimum', Buffer.from([0, 0, 0, 4, 0, 3, 0, 0])],
+    ['a Terminate sent before the startup packet', Buffer.from([0x58, 0, 0, 0, 4])],
+  ])('closes on %s without writing anything', async (_name, bytes) => {
+    const raw = await rawConnect(pooler.port);
+    raw.send(bytes);
+    expect((await raw.closed()).length).toBe(0);
+    await stillServes();
+  });
+
+  it("node-postgres's connect() then end() at once behaves as against PostgreSQL: no error, nothing settles", async () => {
+    // node-postgres queues Terminate before the startup packet here. Against PostgreSQL its
+    // connect() neither resolves nor rejects and no 'error' event comes; an ErrorResponse
+    // from the pooler would reject it (or, unhandled, end the application).
+    const attempt = async (cfg: pg.ClientConfig) => {
+      const c = new pg.Client(cfg);
+      const seen: string[] = [];
+      c.on('error', (e) => seen.push(`error event: ${e.message}`));
+      c.connect().then(
+        () => seen.push('connected'),
+        (e: Error) => seen.push(`rejected: ${e.message}`),
+      );
+      c.end().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 1000));
+      (c as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+      return seen;
+    };
+    const direct = inject('pg');
+    expect(await attempt({ host: direct.host, port: direct.port, user: 'postgres', database: 'app' })).toEqual([]);
+    expect(await attempt(pooler.client('postgres', 'app'))).toEqual([]);
+    await stillServes();
+  });
+
+  it.each([
     [
       'protocol 2.0',
       startupPacket({ user: 'postgres' }, 0x00020000),

@@ -184,7 +184,8 @@ export class Session {
   async run(): Promise<SessionResult> {
     const outcome = await readClientStartup(this.client, this.initial, this.remainingAuthMs(), this.env.auth.tls);
     if (!outcome.ok) {
-      this.env.log.debug({ client: this.peer }, outcome.reason);
+      const e = outcome.error;
+      this.env.log[e?.silent ? e.logLevel : 'debug']({ client: this.peer }, outcome.reason);
       this.transition('ended');
       return { end: 'no-session' };
     }

@@ -9,7 +9,7 @@ import { acceptClientTls, type ClientTls } from '../../protocol/tls.js';
 
 export type StartupOutcome =
   | { ok: true; packet: Extract<StartupPacket, { kind: 'startup' | 'cancel' }>; rest: Buffer; socket: net.Socket }
-  | { ok: false; reason: string };
+  | { ok: false; reason: string; error?: PoolerError };
 
 const NO = Buffer.from('N');
 const YES = Buffer.from('S');
@@ -34,8 +34,9 @@ export function readClientStartup(
       resolve(o);
     };
     const fail = (e: PoolerError) => {
-      socket.end(errorResponse(e));
-      finish({ ok: false, reason: e.detail ? `${e.message}: ${e.detail}` : e.message });
+      if (e.silent) socket.destroy();
+      else socket.end(errorResponse(e));
+      finish({ ok: false, reason: e.detail ? `${e.message}: ${e.detail}` : e.message, error: e });
     };
     const step = () => {
       for (;;) {
