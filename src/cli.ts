@@ -288,6 +288,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   output.configure(logOutputSettings(loaded.config, path.dirname(loaded.file)));
   const log = configuredLogger('pgpool-ts', loaded.config, output.write, o.debug);
   for (const d of loaded.diagnostics) log.warn(formatDiagnostic(d));
+  // A broken pool_hba.conf is said at start, loudly, not only by refusing every client later.
+  if (loaded.config.enable_pool_hba) {
+    const hba = loadPoolHba(paths.hba).diagnostics;
+    for (const d of hba) log.error(formatDiagnostic(d));
+    if (hba.length > 0) log.error(`${paths.hba} has errors: every client is refused until it is fixed and reloaded`);
+  }
   if (loaded.notImplemented.length > 0)
     log.warn(
       { parameters: loaded.notImplemented },

@@ -67,9 +67,39 @@ function fields(line: string): HbaName[][] | string {
   return out;
 }
 
-function maskToPrefix(mask: string): number | undefined {
-  const fam = net.isIP(mask);
-  if (fam === 0) return undefined;
+/**
+ * An IPv4 address in any form inet_aton accepts, as PostgreSQL's numeric getaddrinfo does
+ * (`0`, `10.1`, `127.1`, `10.1.2`, parts in decimal, octal `010` or hex `0x1f`), as a dotted
+ * quad; undefined when it is not one.
+ */
+export function inetAton(text: string): string | undefined {
+  const parts = text.split('.');
+  if (parts.length > 4 || parts.some((p) => !/^(0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*)$/i.test(p))) return undefined;
+  const values = parts.map((p) =>
+    /^0x/i.test(p) ? parseInt(p.slice(2), 16) : p.length > 1 && p[0] === '0' ? parseInt(p, 8) : Number(p),
+  );
+  // The last part fills the bytes the earlier ones left: a → 32 bits, a.b → 8 + 24, a.b.c → 8 + 8 + 16.
+  const lastBits = 8 * (5 - parts.length);
+  const head = values.slice(0, -1);
+  const last = values[values.length - 1];
+  if (head.some((v) => v > 255) || last >= 2 ** lastBits) return undefined;
+  const bytes = [...head];
+  for (let shift = lastBits - 8; shift >= 0; shift -= 8) bytes.push(Math.floor(last / 2 ** shift) % 256);
+  return bytes.join('.');
+}
+
+/** A numeric address as PostgreSQL reads one: IPv6, or IPv4 in any inet_aton form. */
+function numericAddress(text: string): { address: string; family: 4 | 6 } | undefined {
+  if (net.isIPv6(text)) return { address: text, family: 6 };
+  const v4 = inetAton(text);
+  return v4 === undefined ? undefined : { address: v4, family: 4 };
+}
+
+function maskToPrefix(text: string): number | undefined {
+  const n = numericAddress(text);
+  if (!n) return undefined;
+  const mask = n.address;
+  const fam = n.family;
   const bytes = fam === 4 ? mask.split('.').map(Number) : expandV6(mask);
   let prefix = 0;
   let seenZero = false;
@@ -112,7 +142,7 @@ export function parsePoolHba(text: string, file: string): HbaLoad {
     if (f.length === 0) return;
     const word = (k: number) => f[k]?.[0]?.name;
     const type = word(0)!;
-    if (!TYPES.has(type)) return err(`invalid connection type "${type}"`);
+    if (!TYPES.has(type)) return err(`invalid connection type "${type}" in the type field`);
     if (f.length < (type === 'local' ? 4 : 5)) return err(`end-of-line before authentication method`);
     const databases = f[1];
     const users = f[2];
@@ -123,23 +153,24 @@ export function parsePoolHba(text: string, file: string): HbaLoad {
       if (a === 'all' || a === 'samehost' || a === 'samenet') address = { kind: a };
       else if (a.includes('/')) {
         const [ip, bits] = a.split('/');
-        const family = net.isIP(ip);
+        const n = numericAddress(ip);
         const prefix = Number(bits);
-        if (family === 0 || !/^\d+$/.test(bits) || prefix > (family === 4 ? 32 : 128))
-          return err(`invalid IP mask "${a}"`);
-        address = { kind: 'cidr', address: ip, prefix, family: family as 4 | 6 };
-      } else if (net.isIP(a)) {
+        if (!n || !/^\d+$/.test(bits) || prefix > (n.family === 4 ? 32 : 128))
+          return err(`invalid IP mask "${a}" in the address field`);
+        address = { kind: 'cidr', address: n.address, prefix, family: n.family };
+      } else if (numericAddress(a)) {
+        const n = numericAddress(a)!;
         const mask = word(k++);
         const prefix = mask === undefined ? undefined : maskToPrefix(mask);
-        if (prefix === undefined) return err(`invalid IP mask "${mask ?? ''}" after address "${a}"`);
-        address = { kind: 'cidr', address: a, prefix, family: net.isIP(a) as 4 | 6 };
+        if (prefix === undefined) return err(`invalid IP mask "${mask ?? ''}" after address "${a}" in the mask field`);
+        address = { kind: 'cidr', address: n.address, prefix, family: n.family };
       } else {
         address = { kind: 'hostname', name: a };
       }
     }
     const method = word(k++);
     if (method === undefined) return err('end-of-line before authentication method');
-    if (!METHODS.has(method)) return err(`invalid authentication method "${method}"`);
+    if (!METHODS.has(method)) return err(`invalid authentication method "${method}" in the method field`);
     const options = new Map<string, string>();
     for (; k < f.length; k++) {
       const opt = f[k].map((x) => x.name).join(',');

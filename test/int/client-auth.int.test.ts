@@ -75,6 +75,8 @@ describe('pool_hba.conf', () => {
       detail: 'missing or erroneous pool_hba.conf file',
     });
     await p.waitForLog(/pool_hba\.conf:2: invalid IP mask \\"127\.0\.0\.1\/33\\"/);
+    // Said loudly at start too, by the supervisor, not only by refusing each client.
+    expect(p.logs()).toMatch(/pool_hba\.conf has errors: every client is refused until it is fixed and reloaded/);
     // Fixed and reloaded: served again.
     fs.writeFileSync(path.join(p.dir, 'pool_hba.conf'), 'host all all 127.0.0.1/32 trust\n');
     p.proc.kill('SIGHUP');
@@ -82,6 +84,19 @@ describe('pool_hba.conf', () => {
       .poll(() => backendPid(p.client('alice', 'app')).catch(() => 0), { timeout: 10_000 })
       .toBeGreaterThan(0);
     await p.stop();
+  });
+
+  it("takes the 0/0 lines of pgpool's own set-up scripts and PostgreSQL's short IPv4 forms", async () => {
+    for (const hba of [
+      'host all all 0/0 trust\n',
+      'host all all 127.1/32 trust\n',
+      'host all all 127.1 255.0.0.0 trust\n',
+    ]) {
+      const p = await hbaPooler(hba);
+      expect(await backendPid(p.client('alice', 'app'))).toBeGreaterThan(0);
+      expect(p.logs()).not.toMatch(/pool_hba\.conf:1/);
+      await p.stop();
+    }
   });
 
   it('says clearly that pam and ldap are not supported', async () => {
