@@ -51,3 +51,13 @@ export function cacheable(
 ): boolean {
   return cfg.connection_cache && cfg.max_pool > 0 && !NEVER_CACHED_DATABASES.has(database);
 }
+
+/**
+ * Whether a startup packet asks for a walsender (replication=true/on/yes/1/database, as
+ * PostgreSQL reads it): such a connection is never cached, so the temporary slots and the
+ * state it holds end with its client, as they do on a direct connection.
+ */
+export function isReplication(params: ReadonlyArray<readonly [string, string]>): boolean {
+  const v = params.find(([k]) => k === 'replication')?.[1];
+  return v !== undefined && !['false', 'off', 'no', '0'].includes(v.toLowerCase());
+}

@@ -17,6 +17,8 @@ export interface LeaseRequest {
   readonly proveReuse: (conn: ServerConnection) => Promise<void>;
   /** The password PostgreSQL asks for when a new connection is made. */
   readonly password: PasswordSource;
+  /** A walsender connection (policy/cache-choice.ts isReplication): never taken from or given to a cache. */
+  readonly replication: boolean;
 }
 
 export interface Lease {

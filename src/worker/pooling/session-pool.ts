@@ -37,7 +37,21 @@ export class SessionPool implements Pooling {
     );
   }
 
+  /** Connections that must be closed when their client leaves (walsenders). */
+  private readonly neverCached = new WeakSet<ServerConnection>();
+
   async lease(req: LeaseRequest): Promise<Lease> {
+    if (req.replication) {
+      const { conn, extra } = await openServerConnection(
+        req.address,
+        req.cacheKey,
+        req.user,
+        req.database,
+        req.password,
+      );
+      this.neverCached.add(conn);
+      return { conn, reused: false, extra };
+    }
     const cached = this.cache.take(req.user, req.database, req.cacheKey);
     if (cached) {
       try {
@@ -64,7 +78,7 @@ export class SessionPool implements Pooling {
     hooks: ReleaseHooks = {},
   ): Promise<boolean> {
     const cfg = this.config();
-    if (reason !== 'terminate' || conn.closed || !cacheable(conn.database, cfg)) {
+    if (reason !== 'terminate' || conn.closed || this.neverCached.has(conn) || !cacheable(conn.database, cfg)) {
       conn.close();
       return false;
     }

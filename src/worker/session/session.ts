@@ -16,6 +16,7 @@ import { errorResponse } from '../../protocol/backend-write.js';
 import { poolerError, type PoolerError } from '../../protocol/errors.js';
 import type { StartupPacket } from '../../protocol/frontend-read.js';
 import { MessageStream } from '../../protocol/message-stream.js';
+import { isReplication } from '../../policy/cache-choice.js';
 import { sortedStartupPacket } from '../../protocol/frontend-read.js';
 import { readClientStartup } from './startup-reader.js';
 import type { Lease, Pooling } from '../pooling/lease.js';
@@ -240,6 +241,7 @@ export class Session {
         address,
         proveReuse: (conn) => this.proveReuse(auth, proved, conn),
         password: this.passwordSource(auth, proved),
+        replication: isReplication(startup.params),
       });
     } catch (e) {
       messages.detach();

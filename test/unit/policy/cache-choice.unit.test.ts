@@ -1,6 +1,6 @@
 // A child's cache choices: lookup, eviction and pgpool's observed sequence.
 import { describe, expect, it } from 'vitest';
-import { lookup, victim, type CacheEntryView } from '../../../src/policy/cache-choice.js';
+import { isReplication, lookup, victim, type CacheEntryView } from '../../../src/policy/cache-choice.js';
 
 import { sortedStartupPacket } from '../../../src/protocol/frontend-read.js';
 
@@ -88,5 +88,30 @@ describe('connection cache choices (docs/behaviour.md#cache)', () => {
       cache = [...cache, { user: u, database: 'd', releasedAt: t, startupKey: k }];
     }
     expect(outcome).toEqual(['A:new', 'B:new', 'A:reuse', 'C:evicts B', 'A:reuse', 'B:evicts C', 'C:evicts A']);
+  });
+});
+
+describe('replication connections', () => {
+  it.each([
+    ['database', true],
+    ['true', true],
+    ['ON', true],
+    ['1', true],
+    ['yes', true],
+    ['false', false],
+    ['off', false],
+    ['No', false],
+    ['0', false],
+  ])('replication=%s is a walsender: %s', (value, walsender) => {
+    expect(
+      isReplication([
+        ['user', 'u'],
+        ['replication', value],
+      ]),
+    ).toBe(walsender);
+  });
+
+  it('without the parameter it is an ordinary connection', () => {
+    expect(isReplication([['user', 'u']])).toBe(false);
   });
 });

@@ -1,0 +1,122 @@
+// Logical replication through pgpool-ts, against a PostgreSQL with wal_level = logical:
+// a replication=database connection is never cached, so a temporary slot ends with its
+// client and the reconnecting client can create it again; START_REPLICATION's CopyBoth
+// stream is relayed both ways and client_idle_limit does not cut it; what streams through
+// the pooler is what streams directly.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPostgres, type PostgresInstance } from '../../src/dev/postgres-instance.js';
+import { startPooler, stopAllPoolers, type Pooler } from '../helpers/pooler.js';
+import { freePort } from '../helpers/ports.js';
+import { firstError, rawConnect, startupPacket, type RawConn } from '../helpers/raw.js';
+
+let db: PostgresInstance;
+let p: Pooler;
+
+beforeAll(async () => {
+  db = await startPostgres({ port: await freePort(), settings: { wal_level: 'logical', max_wal_senders: 10 } });
+  const c = new pg.Client({ host: db.host, port: db.port, user: 'postgres', database: 'postgres' });
+  await c.connect();
+  await c.query('CREATE DATABASE app');
+  await c.end();
+  const a = new pg.Client({ host: db.host, port: db.port, user: 'postgres', database: 'app' });
+  await a.connect();
+  await a.query('CREATE TABLE t (id int PRIMARY KEY, v text)');
+  await a.end();
+  p = await startPooler({ backend_port0: db.port, num_init_children: 2, worker_processes: 1, client_idle_limit: 1 });
+});
+
+afterAll(async () => {
+  await stopAllPoolers();
+  await db?.stop();
+});
+
+const query = (sql: string) => {
+  const b = Buffer.alloc(6 + Buffer.byteLength(sql));
+  b.write('Q', 0, 'latin1');
+  b.writeInt32BE(5 + Buffer.byteLength(sql), 1);
+  b.write(sql, 5);
+  return b;
+};
+
+/** A walsender session: connected with replication=database, past its ReadyForQuery. */
+async function walsender(port: number): Promise<RawConn> {
+  const raw = await rawConnect(port);
+  raw.send(startupPacket({ user: 'postgres', database: 'app', replication: 'database' }));
+  await raw.ready();
+  return raw;
+}
+
+/** The messages received after byte `from`: [type, body]. */
+function messages(buf: Buffer, from: number): Array<[string, Buffer]> {
+  const out: Array<[string, Buffer]> = [];
+  let i = from;
+  while (i + 5 <= buf.length && i + 1 + buf.readInt32BE(i + 1) <= buf.length) {
+    const len = buf.readInt32BE(i + 1);
+    out.push([String.fromCharCode(buf[i]), buf.subarray(i + 5, i + 1 + len)]);
+    i += 1 + len;
+  }
+  return out;
+}
+
+async function createSlot(raw: RawConn, slot: string): Promise<Record<string, string> | undefined> {
+  const from = raw.received().length;
+  raw.send(query(`CREATE_REPLICATION_SLOT ${slot} TEMPORARY LOGICAL test_decoding`));
+  const until = Date.now() + 10_000;
+  while (!messages(raw.received(), from).some(([t]) => t === 'Z') && Date.now() < until)
+    await new Promise((r) => setTimeout(r, 20));
+  return firstError(raw.received().subarray(from));
+}
+
+/** The test_decoding text of the XLogData messages streamed after byte `from`. */
+const decoded = (raw: RawConn, from: number) =>
+  messages(raw.received(), from)
+    .filter(([t, body]) => t === 'd' && body[0] === 0x77) // CopyData carrying XLogData ('w')
+    .map(([, body]) => body.toString('utf8', 25));
+
+async function insert(id: number, v: string): Promise<void> {
+  const c = new pg.Client({ host: db.host, port: db.port, user: 'postgres', database: 'app' });
+  await c.connect();
+  await c.query('INSERT INTO t VALUES ($1, $2)', [id, v]);
+  await c.end();
+}
+
+describe('replication connections', () => {
+  it('are never cached: a temporary slot ends with its client and can be created again', async () => {
+    for (let i = 0; i < 2; i++) {
+      const raw = await walsender(p.port);
+      expect(await createSlot(raw, 'pooled_slot')).toBeUndefined(); // the second time: no 42710
+      raw.send(Buffer.from([0x58, 0, 0, 0, 4]));
+      await raw.closed();
+    }
+    const c = new pg.Client({ host: db.host, port: db.port, user: 'postgres', database: 'app' });
+    await c.connect();
+    const idle = await c.query("select count(*)::int as n from pg_stat_activity where backend_type = 'walsender'");
+    await c.end();
+    expect(idle.rows[0].n).toBe(0);
+  });
+
+  it('relay START_REPLICATION both ways, past client_idle_limit, with what a direct connection streams', async () => {
+    const viaPooler = await walsender(p.port);
+    const direct = await walsender(db.port);
+    expect(await createSlot(viaPooler, 'through_pooler')).toBeUndefined();
+    expect(await createSlot(direct, 'direct_slot')).toBeUndefined();
+    const starts = [viaPooler, direct].map((raw, i) => {
+      const from = raw.received().length;
+      raw.send(query(`START_REPLICATION SLOT ${i === 0 ? 'through_pooler' : 'direct_slot'} LOGICAL 0/0`));
+      return from;
+    });
+    await new Promise((r) => setTimeout(r, 2500)); // longer than client_idle_limit = 1
+    expect(messages(viaPooler.received(), starts[0]).map(([t]) => t)[0]).toBe('W'); // CopyBothResponse
+    await insert(42, 'via-pooler');
+    const until = Date.now() + 10_000;
+    while (Date.now() < until && decoded(viaPooler, starts[0]).filter((d) => d.startsWith('table')).length === 0)
+      await new Promise((r) => setTimeout(r, 50));
+    const changes = (raw: RawConn, from: number) =>
+      decoded(raw, from).filter((d) => !d.startsWith('BEGIN') && !d.startsWith('COMMIT'));
+    expect(changes(viaPooler, starts[0])).toEqual(["table public.t: INSERT: id[integer]:42 v[text]:'via-pooler'"]);
+    expect(changes(viaPooler, starts[0])).toEqual(changes(direct, starts[1]));
+    expect(viaPooler.socket.destroyed).toBe(false);
+    for (const raw of [viaPooler, direct]) raw.socket.destroy();
+  });
+});
