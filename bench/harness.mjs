@@ -18,6 +18,7 @@ import { startPostgres } from '../dist/dev/postgres-instance.js';
 import { SMALL_YOUNG_GENERATION } from '../dist/node-flags.js';
 import { processTree, processUsage, TICKS_PER_SECOND } from './process-tree.mjs';
 import { roundOrder, summarize } from './summary.mjs';
+import { asPostgres, HOST, PGPOOL, pgpool2Args, pgpool2Conf, pgpoolTsConf } from './targets.mjs';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,11 +41,9 @@ const S = {
 };
 const PGBENCH = env('PGBENCH', 'pgbench');
 const PGBOUNCER = env('PGBOUNCER', '/usr/sbin/pgbouncer');
-const PGPOOL = env('PGPOOL', '/usr/sbin/pgpool');
 // Target pgpool-ts-baseline: another built checkout of pgpool-ts (an older commit), measured
 // in the same run as this one for before/after ratios.
 const BASELINE = env('BASELINE', '');
-const HOST = '127.0.0.1';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (m) => process.stderr.write(`[bench] ${m}\n`);
@@ -62,12 +61,6 @@ async function ensurePeers() {
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
 }
-
-/** PgBouncer and pgpool-II refuse root: run them as the postgres user. */
-const asPostgres = (cmd, args) =>
-  process.getuid?.() === 0
-    ? ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', cmd, ...args]]
-    : [cmd, args];
 
 // ------------------------------------------------------------------ process accounting
 function treeUsage(pid) {
@@ -131,69 +124,27 @@ async function startTarget(name, clients, pg, extra = {}) {
   } else if (name === 'pgpool2') {
     fs.writeFileSync(
       path.join(dir, 'pgpool.conf'),
-      [
-        "backend_clustering_mode = 'raw'",
-        `listen_addresses = '${HOST}'`,
-        `port = ${port}`,
-        `pcp_port = ${await freePort()}`,
-        // pgpool-II 4.3 (Debian 12) knows socket_dir; newer releases unix_socket_directories.
-        `socket_dir = '${dir}'`,
-        `unix_socket_directories = '${dir}'`,
-        `pcp_socket_dir = '${dir}'`,
-        `pid_file_name = '${dir}/pgpool.pid'`,
-        `logdir = '${dir}'`,
-        `backend_hostname0 = '${HOST}'`,
-        `backend_port0 = ${pg.port}`,
-        'load_balance_mode = off',
-        'health_check_period = 0',
-        'sr_check_period = 0',
-        'failover_on_backend_error = off',
-        'connection_cache = on',
-        `num_init_children = ${clients}`,
-        `max_pool = ${S.maxPool}`,
-        'child_life_time = 0',
-        'enable_pool_hba = off',
-        "pool_passwd = ''",
-        'memqcache_total_size = 1MB',
-        'memqcache_max_num_cache = 1000',
-        '',
-      ].join('\n'),
+      pgpool2Conf({ dir, port, pcpPort: await freePort(), pgPort: pg.port, clients, maxPool: S.maxPool }),
     );
     fs.writeFileSync(path.join(dir, 'pcp.conf'), '');
     fs.writeFileSync(path.join(dir, 'pool_hba.conf'), 'host all all 127.0.0.1/32 trust\n');
-    [cmd, args] = asPostgres(PGPOOL, [
-      '-n',
-      '-D',
-      '-f',
-      path.join(dir, 'pgpool.conf'),
-      '-F',
-      path.join(dir, 'pcp.conf'),
-      '-a',
-      path.join(dir, 'pool_hba.conf'),
-    ]);
+    [cmd, args] = pgpool2Args(dir);
   } else if (name === 'pgpool-ts' || name === 'pgpool-ts-baseline') {
     if (name === 'pgpool-ts-baseline' && !BASELINE)
       throw new Error('target pgpool-ts-baseline needs BASELINE=<checkout>');
     fs.writeFileSync(
       path.join(dir, 'pgpool.conf'),
-      [
-        "backend_clustering_mode = 'raw'",
-        `listen_addresses = '${HOST}'`,
-        `port = ${port}`,
-        `unix_socket_directories = '${dir}'`,
-        `pid_file_name = '${dir}/pgpool.pid'`,
-        `backend_hostname0 = '${HOST}'`,
-        `backend_port0 = ${pg.port}`,
-        `pcp_port = ${await freePort()}`,
-        `pcp_socket_dir = '${dir}'`,
-        `num_init_children = ${clients}`,
-        `max_pool = ${S.maxPool}`,
-        'child_life_time = 0',
-        'metrics_port = 0',
-        `listen_backlog_multiplier = ${Math.max(2, Math.ceil((extra.maxClients ?? 0) / clients))}`,
-        '',
-      ].join('\n'),
+      pgpoolTsConf({
+        dir,
+        port,
+        pcpPort: await freePort(),
+        pgPort: pg.port,
+        clients,
+        maxPool: S.maxPool,
+        backlogMultiplier: Math.max(2, Math.ceil((extra.maxClients ?? 0) / clients)),
+      }),
     );
+
     // As conf/pgpool-ts.service and the Dockerfile start it: with the small young generation.
     [cmd, args] = [
       process.execPath,

@@ -16,10 +16,9 @@ import { formatDiagnostic, type Diagnostic } from './config/diagnostic.js';
 import { loadPcpConf } from './config/pcp-conf.js';
 import { loadPoolHba } from './config/pool-hba.js';
 import { loadPoolPasswd, poolPasswdFile } from './config/pool-passwd.js';
-import { configuredLogger } from './logging/logger.js';
-import { LogOutput, logOutputSettings } from './logging/log-output.js';
-import { isAlive, readPid } from './supervisor/pid-file.js';
-import { Supervisor, type StopMode } from './supervisor/supervisor.js';
+import { isAlive, readPid, removePidFile } from './supervisor/pid-file.js';
+import type { StopMode } from './ipc/messages.js';
+import { listenEarly } from './supervisor/listen-early.js';
 import { version } from './version.js';
 
 export interface CliOptions {
@@ -284,6 +283,19 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (o.command === 'stop') return stopCommand(loaded, o.mode);
   if (o.command === 'reload') return reloadCommand(loaded);
   if (!o.foreground) return daemonize(argv);
+  // Listening first, the rest loaded after: the port answers within a few hundred ms of exec.
+  let early;
+  try {
+    early = await listenEarly(loaded.config, path.dirname(loaded.file));
+  } catch (e) {
+    process.stderr.write(`pgpool-ts: FATAL: ${(e as Error).message}\n`);
+    return 3;
+  }
+  const [{ configuredLogger }, { LogOutput, logOutputSettings }, { Supervisor }] = await Promise.all([
+    import('./logging/logger.js'),
+    import('./logging/log-output.js'),
+    import('./supervisor/supervisor.js'),
+  ]);
   const output = new LogOutput();
   output.configure(logOutputSettings(loaded.config, path.dirname(loaded.file)));
   const log = configuredLogger('pgpool-ts', loaded.config, output.write, o.debug);
@@ -303,11 +315,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     loaded,
     { hba: paths.hba, poolKey: poolKeyFile(o.keyFile), pcp: paths.pcp },
     { output, debug: o.debug },
+    early,
   );
   try {
     await supervisor.start();
   } catch (e) {
     log.fatal((e as Error).message);
+    early.listeners.close();
+    removePidFile(early.pidFile);
     return 3;
   }
   return supervisor.waitForExit();

@@ -6,13 +6,11 @@
 // messages to them. It never relays client traffic.
 import type net from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
 import { NodeTable } from '../cluster/node-table.js';
 import type { LoadedConfig } from '../config/conf-loader.js';
 import { assertNever } from '../ipc/channel.js';
 import type { StopMode, ToWorker } from '../ipc/messages.js';
 import type { LogOutput } from '../logging/log-output.js';
-import { backlogFor } from '../policy/admission.js';
 import { clientTls } from '../protocol/tls.js';
 import { AdminEndpoints } from './admin-endpoints.js';
 import { CancelRouter } from './cancel-router.js';
@@ -20,8 +18,8 @@ import { checkBackendCapacity } from './capacity-check.js';
 import { ChildDirectory } from './child-directory.js';
 import { FrontDoor } from './front-door.js';
 import { Lifecycle, RunningConfig } from './lifecycle.js';
-import { openListeners, type OpenListeners } from './listeners.js';
-import { removePidFile, writePidFile } from './pid-file.js';
+import type { EarlyStart } from './listen-early.js';
+import type { OpenListeners } from './listeners.js';
 import { ProcessManager, SPARE_CHECK_INTERVAL_MS } from './process-manager.js';
 import { statusLine, SystemdNotifier } from './systemd-notify.js';
 import { WorkerPool, type WorkerMessage } from './worker-pool.js';
@@ -60,6 +58,8 @@ export class Supervisor {
     private readonly files: { readonly hba: string; readonly poolKey: string; readonly pcp: string },
     /** Where every process's lines go, and whether -d forces debug messages. */
     logging: { readonly output: LogOutput; readonly debug: boolean },
+    /** The pid file and the listeners, already there (listen-early.ts). */
+    private readonly early: EarlyStart,
   ) {
     const running = (this.running = new RunningConfig(loaded, logging));
     const cfg = () => running.cfg;
@@ -137,30 +137,11 @@ export class Supervisor {
     const log = this.running.log;
     // ssl = on with unusable certificate files: refuse to start, naming the parameter.
     if (cfg.ssl) clientTls(cfg, this.running.dir);
-    const pid = writePidFile(this.running.pidFile);
-    if (!pid.ok) throw new Error(pid.message);
-    if (pid.stale)
-      log.warn(`pid file found but it seems bogus (process ${pid.stale} is gone). Trying to start anyway...`);
-    // The listeners first: the kernel's backlog and the front door hold clients that come
-    // while the workers start, instead of refusing them (a restart is not an outage).
-    this.listeners = await openListeners(
-      {
-        addresses: cfg.listen_addresses,
-        port: cfg.port,
-        socketDirs: cfg.unix_socket_directories.map((d) => path.resolve(this.running.dir, d)),
-        socketPermissions: cfg.unix_socket_permissions,
-        socketGroup: cfg.unix_socket_group,
-        backlog: backlogFor(cfg),
-        pauseOnConnect: true,
-      },
-      (s) => this.frontDoor.onConnection(s),
-      (m) => this.running.log.warn(m),
-    );
-    if (this.listeners.servers.length === 0) {
-      this.listeners.close();
-      removePidFile(this.running.pidFile);
-      throw new Error('could not listen on any address: check listen_addresses, port and unix_socket_directories');
-    }
+    if (this.early.stalePid)
+      log.warn(`pid file found but it seems bogus (process ${this.early.stalePid} is gone). Trying to start anyway...`);
+    for (const w of this.early.warnings) log.warn(w);
+    this.listeners = this.early.listeners;
+    this.early.adopt((s) => this.frontDoor.onConnection(s));
     await Promise.all(Array.from({ length: this.workerCount }, (_, w) => this.workers.start(w)));
     this.processes.startInitial();
     this.spareTimer = setInterval(() => {

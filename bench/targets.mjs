@@ -1,0 +1,78 @@
+// How the bench scripts configure and start the poolers they compare: pgpool-II and
+// pgpool-ts as pure poolers in front of one PostgreSQL (raw mode, no health check, no load
+// balancing), trust authentication.
+import path from 'node:path';
+
+export const HOST = '127.0.0.1';
+export const PGPOOL = process.env.PGPOOL ?? '/usr/sbin/pgpool';
+
+/** PgBouncer and pgpool-II refuse root: run them as the postgres user. */
+export const asPostgres = (cmd, args) =>
+  process.getuid?.() === 0
+    ? ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', cmd, ...args]]
+    : [cmd, args];
+
+/** pgpool-II's pgpool.conf, and its command line (pcp.conf and pool_hba.conf beside it). */
+export function pgpool2Conf({ dir, port, pcpPort, pgPort, clients, maxPool }) {
+  return [
+    "backend_clustering_mode = 'raw'",
+    `listen_addresses = '${HOST}'`,
+    `port = ${port}`,
+    `pcp_port = ${pcpPort}`,
+    // pgpool-II 4.3 (Debian 12) knows socket_dir; newer releases unix_socket_directories.
+    `socket_dir = '${dir}'`,
+    `unix_socket_directories = '${dir}'`,
+    `pcp_socket_dir = '${dir}'`,
+    `pid_file_name = '${dir}/pgpool.pid'`,
+    `logdir = '${dir}'`,
+    `backend_hostname0 = '${HOST}'`,
+    `backend_port0 = ${pgPort}`,
+    'load_balance_mode = off',
+    'health_check_period = 0',
+    'sr_check_period = 0',
+    'failover_on_backend_error = off',
+    'connection_cache = on',
+    `num_init_children = ${clients}`,
+    `max_pool = ${maxPool}`,
+    'child_life_time = 0',
+    'enable_pool_hba = off',
+    "pool_passwd = ''",
+    'memqcache_total_size = 1MB',
+    'memqcache_max_num_cache = 1000',
+    '',
+  ].join('\n');
+}
+
+export function pgpool2Args(dir) {
+  return asPostgres(PGPOOL, [
+    '-n',
+    '-D',
+    '-f',
+    path.join(dir, 'pgpool.conf'),
+    '-F',
+    path.join(dir, 'pcp.conf'),
+    '-a',
+    path.join(dir, 'pool_hba.conf'),
+  ]);
+}
+
+/** pgpool-ts's pgpool.conf for the same set-up. */
+export function pgpoolTsConf({ dir, port, pcpPort, pgPort, clients, maxPool, backlogMultiplier = 2 }) {
+  return [
+    "backend_clustering_mode = 'raw'",
+    `listen_addresses = '${HOST}'`,
+    `port = ${port}`,
+    `unix_socket_directories = '${dir}'`,
+    `pid_file_name = '${dir}/pgpool.pid'`,
+    `backend_hostname0 = '${HOST}'`,
+    `backend_port0 = ${pgPort}`,
+    `pcp_port = ${pcpPort}`,
+    `pcp_socket_dir = '${dir}'`,
+    `num_init_children = ${clients}`,
+    `max_pool = ${maxPool}`,
+    'child_life_time = 0',
+    'metrics_port = 0',
+    `listen_backlog_multiplier = ${backlogMultiplier}`,
+    '',
+  ].join('\n');
+}
