@@ -2,7 +2,8 @@
 // Start-up time (issue 21): from exec to the port listening, and to the first query served,
 // median of STARTS starts each, pgpool-ts and pgpool-II alternated, in front of one
 // PostgreSQL started here. After `npm run build`:   node bench/startup.mjs
-//   env: STARTS (10), CLIENTS (num_init_children, 32), TARGETS ("pgpool-ts pgpool2")
+//   env: STARTS (10), CLIENTS (num_init_children, 32), TARGETS ("pgpool-ts pgpool2"),
+//        SMALL_YOUNG (1: as deployed, --max-semi-space-size=1; 0: V8's default young generation)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -21,6 +22,7 @@ const clients = Number(process.env.CLIENTS ?? 32);
 const targets = (process.env.TARGETS ?? 'pgpool-ts pgpool2').split(/\s+/).filter(Boolean);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const TIMEOUT_MS = 30_000;
+const flags = process.env.SMALL_YOUNG === '0' ? [] : [SMALL_YOUNG_GENERATION];
 
 const listening = (port) =>
   new Promise((resolve) => {
@@ -65,7 +67,7 @@ async function once(target, pgPort) {
   } else {
     fs.writeFileSync(path.join(dir, 'pgpool.conf'), pgpoolTsConf(o));
     const bin = path.join(root, 'bin/pgpool-ts.js');
-    [cmd, args] = [process.execPath, [SMALL_YOUNG_GENERATION, bin, '-n', '-f', path.join(dir, 'pgpool.conf')]];
+    [cmd, args] = [process.execPath, [...flags, bin, '-n', '-f', path.join(dir, 'pgpool.conf')]];
   }
   const t0 = performance.now();
   const proc = spawn(cmd, args, { stdio: 'ignore', detached: true });
@@ -98,7 +100,9 @@ try {
     const ms = (x) => `${Math.round(x)} ms`;
     console.log(`| ${t} | ${ms(median(l))} | ${ms(median(q))} | ${ms(Math.min(...q))}–${ms(Math.max(...q))} |`);
   }
-  console.log(`\nnode ${process.version}, num_init_children = ${clients}, ${os.cpus().length} cores`);
+  console.log(
+    `\nnode ${process.version}, num_init_children = ${clients}, ${os.cpus().length} cores, young generation ${flags.length ? '1 MB' : 'default'}`,
+  );
 } finally {
   await db.stop();
 }
