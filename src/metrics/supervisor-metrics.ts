@@ -3,6 +3,7 @@
 import http from 'node:http';
 import client from 'prom-client';
 import { MetricNames } from './names.js';
+import { readCounter } from './read-counter.js';
 
 export interface SupervisorState {
   numInitChildren(): number;
@@ -66,36 +67,26 @@ export function supervisorRegistry(state: SupervisorState): {
       this.set({ state: 'idle' }, c.total - c.busy);
     },
   });
-  new client.Gauge({
-    name: MetricNames.rejections,
-    help: 'Clients refused before reaching a child, by reason (a counter read from the supervisor)',
-    labelNames: ['reason'],
-    registers: [registry],
-    collect() {
+  // Counters, typed so (promtool): they only grow while the supervisor runs.
+  readCounter(
+    registry,
+    MetricNames.rejections,
+    'Clients refused before reaching a child, by reason',
+    ['reason'],
+    (set) => {
       const c = state.counters();
-      this.set({ reason: 'reserved_connections' }, c.rejectedReserved);
-      this.set({ reason: 'wait_queue_full' }, c.rejectedQueueFull);
+      set({ reason: 'reserved_connections' }, c.rejectedReserved);
+      set({ reason: 'wait_queue_full' }, c.rejectedQueueFull);
     },
+  );
+  readCounter(registry, MetricNames.cancelRequests, 'Cancel requests received, by result', ['result'], (set) => {
+    const c = state.counters();
+    set({ result: 'forwarded' }, c.cancelsForwarded);
+    set({ result: 'unknown_key' }, c.cancelsUnknown);
   });
-  new client.Gauge({
-    name: MetricNames.cancelRequests,
-    help: 'Cancel requests received, by result',
-    labelNames: ['result'],
-    registers: [registry],
-    collect() {
-      const c = state.counters();
-      this.set({ result: 'forwarded' }, c.cancelsForwarded);
-      this.set({ result: 'unknown_key' }, c.cancelsUnknown);
-    },
-  });
-  new client.Gauge({
-    name: MetricNames.workerRestarts,
-    help: 'Worker processes restarted after dying',
-    registers: [registry],
-    collect() {
-      this.set(state.counters().workerRestarts);
-    },
-  });
+  readCounter(registry, MetricNames.workerRestarts, 'Worker processes restarted after dying', [], (set) =>
+    set({}, state.counters().workerRestarts),
+  );
   // Observed when a waiting client is handed to a child (clients served at once are not waits).
   const waitSeconds = new client.Histogram({
     name: MetricNames.clientWaitSeconds,

@@ -3,6 +3,7 @@
 // every worker's getMetricsAsJSON() with AggregatorRegistry.aggregate().
 import client from 'prom-client';
 import { MetricNames } from './names.js';
+import { readCounter } from './read-counter.js';
 import { DurationsByDatabase } from './duration-histogram.js';
 
 export interface WorkerState {
@@ -14,26 +15,6 @@ export interface WorkerState {
   childExits(): ReadonlyMap<string, number>;
   /** Bytes relayed: from clients to PostgreSQL and back. */
   bytes(): { fromClients: number; toClients: number };
-}
-
-/** A counter whose value is read from state at scrape time. */
-function readCounter(
-  registry: client.Registry,
-  name: string,
-  help: string,
-  labelNames: string[],
-  read: (set: (labels: Record<string, string>, v: number) => void) => void,
-): void {
-  new client.Counter({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
-      this.reset();
-      read((labels, v) => this.inc(labels, v));
-    },
-  });
 }
 
 export interface WorkerMetrics {

@@ -34,7 +34,16 @@ describe('/metrics', () => {
     await new Promise((r) => setTimeout(r, 300));
     const res = await fetch(`http://127.0.0.1:${port}/metrics`);
     expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
-    const m = parse(await res.text());
+    const text = await res.text();
+    const m = parse(text);
+    // What only grows is typed a counter (promtool's rule for *_total).
+    for (const name of [
+      'pgpool_ts_rejections_total',
+      'pgpool_ts_cancel_requests_total',
+      'pgpool_ts_worker_restarts_total',
+    ])
+      expect(text).toContain(`# TYPE ${name} counter`);
+    expect(m.get('pgpool_ts_worker_restarts_total')).toBe(0);
     expect(m.get('pgpool2_frontend_total')).toBe(2);
     expect(m.get('pgpool2_frontend_used')).toBe(2);
     expect(m.get('pgpool2_frontend_used_ratio')).toBe(1);
