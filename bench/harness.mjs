@@ -76,11 +76,15 @@ function treeUsage(pid) {
 }
 
 // ------------------------------------------------------------------ targets
+/** psql as postgres on `port` and `database`, with `args`. */
+const psql = (port, database, args, options) =>
+  run('psql', ['-h', HOST, '-p', String(port), '-U', 'postgres', '-d', database, ...args], options);
+
 async function waitReady(port, ms = 30_000) {
   const t0 = Date.now();
   for (;;) {
     try {
-      await run('psql', ['-h', HOST, '-p', String(port), '-U', 'postgres', '-d', 'bench', '-Atc', 'select 1'], {
+      await psql(port, 'bench', ['-Atc', 'select 1'], {
         timeout: 5000,
         env: { ...process.env, PGCONNECT_TIMEOUT: '3' },
       });
@@ -295,18 +299,7 @@ async function main() {
   const results = [];
   let memory;
   try {
-    await run('psql', [
-      '-h',
-      HOST,
-      '-p',
-      String(pg.port),
-      '-U',
-      'postgres',
-      '-d',
-      'postgres',
-      '-c',
-      'CREATE DATABASE bench',
-    ]);
+    await psql(pg.port, 'postgres', ['-c', 'CREATE DATABASE bench']);
     log(`pgbench -i -s ${S.scale}`);
     await run(
       PGBENCH,
@@ -318,15 +311,7 @@ async function main() {
       for (const point of pts) {
         for (const target of roundOrder(S.targets, round)) {
           if (point.id.startsWith('tpcb'))
-            await run('psql', [
-              '-h',
-              HOST,
-              '-p',
-              String(pg.port),
-              '-U',
-              'postgres',
-              '-d',
-              'bench',
+            await psql(pg.port, 'bench', [
               '-q',
               '-c',
               'VACUUM pgbench_branches, pgbench_tellers',

@@ -16,7 +16,7 @@ import { formatDiagnostic, type Diagnostic } from './config/diagnostic.js';
 import { loadPcpConf } from './config/pcp-conf.js';
 import { loadPoolHba } from './config/pool-hba.js';
 import { loadPoolPasswd, poolPasswdFile } from './config/pool-passwd.js';
-import { isAlive, readPid, removePidFile } from './supervisor/pid-file.js';
+import { isAlive, pidFilePath, readPid, removePidFile } from './supervisor/pid-file.js';
 import type { StopMode } from './ipc/messages.js';
 import { listenEarly } from './supervisor/listen-early.js';
 import { version } from './version.js';
@@ -203,7 +203,7 @@ export function checkAll(loaded: LoadedConfig, paths: { pcp: string; hba: string
 }
 
 function pidFileOf(loaded: LoadedConfig): string {
-  return path.resolve(path.dirname(loaded.file), loaded.config.pid_file_name);
+  return pidFilePath(loaded.config, path.dirname(loaded.file));
 }
 
 async function stopCommand(loaded: LoadedConfig, mode: StopMode): Promise<number> {

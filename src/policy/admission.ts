@@ -33,6 +33,13 @@ export function placeClient(
   return 'reject-queue-full';
 }
 
+/** Free children in all workers; a worker's count is below 0 while more sockets are on their way to it than it has. */
+export function totalFree(free: readonly number[]): number {
+  let n = 0;
+  for (const f of free) if (f > 0) n += f;
+  return n;
+}
+
 /** The worker to take a client: the one with the most free children (-1 when none has one). */
 export function chooseWorker(free: readonly number[]): number {
   let best = -1;

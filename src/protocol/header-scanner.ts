@@ -63,7 +63,7 @@ abstract class HeaderScanner {
         if (this.tap) this.tap.body(chunk, i, i + take);
         this.remaining -= take;
         i += take;
-        if (this.remaining === 0) this.messageEnd();
+        if (this.remaining === 0 && this.tap) this.tap.end();
         continue;
       }
       if (this.headerFill === 0) {
@@ -85,15 +85,11 @@ abstract class HeaderScanner {
         if (this.tap) this.tap.start(this.type, this.remaining);
         if (this.remaining === 0) {
           this.captureFirstByte = false;
-          this.messageEnd();
+          if (this.tap) this.tap.end();
         }
       }
     }
     return SCAN_CONTINUE;
-  }
-
-  private messageEnd(): void {
-    if (this.tap) this.tap.end();
   }
 
   /**

@@ -4,6 +4,7 @@
 // it handed to a worker that has not yet said which child took them: free capacity per
 // worker is idle children minus those, derived, never a counter that could drift.
 import type { ChildExitReason, ChildStateReport } from '../ipc/messages.js';
+import { totalFree } from '../policy/admission.js';
 
 export interface ChildEntry {
   readonly id: number;
@@ -81,10 +82,9 @@ export class ChildDirectory {
     return free;
   }
 
+  /** Children free in all workers. */
   get totalFree(): number {
-    let n = 0;
-    for (const f of this.freeByWorker()) n += Math.max(0, f);
-    return n;
+    return totalFree(this.freeByWorker());
   }
 
   countByWorker(): number[] {

@@ -8,7 +8,7 @@ import { durationMs } from '../config/accessors.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import type { StopMode } from '../ipc/messages.js';
 import type { Logger } from '../logging/logger.js';
-import { admitOnAccept, chooseWorker, placeClient } from '../policy/admission.js';
+import { admitOnAccept, chooseWorker, placeClient, totalFree } from '../policy/admission.js';
 import { errorResponse } from '../protocol/backend-write.js';
 import { CANCEL_REQUEST_CODE, MAX_CANCEL_KEY_LENGTH, MAX_STARTUP_PACKET_LENGTH } from '../protocol/codes.js';
 import { poolerError } from '../protocol/errors.js';
@@ -84,10 +84,11 @@ export class FrontDoor {
     const p: Pending = { id: this.nextConnId++, socket, initial: Buffer.alloc(0), state: 'new' };
     this.pending.set(p.id, p);
     socket.on('error', () => {});
-    const decision = placeClient(this.d.directory.totalFree, this.queue.length, cfg);
+    const free = this.d.directory.freeByWorker();
+    const decision = placeClient(totalFree(free), this.queue.length, cfg);
     if (decision === 'dispatch') {
       // Fast path: the socket goes to a worker unread (pauseOnConnect), so no byte can be lost in the handoff.
-      this.dispatch(p, chooseWorker(this.d.directory.freeByWorker()));
+      this.dispatch(p, chooseWorker(free));
       return;
     }
     if (decision === 'reject-queue-full') {
@@ -131,6 +132,7 @@ export class FrontDoor {
   /** Stops accepting; clients not yet with a child are told (fast) or dropped. */
   close(mode: StopMode): void {
     this.stopping = true;
+    this.queue.drain();
     for (const p of [...this.pending.values()]) {
       if (p.state === 'sent') continue;
       if (mode === 'fast') p.socket.end(errorResponse(poolerError('SHUTDOWN')));

@@ -9,7 +9,7 @@ import type { StopMode } from '../ipc/messages.js';
 import { encodeConfig, type WireConfig } from '../ipc/wire.js';
 import { logOutputSettings, type LogOutput } from '../logging/log-output.js';
 import { configuredLogger, resolveLogFormat, type Logger } from '../logging/logger.js';
-import { removePidFile } from './pid-file.js';
+import { pidFilePath, removePidFile } from './pid-file.js';
 import { monotonicUsec, type SystemdNotifier } from './systemd-notify.js';
 
 /** How long an immediate stop waits for the workers before killing them. */
@@ -37,7 +37,7 @@ export class RunningConfig {
   }
 
   get pidFile(): string {
-    return path.resolve(this.dir, this.cfg.pid_file_name);
+    return pidFilePath(this.cfg, this.dir);
   }
 
   /** The configuration for workers, log_format = auto decided here, where the output is known. */

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { PgpoolConfig } from '../config/schema.js';
 import { backlogFor } from '../policy/admission.js';
 import { openListeners, type OpenListeners } from './listeners.js';
-import { removePidFile, writePidFile } from './pid-file.js';
+import { pidFilePath, removePidFile, writePidFile } from './pid-file.js';
 
 export interface EarlyStart {
   readonly listeners: OpenListeners;
@@ -21,7 +21,7 @@ export interface EarlyStart {
 }
 
 export async function listenEarly(cfg: PgpoolConfig, configDir: string): Promise<EarlyStart> {
-  const pidFile = path.resolve(configDir, cfg.pid_file_name);
+  const pidFile = pidFilePath(cfg, configDir);
   const pid = writePidFile(pidFile);
   if (!pid.ok) throw new Error(pid.message);
   const held: net.Socket[] = [];

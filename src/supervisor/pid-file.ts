@@ -3,6 +3,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+/** Where pid_file_name points: relative to the directory of pgpool.conf. */
+export function pidFilePath(cfg: { readonly pid_file_name: string }, configDir: string): string {
+  return path.resolve(configDir, cfg.pid_file_name);
+}
+
 export function readPid(file: string): number | undefined {
   try {
     const pid = parseInt(fs.readFileSync(file, 'utf8').replace(/\0/g, '').trim(), 10);

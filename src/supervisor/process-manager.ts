@@ -49,7 +49,6 @@ export class ProcessManager {
 
   /** Worker `w` was restarted: static mode gives it back as many children as it lost. */
   workerRestarted(w: number, lost: number): void {
-    for (const [id, worker] of this.starting) if (worker === w) this.starting.delete(id);
     if (this.config().process_management_mode !== 'static') return;
     for (let i = 0; i < lost; i++) this.spawn(w);
   }

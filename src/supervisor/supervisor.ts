@@ -24,8 +24,6 @@ import { ProcessManager, SPARE_CHECK_INTERVAL_MS } from './process-manager.js';
 import { statusLine, SystemdNotifier } from './systemd-notify.js';
 import { WorkerPool, type WorkerMessage } from './worker-pool.js';
 
-export type { StopMode } from '../ipc/messages.js';
-
 export class Supervisor {
   private readonly running: RunningConfig;
   /** worker_processes is start-only, so the count is fixed for the supervisor's life. */
@@ -168,14 +166,6 @@ export class Supervisor {
   /** Resolves with the exit code when the supervisor has shut down. */
   waitForExit(): Promise<number> {
     return this.exited;
-  }
-
-  reload(): void {
-    this.lifecycle.reload();
-  }
-
-  shutdown(mode: StopMode): void {
-    this.lifecycle.shutdown(mode);
   }
 
   /** Live children, and how many have a client. */

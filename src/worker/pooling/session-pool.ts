@@ -41,18 +41,8 @@ export class SessionPool implements Pooling {
   private readonly neverCached = new WeakSet<ServerConnection>();
 
   async lease(req: LeaseRequest): Promise<Lease> {
-    if (req.replication) {
-      const { conn, extra } = await openServerConnection(
-        req.address,
-        req.cacheKey,
-        req.user,
-        req.database,
-        req.password,
-      );
-      this.neverCached.add(conn);
-      return { conn, reused: false, extra };
-    }
-    const cached = this.cache.take(req.user, req.database, req.cacheKey);
+    // A walsender neither takes a cached connection nor makes room for itself: it is never kept.
+    const cached = req.replication ? undefined : this.cache.take(req.user, req.database, req.cacheKey);
     if (cached) {
       try {
         await req.proveReuse(cached);
@@ -64,10 +54,11 @@ export class SessionPool implements Pooling {
       }
       return { conn: cached, reused: true, extra: NOTHING };
     }
-    this.cache.makeRoom();
+    if (!req.replication) this.cache.makeRoom();
     const t0 = performance.now();
     const { conn, extra } = await openServerConnection(req.address, req.cacheKey, req.user, req.database, req.password);
     this.observers.connected?.((performance.now() - t0) / 1000);
+    if (req.replication) this.neverCached.add(conn);
     return { conn, reused: false, extra };
   }
 

@@ -44,7 +44,7 @@ export class Relay {
   constructor(
     private readonly client: net.Socket,
     private readonly backend: net.Socket,
-    private readonly onEnd: (end: RelayEnd, relay: Relay) => void,
+    private readonly onEnd: (end: RelayEnd) => void,
     private readonly poolerCommand: PoolerCommandHook,
     private readonly timing: RequestTiming,
   ) {
@@ -191,6 +191,6 @@ export class Relay {
     for (const [socket, event, fn] of this.listeners()) socket.off(event, fn);
     // Paused until the next reader (reset, cache watch) attaches, so no byte is lost.
     this.backend.pause();
-    this.onEnd(end, this);
+    this.onEnd(end);
   }
 }

@@ -75,6 +75,8 @@ export class Session {
   private logging: SessionLogging | undefined;
   /** The client's socket: the accepted one, or its TLS wrapper once negotiated. */
   private client: net.Socket;
+  /** The startup packet, once read. */
+  private startup: Startup | undefined;
 
   constructor(
     accepted: net.Socket,
@@ -119,16 +121,20 @@ export class Session {
     return this.logging?.log ?? this.env.log;
   }
 
-  /** The only mutator of the phase; arms authentication_timeout for start-up and authentication, disarms it after. */
+  /**
+   * The only mutator of the phase. authentication_timeout has one deadline for the whole
+   * start-up: the startup reader holds it while it reads (it knows the socket, TLS or not),
+   * this timer from authentication on, until relaying starts.
+   */
   private transition(to: SessionPhase): void {
     this.current = to;
     switch (to) {
       case 'startup':
-        if (this.authDeadline > 0)
-          this.authTimer = setTimeout(() => this.authTimedOut(), Math.max(0, this.authDeadline - performance.now()));
+      case 'connecting':
         return;
       case 'authenticating':
-      case 'connecting':
+        if (this.authDeadline > 0)
+          this.authTimer = setTimeout(() => this.authTimedOut(), Math.max(0, this.authDeadline - performance.now()));
         return;
       case 'active':
       case 'releasing':
@@ -140,7 +146,6 @@ export class Session {
   }
 
   private authTimedOut(): void {
-    if (this.current === 'startup') return; // the startup reader answers its own timeout
     if (this.current !== 'authenticating' && this.current !== 'connecting') return;
     const e = poolerError('AUTH_TIMEOUT');
     this.log.info({ client: this.peer, limit: e.limit }, e.message);
@@ -173,14 +178,13 @@ export class Session {
     this.stopReason = reason;
     if (error && !this.client.destroyed) this.client.write(errorResponse(error));
     if (this.relayed) this.relayed.stop(reason);
-    else this.client.destroy();
+    // Not relaying yet: the error is flushed before the socket closes.
+    else this.client.destroySoon();
   }
 
   private who(): { user?: string; database?: string; client: string } {
     return { user: this.startup?.user, database: this.startup?.database, client: this.peer };
   }
-
-  private startup: Startup | undefined;
 
   async run(): Promise<SessionResult> {
     const outcome = await readClientStartup(this.client, this.initial, this.remainingAuthMs(), this.env.auth.tls);
