@@ -1,7 +1,8 @@
 // THE union of every message between the supervisor and its workers, one type per
-// direction (docs/architecture.md#processes). A session costs three: client (with the
-// socket), and the child's two childState transitions. A worker's messages of one
-// event-loop turn travel together as a batch (one pipe write; channel.ts).
+// direction (docs/architecture.md#processes). A session a worker accepted itself costs the
+// child's two childState transitions, which travel with the rest of their event-loop turn
+// as one batch (one pipe write; channel.ts); one the supervisor queued costs a client
+// message (with the socket) more.
 import type { ChildReport } from '../admin/process-report.js';
 import type { Report } from '../admin/show-commands.js';
 import type { NodeSnapshot } from './node-snapshot.js';
@@ -15,12 +16,26 @@ export type ChildExitReason = 'max_connections' | 'life_time' | 'retired' | 'shu
 export type ChildStateReport =
   /** Waiting for a client; `pooled` connections in its cache. */
   | { readonly kind: 'idle'; readonly pooled: number }
-  /** Serving the client of `connId` (a socket the supervisor handed over). */
+  /** Serving the client of `connId`: a socket the supervisor handed over (> 0) or one the worker accepted (< 0). */
   | { readonly kind: 'busy'; readonly connId: number }
   | { readonly kind: 'exited'; readonly reason: ChildExitReason };
 
 export type ToWorker =
-  | { t: 'init'; workerId: number; config: WireConfig; configFile: string; hbaFile: string; poolKeyFile: string }
+  | {
+      t: 'init';
+      workerId: number;
+      /** worker_processes as started: cancel keys name their worker modulo this. */
+      workerCount: number;
+      config: WireConfig;
+      configFile: string;
+      hbaFile: string;
+      poolKeyFile: string;
+    }
+  /**
+   * The handle of client listener `index` accompanies this message: accept on it while a
+   * child is idle. `copies`: how many copies to send back (listenerCopy), for the supervisor to keep.
+   */
+  | { t: 'listen'; index: number; backlog: number; copies: number }
   /** The node table changed (and once after init). */
   | { t: 'nodes'; nodes: NodeSnapshot }
   | { t: 'spawn'; childId: number }
@@ -33,7 +48,7 @@ export type ToWorker =
   | { t: 'report'; reqId: number }
   /** Asks for the worker's metrics (prom-client getMetricsAsJSON). */
   | { t: 'metrics'; reqId: number }
-  /** A CancelRequest: the worker whose session issued the key forwards it to the backend. */
+  /** A CancelRequest for a key this worker issued: it forwards it to the backend. */
   | { t: 'cancel'; reqId: number; pid: number; key: string }
   /** The answer to an adminQuery. */
   | { t: 'adminAnswer'; reqId: number; report?: Report; error?: string }
@@ -44,10 +59,14 @@ export type FromWorker =
   /** One transition of one child. */
   | { t: 'childState'; childId: number; state: ChildStateReport }
   /**
-   * A client socket this worker was handed but cannot serve (its idle child went in the
-   * meantime): it comes back with the message, to wait for the next free child, first in line.
+   * A client socket this worker was handed or accepted but cannot serve (its idle child went
+   * in the meantime): it comes with the message, to wait for the next free child, first in line.
    */
   | { t: 'clientBack'; connId: number; initial: string }
+  /** The copy of client listener `index` the supervisor asked for accompanies this message. */
+  | { t: 'listenerCopy'; index: number }
+  /** No child of this worker is idle: it closed its listeners and accepts nothing until the next listen. */
+  | { t: 'notListening' }
   /** The client of `connId` was handed over and is gone without reaching a child. */
   | { t: 'clientLost'; connId: number }
   /** A session of this worker opened the first connection to a node that was still waiting. */
@@ -58,9 +77,9 @@ export type FromWorker =
   | { t: 'cancel'; reqId: number; forwarded: boolean }
   /** A client asked SHOW <name> for a report the supervisor builds. */
   | { t: 'adminQuery'; reqId: number; name: string }
-  /** A CancelRequest that reached a worker and is not one of its own keys. */
+  /** A CancelRequest that reached a worker for a key another worker issued. */
   | { t: 'cancelRequest'; pid: number; key: string }
-  /** A CancelRequest that reached a worker for one of its own keys: it was forwarded (counted). */
-  | { t: 'cancelForwarded' }
+  /** A CancelRequest that reached a worker for one of its own keys: forwarded, or no session holds the key. */
+  | { t: 'cancelHandled'; pid: number; forwarded: boolean }
   /** Several of the above, sent in the same event-loop turn. */
   | { t: 'batch'; messages: FromWorker[] };

@@ -10,6 +10,7 @@ export const MetricNames = {
   rejections: 'pgpool_ts_rejections_total',
   cancelRequests: 'pgpool_ts_cancel_requests_total',
   workerRestarts: 'pgpool_ts_worker_restarts_total',
+  supervisorAccepted: 'pgpool_ts_supervisor_accepted_total',
   cacheLookups: 'pgpool_ts_connection_cache_lookups_total',
   cacheEvictions: 'pgpool_ts_connection_cache_evictions_total',
   sessions: 'pgpool_ts_sessions_total',

@@ -15,6 +15,7 @@ export interface SupervisorState {
     cancelsForwarded: number;
     cancelsUnknown: number;
     workerRestarts: number;
+    supervisorAccepted: number;
   };
 }
 
@@ -86,6 +87,13 @@ export function supervisorRegistry(state: SupervisorState): {
   });
   readCounter(registry, MetricNames.workerRestarts, 'Worker processes restarted after dying', [], (set) =>
     set({}, state.counters().workerRestarts),
+  );
+  readCounter(
+    registry,
+    MetricNames.supervisorAccepted,
+    'Clients the supervisor accepted itself (no worker had an idle child, start-up, reserved_connections); workers accept the rest',
+    [],
+    (set) => set({}, state.counters().supervisorAccepted),
   );
   // Observed when a waiting client is handed to a child (clients served at once are not waits).
   const waitSeconds = new client.Histogram({

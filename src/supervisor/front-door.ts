@@ -1,7 +1,8 @@
-// The front door (docs/behaviour.md#admission): every accepted client until a child has
-// it. reserved_connections is decided at accept; a client goes to a worker unread when a
-// child is free, else it waits in the overflow queue, read only far enough to catch a
-// CancelRequest, a bad first packet or a hang-up, and is handed over when a child frees.
+// The front door (docs/behaviour.md#admission): every client the supervisor accepted, or a
+// worker accepted and could not serve, until a child has it. reserved_connections is
+// decided at accept; a client goes to a worker unread when a child is free, else it waits
+// in the overflow queue, read only far enough to catch a CancelRequest, a bad first packet
+// or a hang-up, and is handed over when a child frees.
 import type net from 'node:net';
 import type client from 'prom-client';
 import { durationMs } from '../config/accessors.js';
@@ -38,6 +39,7 @@ interface Pending {
 export interface FrontDoorCounters {
   rejectedReserved: number;
   rejectedQueueFull: number;
+  supervisorAccepted: number;
 }
 
 export interface FrontDoorDeps {
@@ -72,6 +74,7 @@ export class FrontDoor {
       socket.destroy();
       return;
     }
+    this.d.counters.supervisorAccepted++;
     const cfg = this.d.config();
     if (admitOnAccept(this.pending.size, cfg) === 'reject-reserved') {
       this.d.counters.rejectedReserved++;
@@ -99,10 +102,17 @@ export class FrontDoor {
     this.d.noFreeChild();
   }
 
-  /** A worker could not place a client it was handed (its idle child went): first in line again. */
+  /**
+   * A worker could not place a client it was handed, or one it accepted itself (`connId` < 0),
+   * as its idle child went: first in line.
+   */
   clientBack(w: number, connId: number, initial: Buffer, socket: net.Socket | undefined): void {
     this.d.directory.settle(w, connId);
-    const p = this.pending.get(connId);
+    let p = this.pending.get(connId);
+    if (connId < 0 && socket) {
+      p = { id: this.nextConnId++, socket, initial, state: 'new' };
+      this.pending.set(p.id, p);
+    }
     if (!p || !socket) {
       socket?.destroy();
       this.connDone(connId);

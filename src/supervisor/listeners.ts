@@ -1,7 +1,10 @@
 // The listening sockets, for clients and for PCP alike: addresses × port over TCP and
 // `.s.PGSQL.<port>` in each socket directory, with pgpool's backlog and socket permissions.
 // A socket file left by a process that is gone is replaced; one that answers is someone
-// else's and is left alone (docs/behaviour.md#admission).
+// else's and is left alone (docs/behaviour.md#admission). A socket file is bound under a
+// temporary name and renamed into place: libuv unlinks the name a server was bound to when
+// it closes, and the supervisor closes servers it stops accepting on while the socket lives
+// on in the workers (accept-control.ts).
 import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -22,6 +25,8 @@ export interface ListenSpec {
 
 export interface OpenListeners {
   readonly servers: net.Server[];
+  /** The listen() backlog of each server. */
+  readonly backlogs: number[];
   /** Human-readable list of what is listening. */
   readonly where: string[];
   readonly socketFiles: string[];
@@ -31,6 +36,10 @@ export interface OpenListeners {
    */
   close(): void;
 }
+
+/** pgpool's backlog for its unix socket. */
+const UNIX_BACKLOG = 10000;
+let temporaryNames = 0;
 
 async function resolveAddresses(entries: readonly string[]): Promise<string[]> {
   const out: string[] = [];
@@ -70,6 +79,7 @@ export async function openListeners(
   warn: (msg: string) => void,
 ): Promise<OpenListeners> {
   const servers: net.Server[] = [];
+  const backlogs: number[] = [];
   const where: string[] = [];
   const socketFiles: string[] = [];
   const make = () => {
@@ -83,6 +93,7 @@ export async function openListeners(
     try {
       await listen(server, { host, port: spec.port, backlog: spec.backlog, ipv6Only: net.isIPv6(host) });
       servers.push(server);
+      backlogs.push(spec.backlog ?? 511);
       where.push(net.isIPv6(host) ? `[${host}]:${spec.port}` : `${host}:${spec.port}`);
     } catch (e) {
       // pgpool 4.4+: a failing address is skipped with a warning.
@@ -97,10 +108,15 @@ export async function openListeners(
         fs.rmSync(file, { force: true });
       }
       const server = make();
-      await listen(server, { path: file, backlog: 10000 });
-      fs.chmodSync(file, spec.socketPermissions);
-      if (spec.socketGroup !== '') execFileSync('chgrp', [spec.socketGroup, file]);
+      // Shorter than .s.PGSQL.<port>, so it fits wherever the real name does.
+      const bound = path.join(dir, `.s.${process.pid}${temporaryNames++ % 10}`);
+      fs.rmSync(bound, { force: true });
+      await listen(server, { path: bound, backlog: UNIX_BACKLOG });
+      fs.chmodSync(bound, spec.socketPermissions);
+      if (spec.socketGroup !== '') execFileSync('chgrp', [spec.socketGroup, bound]);
+      fs.renameSync(bound, file);
       servers.push(server);
+      backlogs.push(UNIX_BACKLOG);
       where.push(file);
       socketFiles.push(file);
     } catch (e) {
@@ -109,6 +125,7 @@ export async function openListeners(
   }
   return {
     servers,
+    backlogs,
     where,
     socketFiles,
     close: () => {

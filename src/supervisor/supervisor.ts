@@ -1,7 +1,7 @@
 // The main process's composition root (docs/architecture.md#processes): it builds the
 // parts, each owning one concern — workers (worker-pool), what children exist (the
 // workers' reports in child-directory; process-manager), clients before a child has them
-// (front-door), cancel routing, the node table (cluster/), /metrics and PCP
+// (front-door), who accepts them (accept-control), cancel routing, the node table (cluster/), /metrics and PCP
 // (admin-endpoints), signals, reload and stop (lifecycle) — and routes the workers'
 // messages to them. It never relays client traffic.
 import type net from 'node:net';
@@ -12,6 +12,7 @@ import { assertNever } from '../ipc/channel.js';
 import type { StopMode, ToWorker } from '../ipc/messages.js';
 import type { LogOutput } from '../logging/log-output.js';
 import { clientTls } from '../protocol/tls.js';
+import { AcceptControl } from './accept-control.js';
 import { AdminEndpoints } from './admin-endpoints.js';
 import { CancelRouter } from './cancel-router.js';
 import { checkBackendCapacity } from './capacity-check.js';
@@ -38,6 +39,7 @@ export class Supervisor {
   private readonly admin: AdminEndpoints;
   private readonly lifecycle: Lifecycle;
   private listeners: OpenListeners | undefined;
+  private accepting: AcceptControl | undefined;
   private spareTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
   private readonly exited: Promise<number>;
@@ -48,6 +50,7 @@ export class Supervisor {
     cancelsForwarded: 0,
     cancelsUnknown: 0,
     workerRestarts: 0,
+    supervisorAccepted: 0,
   };
 
   constructor(
@@ -138,8 +141,21 @@ export class Supervisor {
     if (this.early.stalePid)
       log.warn(`pid file found but it seems bogus (process ${this.early.stalePid} is gone). Trying to start anyway...`);
     for (const w of this.early.warnings) log.warn(w);
-    this.listeners = this.early.listeners;
+    const listeners = (this.listeners = this.early.listeners);
     this.early.adopt((s) => this.frontDoor.onConnection(s));
+    this.accepting = new AcceptControl(
+      listeners.servers.map((server, i) => ({ server, backlog: listeners.backlogs[i] })),
+      {
+        workers: this.workers,
+        view: () => ({
+          free: this.directory.freeByWorker(),
+          waiting: this.frontDoor.waiting,
+          // reserved_connections counts every client of every worker: only the supervisor can.
+          workersAccept: this.running.cfg.reserved_connections === 0,
+        }),
+        accepted: (socket) => this.frontDoor.onConnection(socket),
+      },
+    );
     await Promise.all(Array.from({ length: this.workerCount }, (_, w) => this.workers.start(w)));
     this.processes.startInitial();
     this.spareTimer = setInterval(() => {
@@ -178,6 +194,7 @@ export class Supervisor {
       {
         t: 'init',
         workerId: w,
+        workerCount: this.workerCount,
         config: this.running.forWorkers(),
         configFile: this.running.file,
         hbaFile: this.files.hba,
@@ -194,15 +211,22 @@ export class Supervisor {
       case 'childState':
         this.processes.reported(m.childId);
         this.directory.report(w, m.childId, m.state);
-        if (m.state.kind !== 'busy') this.frontDoor.drainQueue();
+        if (m.state.kind !== 'busy') this.drainQueue();
         return;
       case 'clientBack':
         this.frontDoor.clientBack(w, m.connId, Buffer.from(m.initial, 'base64'), socket);
+        this.accepting?.update();
         return;
       case 'clientLost':
         this.directory.settle(w, m.connId);
         this.frontDoor.connDone(m.connId);
-        this.frontDoor.drainQueue();
+        this.drainQueue();
+        return;
+      case 'listenerCopy':
+        this.accepting?.copyArrived(m.index, socket);
+        return;
+      case 'notListening':
+        this.accepting?.notListening(w);
         return;
       case 'nodeUsed':
         this.nodes.used(m.node);
@@ -214,10 +238,10 @@ export class Supervisor {
         );
         return;
       case 'cancelRequest':
-        this.cancels.fromWorker(w, m.pid, m.key);
+        this.cancels.fromWorker(m.pid, m.key);
         return;
-      case 'cancelForwarded':
-        this.cancels.forwardedBy();
+      case 'cancelHandled':
+        this.cancels.handled(m.pid, m.forwarded);
         return;
       default:
         assertNever(m);
@@ -227,6 +251,7 @@ export class Supervisor {
   private onWorkerExit(w: number, code: number | null, signal: NodeJS.Signals | null): void {
     const { children, inFlight } = this.directory.dropWorker(w);
     const starting = this.processes.workerDied(w);
+    this.accepting?.notListening(w);
     const busy = children.filter((c) => c.connId !== undefined);
     for (const c of busy) this.frontDoor.connDone(c.connId!);
     // Sockets on their way to the dead worker are lost with it.
@@ -244,18 +269,25 @@ export class Supervisor {
       .start(w)
       .then(() => {
         this.processes.workerRestarted(w, children.length + starting);
-        this.frontDoor.drainQueue();
+        this.drainQueue();
       })
       .catch((e: Error) => this.running.log.error(`could not restart worker ${w}: ${e.message}`));
   }
 
   private checkSpareChildren(): void {
-    if (this.processes.checkSpareChildren()) this.frontDoor.drainQueue();
+    if (this.processes.checkSpareChildren()) this.drainQueue();
+  }
+
+  /** Free children take the waiting clients first; then whoever may accept does. */
+  private drainQueue(): void {
+    this.frontDoor.drainQueue();
+    this.accepting?.update();
   }
 
   private closeDoors(mode: StopMode): void {
     if (this.spareTimer) clearInterval(this.spareTimer);
     this.processes.stop();
+    this.accepting?.close();
     this.listeners?.close();
     this.admin.close();
     this.frontDoor.close(mode);

@@ -113,15 +113,25 @@ export class WorkerPool {
   }
 
   /**
-   * Sends every running worker (but `except`) a request and collects one answer from each;
-   * those that do not answer within `timeoutMs` are left out.
+   * Sends every running worker a request and collects one answer from each; those that do
+   * not answer within `timeoutMs` are left out.
    */
-  ask<A extends FromWorker>(request: (reqId: number) => ToWorker, timeoutMs: number, except?: number): Promise<A[]> {
+  ask<A extends FromWorker>(request: (reqId: number) => ToWorker, timeoutMs: number): Promise<A[]> {
     return this.answers.ask<A>((reqId) => {
       let asked = 0;
-      for (let w = 0; w < this.count; w++) if (w !== except && this.send(w, request(reqId))) asked++;
+      for (let w = 0; w < this.count; w++) if (this.send(w, request(reqId))) asked++;
       return asked;
     }, timeoutMs);
+  }
+
+  /** Sends worker `w` a request; resolves with its answer, or undefined after `timeoutMs`. */
+  async askOne<A extends FromWorker>(
+    w: number,
+    request: (reqId: number) => ToWorker,
+    timeoutMs: number,
+  ): Promise<A | undefined> {
+    const [answer] = await this.answers.ask<A>((reqId) => (this.send(w, request(reqId)) ? 1 : 0), timeoutMs);
+    return answer;
   }
 
   get allStopped(): boolean {

@@ -22,11 +22,17 @@ export interface ChildrenDeps {
 
 export class Children {
   private readonly all = new Map<number, Child>();
+  /** The children without a client: membership follows every transition, so it is a count that cannot drift. */
+  private readonly idle = new Set<Child>();
   /** What children that exited had counted (metrics), so totals survive them. */
   readonly exitedTotals = { cache: { hits: 0, misses: 0, evictions: 0 }, exits: new Map<string, number>() };
   private stopping: StopMode | undefined;
   private readonly events: ChildEvents = {
-    changed: (child, state) => this.deps.send({ t: 'childState', childId: child.id, state }),
+    changed: (child, state) => {
+      if (state.kind === 'idle') this.idle.add(child);
+      else this.idle.delete(child);
+      this.deps.send({ t: 'childState', childId: child.id, state });
+    },
     lifeTimeOver: (child) => {
       if (!child.busy) this.exit(child, 'life_time');
     },
@@ -40,6 +46,11 @@ export class Children {
 
   get size(): number {
     return this.all.size;
+  }
+
+  /** How many children have no client. */
+  get idleCount(): number {
+    return this.idle.size;
   }
 
   get stopMode(): StopMode | undefined {
@@ -59,8 +70,7 @@ export class Children {
 
   /** An idle child for a new client, now busy with its session; undefined when none is idle. */
   take(connId: number, session: (child: Child) => Session): Child | undefined {
-    for (const child of this.all.values()) {
-      if (child.busy) continue;
+    for (const child of this.idle) {
       child.transition({ kind: 'busy', session: session(child), connId });
       return child;
     }
@@ -74,7 +84,7 @@ export class Children {
   settle(child: Child, session: Session, user: string, database: string, key: Buffer): Child {
     if (child.pool.cache.hasMatch(user, database, key) || child.state.kind !== 'busy') return child;
     let better: Child | undefined;
-    for (const c of this.all.values()) if (!c.busy && c.pool.cache.hasMatch(user, database, key)) better ??= c;
+    for (const c of this.idle) if (c.pool.cache.hasMatch(user, database, key)) better ??= c;
     if (!better) return child;
     const { connId } = child.state;
     child.transition({ kind: 'idle', since: Date.now() });

@@ -1,6 +1,7 @@
 // Worker process entry and IPC endpoint: hosts children (children.ts, the only authority
-// over them), takes client sockets from the supervisor (accept.ts), and is the SessionEnv
-// its sessions run in. Started by the supervisor with child_process.fork.
+// over them), accepts clients while a child is idle (listening.ts) and takes the ones the
+// supervisor queued (accept.ts), and is the SessionEnv its sessions run in. Started by the
+// supervisor with child_process.fork.
 import type net from 'node:net';
 import { classifyPoolerCommand } from '../admin/pooler-command.js';
 import { answerPgpoolCommand } from '../admin/pgpool-commands.js';
@@ -21,6 +22,7 @@ import { AuthContext } from './auth-context.js';
 import { CancelKeys } from './cancel-keys.js';
 import { Children } from './children.js';
 import { startJanitor } from './janitor.js';
+import { Listening } from './listening.js';
 import { childReport } from './reports.js';
 import { mainNode } from './routing/router.js';
 import type { SessionEnv } from './session/session-env.js';
@@ -51,10 +53,25 @@ class Worker implements SessionEnv {
   private readonly supervisorAnswers = new Requests();
   /** What the metrics count beyond the live children: ended sessions and their bytes. */
   private readonly totals = { sessions: new Map<string, number>(), fromClients: 0, toClients: 0 };
+  /** Ids of the clients this worker accepted itself: negative, so they never meet the supervisor's. */
+  private lastOwnConnId = 0;
+  private readonly listening = new Listening({
+    accepted: (socket) => this.accept(--this.lastOwnConnId, socket, Buffer.alloc(0)),
+    send: (m, handle, done) => {
+      this.outbox.flushNow();
+      process.send?.(m, handle as net.Server, {}, done);
+    },
+    push: (m) => this.outbox.push(m),
+    idle: () => this.children.idleCount > 0,
+  });
   readonly children = new Children({
     config: () => this.config,
     log: () => this.log,
-    send: (m) => this.outbox.push(m),
+    send: (m) => {
+      this.outbox.push(m);
+      // The last idle child was just taken (or exited): stop accepting.
+      this.listening.childTaken();
+    },
     observers: {
       connected: (s) => this.metrics.connectSeconds.observe(s),
       reset: (s) => this.metrics.resetSeconds.observe(s),
@@ -92,6 +109,7 @@ class Worker implements SessionEnv {
     switch (m.t) {
       case 'init':
         this.workerId = m.workerId;
+        this.cancelKeys.owner(m.workerId, m.workerCount);
         this.files = { configFile: m.configFile, hbaFile: m.hbaFile, poolKeyFile: m.poolKeyFile };
         this.apply(decodeConfig(m.config));
         this.outbox.push({ t: 'ready', workerId: m.workerId });
@@ -116,18 +134,16 @@ class Worker implements SessionEnv {
           this.outbox.push({ t: 'clientLost', connId: m.connId });
           return;
         }
-        acceptClient(m.connId, socket, Buffer.from(m.initial, 'base64'), {
-          children: this.children,
-          env: this,
-          send: (msg, s) => this.sendNow(msg, s),
-          cancel: (pid, key) => this.cancelArrived(pid, key),
-          ended: (result, session, child) => this.sessionEnded(result, session, child),
-        });
+        this.accept(m.connId, socket, Buffer.from(m.initial, 'base64'));
+        return;
+      case 'listen':
+        this.listening.take(m.index, m.backlog, socket, m.copies);
         return;
       case 'cancel':
         this.outbox.push({ t: 'cancel', reqId: m.reqId, forwarded: this.forwardCancel(m.pid, m.key) });
         return;
       case 'shutdown':
+        this.listening.stop();
         this.janitor.stop();
         this.children.shutdown(m.mode);
         return;
@@ -148,6 +164,16 @@ class Worker implements SessionEnv {
       default:
         assertNever(m);
     }
+  }
+
+  private accept(connId: number, socket: net.Socket, initial: Buffer): void {
+    acceptClient(connId, socket, initial, {
+      children: this.children,
+      env: this,
+      send: (msg, s) => this.sendNow(msg, s),
+      cancel: (pid, key) => this.cancelArrived(pid, key),
+      ended: (result, session, child) => this.sessionEnded(result, session, child),
+    });
   }
 
   private apply(cfg: PgpoolConfig): void {
@@ -200,11 +226,12 @@ class Worker implements SessionEnv {
     return answer.report;
   }
 
-  /** A CancelRequest read by one of this worker's sessions: its own key is forwarded here, others by the supervisor. */
+  /** A CancelRequest read by one of this worker's sessions: its own keys are forwarded here, others through the supervisor. */
   private cancelArrived(pid: number, keyHex: string): void {
     if (this.config.log_client_messages)
       this.log.info({ detail: `process id: ${pid}` }, 'Cancel message from frontend.');
-    if (this.forwardCancel(pid, keyHex)) this.outbox.push({ t: 'cancelForwarded' });
+    if (this.cancelKeys.ownerOf(keyHex) === this.workerId)
+      this.outbox.push({ t: 'cancelHandled', pid, forwarded: this.forwardCancel(pid, keyHex) });
     else this.outbox.push({ t: 'cancelRequest', pid, key: keyHex });
   }
 

@@ -15,7 +15,7 @@ function cancelPacket(processID: number, secretKey: number): Buffer {
   return requestPacket(CANCEL_REQUEST_CODE, key);
 }
 
-async function sleepAndCancel(port: number): Promise<{ code: string; ms: number; pid: number }> {
+async function sleepAndCancel(port: number): Promise<{ code: string; ms: number; pid: number; worker: number }> {
   const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'app' });
   await c.connect();
   try {
@@ -31,7 +31,8 @@ async function sleepAndCancel(port: number): Promise<{ code: string; ms: number;
     raw.send(cancelPacket(processID, secretKey));
     const r = await q;
     expect((await raw.closed()).length).toBe(0); // nothing is ever written back
-    return { code: r.code, ms: Date.now() - t0, pid: processID };
+    // The key's first two bytes name the worker that issued it, modulo worker_processes (2 in these tests).
+    return { code: r.code, ms: Date.now() - t0, pid: processID, worker: ((secretKey >>> 16) & 0xffff) % 2 };
   } finally {
     await c.end();
   }
@@ -54,6 +55,19 @@ describe('cancel', () => {
     expect(r.code).toBe('57014');
     expect(r.ms).toBeLessThan(2000);
     await p.waitForLog(/forwarding cancel request to backend/);
+    await p.stop();
+  });
+
+  it('a cancel that reaches the other worker goes at once to the one whose key it is', async () => {
+    // One child per worker: while the client's child is busy, only the other worker accepts,
+    // so the CancelRequest lands there and travels to the key's worker through the supervisor.
+    const p = await startPooler({ num_init_children: 2, worker_processes: 2, log_format: 'json' });
+    const r = await sleepAndCancel(p.port);
+    expect(r.code).toBe('57014');
+    expect(r.ms).toBeLessThan(2000);
+    const line = JSON.parse(await p.waitForLog(/forwarding cancel request to backend/)) as { name: string };
+    const owner = Number(/worker (\d)/.exec(line.name)?.[1]);
+    expect(owner).toBe(r.worker);
     await p.stop();
   });
 

@@ -41,6 +41,7 @@ describe('/metrics', () => {
       'pgpool_ts_rejections_total',
       'pgpool_ts_cancel_requests_total',
       'pgpool_ts_worker_restarts_total',
+      'pgpool_ts_supervisor_accepted_total',
     ])
       expect(text).toContain(`# TYPE ${name} counter`);
     expect(m.get('pgpool_ts_worker_restarts_total')).toBe(0);
@@ -59,6 +60,26 @@ describe('/metrics', () => {
     expect(after.get('pgpool_ts_client_wait_seconds_count')).toBe(1);
     expect(after.get('pgpool_ts_client_wait_seconds_sum')).toBeGreaterThan(0.25);
     await Promise.all([held[1].end(), waiting.end()]);
+    await p.stop();
+  });
+
+  it('the workers accept while they have idle children: the supervisor accepts none of 20 sessions', async () => {
+    const port = await freePort();
+    const p = await startPooler({ num_init_children: 4, worker_processes: 2, metrics_port: port });
+    const scrape = async () => parse(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    const one = async () => {
+      const c = new pg.Client(p.client());
+      await c.connect();
+      await c.end();
+    };
+    await one(); // the first may come before a worker has its listeners
+    const before = (await scrape()).get('pgpool_ts_supervisor_accepted_total')!;
+    for (let i = 0; i < 20; i++) await one();
+    // Three clients at once on two workers of two children each: still the workers'.
+    await Promise.all([one(), one(), one()]);
+    const after = await scrape();
+    expect(after.get('pgpool_ts_supervisor_accepted_total')).toBe(before);
+    expect(after.get('pgpool_ts_sessions_total{end="terminate"}')).toBe(24);
     await p.stop();
   });
 

@@ -96,6 +96,31 @@ describe('admission', () => {
     await (await waiting).end();
     await p.stop();
   });
+
+  it("a client waiting while every worker is full is served by the other worker's freed child", async () => {
+    // The cancel key's first two bytes name the worker that issued it, modulo worker_processes.
+    const workerOf = (c: pg.Client) => (((c as unknown as { secretKey: number }).secretKey >>> 16) & 0xffff) % 2;
+    const pidOf = async (c: pg.Client) => (await c.query('select pg_backend_pid() as pid')).rows[0].pid as number;
+    for (const freed of [1, 0]) {
+      const p = await startPooler({ num_init_children: 2, worker_processes: 2 });
+      const a = await connected(p.client());
+      const b = await connected(p.client());
+      // One child per worker: the two clients are on different workers.
+      expect([workerOf(a), workerOf(b)].sort()).toEqual([0, 1]);
+      const [kept, leaving] = workerOf(a) === freed ? [b, a] : [a, b];
+      const leavingPid = await pidOf(leaving);
+      let served = false;
+      const third = connected(p.client()).then((c) => ((served = true), c));
+      await sleep(500);
+      expect(served).toBe(false);
+      await leaving.end();
+      const c = await third;
+      expect(workerOf(c)).toBe(freed);
+      expect(await pidOf(c)).toBe(leavingPid); // the freed child's cached backend
+      await Promise.all([kept.end(), c.end()]);
+      await p.stop();
+    }
+  });
 });
 
 describe('child lifetimes', () => {

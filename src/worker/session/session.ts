@@ -5,7 +5,6 @@
 import type net from 'node:net';
 import { ClientAuthenticator } from '../../auth/frontend-auth.js';
 import type { BackendAddress } from '../../backend/address.js';
-import { randomCancelKey } from '../../backend/cancel.js';
 import type { PasswordSource } from '../../backend/connector.js';
 import { BackendRefusedError } from '../../backend/errors.js';
 import type { ServerConnection } from '../../backend/server-connection.js';
@@ -264,14 +263,12 @@ export class Session {
     if (!reused) this.env.nodeConnected(conn.address.node);
     conn.timesUsed++;
     this.leased = conn;
-    const cancelKey = randomCancelKey(cancelKeyLength(effectiveMinor(startup.version, conn)));
     // Registered before the greeting, so the key works as soon as the client has it.
-    const keyHandle = this.env.cancelKeys.register(conn.pid, cancelKey, {
-      host: conn.address.host,
-      port: conn.address.port,
-      pid: conn.pid,
-      secret: conn.secret,
-    });
+    const { key: cancelKey, handle: keyHandle } = this.env.cancelKeys.issue(
+      conn.pid,
+      cancelKeyLength(effectiveMinor(startup.version, conn)),
+      { host: conn.address.host, port: conn.address.port, pid: conn.pid, secret: conn.secret },
+    );
     this.client.write(greeting(conn, reused, cancelKey));
     const d = this.env.durations(database);
     const end = await new Promise<RelayEnd>((resolve) => {

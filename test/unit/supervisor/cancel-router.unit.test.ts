@@ -1,21 +1,24 @@
-// Cancel routing: the supervisor asks the workers (but the one that already looked) and
-// counts the request as forwarded when one of them held the key; unknown keys are logged.
+// Cancel routing: the supervisor asks only the worker the key names, and counts the request
+// as forwarded when that worker's session held it; unknown keys are logged.
 import { describe, expect, it } from 'vitest';
 import type { Logger } from '../../../src/logging/logger.js';
 import { CancelRouter } from '../../../src/supervisor/cancel-router.js';
 import type { WorkerPool } from '../../../src/supervisor/worker-pool.js';
 import { CancelKeys } from '../../../src/worker/cancel-keys.js';
 
+const target = { host: '/tmp', port: 5432, pid: 99, secret: Buffer.alloc(4) };
+
 /** Two workers' key registries answering the router as the worker processes do. */
 function setup() {
   const keys = [new CancelKeys(), new CancelKeys()];
-  const asked: number[][] = [];
+  keys.forEach((k, w) => k.owner(w, 2));
+  const asked: number[] = [];
   const workers = {
-    ask: async (request: (reqId: number) => { pid: number; key: string }, _ms: number, except?: number) => {
+    count: 2,
+    askOne: async (w: number, request: (reqId: number) => { pid: number; key: string }) => {
       const req = request(1);
-      const who = [0, 1].filter((w) => w !== except);
-      asked.push(who);
-      return who.map((w) => ({ t: 'cancel', reqId: 1, forwarded: keys[w].find(req.pid, req.key) !== undefined }));
+      asked.push(w);
+      return { t: 'cancel', reqId: 1, forwarded: keys[w].find(req.pid, req.key) !== undefined };
     },
   } as unknown as WorkerPool;
   const lines: string[] = [];
@@ -33,30 +36,35 @@ function setup() {
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
 describe('CancelRouter', () => {
-  it('finds the key in whichever worker issued it', async () => {
+  it('asks only the worker that issued the key, from the supervisor or from another worker', async () => {
     const { keys, asked, counters, router } = setup();
-    const key = Buffer.from('00112233', 'hex');
-    keys[1].register(4242, key, { host: '/tmp', port: 5432, pid: 99, secret: Buffer.alloc(4) });
-    router.fromWaitingClient(4242, '00112233');
+    const mine = keys[1].issue(4242, 4, target);
+    const theirs = keys[0].issue(4343, 32, target);
+    expect(keys[0].ownerOf(mine.key.toString('hex'))).toBe(1);
+    expect(keys[1].ownerOf(theirs.key.toString('hex'))).toBe(0);
+    router.fromWaitingClient(4242, mine.key.toString('hex'));
+    router.fromWorker(4343, theirs.key.toString('hex'));
+    router.fromWorker(4343, mine.key.toString('hex')); // right worker, wrong pid: unknown
     await settle();
-    router.fromWorker(1, 4242, '00112233'); // worker 1 would have found it itself: only worker 0 is asked
-    await settle();
-    expect(asked).toEqual([[0, 1], [0]]);
-    expect(counters).toEqual({ cancelsForwarded: 1, cancelsUnknown: 1 });
+    expect(asked).toEqual([1, 0, 1]);
+    expect(counters).toEqual({ cancelsForwarded: 2, cancelsUnknown: 1 });
   });
 
   it('logs an unknown key, and a voided key is unknown', async () => {
     const { keys, lines, counters, router } = setup();
-    const handle = keys[0].register(7, Buffer.from('aa', 'hex'), {
-      host: 'h',
-      port: 1,
-      pid: 1,
-      secret: Buffer.alloc(4),
-    });
+    const { key, handle } = keys[0].issue(7, 4, target);
     keys[0].void(handle);
-    router.fromWaitingClient(7, 'aa');
+    router.fromWaitingClient(7, key.toString('hex'));
     await settle();
     expect(lines).toEqual(['Cancel message from frontend.', 'invalid cancel key']);
     expect(counters.cancelsUnknown).toBe(1);
+  });
+
+  it('counts what a worker handled itself', () => {
+    const { lines, counters, router } = setup();
+    router.handled(1, true);
+    router.handled(2, false);
+    expect(counters).toEqual({ cancelsForwarded: 1, cancelsUnknown: 1 });
+    expect(lines).toEqual(['invalid cancel key']);
   });
 });

@@ -1,0 +1,30 @@
+// Who accepts new clients (docs/behaviour.md#admission), pure: state in, plan out. A worker
+// accepts while it has an idle child, as a pgpool child calls accept() only when idle; the
+// supervisor accepts (and queues) only while no worker does, and always when the
+// reserved_connections count, which must be one number for all workers, is on.
+
+export interface AcceptingView {
+  /** Free children per worker, as the supervisor's child directory has them. */
+  readonly free: readonly number[];
+  /** Whether each worker has its listeners open, as far as the supervisor knows. */
+  readonly listening: readonly boolean[];
+  /** Clients in the supervisor's queue. */
+  readonly waiting: number;
+  /** False while reserved_connections > 0. */
+  readonly workersAccept: boolean;
+}
+
+export interface AcceptingPlan {
+  /** Workers to give the listeners to. */
+  readonly grant: readonly number[];
+  /** Whether the supervisor accepts clients itself. */
+  readonly supervisorAccepts: boolean;
+}
+
+export function planAccepting(v: AcceptingView): AcceptingPlan {
+  if (!v.workersAccept) return { grant: [], supervisorAccepts: true };
+  // Clients already waiting go first: a freed child takes one of them, not a new client.
+  const grant: number[] = [];
+  if (v.waiting === 0) for (let w = 0; w < v.free.length; w++) if (v.free[w] > 0 && !v.listening[w]) grant.push(w);
+  return { grant, supervisorAccepts: grant.length === 0 && !v.listening.some(Boolean) };
+}
