@@ -6,23 +6,56 @@ export function assertNever(x: never, what = 'message'): never {
   throw new Error(`unexpected ${what}: ${JSON.stringify(x)}`);
 }
 
-/** Collects the messages of one event-loop turn and sends them as one (a pipe write is a system call). */
+/**
+ * Collects the messages of one event-loop turn and sends them as one (a pipe write is a
+ * system call). A lazy message is one only its latest version of matters (a child's state
+ * while nobody waits on it): it is kept by key, replaced by a later one of the same key, and
+ * goes out within `lazyMs`, or at once, before them, with the next message that cannot wait.
+ */
 export class Outbox<M> {
   private readonly pending: M[] = [];
+  private readonly lazy = new Map<number, M>();
+  private lazyTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly send: (m: M) => void,
     private readonly batch: (messages: M[]) => M,
+    private readonly lazyMs = 100,
   ) {}
 
   push(m: M): void {
+    this.takeLazy();
     if (this.pending.push(m) === 1) setImmediate(this.flush);
+  }
+
+  /** A message that may wait up to lazyMs and be replaced by a later one of the same key. */
+  pushLazy(key: number, m: M): void {
+    this.lazy.delete(key); // a replaced one goes where its latest version was made
+    this.lazy.set(key, m);
+    if (!this.lazyTimer) {
+      this.lazyTimer = setTimeout(this.flushLazy, this.lazyMs);
+      this.lazyTimer.unref();
+    }
   }
 
   /** Sends what is queued now (before a message that must follow it but cannot be queued). */
   flushNow(): void {
+    this.takeLazy();
     if (this.pending.length > 0) this.flush();
   }
+
+  private takeLazy(): void {
+    if (this.lazy.size === 0) return;
+    const wasEmpty = this.pending.length === 0;
+    for (const m of this.lazy.values()) this.pending.push(m);
+    this.lazy.clear();
+    if (wasEmpty) setImmediate(this.flush);
+  }
+
+  private readonly flushLazy = (): void => {
+    this.lazyTimer = undefined;
+    if (this.lazy.size > 0) this.flushNow();
+  };
 
   private readonly flush = (): void => {
     const messages = this.pending.splice(0);

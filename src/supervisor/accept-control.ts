@@ -14,6 +14,12 @@ interface RawHandle {
 
 /** One for the workers and one spare for the supervisor to accept on, per listener. */
 const COPIES_KEPT = 2;
+/**
+ * How long no worker may accept before the supervisor does. A child usually frees within
+ * milliseconds; until then a new client waits in the kernel's listen queue, as pgpool's do,
+ * rather than cost a pass through the supervisor.
+ */
+export const SUPERVISOR_ACCEPT_DELAY_MS = 50;
 
 export interface AcceptControlDeps {
   readonly workers: Pick<WorkerPool, 'count' | 'send'>;
@@ -28,6 +34,7 @@ export class AcceptControl {
   private readonly kept: RawHandle[][];
   /** The servers the supervisor accepts on while it does; first the ones bound at start. */
   private own: net.Server[] | undefined;
+  private acceptTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -58,7 +65,7 @@ export class AcceptControl {
     const v = this.d.view();
     const plan = planAccepting({ ...v, listening: this.listening });
     for (const w of plan.grant) this.grant(w);
-    if (plan.supervisorAccepts) this.acceptHere();
+    if (plan.supervisorAccepts) this.acceptSoon();
     else this.stopAcceptingHere();
   }
 
@@ -79,6 +86,7 @@ export class AcceptControl {
   /** Stops accepting everywhere here; the workers stop on their shutdown message. */
   close(): void {
     this.closed = true;
+    clearTimeout(this.acceptTimer);
     for (const s of this.own ?? []) s.close();
     this.own = undefined;
     for (const copies of this.kept) for (const h of copies.splice(0)) h.close();
@@ -96,6 +104,17 @@ export class AcceptControl {
     if (sent) this.listening[w] = true;
   }
 
+  /** Accepts here if, SUPERVISOR_ACCEPT_DELAY_MS from now, still no worker does. */
+  private acceptSoon(): void {
+    if (this.own || this.acceptTimer) return;
+    this.acceptTimer = setTimeout(() => {
+      this.acceptTimer = undefined;
+      if (this.closed) return;
+      const plan = planAccepting({ ...this.d.view(), listening: this.listening });
+      if (plan.supervisorAccepts) this.acceptHere();
+    }, SUPERVISOR_ACCEPT_DELAY_MS);
+  }
+
   private acceptHere(): void {
     if (this.own) return;
     // Without a spare for every listener, clients wait in the kernel's listen queue until a worker accepts again.
@@ -109,6 +128,8 @@ export class AcceptControl {
   }
 
   private stopAcceptingHere(): void {
+    clearTimeout(this.acceptTimer);
+    this.acceptTimer = undefined;
     // The servers bound at start hold the only descriptors until the first copies are back.
     if (!this.own || this.kept.some((copies) => copies.length === 0)) return;
     for (const s of this.own) s.close();

@@ -68,7 +68,15 @@ class Worker implements SessionEnv {
     config: () => this.config,
     log: () => this.log,
     send: (m) => {
-      this.outbox.push(m);
+      // While this worker accepts, nobody waits on its children's comings and goings: the
+      // supervisor gets their latest states lazily (batched, within 100 ms). Not so for the
+      // sockets it handed over, exits, or anything while this worker does not accept.
+      const mayWait =
+        m.t === 'childState' &&
+        this.listening.open &&
+        (m.state.kind === 'idle' || (m.state.kind === 'busy' && m.state.connId < 0));
+      if (mayWait) this.outbox.pushLazy(m.childId, m);
+      else this.outbox.push(m);
       // The last idle child was just taken (or exited): stop accepting.
       this.listening.childTaken();
     },

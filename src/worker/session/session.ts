@@ -208,10 +208,14 @@ export class Session {
       this.transition('ended');
       return { end: 'no-session' };
     }
+    const peer = () => this.peer;
     this.logging = new SessionLogging(this.env, this.settings, {
       user: startup.user,
       database: startup.database,
-      peer: this.peer,
+      // Asked only when a line is logged: the address costs a system call.
+      get peer() {
+        return peer();
+      },
     });
     this.transition('authenticating');
     return this.serve(startup, cacheKey, outcome.rest, pool);

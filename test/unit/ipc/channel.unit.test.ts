@@ -24,6 +24,33 @@ describe('Outbox', () => {
   });
 });
 
+describe('Outbox lazy messages', () => {
+  it('keeps the latest per key, sends them within lazyMs, or first with the next message that cannot wait', async () => {
+    const sent: unknown[] = [];
+    const box = new Outbox<{ n: number } | { batch: unknown[] }>(
+      (m) => sent.push(m),
+      (messages) => ({ batch: messages }),
+      20,
+    );
+    box.pushLazy(1, { n: 1 });
+    box.pushLazy(2, { n: 2 });
+    box.pushLazy(1, { n: 11 }); // replaces n: 1
+    await new Promise((r) => setImmediate(r));
+    expect(sent).toEqual([]); // nothing in this turn
+    await new Promise((r) => setTimeout(r, 40));
+    expect(sent).toEqual([{ batch: [{ n: 2 }, { n: 11 }] }]);
+    box.pushLazy(3, { n: 3 });
+    box.push({ n: 4 }); // cannot wait: takes the lazy one along, before it
+    await new Promise((r) => setImmediate(r));
+    expect(sent[1]).toEqual({ batch: [{ n: 3 }, { n: 4 }] });
+    box.pushLazy(5, { n: 5 });
+    box.flushNow();
+    expect(sent[2]).toEqual({ n: 5 });
+    await new Promise((r) => setTimeout(r, 40));
+    expect(sent).toHaveLength(3);
+  });
+});
+
 describe('Requests', () => {
   it('collects one answer per peer asked, and resolves with what came by the timeout', async () => {
     const r = new Requests();
