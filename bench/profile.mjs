@@ -7,7 +7,7 @@
 // draw it; the .cpuprofile itself opens as a flame chart in Chrome DevTools).
 //
 //   node bench/profile.mjs select|tpcb|churn|idle        (after npm run build)
-//   env: SECS (10), CLIENTS (8), SCALE (pgbench's, 10), WORKERS (worker_processes, default: as configured),
+//   env: SECS (10), CLIENTS (8), CHILDREN (num_init_children, default CLIENTS), SCALE (pgbench's, 10), WORKERS (worker_processes, default: as configured),
 //        CPU_PROF=1, PROFILE_DIR (default: a new temporary directory), TOP (25)
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -108,7 +108,7 @@ try {
       `backend_port0 = ${pg.port}`,
       `pcp_port = ${await freePort()}`,
       `pcp_socket_dir = '${dir}'`,
-      `num_init_children = ${clients}`,
+      `num_init_children = ${process.env.CHILDREN ?? clients}`,
       'max_pool = 4',
       'child_life_time = 0',
       'metrics_port = 0',
