@@ -1,12 +1,12 @@
 # pgpool-ts container: built from this repository, runs as a non-root user.
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY src ./src
 RUN npx tsc -p tsconfig.json
 
-FROM node:20-slim
+FROM node:24-slim
 ENV NODE_ENV=production
 WORKDIR /opt/pgpool-ts
 COPY package.json package-lock.json ./

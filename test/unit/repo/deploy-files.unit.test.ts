@@ -47,9 +47,9 @@ describe('docker-compose.yml', () => {
 });
 
 describe('Dockerfile', () => {
-  it('builds on node:20-slim, installs production dependencies only, and runs as a non-root user', () => {
-    expect(dockerfile).toMatch(/^FROM node:20-slim AS build$/m);
-    expect(dockerfile).toMatch(/^FROM node:20-slim$/m);
+  it('builds on node:24-slim (Node 24 LTS), installs production dependencies only, and runs as a non-root user', () => {
+    expect(dockerfile).toMatch(/^FROM node:24-slim AS build$/m);
+    expect(dockerfile).toMatch(/^FROM node:24-slim$/m);
     expect(dockerfile).toContain('npm ci --omit=dev');
     expect(dockerfile).toMatch(/^USER node$/m);
   });
