@@ -80,16 +80,20 @@ export interface ClientAuthDeps {
   readonly user: string;
   readonly entry: PoolPasswdEntry | undefined;
   readonly poolKey: string | undefined;
-  /** What is left of authentication_timeout (ms, 0 = no limit), asked before each read. */
-  readonly remainingMs: () => number;
 }
+
+/**
+ * Reads from the client wait without a limit of their own: authentication_timeout belongs to
+ * the session's timer (docs/behaviour.md#startup), which ends the session, and so the read.
+ */
+const NO_LIMIT = 0;
 
 /** The exchanges with one client during its start-up. */
 export class ClientAuthenticator {
   constructor(private readonly d: ClientAuthDeps) {}
 
   private async readPassword(): Promise<string | undefined> {
-    const m = await this.d.stream.next(this.d.remainingMs()).catch(() => undefined);
+    const m = await this.d.stream.next(NO_LIMIT).catch(() => undefined);
     if (!m || m.type !== FrontendCode.Password) return undefined;
     const end = m.body.indexOf(0);
     return m.body.toString('utf8', 0, end < 0 ? m.body.length : end);
@@ -115,9 +119,9 @@ export class ClientAuthenticator {
 
   /** The full SCRAM-SHA-256 server exchange (R 10, 11, 12) against a plain password. */
   async challengeScram(password: string): Promise<boolean> {
-    const { client, stream, remainingMs } = this.d;
+    const { client, stream } = this.d;
     client.write(authenticationRequest(AuthCode.SASL, Buffer.from('SCRAM-SHA-256\0\0')));
-    const initial = await stream.next(remainingMs()).catch(() => undefined);
+    const initial = await stream.next(NO_LIMIT).catch(() => undefined);
     if (!initial || initial.type !== FrontendCode.Password) return false;
     const mechEnd = initial.body.indexOf(0);
     if (mechEnd < 0 || initial.body.toString('utf8', 0, mechEnd) !== 'SCRAM-SHA-256') {
@@ -128,7 +132,7 @@ export class ClientAuthenticator {
     const server = new ScramServer(cachedVerifier(this.d.user, password));
     try {
       client.write(authenticationRequest(AuthCode.SASLContinue, Buffer.from(server.first(clientFirst))));
-      const response = await stream.next(remainingMs()).catch(() => undefined);
+      const response = await stream.next(NO_LIMIT).catch(() => undefined);
       if (!response || response.type !== FrontendCode.Password) return false;
       const serverFinal = server.final(response.body.toString('utf8'));
       if (serverFinal === undefined) return false;

@@ -47,16 +47,6 @@ export class AcceptControl {
     this.own = bound.map((b) => b.server);
   }
 
-  /** Whether the supervisor accepts clients itself now. */
-  get supervisorAccepts(): boolean {
-    return this.own !== undefined;
-  }
-
-  /** Whether worker `w` accepts, as far as the supervisor knows. */
-  workerAccepts(w: number): boolean {
-    return this.listening[w];
-  }
-
   /** Re-plans after anything that changes free children, the queue, or who listens. */
   update(): void {
     // Every worker accepting is the common case, and nothing to change (the plan grants only

@@ -84,8 +84,7 @@ export class FrontDoor {
       socket.end(errorResponse(e));
       return;
     }
-    const p: Pending = { id: this.nextConnId++, socket, initial: Buffer.alloc(0), state: 'new' };
-    this.pending.set(p.id, p);
+    const p = this.admit(socket, Buffer.alloc(0));
     socket.on('error', () => {});
     const free = this.d.directory.freeByWorker();
     const decision = placeClient(totalFree(free), this.queue.length, cfg);
@@ -108,11 +107,7 @@ export class FrontDoor {
    */
   clientBack(w: number, connId: number, initial: Buffer, socket: net.Socket | undefined): void {
     this.d.directory.settle(w, connId);
-    let p = this.pending.get(connId);
-    if (connId < 0 && socket) {
-      p = { id: this.nextConnId++, socket, initial, state: 'new' };
-      this.pending.set(p.id, p);
-    }
+    const p = connId < 0 && socket ? this.admit(socket, initial) : this.pending.get(connId);
     if (!p || !socket) {
       socket?.destroy();
       this.connDone(connId);
@@ -123,6 +118,13 @@ export class FrontDoor {
     p.initial = initial;
     this.wait(p, true);
     this.drainQueue();
+  }
+
+  /** A client from now on counted until it is done with a child (reserved_connections). */
+  private admit(socket: net.Socket, initial: Buffer): Pending {
+    const p: Pending = { id: this.nextConnId++, socket, initial, state: 'new' };
+    this.pending.set(p.id, p);
+    return p;
   }
 
   /** The client of `connId` is done with its child, or never reached one. */

@@ -48,8 +48,8 @@ export class Listening {
       this.d.send({ t: 'listenerCopy', index }, handle, c === copies ? start : () => {});
   }
 
-  /** After a child was taken: with none idle left, stop accepting. */
-  childTaken(): void {
+  /** After any child's transition: with none idle left, stop accepting. */
+  childrenChanged(): void {
     if (this.open && !this.d.idle()) this.closeAll();
   }
 

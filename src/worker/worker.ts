@@ -77,8 +77,8 @@ class Worker implements SessionEnv {
         (m.state.kind === 'idle' || (m.state.kind === 'busy' && m.state.connId < 0));
       if (mayWait) this.outbox.pushLazy(m.childId, m);
       else this.outbox.push(m);
-      // The last idle child was just taken (or exited): stop accepting.
-      this.listening.childTaken();
+      // If the last idle child was just taken (or exited): stop accepting.
+      this.listening.childrenChanged();
     },
     observers: {
       connected: (s) => this.metrics.connectSeconds.observe(s),

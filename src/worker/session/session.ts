@@ -60,9 +60,6 @@ export interface SessionHost {
   cancel(pid: number, keyHex: string): void;
 }
 
-/** How long after authentication_timeout a start-up read gives up by itself. */
-const AUTH_READ_BACKSTOP_MS = 1000;
-
 /** Runs the session to its end; never throws. */
 export class Session {
   private current: SessionPhase = 'startup';
@@ -233,9 +230,6 @@ export class Session {
       user,
       entry: this.env.auth.entry(user),
       poolKey: this.env.auth.poolKey,
-      // The session's own timer answers authentication_timeout (transition); the reads' limit
-      // is only a backstop, so it must never win the race against that timer.
-      remainingMs: () => (this.authDeadline > 0 ? this.remainingAuthMs() + AUTH_READ_BACKSTOP_MS : 0),
     });
     let lease: Lease;
     const address = this.env.route();
