@@ -4,6 +4,7 @@
 import { nodeValue } from '../config/conf-loader.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import { NODE_ROLE_CODE, NODE_STATUS_CODE, type NodeSnapshot } from '../ipc/node-snapshot.js';
+import { hasPrimary } from '../policy/clustering.js';
 import type { NodeInfo } from './pcp-protocol.js';
 import { POOL_STATUS_ITEMS } from './pool-status-items.js';
 import { pgpoolTime } from './process-report.js';
@@ -21,6 +22,7 @@ export interface ClusterView {
 export interface NodeRow extends NodeInfo {
   readonly id: number;
   readonly statusName: string;
+  readonly roleName: string;
 }
 
 export function backendNodes({ cfg, nodes }: ClusterView): NodeRow[] {
@@ -36,7 +38,13 @@ export function backendNodes({ cfg, nodes }: ClusterView): NodeRow[] {
     pgStatus: 'unknown',
     weight: weightOf(n.id) / total,
     role: NODE_ROLE_CODE[n.role],
-    pgRole: n.role,
+    roleName: n.role,
+    // pgpool's pg_role: what the node said at the last check; outside streaming and logical replication, the role.
+    pgRole: hasPrimary(cfg.backend_clustering_mode) ? (cfg.sr_check_period > 0 ? n.actualRole : 'unknown') : n.role,
+    replicationDelay: n.replicationDelay,
+    delayByTime: n.delayByTime,
+    replicationState: n.replicationState,
+    replicationSyncState: n.replicationSyncState,
     statusChangedEpoch: Math.floor(n.lastStatusChange / 1000),
   }));
 }
@@ -76,7 +84,7 @@ export function poolStatusItems(view: ClusterView): [string, string, string][] {
       [`backend_weight${n}`, nodes[i].weight.toFixed(6), 'weight of backend #' + n],
       [`backend_data_directory${n}`, nodeValue(cfg.backend_data_directory, n), 'data directory for backend #' + n],
       [`backend_status${n}`, statusName, 'status of backend #' + n],
-      [`standby_delay${n}`, '0', 'standby delay of backend #' + n],
+      [`standby_delay${n}`, String(nodes[i].replicationDelay), 'standby delay of backend #' + n],
       [`backend_flag${n}`, render(nodeValue(cfg.backend_flag, n)) || 'ALLOW_TO_FAILOVER', 'backend #' + n + ' flag'],
       [
         `backend_application_name${n}`,
@@ -104,7 +112,7 @@ export function healthCheckRow(view: ClusterView, index: number): string[] {
     n.hostname,
     String(n.port),
     n.statusName,
-    n.pgRole,
+    n.roleName,
     pgpoolTime(n.statusChangedEpoch * 1000),
     '0',
     '0',

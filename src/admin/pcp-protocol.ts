@@ -70,6 +70,11 @@ export interface NodeInfo {
   /** 0 main, 1 replica, 2 primary, 3 standby. */
   readonly role: number;
   readonly pgRole: string;
+  /** Bytes, or µs when delayByTime. */
+  readonly replicationDelay: number;
+  readonly delayByTime: boolean;
+  readonly replicationState: string;
+  readonly replicationSyncState: string;
   readonly statusChangedEpoch: number;
 }
 
@@ -87,8 +92,8 @@ export function nodeInfoPacket(n: NodeInfo, v: PcpClientVersion): Buffer {
     String(n.role),
     n.pgRole,
   ];
-  const tail = ['0', '', '', String(n.statusChangedEpoch)];
-  return pcpPacket('i', 'NodeInfo', ...head, ...(v === '4.3' ? [] : ['0']), ...tail);
+  const tail = [String(n.replicationDelay), n.replicationState, n.replicationSyncState, String(n.statusChangedEpoch)];
+  return pcpPacket('i', 'NodeInfo', ...head, ...(v === '4.3' ? [] : [n.delayByTime ? '1' : '0']), ...tail);
 }
 
 /** ProcessInfo: the SHOW pool_pools columns, 17 for 4.3/4.4 tools, 21 for newest. */

@@ -3,6 +3,8 @@
 // (which sees every worker's children) and sent back. Anything else goes to PostgreSQL.
 import { readyForQuery, textResult } from '../protocol/backend-write.js';
 import { TxStatus } from '../protocol/tx-status.js';
+import { writeNodeId } from '../policy/clustering.js';
+import { delayColumn } from '../policy/replication-delay.js';
 import { version } from '../version.js';
 import {
   backendNodes,
@@ -78,24 +80,26 @@ const CACHE_COLUMNS = [
 export function buildReport(name: string, view: ClusterView, children: readonly ChildReport[]): Report {
   const { cfg } = view;
   const nodes = backendNodes(view);
+  const sessionNodeId = writeNodeId(cfg.backend_clustering_mode, view.nodes);
   switch (name) {
     case 'pool_nodes':
       return {
         columns: NODES_COLUMNS,
-        rows: nodes.map((n, i) => [
+        rows: nodes.map((n) => [
           String(n.id),
           n.hostname,
           String(n.port),
           n.statusName,
           n.pgStatus,
           n.weight.toFixed(6),
-          n.pgRole,
+          n.roleName,
           n.pgRole,
           '0',
-          i === 0 ? 'true' : 'false',
-          '0',
-          '',
-          '',
+          // No load balancing yet: a session's load-balance node is the node it writes to, as pgpool's is with it off.
+          n.id === sessionNodeId ? 'true' : 'false',
+          delayColumn(n),
+          n.replicationState,
+          n.replicationSyncState,
           pgpoolTime(n.statusChangedEpoch * 1000),
         ]),
       };
@@ -119,7 +123,7 @@ export function buildReport(name: string, view: ClusterView, children: readonly 
           n.hostname,
           String(n.port),
           n.statusName,
-          n.pgRole,
+          n.roleName,
           '0',
           '0',
           '0',

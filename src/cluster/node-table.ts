@@ -1,13 +1,33 @@
 // THE node table (docs/architecture.md#nodes), owned by the supervisor: one entry per
-// configured backend, its status, role and last status change. SHOW pool_nodes, PCP,
-// the metrics and the workers' routing all read its snapshot; only transition() changes it.
+// configured backend, its status, role, last status change and what the replication
+// check measured. SHOW pool_nodes, PCP, the metrics and the workers' routing all read its
+// snapshot; only its methods change it, and each change is sent on at once.
 import { configuredBackends } from '../config/conf-checks.js';
 import type { PgpoolConfig } from '../config/schema.js';
-import type { NodeSnapshot, NodeStatus, NodeView } from '../ipc/node-snapshot.js';
+import {
+  freshNode,
+  type ActualRole,
+  type NodeRole,
+  type NodeSnapshot,
+  type NodeStatus,
+  type NodeView,
+} from '../ipc/node-snapshot.js';
+import { hasPrimary } from '../policy/clustering.js';
 import { nodeTransition } from './node-state.js';
+
+/** What one replication check found for a node. */
+export interface ReplicationFinding {
+  readonly actualRole: ActualRole;
+  readonly replicationDelay: number;
+  readonly delayByTime: boolean;
+  readonly replicationState: string;
+  readonly replicationSyncState: string;
+}
 
 export class NodeTable {
   private nodes: NodeView[] = [];
+  private withPrimary = false;
+  private primary: number | undefined;
 
   constructor(
     cfg: PgpoolConfig,
@@ -18,17 +38,33 @@ export class NodeTable {
     this.configure(cfg);
   }
 
-  /** Nodes named by the configuration, in node id order; a node added by a reload starts waiting. */
-  configure(cfg: PgpoolConfig): void {
+  /** The primary's id, when the primary search found one. */
+  get primaryId(): number | undefined {
+    return this.primary;
+  }
+
+  /**
+   * Nodes named by the configuration, in node id order; a node added by a reload starts
+   * waiting. In streaming and logical replication every node is a standby until the
+   * primary search says otherwise; in raw mode the first node is the main node. True when
+   * the set of nodes changed.
+   */
+  configure(cfg: PgpoolConfig): boolean {
     const t = this.now();
+    this.withPrimary = hasPrimary(cfg.backend_clustering_mode);
     const known = new Map(this.nodes.map((n) => [n.id, n]));
     const next = configuredBackends(cfg).map(
-      (id, i): NodeView =>
-        known.get(id) ?? { id, status: 'waiting', role: i === 0 ? 'main' : 'replica', lastStatusChange: t },
+      (id, i): NodeView => known.get(id) ?? freshNode(id, this.roleOf(id, i), t),
     );
     const grew = next.length !== this.nodes.length;
     this.nodes = next;
     if (grew) this.changed(this.snapshot());
+    return grew;
+  }
+
+  private roleOf(id: number, index: number): NodeRole {
+    if (this.withPrimary) return id === this.primary ? 'primary' : 'standby';
+    return index === 0 ? 'main' : 'replica';
   }
 
   /** The only mutator of a node's status; false when `to` is no transition from its status. */
@@ -46,6 +82,48 @@ export class NodeTable {
   used(id: number): void {
     const n = this.nodes.find((x) => x.id === id);
     if (n?.status === 'waiting') this.transition(id, 'up');
+  }
+
+  /**
+   * The primary search's result: `primary` (undefined: none found) and what each asked
+   * node answered. A role change is a status change for last_status_change, as in pgpool.
+   */
+  setPrimary(primary: number | undefined, answers: ReadonlyMap<number, ActualRole>): void {
+    if (!this.withPrimary) return;
+    this.primary = primary;
+    const t = this.now();
+    this.update((n, i) => {
+      const role = this.roleOf(n.id, i);
+      const actualRole = answers.get(n.id) ?? n.actualRole;
+      if (role === n.role && actualRole === n.actualRole) return n;
+      return { ...n, role, actualRole, lastStatusChange: role === n.role ? n.lastStatusChange : t };
+    });
+  }
+
+  /** A replication check's findings, by node id (nodes not named keep what they had). */
+  setReplication(findings: ReadonlyMap<number, ReplicationFinding>): void {
+    this.update((n) => {
+      const f = findings.get(n.id);
+      if (!f) return n;
+      const same =
+        f.actualRole === n.actualRole &&
+        f.replicationDelay === n.replicationDelay &&
+        f.delayByTime === n.delayByTime &&
+        f.replicationState === n.replicationState &&
+        f.replicationSyncState === n.replicationSyncState;
+      return same ? n : { ...n, ...f };
+    });
+  }
+
+  /** Applies `f` to every node; sends the snapshot once when anything changed. */
+  private update(f: (n: NodeView, index: number) => NodeView): void {
+    let changed = false;
+    this.nodes = this.nodes.map((n, i) => {
+      const next = f(n, i);
+      if (next !== n) changed = true;
+      return next;
+    });
+    if (changed) this.changed(this.snapshot());
   }
 
   snapshot(): NodeSnapshot {

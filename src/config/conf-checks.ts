@@ -2,6 +2,7 @@
 // start-up refusals, plus the warnings pgpool-ts adds for what it does not do.
 import type { Diagnostic } from './diagnostic.js';
 import type { SettingSource } from './conf-loader.js';
+import { hasPrimary, REFUSED_MODES } from '../policy/clustering.js';
 import type { PgpoolConfig } from './schema.js';
 
 export function crossCheck(cfg: PgpoolConfig, sources: ReadonlyMap<string, SettingSource>, file: string): Diagnostic[] {
@@ -12,6 +13,13 @@ export function crossCheck(cfg: PgpoolConfig, sources: ReadonlyMap<string, Setti
   const warn = (param: string, message: string, hint?: string) =>
     out.push({ severity: 'warning', ...at(param), param, message, hint });
 
+  if (REFUSED_MODES.has(cfg.backend_clustering_mode)) {
+    error(
+      'backend_clustering_mode',
+      `backend_clustering_mode = '${cfg.backend_clustering_mode}' is not supported by pgpool-ts`,
+      'pgpool-ts supports streaming_replication, logical_replication and raw; in this mode pgpool itself replicates every write',
+    );
+  }
   if (cfg.reserved_connections > 0 && cfg.reserved_connections >= cfg.num_init_children) {
     error(
       'reserved_connections',
@@ -68,10 +76,11 @@ export function crossCheck(cfg: PgpoolConfig, sources: ReadonlyMap<string, Setti
       'no backend configured: set backend_hostname0 and backend_port0',
       'every client will be refused until a backend is configured',
     );
-  } else if (backends.length > 1 || backends[0] !== 0) {
+  } else if (backends.length > 1 && hasPrimary(cfg.backend_clustering_mode) && cfg.load_balance_mode) {
     warn(
-      `backend_port${backends[0]}`,
-      `pgpool-ts uses one backend (node ${backends[0]}); the other ${backends.length - 1} configured backend(s) are not used yet`,
+      'load_balance_mode',
+      'load balancing is not implemented yet: every statement goes to the primary',
+      'the standbys are watched (SHOW pool_nodes) but get no reads',
     );
   }
   return out;

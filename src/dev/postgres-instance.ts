@@ -36,7 +36,7 @@ async function binaries(): Promise<{ initdb: string; pg_ctl: string }> {
 }
 
 /** As root, PostgreSQL must run as another user: use (or create) "postgres". */
-async function ensureOwner(): Promise<{ uid: number; gid: number } | undefined> {
+export async function ensureOwner(): Promise<{ uid: number; gid: number } | undefined> {
   if (process.getuid?.() !== 0) return undefined;
   if (!(await ids())) {
     await run('groupadd', ['-f', 'postgres']).catch(() => undefined);
@@ -54,7 +54,7 @@ async function ids(): Promise<{ uid: number; gid: number } | undefined> {
   return uid > 0 ? { uid, gid } : undefined;
 }
 
-async function pgCtl(dataDir: string, args: string[]): Promise<void> {
+export async function pgCtl(dataDir: string, args: string[]): Promise<void> {
   const { pg_ctl } = await binaries();
   await run(pg_ctl, ['-D', dataDir, ...args], { ...(await ids()), cwd: path.dirname(dataDir), timeout: 60_000 });
 }

@@ -6,6 +6,7 @@
 // messages to them. It never relays client traffic.
 import type net from 'node:net';
 import os from 'node:os';
+import { ClusterMonitor } from '../cluster/cluster-monitor.js';
 import { NodeTable } from '../cluster/node-table.js';
 import type { LoadedConfig } from '../config/conf-loader.js';
 import { assertNever } from '../ipc/channel.js';
@@ -33,6 +34,7 @@ export class Supervisor {
   private readonly workers: WorkerPool;
   private readonly directory: ChildDirectory;
   private readonly nodes: NodeTable;
+  private readonly cluster: ClusterMonitor;
   private readonly processes: ProcessManager;
   private readonly frontDoor: FrontDoor;
   private readonly cancels: CancelRouter;
@@ -83,6 +85,12 @@ export class Supervisor {
       },
     });
     this.nodes = new NodeTable(running.cfg, (nodes) => this.workers.broadcast({ t: 'nodes', nodes }));
+    this.cluster = new ClusterMonitor({
+      config: cfg,
+      files: { configFile: running.file, poolKeyFile: files.poolKey },
+      table: this.nodes,
+      log,
+    });
     this.processes = new ProcessManager(cfg, log, this.directory, this.workers);
     this.cancels = new CancelRouter(this.workers, this.counters, log, () => running.cfg.log_client_messages);
     this.frontDoor = new FrontDoor({
@@ -119,7 +127,7 @@ export class Supervisor {
       status: () => this.currentStatus(),
       reloaded: () => {
         this.workers.broadcast({ t: 'reload', config: running.forWorkers() });
-        this.nodes.configure(running.cfg);
+        this.cluster.reloaded(this.nodes.configure(running.cfg));
       },
       closeDoors: (mode) => this.closeDoors(mode),
       stopWorkers: (mode) => {
@@ -165,6 +173,7 @@ export class Supervisor {
     await this.admin.start();
     this.lifecycle.installSignals();
     void checkBackendCapacity(cfg, log);
+    this.cluster.start();
     // Listening, and the workers are up: tell systemd (Type=notify) we are ready.
     void this.systemd.send({ READY: '1', STATUS: this.currentStatus() });
     log.info(
@@ -287,6 +296,7 @@ export class Supervisor {
   private closeDoors(mode: StopMode): void {
     if (this.spareTimer) clearInterval(this.spareTimer);
     this.processes.stop();
+    this.cluster.stop();
     this.accepting?.close();
     this.listeners?.close();
     this.admin.close();

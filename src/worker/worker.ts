@@ -24,7 +24,7 @@ import { Children } from './children.js';
 import { startJanitor } from './janitor.js';
 import { Listening } from './listening.js';
 import { childReport } from './reports.js';
-import { mainNode } from './routing/router.js';
+import { sessionNode } from './routing/router.js';
 import type { SessionEnv } from './session/session-env.js';
 import type { Session, SessionResult } from './session/session.js';
 
@@ -199,7 +199,7 @@ class Worker implements SessionEnv {
   // SessionEnv
 
   route(): BackendAddress | undefined {
-    return mainNode(this.config, this.nodes);
+    return sessionNode(this.config, this.nodes);
   }
 
   nodeConnected(node: number): void {

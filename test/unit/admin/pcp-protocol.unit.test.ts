@@ -52,6 +52,10 @@ describe('PCP protocol', () => {
       weight: 1,
       role: 0,
       pgRole: 'main',
+      replicationDelay: 0,
+      delayByTime: false,
+      replicationState: '',
+      replicationSyncState: '',
       statusChangedEpoch: 1795325083,
     };
     const n43 = nodeInfoPacket(node, '4.3');
@@ -61,6 +65,22 @@ describe('PCP protocol', () => {
     expect(n43.readInt32BE(1)).toBe(81);
     // 4.4 and later: standby_delay_by_time between pg_role and standby_delay.
     expect(nodeInfoPacket(node, 'newest').toString('latin1', 5)).toContain('main\x000\x000\x00\x00\x00');
+    // A standby: its delay (µs when measured in time, flagged 1) and pg_stat_replication states.
+    const standby = {
+      ...node,
+      role: 3,
+      pgRole: 'standby',
+      replicationDelay: 1250000,
+      delayByTime: true,
+      replicationState: 'streaming',
+      replicationSyncState: 'async',
+    };
+    expect(nodeInfoPacket(standby, 'newest').toString('latin1', 5)).toContain(
+      '\x003\x00standby\x001\x001250000\x00streaming\x00async\x001795325083\x00',
+    );
+    expect(nodeInfoPacket(standby, '4.3').toString('latin1', 5)).toContain(
+      '\x003\x00standby\x001250000\x00streaming\x00async\x00',
+    );
     expect(poolStatusHeader(144)).toEqual(Buffer.from('b\0\0\0\x12ArraySize\0\0\0\0\x90', 'latin1'));
     const row = Array.from({ length: 21 }, (_, i) => String(i));
     expect(processInfoPacket(row, '4.3').toString('latin1', 5).split('\0')).toHaveLength(19);

@@ -4,19 +4,19 @@
 import { describe, expect, it } from 'vitest';
 import { mayTransition, nodeTransition } from '../../../src/cluster/node-state.js';
 import { NodeTable } from '../../../src/cluster/node-table.js';
-import type { NodeSnapshot, NodeStatus } from '../../../src/ipc/node-snapshot.js';
+import { freshNode, primaryNodeId, type NodeSnapshot, type NodeStatus } from '../../../src/ipc/node-snapshot.js';
 import { loadConfigText } from '../../helpers/config.js';
 
-const two = loadConfigText(
-  "backend_hostname0 = 'a'\nbackend_port0 = 5432\nbackend_hostname1 = 'b'\nbackend_port1 = 5433\n",
-);
+const NODES = "backend_hostname0 = 'a'\nbackend_port0 = 5432\nbackend_hostname1 = 'b'\nbackend_port1 = 5433\n";
+const two = loadConfigText(`backend_clustering_mode = 'raw'\n${NODES}`);
+const streaming = loadConfigText(NODES);
 
 describe('node state', () => {
   it('allows exactly pgpool’s status changes', () => {
     const all: NodeStatus[] = ['unused', 'waiting', 'up', 'down'];
     const allowed = all.flatMap((f) => all.filter((t) => mayTransition(f, t)).map((t) => `${f}→${t}`));
     expect(allowed).toEqual(['unused→waiting', 'waiting→up', 'waiting→down', 'up→down', 'down→waiting']);
-    const n = { id: 0, status: 'up' as const, role: 'main' as const, lastStatusChange: 1 };
+    const n = { ...freshNode(0, 'main', 1), status: 'up' as const };
     expect(nodeTransition(n, 'waiting', 5)).toBeUndefined();
     expect(nodeTransition(n, 'down', 5)).toEqual({ ...n, status: 'down', lastStatusChange: 5 });
   });
@@ -31,15 +31,12 @@ describe('NodeTable', () => {
       (s) => sent.push(s),
       () => t,
     );
-    expect(table.snapshot()).toEqual([
-      { id: 0, status: 'waiting', role: 'main', lastStatusChange: 1000 },
-      { id: 1, status: 'waiting', role: 'replica', lastStatusChange: 1000 },
-    ]);
+    expect(table.snapshot()).toEqual([freshNode(0, 'main', 1000), freshNode(1, 'replica', 1000)]);
     t = 2000;
     table.used(0);
     table.used(0); // already up: no change, nothing sent
     expect(sent).toHaveLength(2); // the start and the one change
-    expect(table.snapshot()[0]).toEqual({ id: 0, status: 'up', role: 'main', lastStatusChange: 2000 });
+    expect(table.snapshot()[0]).toEqual({ ...freshNode(0, 'main', 2000), status: 'up' });
     expect(table.transition(0, 'waiting')).toBe(false);
     expect(table.transition(9, 'down')).toBe(false);
   });
@@ -58,5 +55,62 @@ describe('NodeTable', () => {
       [0, 'up', 1],
       [1, 'waiting', 50],
     ]);
+  });
+
+  it('streaming replication: standbys until the search finds the primary; a role change is a status change', () => {
+    let t = 10;
+    const sent: NodeSnapshot[] = [];
+    const table = new NodeTable(
+      streaming,
+      (s) => sent.push(s),
+      () => t,
+    );
+    expect(table.snapshot().map((n) => n.role)).toEqual(['standby', 'standby']);
+    expect(primaryNodeId(table.snapshot())).toBe(0); // none known: the main node takes writes
+    t = 20;
+    table.setPrimary(
+      1,
+      new Map([
+        [0, 'standby'],
+        [1, 'primary'],
+      ]),
+    );
+    expect(table.primaryId).toBe(1);
+    expect(table.snapshot().map((n) => [n.role, n.actualRole, n.lastStatusChange])).toEqual([
+      ['standby', 'standby', 10],
+      ['primary', 'primary', 20],
+    ]);
+    expect(primaryNodeId(table.snapshot())).toBe(1);
+    const count = sent.length;
+    table.setPrimary(1, new Map([[1, 'primary']])); // nothing new: nothing sent
+    expect(sent).toHaveLength(count);
+    table.transition(1, 'down');
+    expect(primaryNodeId(table.snapshot())).toBe(0); // the primary down: the main node
+  });
+
+  it('keeps what a replication check found, and sends only changes', () => {
+    const sent: NodeSnapshot[] = [];
+    const table = new NodeTable(streaming, (s) => sent.push(s));
+    table.setPrimary(0, new Map());
+    const found = {
+      actualRole: 'standby' as const,
+      replicationDelay: 4096,
+      delayByTime: false,
+      replicationState: 'streaming',
+      replicationSyncState: 'async',
+    };
+    const count = sent.length;
+    table.setReplication(new Map([[1, found]]));
+    table.setReplication(new Map([[1, found]]));
+    expect(sent).toHaveLength(count + 1);
+    expect(table.snapshot()[1]).toMatchObject(found);
+    expect(table.snapshot()[0].replicationDelay).toBe(0);
+  });
+
+  it('raw mode has no primary to set', () => {
+    const table = new NodeTable(two, () => {});
+    table.setPrimary(1, new Map());
+    expect(table.primaryId).toBeUndefined();
+    expect(table.snapshot().map((n) => n.role)).toEqual(['main', 'replica']);
   });
 });

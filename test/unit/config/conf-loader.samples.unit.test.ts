@@ -58,12 +58,18 @@ const EXPECTED: Record<string, [string[], string[]]> = {
     ['logdir', 'delegate_IP', 'socket_dir', 'enable_multiple_failover_requests_from_node', 'heartbeat_port0'],
   ],
   'pgpool.conf.sample-raw-4.2.24': [[], ['logdir', 'delegate_IP', 'socket_dir', 'heartbeat_port0']],
-  'pgpool.conf.sample-replication-4.2.24': [[], ['logdir', 'delegate_IP', 'socket_dir', 'heartbeat_port0']],
+  'pgpool.conf.sample-replication-4.2.24': [
+    ["27:backend_clustering_mode = 'native_replication' is not supported by pgpool-ts"],
+    ['logdir', 'delegate_IP', 'socket_dir', 'heartbeat_port0'],
+  ],
   'pgpool.conf.sample-slony-4.2.24': [
     ['27:invalid value for parameter "backend_clustering_mode": "slony"'],
     ['logdir', 'delegate_IP', 'socket_dir', 'heartbeat_port0'],
   ],
-  'pgpool.conf.sample-snapshot-4.2.24': [[], ['logdir', 'delegate_IP', 'socket_dir', 'heartbeat_port0']],
+  'pgpool.conf.sample-snapshot-4.2.24': [
+    ["27:backend_clustering_mode = 'snapshot_isolation' is not supported by pgpool-ts"],
+    ['logdir', 'delegate_IP', 'socket_dir', 'heartbeat_port0'],
+  ],
   'pgpool.conf.sample-stream-4.2.24': [[], ['logdir', 'delegate_IP', 'socket_dir', 'heartbeat_port0']],
   'pgpool.conf.sample-stream-4.3.5': [[], ['backend_port0']],
   'pgpool.conf.sample-stream-4.4.17': [[], ['backend_port0']],
