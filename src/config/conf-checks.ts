@@ -3,7 +3,14 @@
 import type { Diagnostic } from './diagnostic.js';
 import type { SettingSource } from './conf-loader.js';
 import { hasPrimary, REFUSED_MODES } from '../policy/clustering.js';
+import { parseRedirectList } from '../policy/load-balance.js';
 import type { PgpoolConfig } from './schema.js';
+
+const REDIRECT_LISTS = [
+  'app_name_redirect_preference_list',
+  'database_redirect_preference_list',
+  'user_redirect_preference_list',
+] as const;
 
 export function crossCheck(cfg: PgpoolConfig, sources: ReadonlyMap<string, SettingSource>, file: string): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -19,6 +26,13 @@ export function crossCheck(cfg: PgpoolConfig, sources: ReadonlyMap<string, Setti
       `backend_clustering_mode = '${cfg.backend_clustering_mode}' is not supported by pgpool-ts`,
       'pgpool-ts supports streaming_replication, logical_replication and raw; in this mode pgpool itself replicates every write',
     );
+  }
+  for (const param of REDIRECT_LISTS) {
+    try {
+      parseRedirectList(cfg[param]);
+    } catch (e) {
+      error(param, `invalid configuration for "${param}": ${(e as Error).message}`);
+    }
   }
   if (cfg.reserved_connections > 0 && cfg.reserved_connections >= cfg.num_init_children) {
     error(

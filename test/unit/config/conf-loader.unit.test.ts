@@ -371,6 +371,18 @@ describe('cross-parameter checks', () => {
       'invalid configuration, recovery_1st_stage_command and recovery_2nd_stage_command requires backend_data_directory to be set',
     ],
     ['use_watchdog = on\nheartbeat_port1 = 9694', 'invalid watchdog configuration'],
+    [
+      "app_name_redirect_preference_list = 'psql:primary,myapp:replica'",
+      'invalid configuration for "app_name_redirect_preference_list": invalid target "replica" in "myapp:replica": expected a node id, primary or standby',
+    ],
+    [
+      "database_redirect_preference_list = 'db1:1(2)'",
+      'invalid configuration for "database_redirect_preference_list": invalid ratio in "db1:1(2)": must be between 0 and 1',
+    ],
+    [
+      "backend_clustering_mode = 'snapshot_isolation'",
+      "backend_clustering_mode = 'snapshot_isolation' is not supported by pgpool-ts",
+    ],
   ])('%j', (text, message) => {
     expect(errors(load(text))).toEqual([message]);
   });
