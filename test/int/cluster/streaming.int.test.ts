@@ -3,6 +3,11 @@
 // the replication check fills SHOW pool_nodes (roles, pg_role, replication_state,
 // sync state, delay) and logs a standby whose replay is paused; without a primary found,
 // writes go to the main node, which refuses them itself; ALWAYS_PRIMARY needs no search.
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPooler, stopAllPoolers, type ConfValues, type Pooler } from '../../helpers/pooler.js';
@@ -10,6 +15,11 @@ import { freePort } from '../../helpers/ports.js';
 import { startReplicatedPair, type ReplicatedPair } from '../../helpers/replicated-pair.js';
 
 let pair: ReplicatedPair;
+const run = promisify(execFile);
+const md5 = (t: string) => crypto.createHash('md5').update(t).digest('hex');
+/** The real pcp tool from Debian's pgpool2 (CI installs it). */
+const pcpTool = (name: string) =>
+  ['/usr/sbin', '/usr/bin'].map((d) => path.join(d, name)).find((f) => fs.existsSync(f)) ?? name;
 
 beforeAll(async () => {
   pair = await startReplicatedPair(await freePort(), await freePort(), {
@@ -77,7 +87,18 @@ async function nodesUntil(p: Pooler, ok: (rows: Record<string, string>[]) => boo
 describe('streaming replication: the primary found, the standby watched', () => {
   let p: Pooler;
   beforeAll(async () => {
-    p = await startPooler(clusterConf({ delay_threshold: 1, log_standby_delay: 'if_over_threshold' }));
+    const v = await run(pcpTool('pcp_node_count'), ['--version']);
+    // The 4.3 tools read node info without the by-time field the newer ones have.
+    const toolVersion = Number(/\(pgpool-II\) (\d+\.\d+)/.exec(v.stdout + v.stderr)?.[1] ?? 0);
+    p = await startPooler(
+      clusterConf({
+        delay_threshold: 1,
+        log_standby_delay: 'if_over_threshold',
+        pcp_listen_addresses: '127.0.0.1',
+        pcp_client_version: toolVersion < 4.4 ? '4.3' : 'newest',
+      }),
+      { 'pcp.conf': `pcpadmin:${md5('pcppass')}\n` },
+    );
     await p.waitForLog(/find_primary_node: primary node is 1/);
   });
 
@@ -99,6 +120,48 @@ describe('streaming replication: the primary found, the standby watched', () => 
     ]);
     expect(rows[0]).toMatchObject({ replication_state: 'streaming', replication_sync_state: 'async' });
     expect(rows[1]).toMatchObject({ replication_delay: '0', replication_state: '', replication_sync_state: '' });
+  });
+
+  it('pcp_node_info: the standby’s role, pg_role and pg_stat_replication states; the primary’s', async () => {
+    await nodesUntil(p, (r) => r[0].replication_state === 'streaming');
+    const pcpPort = /^pcp_port = (\d+)/m.exec(fs.readFileSync(p.conf, 'utf8'))![1];
+    const pass = path.join(p.dir, 'pcppass');
+    fs.writeFileSync(pass, '*:*:pcpadmin:pcppass\n', { mode: 0o600 });
+    const info = async (node: string) =>
+      (
+        await run(pcpTool('pcp_node_info'), ['-h', '127.0.0.1', '-p', pcpPort, '-U', 'pcpadmin', '-w', '-n', node], {
+          env: { ...process.env, PCPPASSFILE: pass },
+        })
+      ).stdout.trim();
+    // hostname port status weight status-name pg_status role pg_role delay state sync-state last-change;
+    // the standby is waiting: no session has used it (every statement goes to the primary).
+    const standby = (await info('0')).split(' ');
+    expect([...standby.slice(0, 8), ...standby.slice(9, 11)]).toEqual([
+      pair.standby.host,
+      String(pair.standby.port),
+      '1',
+      '0.500000',
+      'waiting',
+      'unknown',
+      'standby',
+      'standby',
+      'streaming',
+      'async',
+    ]);
+    expect(Number(standby[8])).toBeGreaterThanOrEqual(0);
+    expect((await info('1')).split(' ').slice(0, 11)).toEqual([
+      pair.primary.host,
+      String(pair.primary.port),
+      '2',
+      '0.500000',
+      'up',
+      'unknown',
+      'primary',
+      'primary',
+      '0',
+      'none',
+      'none',
+    ]);
   });
 
   it('a standby whose replay is paused falls behind by the bytes PostgreSQL counts, and is logged', async () => {
@@ -136,6 +199,33 @@ describe('streaming replication: the primary found, the standby watched', () => 
       await primary.end();
     }
     await nodesUntil(p, (r) => r[0].replication_delay === '0');
+  });
+});
+
+describe('reload', () => {
+  it('a node added by a reload is watched as a standby; the primary keeps every session', async () => {
+    const one_node = clusterConf({
+      backend_hostname0: pair.primary.host,
+      backend_port0: pair.primary.port,
+      backend_application_name0: '',
+      backend_hostname1: '',
+      backend_port1: 0,
+    });
+    const p = await startPooler(one_node);
+    await p.waitForLog(/find_primary_node: primary node is 0/);
+    expect((await poolNodes(p)).map((r) => [r.node_id, r.role])).toEqual([['0', 'primary']]);
+    fs.appendFileSync(
+      p.conf,
+      `backend_hostname1 = '${pair.standby.host}'\nbackend_port1 = ${pair.standby.port}\nbackend_application_name1 = '${pair.standby.applicationName}'\n`,
+    );
+    p.proc.kill('SIGHUP');
+    const rows = await nodesUntil(p, (r) => r.length === 2 && r[1].replication_state === 'streaming');
+    expect(rows.map((r) => [r.node_id, r.port, r.status, r.role, r.pg_role])).toEqual([
+      ['0', String(pair.primary.port), 'up', 'primary', 'primary'],
+      ['1', String(pair.standby.port), 'waiting', 'standby', 'standby'],
+    ]);
+    expect((await one(p, 'SELECT inet_server_port() AS port'))[0].port).toBe(pair.primary.port);
+    await p.stop();
   });
 });
 

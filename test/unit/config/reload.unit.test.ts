@@ -30,4 +30,24 @@ describe('reload plan', () => {
     ]).toEqual([4, 300, 'a']);
     expect(plan.config.reset_query_list).toEqual(['DISCARD ALL']);
   });
+
+  it('adds a node in an unused slot, and keeps the address of a node in use', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reload-'));
+    const f = path.join(dir, 'pgpool.conf');
+    fs.writeFileSync(f, "backend_hostname0 = 'a'\nbackend_port0 = 5432\n");
+    const running = loadConfig(f).config;
+    fs.writeFileSync(
+      f,
+      "backend_hostname0 = 'a'\nbackend_port0 = 5433\nbackend_hostname1 = 'b'\nbackend_port1 = 5434\n",
+    );
+    const plan = planReload(running, loadConfig(f));
+    fs.rmSync(dir, { recursive: true });
+    expect([...plan.changed].sort()).toEqual(['backend_hostname', 'backend_port']);
+    expect(plan.needRestart).toEqual(['backend_port']);
+    expect([...plan.config.backend_port.nodes]).toEqual([
+      [0, 5432],
+      [1, 5434],
+    ]);
+    expect(plan.config.backend_hostname.nodes.get(1)).toBe('b');
+  });
 });
