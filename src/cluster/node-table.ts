@@ -12,7 +12,9 @@ import {
   type NodeStatus,
   type NodeView,
 } from '../ipc/node-snapshot.js';
+import { nodeValue } from '../config/conf-loader.js';
 import { hasPrimary } from '../policy/clustering.js';
+import { alwaysPrimary } from '../policy/primary-choice.js';
 import { nodeTransition } from './node-state.js';
 
 /** What one replication check found for a node. */
@@ -52,6 +54,9 @@ export class NodeTable {
   configure(cfg: PgpoolConfig): boolean {
     const t = this.now();
     this.withPrimary = hasPrimary(cfg.backend_clustering_mode);
+    // ALWAYS_PRIMARY needs no search: the first snapshot the workers get already says so.
+    if (this.withPrimary && this.primary === undefined)
+      this.primary = alwaysPrimary((id) => nodeValue(cfg.backend_flag, id), configuredBackends(cfg));
     const known = new Map(this.nodes.map((n) => [n.id, n]));
     const next = configuredBackends(cfg).map(
       (id, i): NodeView => known.get(id) ?? freshNode(id, this.roleOf(id, i), t),

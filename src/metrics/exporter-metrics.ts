@@ -28,6 +28,9 @@ function render(families: Map<string, Family>): string {
   return out;
 }
 
+/** A column's number: replication_delay measured in time reads "1.500000 second(s)", counted in seconds. */
+const numeric = (v: string) => (/^-?\d+(\.\d+)? seconds?$/.test(v) ? parseFloat(v) : Number(v));
+
 const statusValue = (v: string) => (v === 'true' || v === 'up' || v === 'waiting' ? 1 : 0);
 
 /** Per-node reports: every listed column a metric, labelled by hostname, port and role. */
@@ -70,7 +73,7 @@ export function exporterMetricsText(view: ClusterView, children: readonly ChildR
           `${name} ${c}`,
           'gauge',
           labels,
-          c === 'status' ? statusValue(col(r, row, c)) : Number(col(r, row, c)),
+          c === 'status' ? statusValue(col(r, row, c)) : numeric(col(r, row, c)),
         );
       for (const c of spec.counters)
         add(`pgpool2_${name}_${c}`, `${name} ${c}`, 'counter', labels, Number(col(r, row, c)));

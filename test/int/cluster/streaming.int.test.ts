@@ -86,6 +86,7 @@ async function nodesUntil(p: Pooler, ok: (rows: Record<string, string>[]) => boo
 
 describe('streaming replication: the primary found, the standby watched', () => {
   let p: Pooler;
+  let metricsPort = 0;
   beforeAll(async () => {
     const v = await run(pcpTool('pcp_node_count'), ['--version']);
     // The 4.3 tools read node info without the by-time field the newer ones have.
@@ -96,10 +97,14 @@ describe('streaming replication: the primary found, the standby watched', () => 
         log_standby_delay: 'if_over_threshold',
         pcp_listen_addresses: '127.0.0.1',
         pcp_client_version: toolVersion < 4.4 ? '4.3' : 'newest',
+        metrics_port: (metricsPort = await freePort()),
+        metrics_listen_addresses: '127.0.0.1',
       }),
       { 'pcp.conf': `pcpadmin:${md5('pcppass')}\n` },
     );
     await p.waitForLog(/find_primary_node: primary node is 1/);
+    // SHOW answers through the one worker after the node snapshot it was sent first.
+    await nodesUntil(p, (r) => r[1].role === 'primary');
   });
 
   it('logs pgpool’s search lines and sends every session to the primary (node 1)', async () => {
@@ -164,6 +169,19 @@ describe('streaming replication: the primary found, the standby watched', () => 
     ]);
   });
 
+  it('/metrics: pgpool2_exporter’s node families labelled with the real roles', async () => {
+    await nodesUntil(p, (r) => r[0].replication_state === 'streaming');
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const node = (port: number, role: string) => `{hostname="127.0.0.1",port="${port}",role="${role}"}`;
+    expect(text).toContain(`pgpool2_pool_nodes_status${node(pair.standby.port, 'standby')} 1`);
+    expect(text).toContain(`pgpool2_pool_nodes_status${node(pair.primary.port, 'primary')} 1`);
+    expect(text).toMatch(
+      new RegExp(
+        `pgpool2_pool_nodes_replication_delay\\{hostname="127.0.0.1",port="${pair.standby.port}",role="standby"\\} \\d+\\n`,
+      ),
+    );
+  });
+
   it('a standby whose replay is paused falls behind by the bytes PostgreSQL counts, and is logged', async () => {
     const standby = new pg.Client({
       host: pair.standby.host,
@@ -213,6 +231,7 @@ describe('reload', () => {
     });
     const p = await startPooler(one_node);
     await p.waitForLog(/find_primary_node: primary node is 0/);
+    await nodesUntil(p, (r) => r[0].role === 'primary');
     expect((await poolNodes(p)).map((r) => [r.node_id, r.role])).toEqual([['0', 'primary']]);
     fs.appendFileSync(
       p.conf,
@@ -252,6 +271,8 @@ describe('no primary found, and ALWAYS_PRIMARY', () => {
 
   it('backend_flag ALWAYS_PRIMARY makes node 1 the primary without a search', async () => {
     const p = await startPooler(clusterConf({ sr_check_user: '', backend_flag1: 'ALWAYS_PRIMARY' }));
+    // The node table starts with it: the first snapshot a worker gets names node 1.
+    expect((await poolNodes(p)).map((r) => r.role)).toEqual(['standby', 'primary']);
     await p.waitForLog(/ALWAYS_PRIMARY flag: primary node is 1/);
     expect(p.logs()).not.toMatch(/waiting for finding a primary node/);
     expect((await one(p, 'SELECT inet_server_port() AS port'))[0].port).toBe(pair.primary.port);

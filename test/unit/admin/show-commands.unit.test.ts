@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChildReport } from '../../../src/admin/process-report.js';
 import { buildReport, isShowReport } from '../../../src/admin/show-commands.js';
+import { freshNode } from '../../../src/ipc/node-snapshot.js';
 import { localTimestamp } from '../../../src/local-time.js';
 import { loadConfigText } from '../../helpers/config.js';
 
@@ -15,8 +16,14 @@ const view = {
   cfg,
   startedAt: t0,
   nodes: [
-    { id: 0, status: 'up' as const, role: 'main' as const, lastStatusChange: t0 + 5000 },
-    { id: 1, status: 'waiting' as const, role: 'replica' as const, lastStatusChange: t0 },
+    { ...freshNode(0, 'primary', t0 + 5000), status: 'up' as const, actualRole: 'primary' as const },
+    {
+      ...freshNode(1, 'standby', t0),
+      actualRole: 'standby' as const,
+      replicationDelay: 4096,
+      replicationState: 'streaming',
+      replicationSyncState: 'async',
+    },
   ],
 };
 const child: ChildReport = {
@@ -48,6 +55,17 @@ describe('buildReport', () => {
       ['1', 'db1', 'waiting'],
     ]);
     expect(r.rows.map((row) => col(row, 'lb_weight'))).toEqual(['0.250000', '0.750000']);
+    const columns = ['role', 'pg_role', 'load_balance_node', 'replication_delay', 'replication_state'];
+    expect(r.rows.map((row) => columns.map((c) => col(row, c)))).toEqual([
+      ['primary', 'primary', 'true', '0', ''],
+      ['standby', 'standby', 'false', '4096', 'streaming'],
+    ]);
+    const byTime = buildReport(
+      'pool_nodes',
+      { ...view, nodes: [view.nodes[0], { ...view.nodes[1], replicationDelay: 2_500_000, delayByTime: true }] },
+      [],
+    );
+    expect(col(byTime.rows[1], 'replication_delay')).toBe('2.500000 seconds');
     expect(r.rows.map((row) => col(row, 'last_status_change'))).toEqual([
       localTimestamp(t0 + 5000),
       localTimestamp(t0),

@@ -114,3 +114,12 @@ describe('NodeTable', () => {
     expect(table.snapshot().map((n) => n.role)).toEqual(['main', 'replica']);
   });
 });
+
+describe('ALWAYS_PRIMARY', () => {
+  it('is the primary from the first snapshot on', () => {
+    const sent: NodeSnapshot[] = [];
+    const table = new NodeTable(loadConfigText(`${NODES}backend_flag1 = 'ALWAYS_PRIMARY'\n`), (s) => sent.push(s));
+    expect(table.primaryId).toBe(1);
+    expect(sent[0].map((n) => n.role)).toEqual(['standby', 'primary']);
+  });
+});
