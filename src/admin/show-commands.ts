@@ -48,6 +48,13 @@ export const isShowReport = (name: string): boolean => name === 'pool_version' |
 const encode = (r: Report) => Buffer.concat([textResult(r.columns, r.rows), readyForQuery(TxStatus.Idle)]);
 
 /** The answer to SHOW `name` (isShowReport): pool_version here, the others from the supervisor through `ask`. */
+/** SHOW pool_nodes for one session: load_balance_node is true on that session's load-balance node only. */
+export function withLoadBalanceNode(r: Report, node: number): Report {
+  const id = r.columns.indexOf('node_id');
+  const lb = r.columns.indexOf('load_balance_node');
+  return { ...r, rows: r.rows.map((row) => row.map((v, i) => (i === lb ? String(row[id] === String(node)) : v))) };
+}
+
 export function answerShow(name: string, ask: (name: string) => Promise<Report>): Buffer | Promise<Buffer> {
   // pgpool's "<version> (<codename>)": the pgpool version pgpool-ts behaves as first, since
   // tools gate features on it (pgpool2_exporter reads backend and health-check stats from 4.2 on).

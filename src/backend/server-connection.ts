@@ -49,6 +49,8 @@ export class ServerConnection {
   releasedAt = 0;
   /** Times handed to a client (pgpool's pool_counter). */
   timesUsed = 0;
+  /** A connection to another node leased and cached with this one (a routed session's load-balance node); closed with it. */
+  companion: ServerConnection | undefined;
   private cachedWatch: (() => void) | undefined;
   private lifeTimer: NodeJS.Timeout | undefined;
 
@@ -86,7 +88,11 @@ export class ServerConnection {
     if (from === 'cached') this.disarmCached();
     this.current = to;
     if (to === 'cached') this.armCached(cached!.lifeTimeMs, cached!.onGone);
-    else if (to === 'closed') this.terminate();
+    else if (to === 'closed') {
+      this.terminate();
+      this.companion?.close();
+      this.companion = undefined;
+    }
   }
 
   setParam(name: string, value: string): void {

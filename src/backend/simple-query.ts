@@ -29,7 +29,7 @@ export async function simpleQuery(
   return rows;
 }
 
-function dataRow(body: Buffer): Array<string | null> {
+export function dataRow(body: Buffer): Array<string | null> {
   const n = body.readInt16BE(0);
   const row: Array<string | null> = [];
   let i = 2;

@@ -90,12 +90,15 @@ export function crossCheck(cfg: PgpoolConfig, sources: ReadonlyMap<string, Setti
       'no backend configured: set backend_hostname0 and backend_port0',
       'every client will be refused until a backend is configured',
     );
-  } else if (backends.length > 1 && hasPrimary(cfg.backend_clustering_mode) && cfg.load_balance_mode) {
-    warn(
-      'load_balance_mode',
-      'load balancing is not implemented yet: every statement goes to the primary',
-      'the standbys are watched (SHOW pool_nodes) but get no reads',
-    );
+  }
+  if (hasPrimary(cfg.backend_clustering_mode) && cfg.load_balance_mode) {
+    const dml = cfg.disable_load_balance_on_write;
+    if (dml === 'dml_adaptive' || dml === 'dml_adaptive_global')
+      warn(
+        'disable_load_balance_on_write',
+        `disable_load_balance_on_write = '${dml}' is treated as 'transaction' by pgpool-ts`,
+        'after a write in a transaction, every read of that transaction goes to the primary',
+      );
   }
   return out;
 }

@@ -185,6 +185,22 @@ export const CATALOGUE = {
     detail: 'no backend is configured',
     hint: 'set backend_hostname0 and backend_port0 in pgpool.conf',
   },
+  // Sessions over several nodes (docs/behaviour.md#routing)
+  IN_FAILED_TRANSACTION: {
+    sqlstate: SqlState.InFailedSqlTransaction,
+    severity: 'ERROR',
+    log: 'debug',
+    message: 'current transaction is aborted, commands ignored until end of transaction block',
+    detail: 'statement: {query}',
+  },
+  KIND_MISMATCH: {
+    sqlstate: SqlState.InternalError,
+    severity: 'FATAL',
+    log: 'warn',
+    message: 'failed to read kind from backend',
+    detail: 'kind mismatch among backends. Possible last query was: "{query}" kind details are: {kinds}',
+    hint: 'check data consistency among db nodes',
+  },
   // PGPOOL SHOW / SET / RESET (docs/behaviour.md#pgpool-commands)
   UNKNOWN_PARAMETER: {
     sqlstate: SqlState.UndefinedObject,

@@ -62,11 +62,14 @@ export class MessageStream {
     });
   }
 
-  /** Stops listening; returns bytes received beyond the last message taken. */
+  /** Stops listening; returns bytes received beyond the last message taken. A next() still waiting fails. */
   detach(): Buffer {
     this.socket.off('data', this.onData);
     this.socket.off('close', this.onClose);
     this.socket.off('error', this.onError);
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.(new StreamClosedError('detached'));
     return this.reader.rest();
   }
 }

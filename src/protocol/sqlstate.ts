@@ -15,5 +15,6 @@ export const SqlState = {
   CantChangeRuntimeParam: '55P02',
   InvalidParameterValue: '22023',
   SyntaxError: '42601',
+  InFailedSqlTransaction: '25P02',
 } as const;
 export type SqlStateCode = (typeof SqlState)[keyof typeof SqlState];

@@ -8,7 +8,7 @@ import { keyPrefixNaming, workerOfCancelKey } from '../policy/cancel-owner.js';
 const mapKey = (pid: number, keyHex: string) => `${pid}:${keyHex}`;
 
 export class CancelKeys {
-  private readonly targets = new Map<string, CancelTarget>();
+  private readonly targets = new Map<string, readonly CancelTarget[]>();
   private worker = 0;
   private workerCount = 1;
 
@@ -18,12 +18,12 @@ export class CancelKeys {
     this.workerCount = Math.max(1, workerCount);
   }
 
-  /** A fresh key of `length` bytes for a client, registered; `handle` voids it. */
-  issue(pid: number, length: number, target: CancelTarget): { key: Buffer; handle: string } {
+  /** A fresh key of `length` bytes for a client, registered; `handle` voids it. A routed session cancels on each of its backends. */
+  issue(pid: number, length: number, target: CancelTarget | readonly CancelTarget[]): { key: Buffer; handle: string } {
     const key = randomCancelKey(length);
     key.writeUInt16BE(keyPrefixNaming(key.readUInt16BE(0), this.worker, this.workerCount), 0);
     const handle = mapKey(pid, key.toString('hex'));
-    this.targets.set(handle, target);
+    this.targets.set(handle, Array.isArray(target) ? target : [target as CancelTarget]);
     return { key, handle };
   }
 
@@ -36,7 +36,7 @@ export class CancelKeys {
     return workerOfCancelKey(keyHex, this.workerCount);
   }
 
-  find(pid: number, keyHex: string): CancelTarget | undefined {
+  find(pid: number, keyHex: string): readonly CancelTarget[] | undefined {
     return this.targets.get(mapKey(pid, keyHex));
   }
 

@@ -5,7 +5,7 @@
 import type net from 'node:net';
 import { classifyPoolerCommand } from '../admin/pooler-command.js';
 import { answerPgpoolCommand } from '../admin/pgpool-commands.js';
-import { answerShow, isShowReport, type Report } from '../admin/show-commands.js';
+import { answerShow, withLoadBalanceNode, isShowReport, type Report } from '../admin/show-commands.js';
 import { sendCancel } from '../backend/cancel.js';
 import type { BackendAddress } from '../backend/address.js';
 import type { PgpoolConfig } from '../config/schema.js';
@@ -24,7 +24,10 @@ import { Children } from './children.js';
 import { startJanitor } from './janitor.js';
 import { Listening } from './listening.js';
 import { childReport } from './reports.js';
-import { sessionNode } from './routing/router.js';
+import { delayVerdict } from '../policy/replication-delay.js';
+import { CatalogFacts } from './routing/catalog-facts.js';
+import { loadParser, StatementClassifier } from './routing/classifier.js';
+import { mayLoadBalance, planSession, sessionNode, type SessionPlan } from './routing/router.js';
 import type { SessionEnv } from './session/session-env.js';
 import type { Session, SessionResult } from './session/session.js';
 
@@ -186,6 +189,7 @@ class Worker implements SessionEnv {
 
   private apply(cfg: PgpoolConfig): void {
     this.config = cfg;
+    this.loadRouting(cfg);
     this.log = configuredLogger(`pgpool-ts worker ${this.workerId}`, cfg);
     this.auth.load(cfg);
   }
@@ -202,6 +206,26 @@ class Worker implements SessionEnv {
     return sessionNode(this.config, this.nodes);
   }
 
+  plan(who: { readonly user: string; readonly database: string; readonly applicationName: string }): SessionPlan {
+    return planSession(this.config, this.nodes, who);
+  }
+
+  routing: { readonly classifier: StatementClassifier; readonly facts: CatalogFacts } | undefined;
+
+  nodeDelayed(node: number): boolean {
+    const n = this.nodes.find((x) => x.id === node);
+    return n !== undefined && delayVerdict(n, this.config) !== 0;
+  }
+
+  /** Routing needs PostgreSQL's parser: loaded once, only when load balancing can happen. */
+  private loadRouting(cfg: PgpoolConfig): void {
+    if (this.routing || !mayLoadBalance(cfg)) return;
+    loadParser().then(
+      () => (this.routing ??= { classifier: new StatementClassifier(), facts: new CatalogFacts() }),
+      (e: Error) => this.log.error(`the SQL parser could not be loaded; no load balancing: ${e.message}`),
+    );
+  }
+
   nodeConnected(node: number): void {
     if (this.nodesUsed.has(node)) return;
     this.nodesUsed.add(node);
@@ -216,11 +240,16 @@ class Worker implements SessionEnv {
     query: string,
     settings: SessionSettings,
     changed: () => void,
+    loadBalanceNode?: number,
   ): (() => Buffer | Promise<Buffer>) | undefined {
     const cmd = classifyPoolerCommand(query, isShowReport);
     if (!cmd) return undefined;
     if (cmd.kind === 'pgpool') return () => answerPgpoolCommand(cmd.command, this.config, settings, changed);
-    return () => answerShow(cmd.name, (name) => this.askSupervisor(name));
+    return () =>
+      answerShow(cmd.name, async (name) => {
+        const r = await this.askSupervisor(name);
+        return name === 'pool_nodes' && loadBalanceNode !== undefined ? withLoadBalanceNode(r, loadBalanceNode) : r;
+      });
   }
 
   /** A SHOW pool_* report from the supervisor, which sees every worker's children and the node table. */
@@ -245,10 +274,12 @@ class Worker implements SessionEnv {
 
   /** Sends the cancel to the backend when one of this worker's sessions issued the key. */
   private forwardCancel(pid: number, keyHex: string): boolean {
-    const target = this.cancelKeys.find(pid, keyHex);
-    if (!target) return false;
-    this.log.info({ pid, backend: `${target.host}:${target.port}` }, 'forwarding cancel request to backend');
-    sendCancel(target).catch((e: Error) => this.log.warn(`could not forward cancel request: ${e.message}`));
+    const targets = this.cancelKeys.find(pid, keyHex);
+    if (!targets) return false;
+    for (const target of targets) {
+      this.log.info({ pid, backend: `${target.host}:${target.port}` }, 'forwarding cancel request to backend');
+      sendCancel(target).catch((e: Error) => this.log.warn(`could not forward cancel request: ${e.message}`));
+    }
     return true;
   }
 

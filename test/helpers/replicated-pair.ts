@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { freePort } from './ports.js';
 import {
   ensureOwner,
   pgCtl,
@@ -141,4 +142,18 @@ export async function startReplicatedPair(
     await primary.stop();
     throw e;
   }
+}
+
+/** A pair whose primary has database `app` with table `t (id serial, v text)` and sequence `s`, created before the copy. */
+export async function startAppPair(): Promise<ReplicatedPair> {
+  return startReplicatedPair(await freePort(), await freePort(), {
+    init: async (c) => {
+      await c.query('CREATE DATABASE app');
+      const a = new pg.Client({ host: c.host, port: c.port, user: 'postgres', database: 'app' });
+      await a.connect();
+      await a.query('CREATE TABLE t (id serial PRIMARY KEY, v text)');
+      await a.query('CREATE SEQUENCE s');
+      await a.end();
+    },
+  });
 }

@@ -33,14 +33,22 @@ export type ReleaseReason = 'terminate' | 'client-gone' | 'backend-gone' | 'prot
 
 /** What the session wants to hear of a release. */
 export interface ReleaseHooks {
-  /** Each reset query as it is sent (log_per_node_statement). */
-  readonly sending?: (query: string) => void;
+  /** Each reset query as it is sent, and the connection it goes to (log_per_node_statement). */
+  readonly sending?: (query: string, conn: ServerConnection) => void;
   /** Why the connection could not be kept after a reset. */
   readonly failed?: (why: string) => void;
 }
 
 export interface Pooling {
   lease(request: LeaseRequest): Promise<Lease>;
-  /** Gives the connection back after its relay ended; true when it was kept for the next client. */
-  release(conn: ServerConnection, stream: StreamState, reason: ReleaseReason, hooks?: ReleaseHooks): Promise<boolean>;
+  /** A routed session's second connection, to its load-balance node (undefined: none could be made). */
+  leaseCompanion(main: ServerConnection, request: LeaseRequest, address: BackendAddress): Promise<Lease | undefined>;
+  /** Gives the connection (and a routed session's companion) back after its relay ended; true when it was kept for the next client. */
+  release(
+    conn: ServerConnection,
+    stream: StreamState,
+    reason: ReleaseReason,
+    hooks?: ReleaseHooks,
+    companion?: { readonly conn: ServerConnection; readonly stream: StreamState },
+  ): Promise<boolean>;
 }

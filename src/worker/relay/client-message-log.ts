@@ -25,11 +25,16 @@ const NEEDS_BODY: ReadonlySet<number> = new Set([
   FrontendCode.FunctionCall,
 ]);
 const COPY_DATA = FrontendCode.CopyData;
-const NODE_ID = 0;
 
-/** pgpool's log_per_node_statement line (one backend: node 0). */
-export const perNodeStatement = (backendPid: number, text: string): string =>
-  `DB node id: ${NODE_ID} backend pid: ${backendPid} statement: ${text}`;
+/** pgpool's log_per_node_statement line. */
+export const perNodeStatement = (node: number, backendPid: number, text: string): string =>
+  `DB node id: ${node} backend pid: ${backendPid} statement: ${text}`;
+
+/** The backend the next messages go to (a routed session changes it per statement). */
+export interface StatementTarget {
+  node: number;
+  pid: number;
+}
 
 const SIMPLE: Readonly<Record<number, string>> = {
   0x53: 'Sync', // S
@@ -51,7 +56,8 @@ export class ClientMessageLog implements MessageTap {
   constructor(
     public log: Logger,
     public switches: MessageLogSwitches,
-    private readonly backendPid: number,
+    /** Where the messages go: log_per_node_statement names it. */
+    public target: StatementTarget,
   ) {}
 
   start(type: number): void {
@@ -152,7 +158,7 @@ export class ClientMessageLog implements MessageTap {
   }
 
   private perNode(text: string): void {
-    if (this.switches.perNodeStatement) this.log.info(perNodeStatement(this.backendPid, text));
+    if (this.switches.perNodeStatement) this.log.info(perNodeStatement(this.target.node, this.target.pid, text));
   }
 }
 

@@ -1,14 +1,85 @@
-// Where a session's queries go (docs/architecture.md#processes, docs/behaviour.md#routing).
-// Raw mode: the main node, the first node the node table does not say is down. Streaming
-// and logical replication: pgpool's PRIMARY_NODE_ID, the primary when it is alive, else
-// the main node. Load balancing reads to standbys is built here next; until then every
-// statement goes to that one node, so no write can reach a standby the table knows of.
+// Where a session goes (docs/architecture.md#processes, docs/behaviour.md#routing). Raw
+// mode: the main node, the first node the node table does not say is down. Streaming and
+// logical replication: pgpool's PRIMARY_NODE_ID (the primary when it is alive, else the
+// main node) for writes, and with load_balance_mode a load-balance node chosen for the
+// session (policy/load-balance.ts); when that is another node, the session is routed over
+// both (relay/routed-relay.ts).
 import { nodeAddress, type BackendAddress } from '../../backend/address.js';
+import { nodeValue } from '../../config/conf-loader.js';
 import type { PgpoolConfig } from '../../config/schema.js';
-import type { NodeSnapshot } from '../../ipc/node-snapshot.js';
-import { writeNodeId } from '../../policy/clustering.js';
+import { isAlive, type NodeSnapshot } from '../../ipc/node-snapshot.js';
+import { hasPrimary, measuresDelay, writeNodeId } from '../../policy/clustering.js';
+import { parseRedirectList, selectLoadBalancingNode, type RedirectEntry } from '../../policy/load-balance.js';
+import { delayVerdict } from '../../policy/replication-delay.js';
+
+export interface SessionPlan {
+  readonly primary: BackendAddress | undefined;
+  /** The load-balance node, when it is not the primary. */
+  readonly standby?: BackendAddress;
+}
 
 export function sessionNode(cfg: PgpoolConfig, nodes: NodeSnapshot): BackendAddress | undefined {
   const id = writeNodeId(cfg.backend_clustering_mode, nodes);
   return id === undefined ? undefined : nodeAddress(cfg, id);
+}
+
+/** The parsed redirect lists of a configuration (checked at start; a reload gives a new object). */
+const listsOf = new WeakMap<PgpoolConfig, { user: RedirectEntry[]; database: RedirectEntry[]; app: RedirectEntry[] }>();
+function redirectLists(cfg: PgpoolConfig) {
+  let l = listsOf.get(cfg);
+  if (!l) {
+    const parse = (text: string) => {
+      try {
+        return parseRedirectList(text);
+      } catch {
+        return [];
+      }
+    };
+    l = {
+      user: parse(cfg.user_redirect_preference_list),
+      database: parse(cfg.database_redirect_preference_list),
+      app: parse(cfg.app_name_redirect_preference_list),
+    };
+    listsOf.set(cfg, l);
+  }
+  return l;
+}
+
+/** Whether sessions may ever be routed over two nodes with this configuration (the parser is loaded then). */
+export const mayLoadBalance = (cfg: PgpoolConfig): boolean =>
+  hasPrimary(cfg.backend_clustering_mode) && cfg.load_balance_mode && cfg.backend_port.nodes.size > 1;
+
+/** An unset backend_weight counts as 1, as in pgpool's reports. */
+export const weightOf = (cfg: PgpoolConfig, id: number): number =>
+  cfg.backend_weight.nodes.has(id) ? nodeValue(cfg.backend_weight, id) : 1;
+
+export function planSession(
+  cfg: PgpoolConfig,
+  nodes: NodeSnapshot,
+  who: { readonly user: string; readonly database: string; readonly applicationName: string },
+  rand: () => number = Math.random,
+): SessionPlan {
+  const primaryId = writeNodeId(cfg.backend_clustering_mode, nodes);
+  if (primaryId === undefined) return { primary: undefined };
+  const primary = nodeAddress(cfg, primaryId);
+  const alive = nodes.filter(isAlive);
+  if (!hasPrimary(cfg.backend_clustering_mode) || !cfg.load_balance_mode || alive.length < 2) return { primary };
+  const lb = selectLoadBalancingNode(
+    {
+      nodes: nodes.map((n) => ({
+        id: n.id,
+        alive: isAlive(n),
+        weight: weightOf(cfg, n.id),
+        delayed: delayVerdict(n, cfg) !== 0,
+        delay: n.replicationDelay,
+      })),
+      primary: primaryId,
+      main: alive[0].id,
+      ...who,
+      lists: redirectLists(cfg),
+      preferLowerDelay: measuresDelay(cfg.backend_clustering_mode) && cfg.prefer_lower_delay_standby,
+    },
+    rand,
+  );
+  return lb === primaryId ? { primary } : { primary, standby: nodeAddress(cfg, lb) };
 }

@@ -9,6 +9,9 @@ import type { Logger } from '../../logging/logger.js';
 import type { DurationCounts } from '../../metrics/duration-histogram.js';
 import type { AuthContext } from '../auth-context.js';
 import type { CancelKeys } from '../cancel-keys.js';
+import type { CatalogFacts } from '../routing/catalog-facts.js';
+import type { StatementClassifier } from '../routing/classifier.js';
+import type { SessionPlan } from '../routing/router.js';
 
 export interface SessionEnv {
   readonly config: PgpoolConfig;
@@ -17,6 +20,12 @@ export interface SessionEnv {
   readonly cancelKeys: CancelKeys;
   /** The node this session's queries go to, or undefined when none can serve. */
   route(): BackendAddress | undefined;
+  /** The session's primary and, when load balancing gives it another node, its load-balance node. */
+  plan(who: { readonly user: string; readonly database: string; readonly applicationName: string }): SessionPlan;
+  /** Routed sessions: the worker's statement classifier (loaded) and catalog answers; undefined while the parser loads. */
+  readonly routing: { readonly classifier: StatementClassifier; readonly facts: CatalogFacts } | undefined;
+  /** A node is over its delay threshold now (the latest node snapshot). */
+  nodeDelayed(node: number): boolean;
   /** A session opened a new connection to `node` (the node table learns it is up). */
   nodeConnected(node: number): void;
   /** Where this database's query and transaction durations are counted. */
@@ -30,6 +39,8 @@ export interface SessionEnv {
     query: string,
     settings: SessionSettings,
     changed: () => void,
+    /** The session's load-balance node (SHOW pool_nodes marks it). */
+    loadBalanceNode?: number,
   ): (() => Buffer | Promise<Buffer>) | undefined;
 }
 

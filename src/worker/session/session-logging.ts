@@ -5,7 +5,14 @@ import type { ServerConnection } from '../../backend/server-connection.js';
 import type { SessionSettings } from '../../config/session-settings.js';
 import { sessionLogger, type Logger } from '../../logging/logger.js';
 import { ClientMessageLog } from '../relay/client-message-log.js';
-import type { Relay } from '../relay/relay.js';
+import type { MessageTap } from '../../protocol/header-scanner.js';
+import type { StatementTarget } from '../relay/client-message-log.js';
+
+/** What the message tap is set on: either relay; a routed one says which node each message goes to. */
+export interface TappedRelay {
+  setTap(tap: MessageTap | undefined): void;
+  readonly statementTarget?: StatementTarget;
+}
 import type { SessionEnv } from './session-env.js';
 
 export class SessionLogging {
@@ -32,7 +39,7 @@ export class SessionLogging {
   }
 
   /** Applies the values in effect now to the logger and, while relaying, to the message tap. */
-  update(relay: Relay | undefined, conn: ServerConnection | undefined): void {
+  update(relay: TappedRelay | undefined, conn: ServerConnection | undefined): void {
     const cfg = this.env.config;
     const level = this.settings.get('log_min_messages');
     const verbosity = this.settings.get('log_error_verbosity');
@@ -51,7 +58,11 @@ export class SessionLogging {
       this.messageLog.switches = switches;
       this.messageLog.log = this.connectionLog(conn);
     } else {
-      this.messageLog = new ClientMessageLog(this.connectionLog(conn), switches, conn.pid);
+      this.messageLog = new ClientMessageLog(
+        this.connectionLog(conn),
+        switches,
+        relay.statementTarget ?? { node: conn.address.node, pid: conn.pid },
+      );
       relay.setTap(this.messageLog);
     }
   }

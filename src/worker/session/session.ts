@@ -18,9 +18,12 @@ import { MessageStream } from '../../protocol/message-stream.js';
 import { isReplication } from '../../policy/cache-choice.js';
 import { sortedStartupPacket } from '../../protocol/frontend-read.js';
 import { readClientStartup } from './startup-reader.js';
-import type { Lease, Pooling } from '../pooling/lease.js';
+import type { Lease, LeaseRequest, Pooling } from '../pooling/lease.js';
 import { perNodeStatement } from '../relay/client-message-log.js';
-import { Relay, type RelayEnd } from '../relay/relay.js';
+import { Relay, type PoolerCommandHook, type RelayEnd } from '../relay/relay.js';
+import { RoutedRelay } from '../relay/routed-relay.js';
+import { PreparedStatements } from '../routing/prepared-statements.js';
+import { SessionRouter } from '../routing/session-router.js';
 import { RequestTiming } from '../relay/request-timing.js';
 import { cancelKeyLength, effectiveMinor, greeting } from './greeting.js';
 import { authenticateByHba, heldPassword, type HbaProof } from './hba-auth.js';
@@ -29,6 +32,9 @@ import { peerOf, type SessionEnv } from './session-env.js';
 import { SessionLogging } from './session-logging.js';
 
 export type Startup = Extract<StartupPacket, { kind: 'startup' }>;
+
+/** A startup parameter's value, '' when the client did not send it. */
+const paramOf = (s: Startup, name: string): string => s.params.find(([k]) => k === name)?.[1] ?? '';
 
 /**
  * startup: the startup packet is read (SSL/TLS negotiated) · authenticating: the client
@@ -64,7 +70,7 @@ export interface SessionHost {
 export class Session {
   private current: SessionPhase = 'startup';
   private authTimer: NodeJS.Timeout | undefined;
-  private relayed: Relay | undefined;
+  private relayed: Relay | RoutedRelay | undefined;
   /** The backend connection the client is using, while it has one (for reports). */
   private leased: ServerConnection | undefined;
   readonly startedAt = Date.now();
@@ -95,7 +101,7 @@ export class Session {
     return this.current;
   }
 
-  get relay(): Relay | undefined {
+  get relay(): Relay | RoutedRelay | undefined {
     return this.relayed;
   }
 
@@ -232,7 +238,9 @@ export class Session {
       poolKey: this.env.auth.poolKey,
     });
     let lease: Lease;
-    const address = this.env.route();
+    let request: LeaseRequest | undefined;
+    const plan = this.env.plan({ user, database, applicationName: paramOf(startup, 'application_name') });
+    const address = plan.primary;
     try {
       // pool_hba on: the client proves itself to pgpool-ts first, whether or not a connection is cached.
       const proved = this.env.auth.hba
@@ -240,7 +248,7 @@ export class Session {
         : undefined;
       this.transition('connecting');
       if (!address) throw poolerError('NO_BACKEND');
-      lease = await pool.lease({
+      request = {
         user,
         database,
         cacheKey,
@@ -248,7 +256,8 @@ export class Session {
         proveReuse: (conn) => this.proveReuse(auth, proved, conn),
         password: this.passwordSource(auth, proved),
         replication: isReplication(startup.params),
-      });
+      };
+      lease = await pool.lease(request);
     } catch (e) {
       messages.detach();
       this.refuse(e, address);
@@ -256,32 +265,46 @@ export class Session {
       return { end: 'refused', startup, reused: false, backendPid: 0, cached: false };
     }
     const { conn, reused, extra } = lease;
+    // Load balancing over a second node: its connection too (without it, the primary serves all).
+    const companion =
+      plan.standby && this.env.routing && request && !request.replication
+        ? await pool.leaseCompanion(conn, request, plan.standby)
+        : undefined;
     const rest = Buffer.concat([clientRest, messages.detach()]);
     if (this.stopReason) {
+      companion?.conn.close();
       conn.close();
       this.client.destroy();
       this.transition('ended');
       return { end: 'stopped', startup, reused, backendPid: conn.pid, cached: false };
     }
-    if (!reused) this.env.nodeConnected(conn.address.node);
-    conn.timesUsed++;
+    for (const l of companion ? [lease, companion] : [lease]) {
+      if (!l.reused) this.env.nodeConnected(l.conn.address.node);
+      l.conn.timesUsed++;
+    }
     this.leased = conn;
-    // Registered before the greeting, so the key works as soon as the client has it.
+    // Registered before the greeting, so the key works as soon as the client has it; it cancels on every node the session holds.
     const { key: cancelKey, handle: keyHandle } = this.env.cancelKeys.issue(
       conn.pid,
       cancelKeyLength(effectiveMinor(startup.version, conn)),
-      { host: conn.address.host, port: conn.address.port, pid: conn.pid, secret: conn.secret },
+      [conn, ...(companion ? [companion.conn] : [])].map((c) => ({
+        host: c.address.host,
+        port: c.address.port,
+        pid: c.pid,
+        secret: c.secret,
+      })),
     );
     this.client.write(greeting(conn, reused, cancelKey));
     const d = this.env.durations(database);
     const end = await new Promise<RelayEnd>((resolve) => {
-      this.relayed = new Relay(
-        this.client,
-        conn.socket,
-        resolve,
-        (query) => this.env.poolerCommand(query, this.settings, () => this.settingsChanged()),
-        new RequestTiming(d.queries, d.transactions),
-      );
+      const lbNode = (companion?.conn ?? conn).address.node;
+      const poolerCommand: PoolerCommandHook = (query) =>
+        this.env.poolerCommand(query, this.settings, () => this.settingsChanged(), lbNode);
+      const timing = new RequestTiming(d.queries, d.transactions);
+      this.relayed =
+        companion && this.env.routing
+          ? this.routedRelay(conn, companion.conn, startup, resolve, poolerCommand, timing)
+          : new Relay(this.client, conn.socket, resolve, poolerCommand, timing);
       this.transition('active');
       this.settingsChanged();
       this.relayed.start(extra, rest);
@@ -291,16 +314,48 @@ export class Session {
     this.leased = undefined;
     // log_per_node_statement shows the reset queries too, as pgpool's does.
     const perNode = this.settings.get('log_per_node_statement') ? this.logging!.connectionLog(conn) : undefined;
-    const cached = await pool.release(conn, this.relayed!.stream, end.kind, {
-      sending: perNode && ((q) => perNode.info(perNodeStatement(conn.pid, q))),
-      failed: (why) => this.log.debug({ backendPid: conn.pid, why }, 'backend connection not cached: reset failed'),
-    });
+    const relay = this.relayed!;
+    const legs = relay instanceof RoutedRelay ? relay.connections : undefined;
+    const cached = await pool.release(
+      conn,
+      legs ? legs[0].stream : relay.stream,
+      end.kind,
+      {
+        sending: perNode && ((q, c) => perNode.info(perNodeStatement(c.address.node, c.pid, q))),
+        failed: (why) => this.log.debug({ backendPid: conn.pid, why }, 'backend connection not cached: reset failed'),
+      },
+      legs?.[1],
+    );
     if (end.kind === 'protocol-error' && !this.client.destroyed)
       this.client.write(errorResponse(poolerError('FRONTEND_PROTOCOL', { detail: end.message })));
     // end() unless already ended (a second end() only builds an error), then close.
     this.client.destroySoon();
     this.transition('ended');
     return { end: end.kind, startup, reused, backendPid: conn.pid, cached };
+  }
+
+  private routedRelay(
+    primary: ServerConnection,
+    standby: ServerConnection,
+    startup: Startup,
+    onEnd: (end: RelayEnd) => void,
+    poolerCommand: PoolerCommandHook,
+    timing: RequestTiming,
+  ): RoutedRelay {
+    const routing = this.env.routing!;
+    const prepared = new PreparedStatements();
+    const router = new SessionRouter({
+      config: () => this.env.config,
+      classifier: routing.classifier,
+      facts: routing.facts,
+      prepared,
+      database: startup.database,
+      log: () => this.log,
+      client: this.peer,
+      lbNode: standby.address.node,
+      lbDelayed: () => this.env.nodeDelayed(standby.address.node),
+    });
+    return new RoutedRelay({ client: this.client, primary, standby, router, prepared, poolerCommand, onEnd, timing });
   }
 
   /** A cached connection made for an earlier client: this one proves the same password. */

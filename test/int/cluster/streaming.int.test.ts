@@ -12,7 +12,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPooler, stopAllPoolers, type ConfValues, type Pooler } from '../../helpers/pooler.js';
 import { freePort } from '../../helpers/ports.js';
-import { startReplicatedPair, type ReplicatedPair } from '../../helpers/replicated-pair.js';
+import { startAppPair, type ReplicatedPair } from '../../helpers/replicated-pair.js';
 
 let pair: ReplicatedPair;
 const run = promisify(execFile);
@@ -22,15 +22,7 @@ const pcpTool = (name: string) =>
   ['/usr/sbin', '/usr/bin'].map((d) => path.join(d, name)).find((f) => fs.existsSync(f)) ?? name;
 
 beforeAll(async () => {
-  pair = await startReplicatedPair(await freePort(), await freePort(), {
-    init: async (c) => {
-      await c.query('CREATE DATABASE app');
-    },
-  });
-  const a = new pg.Client({ host: pair.primary.host, port: pair.primary.port, user: 'postgres', database: 'app' });
-  await a.connect();
-  await a.query('CREATE TABLE t (id serial PRIMARY KEY, v text)');
-  await a.end();
+  pair = await startAppPair();
 });
 
 afterAll(async () => {

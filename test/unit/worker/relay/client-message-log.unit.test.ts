@@ -25,7 +25,11 @@ describe('client message framing for the logs', () => {
 
   it('frames messages split anywhere across chunks and logs them as pgpool does', () => {
     const { log, lines } = capture();
-    const m = new ClientMessageLog(log, { statement: true, perNodeStatement: true, clientMessages: true }, 4242);
+    const m = new ClientMessageLog(
+      log,
+      { statement: true, perNodeStatement: true, clientMessages: true },
+      { node: 0, pid: 4242 },
+    );
     const stream = Buffer.concat([
       msg('Q', cstr('SELECT 1')),
       msg('P', Buffer.concat([cstr('s1'), cstr('SELECT $1'), Buffer.from([0, 0])])),

@@ -1,0 +1,223 @@
+// One node's connection in a routed session (relay/routed-relay.ts): writing the client's
+// messages with the protocol state the reset needs later, the messages the relay injects
+// (a Parse again, a Close of a stale name, a Sync when a cycle moves to the primary) and
+// whose replies it drops, and reading replies up to ReadyForQuery.
+import { serialize } from 'pg-protocol';
+import type { ServerConnection } from '../../backend/server-connection.js';
+import { dataRow } from '../../backend/simple-query.js';
+import { BackendCode, FrontendCode } from '../../protocol/codes.js';
+import { bindFields, isExtended, parseFields, querySql, targetFields } from '../../protocol/frontend-messages.js';
+import { errorFields, type Message } from '../../protocol/message-reader.js';
+import { MessageStream } from '../../protocol/message-stream.js';
+import { StreamState } from '../../protocol/stream-state.js';
+import type { Classified } from '../routing/classifier.js';
+import type { PreparedStatements } from '../routing/prepared-statements.js';
+
+const PARSE_COMPLETE = 0x31;
+const PLAIN_BEGIN = 'BEGIN';
+const CLOSE_COMPLETE = 0x33;
+
+/** The leg's replies stopped for a cycle that moved on to another node. */
+export const MOVED = -1;
+
+export class LegGoneError extends Error {}
+
+/** What PostgreSQL sends between requests, forwarded as it comes (NOTIFY, notices, ParameterStatus). */
+const UNSOLICITED: ReadonlySet<number> = new Set([0x41, BackendCode.NoticeResponse, BackendCode.ParameterStatus]);
+
+export class Leg {
+  private readonly reader: MessageStream;
+  /** Its protocol state, for the reset after the client leaves. */
+  readonly stream = new StreamState();
+  /** Replies to messages the relay injected, in order, to drop. */
+  private swallow: number[] = [];
+  /** Who takes the next message: a drain, or (between requests) nobody. */
+  private consumer: { take: (m: Message) => void; fail: (e: Error) => void } | undefined;
+  private gone: Error | undefined;
+  private detached = false;
+  /** Replies that came before their drain started (both nodes are written before either is read). */
+  private readonly backlog: Message[] = [];
+
+  constructor(
+    readonly conn: ServerConnection,
+    /** A message PostgreSQL sent between requests: a notification or notice for the client; false when it cannot be (the leg is then gone). */
+    private readonly unsolicited: (m: Message) => boolean,
+    /** The connection failed between requests. */
+    private readonly lost: () => void,
+  ) {
+    this.reader = new MessageStream(conn.socket);
+    void this.pump();
+  }
+
+  /** Every message passes here: to the drain that waits for it, or, between requests, to the client. */
+  private async pump(): Promise<void> {
+    for (;;) {
+      let m: Message;
+      try {
+        m = await this.reader.next(0);
+      } catch (e) {
+        if (this.detached) return;
+        this.gone = new LegGoneError((e as Error).message);
+        if (this.consumer) this.consumer.fail(this.gone);
+        else this.lost();
+        return;
+      }
+      if (this.consumer) this.consumer.take(m);
+      else if (this.stream.pending > 0 || this.swallow.length > 0) this.backlog.push(m);
+      else if (!UNSOLICITED.has(m.type) || !this.unsolicited(m)) {
+        this.gone = new LegGoneError(`unexpected message '${String.fromCharCode(m.type)}' between requests`);
+        this.lost();
+        return;
+      }
+    }
+  }
+
+  get node(): number {
+    return this.conn.address.node;
+  }
+
+  /** Writes a client message, counting what PostgreSQL will answer with ReadyForQuery. */
+  write(m: Buffer): void {
+    this.conn.socket.write(m);
+    const t = m[0];
+    if (t === FrontendCode.Query || t === FrontendCode.FunctionCall) this.stream.requestSent();
+    else if (t === FrontendCode.Sync) {
+      this.stream.requestSent();
+      this.stream.unsynced = false;
+    } else if (isExtended(t)) this.stream.unsynced = true;
+  }
+
+  /** A statement parsed again here for a Bind; its ParseComplete is dropped. */
+  injectParse(parse: Buffer): void {
+    this.conn.socket.write(parse);
+    this.swallow.push(PARSE_COMPLETE);
+  }
+
+  /** Closes an older version of a name the client closed while its Close went elsewhere. */
+  injectClose(name: string): void {
+    this.conn.socket.write(serialize.close({ type: 'S', name }));
+    this.swallow.push(CLOSE_COMPLETE);
+  }
+
+  /** Ends this leg's part of a cycle that moves to another node; its ReadyForQuery is dropped. */
+  injectSync(): void {
+    this.write(serialize.sync());
+    this.swallow.push(BackendCode.ReadyForQuery);
+  }
+
+  /** Nothing injected is still unanswered. */
+  get settled(): boolean {
+    return this.swallow.length === 0;
+  }
+
+  /**
+   * Reads replies up to ReadyForQuery, dropping the injected ones; returns its status, or
+   * MOVED when the dropped one was the ReadyForQuery of an injected Sync.
+   */
+  drain(each: (m: Message) => void): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const done = (result: number) => {
+        this.consumer = undefined;
+        resolve(result);
+      };
+      this.consumer = {
+        fail: (e) => {
+          this.consumer = undefined;
+          reject(e);
+        },
+        take: (m) => {
+          if (this.swallow.length > 0 && m.type === this.swallow[0]) {
+            this.swallow.shift();
+            if (m.type !== BackendCode.ReadyForQuery) return;
+            this.stream.readyReceived(m.body[0]);
+            this.stream.inCopyIn = false;
+            return done(MOVED);
+          }
+          // After an error PostgreSQL skips to the Sync: injected Parses and Closes get no reply.
+          if (m.type === BackendCode.ErrorResponse)
+            this.swallow = this.swallow.filter((t) => t === BackendCode.ReadyForQuery);
+          if (m.type === BackendCode.CopyInResponse) this.stream.inCopyIn = true;
+          if (m.type === BackendCode.ReadyForQuery) {
+            this.stream.readyReceived(m.body[0]);
+            this.stream.inCopyIn = false;
+            return done(m.body[0]);
+          }
+          each(m);
+        },
+      };
+      // What came early first, then (unless the leg is gone) the pump feeds the rest.
+      while (this.consumer && this.backlog.length > 0) this.consumer.take(this.backlog.shift()!);
+      if (this.consumer && this.gone) this.consumer.fail(this.gone);
+    });
+  }
+
+  /** A query of the relay's own between cycles: its first row; throws with PostgreSQL's message. */
+  async query(sql: string): Promise<Array<string | null>> {
+    this.write(serialize.query(sql));
+    let row: Array<string | null> = [];
+    let error: string | undefined;
+    await this.drain((m) => {
+      if (m.type === BackendCode.DataRow) row = dataRow(m.body);
+      else if (m.type === BackendCode.ErrorResponse) error = errorFields(m.body).get('M');
+    });
+    if (error !== undefined) throw new Error(error);
+    return row;
+  }
+
+  /** Stops reading; false when bytes or injected replies are left over (the connection cannot be reset then). */
+  detach(): boolean {
+    this.detached = true;
+    this.conn.socket.pause();
+    return (
+      this.reader.detach().length === 0 &&
+      this.settled &&
+      this.consumer === undefined &&
+      this.backlog.length === 0 &&
+      !this.gone
+    );
+  }
+}
+
+/**
+ * Before a client message goes to `leg`: a Parse is recorded there (closing an older
+ * version of its name first), a Bind's statement is parsed there when it lives elsewhere,
+ * a Close forgets the name. `also`: the same message went to the primary first (both nodes).
+ */
+export function placeStatement(
+  prepared: PreparedStatements,
+  classify: (sql: string) => Classified,
+  leg: Leg,
+  m: Buffer,
+  also: boolean,
+): void {
+  const t = m[0];
+  if (t === FrontendCode.Parse) {
+    const { name, sql } = parseFields(m);
+    if (also) prepared.copiedTo(name, leg.node);
+    else {
+      const c = classify(sql);
+      if (prepared.parsed(name, { parse: m, sql, cls: c.cls, multi: c.multi }, leg.node)) leg.injectClose(name);
+    }
+  } else if (t === FrontendCode.Bind) {
+    const { portal, statement } = bindFields(m);
+    const e = prepared.get(statement);
+    if (e && !e.nodes.has(leg.node)) {
+      if (prepared.takeStale(leg.node, statement)) leg.injectClose(statement);
+      leg.injectParse(e.parse);
+      prepared.copiedTo(statement, leg.node);
+    }
+    prepared.bound(portal, leg.node);
+  } else if (t === FrontendCode.Close && !also) {
+    const { kind, name } = targetFields(m);
+    if (kind === 'S') prepared.closed(name, leg.node);
+  }
+}
+
+/** BEGIN READ WRITE / ISOLATION LEVEL SERIALIZABLE reach a standby as a plain BEGIN (pgpool), by Query or Parse. */
+export function forStandby(m: Buffer, classify: (sql: string) => Classified): Buffer {
+  if (m[0] === FrontendCode.Query)
+    return classify(querySql(m)).cls.plainBeginForStandby ? serialize.query(PLAIN_BEGIN) : m;
+  if (m[0] !== FrontendCode.Parse) return m;
+  const { name, sql } = parseFields(m);
+  return classify(sql).cls.plainBeginForStandby ? serialize.parse({ name, text: PLAIN_BEGIN, types: [] }) : m;
+}

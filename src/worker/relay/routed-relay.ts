@@ -1,0 +1,387 @@
+// A session over two nodes (docs/architecture.md#routing, docs/behaviour.md#routing): the
+// primary and the session's load-balance node. Unlike the one-node relay it reads whole
+// client messages and serves one request cycle at a time — a Query, or extended-protocol
+// messages up to Sync — sending each to the node(s) its statements route to, forwarding
+// that node's replies and writing the ReadyForQuery itself, so the client sees one server.
+import type net from 'node:net';
+import { mayBePoolerCommand } from '../../admin/pooler-command.js';
+import type { ServerConnection } from '../../backend/server-connection.js';
+import { errorResponse, readyForQuery } from '../../protocol/backend-write.js';
+import { BackendCode, FrontendCode } from '../../protocol/codes.js';
+import { poolerError } from '../../protocol/errors.js';
+import { bindFields, isExtended, parseFields, querySql } from '../../protocol/frontend-messages.js';
+import type { MessageTap } from '../../protocol/header-scanner.js';
+import { errorFields, type Message } from '../../protocol/message-reader.js';
+import { StreamState } from '../../protocol/stream-state.js';
+import { TxStatus } from '../../protocol/tx-status.js';
+import type { StatementClass } from '../../policy/statement-class.js';
+import type { PreparedStatements } from '../routing/prepared-statements.js';
+import type { RoutedStatement, SessionRouter } from '../routing/session-router.js';
+import type { StatementTarget } from './client-message-log.js';
+import type { PoolerCommandHook, RelayEnd } from './relay.js';
+import type { RequestTiming } from './request-timing.js';
+import { RoutedInbox } from './routed-inbox.js';
+import { forStandby, Leg, LegGoneError, MOVED, placeStatement } from './routed-leg.js';
+import { SqlPrepared } from './sql-prepared.js';
+
+class Ended extends Error {
+  constructor(readonly end: RelayEnd) {
+    super(end.kind);
+  }
+}
+
+export interface RoutedRelayParts {
+  readonly client: net.Socket;
+  readonly primary: ServerConnection;
+  readonly standby: ServerConnection;
+  readonly router: SessionRouter;
+  readonly prepared: PreparedStatements;
+  readonly poolerCommand: PoolerCommandHook;
+  readonly onEnd: (end: RelayEnd) => void;
+  readonly timing: RequestTiming;
+}
+
+/** A cycle whose messages are still coming (COPY FROM STDIN, a batch waiting on a Flush). */
+interface OpenCycle {
+  leg: Leg;
+  synced: boolean;
+  /** The standby's part failed: PostgreSQL skips to the Sync there, so the cycle stays there. */
+  failed: boolean;
+  readonly statements: RoutedStatement[];
+}
+
+export class RoutedRelay {
+  /** The session's protocol state as the client sees it (reports, idle limit, timing). */
+  readonly stream = new StreamState();
+  lastActivity = performance.now();
+  bytesFromClient = 0;
+  bytesToClient = 0;
+  private readonly inbox = new RoutedInbox((m) => this.openCycleTakes(m));
+  private ended = false;
+  private readonly primary: Leg;
+  private readonly standby: Leg;
+  private open: OpenCycle | undefined;
+  private tap: MessageTap | undefined;
+  private readonly target: StatementTarget;
+  /** A read on the standby failed inside the client's transaction: answer 25P02 until it ends, as pgpool. */
+  private failedOnStandby = false;
+  private readonly sqlPrepared: SqlPrepared;
+
+  constructor(private readonly p: RoutedRelayParts) {
+    const unsolicited = (m: Message) => {
+      if (this.ended) return true;
+      this.toClient(m.raw);
+      return true;
+    };
+    const lost = () => this.finish({ kind: 'backend-gone' });
+    this.primary = new Leg(p.primary, unsolicited, lost);
+    // The standby's own notices between requests are not the client's (its notifications cannot be: LISTEN runs on the primary).
+    this.standby = new Leg(p.standby, () => true, lost);
+    this.target = { node: this.primary.node, pid: p.primary.pid };
+    this.stream.onRequest = p.timing.sent;
+    this.stream.onReady = p.timing.ready;
+    this.sqlPrepared = new SqlPrepared(this.primary, this.standby, p.router);
+  }
+
+  /** Each node's connection with its protocol state, for the release; `clean` false: do not reuse it. */
+  readonly connections: { conn: ServerConnection; stream: StreamState }[] = [];
+
+  setTap(tap: MessageTap | undefined): void {
+    this.tap = tap;
+  }
+
+  /** Where log_per_node_statement says the tapped messages go. */
+  get statementTarget(): StatementTarget {
+    return this.target;
+  }
+
+  clientIdleFor(now: number): number {
+    return this.stream.executing ? 0 : now - this.lastActivity;
+  }
+
+  stop(reason: string): void {
+    this.finish({ kind: 'stopped', reason });
+  }
+
+  private readonly onClientData = (chunk: Buffer) => {
+    this.lastActivity = performance.now();
+    this.bytesFromClient += chunk.length;
+    try {
+      this.inbox.push(chunk);
+    } catch (e) {
+      this.finish({ kind: 'protocol-error', message: (e as Error).message });
+    }
+  };
+  private readonly onClientGone = () => this.finish({ kind: 'client-gone' });
+  private readonly onClientDrain = () => {
+    for (const l of [this.primary, this.standby]) l.conn.socket.resume();
+  };
+
+  /** A message of the open cycle goes on at once (true); any other waits for its cycle. */
+  private openCycleTakes(m: Buffer): boolean {
+    const o = this.open;
+    const t = m[0];
+    const copy = t === FrontendCode.CopyData || t === FrontendCode.CopyDone || t === FrontendCode.CopyFail;
+    if (!o || !((copy && o.leg.stream.inCopyIn) || (!o.synced && isExtendedOrSync(t)))) return false;
+    if (t === FrontendCode.Sync) o.synced = true;
+    if (o.leg === this.standby && !o.failed && !this.staysOnStandby(m, o)) {
+      // A statement that must not run on the standby: its part of the cycle ends here.
+      this.standby.injectSync();
+      o.leg = this.primary;
+    }
+    this.send(o.leg, m);
+    return true;
+  }
+
+  /** In a cycle on the standby: whether a later message may go there too (known to be a read for it). */
+  private staysOnStandby(m: Buffer, o: OpenCycle): boolean {
+    const router = this.p.router;
+    if (m[0] === FrontendCode.Parse) {
+      const { sql } = parseFields(m);
+      const s = router.readForStandbyNow(sql);
+      if (s) o.statements.push(s);
+      return s !== undefined;
+    }
+    if (m[0] === FrontendCode.Bind) {
+      const e = this.p.prepared.get(bindFields(m).statement);
+      return e !== undefined && e.nodes.has(this.standby.node) && router.readForStandbyNow(e.sql) !== undefined;
+    }
+    return true;
+  }
+
+  start(primaryExtra: Buffer, fromClient: Buffer): void {
+    const c = this.p.client;
+    c.on('data', this.onClientData);
+    c.on('end', this.onClientGone);
+    c.on('close', this.onClientGone);
+    c.on('error', this.onClientGone);
+    c.on('drain', this.onClientDrain);
+    if (primaryExtra.length > 0) this.toClient(primaryExtra);
+    if (fromClient.length > 0) this.onClientData(fromClient);
+    c.resume();
+    void this.loop();
+  }
+
+  private finish(end: RelayEnd): void {
+    if (this.ended) return;
+    this.ended = true;
+    const c = this.p.client;
+    c.off('data', this.onClientData);
+    c.off('end', this.onClientGone);
+    c.off('close', this.onClientGone);
+    c.off('error', this.onClientGone);
+    c.off('drain', this.onClientDrain);
+    for (const l of [this.primary, this.standby]) {
+      // Bytes read past the last message cannot be given back to the reset: do not reuse it.
+      if (!l.detach()) l.conn.close();
+      this.connections.push({ conn: l.conn, stream: l.stream });
+    }
+    this.inbox.close(new Ended(end));
+    this.p.onEnd(end);
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      for (;;) {
+        const first = await this.nextMessage();
+        this.p.timing.now = performance.now();
+        this.stream.requestSent();
+        await this.cycle(first);
+      }
+    } catch (e) {
+      if (e instanceof Ended) this.finish(e.end);
+      else if (e instanceof LegGoneError) this.finish({ kind: 'backend-gone' });
+      else this.finish({ kind: 'protocol-error', message: (e as Error).message });
+    }
+  }
+
+  private nextMessage(): Promise<Buffer> {
+    return this.inbox.next();
+  }
+
+  private toClient(b: Buffer): void {
+    this.bytesToClient += b.length;
+    if (!this.p.client.write(b)) for (const l of [this.primary, this.standby]) l.conn.socket.pause();
+  }
+
+  private ready(): void {
+    const router = this.p.router;
+    if (router.primaryStatus === TxStatus.Idle) this.failedOnStandby = false;
+    const status = this.failedOnStandby ? TxStatus.Failed : router.primaryStatus;
+    this.toClient(readyForQuery(status));
+    this.p.timing.now = this.lastActivity = performance.now();
+    this.stream.readyReceived(status);
+  }
+
+  private readonly classify = (sql: string) => this.p.router.classify(sql);
+
+  /** An internal query on the primary between cycles (the catalog's facts). */
+  private readonly ask = (sql: string) => this.primary.query(sql);
+
+  private async cycle(first: Buffer): Promise<void> {
+    const type = first[0];
+    if (type === FrontendCode.Terminate) throw new Ended({ kind: 'terminate' });
+    if (type === FrontendCode.Query) return this.query(first);
+    if (isExtendedOrSync(type)) return this.extended(first);
+    // FunctionCall and anything else: the primary, as pgpool routes a fast-path call.
+    return this.single(this.primary, [first], []);
+  }
+
+  private async query(raw: Buffer): Promise<void> {
+    const sql = querySql(raw);
+    if (this.stream.pending === 1 && mayBePoolerCommand(raw, 5, raw.length - 1)) {
+      const command = this.p.poolerCommand(sql);
+      if (command) {
+        this.showTap(raw, this.primary);
+        this.toClient(await command());
+        this.p.timing.now = this.lastActivity = performance.now();
+        this.stream.readyReceived(this.failedOnStandby ? TxStatus.Failed : this.p.router.primaryStatus);
+        return;
+      }
+    }
+    const router = this.p.router;
+    const c = router.classify(sql);
+    if (this.failedOnStandby && c.cls.tx !== 'end' && c.cls.tx !== 'rollback-to') return this.refuseInFailed(sql);
+    const statements = [{ cls: c.cls, sql, read: c.cls.read }];
+    const d = await router.destination(c, sql, this.ask);
+    if (c.cls.prepare) {
+      const to = await this.sqlPrepared.route(c.cls, sql, d);
+      if (to === 'both') return this.both([raw], [raw], statements, c.cls);
+      return this.single(to === 'standby' ? this.standby : this.primary, [raw], statements);
+    }
+    if (d === 'both') return this.both([raw], [forStandby(raw, this.classify)], statements, c.cls);
+    const wasIdle = router.primaryStatus === TxStatus.Idle;
+    await this.single(d === 'lb' ? this.standby : this.primary, [raw], statements);
+    // A multi-statement query that opened a transaction: it exists on the primary only.
+    if (c.multi && wasIdle && router.primaryStatus !== TxStatus.Idle) router.startedByMultiStatement = true;
+  }
+
+  private refuseInFailed(sql: string): void {
+    this.toClient(errorResponse(poolerError('IN_FAILED_TRANSACTION', { query: sql })));
+    this.ready();
+  }
+
+  private async extended(first: Buffer): Promise<void> {
+    // The batch is what already waits, up to its Sync.
+    let synced = first[0] === FrontendCode.Sync;
+    const batch = [
+      first,
+      ...this.inbox.takeWhile((m) => {
+        if (synced || !isExtendedOrSync(m[0])) return false;
+        synced = m[0] === FrontendCode.Sync;
+        return true;
+      }),
+    ];
+    const complete = batch[batch.length - 1][0] === FrontendCode.Sync;
+    const route = await this.p.router.routeExtended(batch, complete, this.ask);
+    if (this.failedOnStandby && !route.statements.every((s) => s.cls.tx === 'end' || s.cls.tx === 'rollback-to')) {
+      // PostgreSQL would skip to the Sync after the error: the whole cycle gets one answer.
+      while (!complete && (await this.nextMessage())[0] !== FrontendCode.Sync);
+      return this.refuseInFailed(route.statements[0]?.sql ?? '');
+    }
+    if (route.to === 'both' && complete) {
+      const ending = route.statements.find((s) => s.cls.tx !== undefined)?.cls;
+      return this.both(
+        batch,
+        batch.map((m) => forStandby(m, this.classify)),
+        route.statements,
+        ending,
+      );
+    }
+    return this.single(route.to === 'lb' ? this.standby : this.primary, batch, route.statements, !complete);
+  }
+
+  /** The leg a cycle goes to (the primary when it moves there midway): its replies to the client. */
+  private async single(leg: Leg, messages: Buffer[], statements: RoutedStatement[], open = false): Promise<void> {
+    const o: OpenCycle = { leg, synced: !open, failed: false, statements };
+    this.open = open || messages[0][0] === FrontendCode.Query ? o : undefined;
+    for (const m of messages) this.send(leg, m);
+    let standbyFailed = false;
+    let status = MOVED;
+    try {
+      for (let current = leg; status === MOVED; current = o.leg) {
+        const onStandby = current === this.standby;
+        status = await current.drain((m) => {
+          if (m.type === BackendCode.ErrorResponse) {
+            o.failed = true;
+            if (onStandby) standbyFailed = true;
+          }
+          this.toClient(m.raw);
+        });
+      }
+    } finally {
+      this.open = undefined;
+    }
+    const router = this.p.router;
+    router.completed(o.statements, !o.failed, o.leg === this.primary ? status : undefined);
+    if (standbyFailed && router.primaryStatus !== TxStatus.Idle) this.failedOnStandby = true;
+    this.ready();
+  }
+
+  /**
+   * Both nodes (transaction control, settings): the primary's replies reach the client,
+   * the standby's are read and dropped; an error on one node only ends the session with
+   * pgpool's kind mismatch. COMMIT/ROLLBACK go to the standby first and not at all when it
+   * has no transaction open.
+   */
+  private async both(
+    toPrimary: Buffer[],
+    toStandby: Buffer[],
+    statements: RoutedStatement[],
+    cls: StatementClass | undefined,
+  ): Promise<void> {
+    const { primary, standby } = this;
+    const ending = cls?.tx === 'end' || cls?.tx === 'rollback-to';
+    if (ending && standby.stream.txStatus === TxStatus.Idle) return this.single(primary, toPrimary, statements);
+    let standbyError: string | undefined;
+    const dropStandby = (m: Message) => {
+      if (m.type === BackendCode.ErrorResponse) standbyError = errorFields(m.body).get('M') ?? 'error';
+    };
+    if (ending) {
+      for (const m of toStandby) this.send(standby, m, true);
+      await standby.drain(dropStandby);
+    }
+    for (const m of toPrimary) this.send(primary, m);
+    if (!ending) for (const m of toStandby) this.send(standby, m, true);
+    let primaryError: string | undefined;
+    const status = await primary.drain((m) => {
+      if (m.type === BackendCode.ErrorResponse) primaryError = errorFields(m.body).get('M') ?? 'error';
+      this.toClient(m.raw);
+    });
+    if (!ending) await standby.drain(dropStandby);
+    if ((primaryError === undefined) !== (standbyError === undefined)) {
+      const kind = (e: string | undefined) => (e ? `E: ${e}` : 'C');
+      const kinds = `${primary.node}[${kind(primaryError)}] ${standby.node}[${kind(standbyError)}]`;
+      this.toClient(errorResponse(poolerError('KIND_MISMATCH', { query: statements[0]?.sql ?? '', kinds })));
+      throw new Ended({ kind: 'stopped', reason: 'kind mismatch among backends' });
+    }
+    this.p.router.completed(statements, primaryError === undefined, status);
+    if (statements.some((s) => /^\s*(discard\s+all|deallocate\s+all)\b/i.test(s.sql)))
+      for (const l of [primary, standby]) this.p.prepared.forgetNode(l.node);
+    this.ready();
+  }
+
+  /**
+   * Writes one client message to a leg, first making the statement a Bind uses exist
+   * there. `also`: the same message went to the primary first (a BOTH cycle).
+   */
+  private send(leg: Leg, m: Buffer, also = false): void {
+    placeStatement(this.p.prepared, this.classify, leg, m, also);
+    if (!also) this.showTap(m, leg);
+    leg.write(m);
+  }
+
+  /** Shows a message to the statement log, naming the node it goes to. */
+  private showTap(m: Buffer, leg: Leg): void {
+    if (!this.tap) return;
+    this.target.node = leg.node;
+    this.target.pid = leg.conn.pid;
+    this.tap.start(m[0], m.length - 5);
+    this.tap.body(m, 5, m.length);
+    this.tap.end();
+  }
+}
+
+function isExtendedOrSync(type: number): boolean {
+  return isExtended(type) || type === FrontendCode.Sync;
+}

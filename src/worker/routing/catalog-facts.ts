@@ -1,0 +1,138 @@
+// What the catalog says about a read (docs/behaviour.md#routing): does it use a system
+// catalog, a temporary or an unlogged table, or call a volatile function — asked on the
+// session's primary connection in one query per distinct statement text and database, as
+// pgpool's relcache asks (one query per name). Answers are kept per worker and forgotten
+// whenever a session's DDL succeeds (CREATE TEMP TABLE, CREATE FUNCTION, …).
+import type { PgpoolConfig } from '../../config/schema.js';
+import { NO_FACTS, type ReadFacts } from '../../policy/route-decision.js';
+import type { Relation, StatementClass } from '../../policy/statement-class.js';
+
+const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
+const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
+
+/** pgpool's list patterns: case-insensitive, matched against the whole text (^…$ added unless present). */
+function anchored(patterns: readonly string[]): RegExp[] {
+  return patterns
+    .filter((p) => p !== '')
+    .map((p) => new RegExp(`${p.startsWith('^') ? '' : '^'}${p}${p.endsWith('$') ? '' : '$'}`, 'i'));
+}
+
+/** The one catalog query for a read: system catalog, temporary, unlogged, volatile function. */
+export function factsQuery(relations: readonly Relation[], volatileOf: readonly string[]): string {
+  const regclasses = relations.map(
+    (r) => `pg_catalog.to_regclass(${literal(r.schema ? `${ident(r.schema)}.${ident(r.name)}` : ident(r.name))})`,
+  );
+  const rel = (cond: string) =>
+    regclasses.length === 0
+      ? 'false'
+      : `EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY (ARRAY[${regclasses.join(', ')}]::pg_catalog.oid[]) AND ${cond})`;
+  const funcs = volatileOf.map((f) => {
+    const dot = f.lastIndexOf('.');
+    return dot < 0
+      ? `p.proname = ${literal(f)}`
+      : `(p.proname = ${literal(f.slice(dot + 1))} AND n.nspname = ${literal(f.slice(0, dot))})`;
+  });
+  const fn =
+    funcs.length === 0
+      ? 'false'
+      : `EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE p.provolatile = 'v' AND (${funcs.join(' OR ')}))`;
+  return `SELECT ${rel("n.nspname = 'pg_catalog'")}, ${rel("c.relpersistence = 't'")}, ${rel("c.relpersistence = 'u'")}, ${fn}`;
+}
+
+/** Runs one internal query on the primary connection; its first row's columns. */
+export type InternalQuery = (sql: string) => Promise<Array<string | null>>;
+
+export class CatalogFacts {
+  private readonly cache = new Map<string, ReadFacts>();
+  hits = 0;
+  queries = 0;
+
+  constructor(private readonly maxEntries = 4096) {}
+
+  /** A session's DDL succeeded: what the catalog said may no longer hold. */
+  invalidate(): void {
+    this.cache.clear();
+  }
+
+  /** The facts when they need no query or are cached; undefined when the catalog must be asked. */
+  known(cls: StatementClass, sql: string, database: string, cfg: PgpoolConfig): ReadFacts | undefined {
+    const plan = this.plan(cls, sql, cfg);
+    if (plan.facts) return plan.facts;
+    return this.cache.get(`${database}\0${sql}`);
+  }
+
+  /** What can be said without the catalog, or what to ask it. */
+  private plan(
+    cls: StatementClass,
+    sql: string,
+    cfg: PgpoolConfig,
+  ):
+    | { facts: ReadFacts; relations?: undefined; volatileOf?: undefined }
+    | { facts?: undefined; relations: Relation[]; volatileOf: readonly string[] } {
+    const primaryPattern = anchored(cfg.primary_routing_query_pattern_list).some((re) =>
+      re.test(sql.replace(/"/g, '')),
+    );
+    if (primaryPattern) return { facts: { ...NO_FACTS, primaryPattern } };
+    if (functionsByList(cls.functions, cfg)) return { facts: { ...NO_FACTS, writingFunction: true } };
+    const volatileOf = cfg.read_only_function_list.length + cfg.write_function_list.length > 0 ? [] : cls.functions;
+    const relations =
+      cfg.check_temp_table === 'none' && !cfg.check_unlogged_table ? systemOnly(cls.relations) : [...cls.relations];
+    if (relations.length === 0 && volatileOf.length === 0) return { facts: NO_FACTS };
+    return { relations, volatileOf };
+  }
+
+  async factsFor(
+    cls: StatementClass,
+    sql: string,
+    database: string,
+    cfg: PgpoolConfig,
+    ask: InternalQuery,
+  ): Promise<ReadFacts> {
+    const plan = this.plan(cls, sql, cfg);
+    if (plan.facts) return plan.facts;
+    const { relations, volatileOf } = plan;
+    const key = `${database}\0${sql}`;
+    const cached = this.cache.get(key);
+    if (cached) {
+      this.hits++;
+      return cached;
+    }
+    this.queries++;
+    let facts: ReadFacts;
+    try {
+      const [catalog, temp, unlogged, volatile] = await ask(factsQuery(relations, volatileOf));
+      facts = {
+        ...NO_FACTS,
+        systemCatalog: catalog === 't',
+        tempTable: cfg.check_temp_table !== 'none' && temp === 't',
+        unloggedTable: cfg.check_unlogged_table && unlogged === 't',
+        writingFunction: volatile === 't',
+      };
+    } catch {
+      // No answer: the primary is always right.
+      return { ...NO_FACTS, systemCatalog: true };
+    }
+    if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(key, facts);
+    return facts;
+  }
+}
+
+/** With temp and unlogged checks off, only names that may be system catalogs need asking. */
+function systemOnly(relations: readonly Relation[]): Relation[] {
+  return relations.filter((r) => r.schema === 'pg_catalog' || (r.schema === undefined && r.name.startsWith('pg_')));
+}
+
+/** write_function_list / read_only_function_list decide without the catalog: true when a function writes. */
+function functionsByList(functions: readonly string[], cfg: PgpoolConfig): boolean {
+  const name = (f: string) => f.replace(/"/g, '');
+  if (cfg.read_only_function_list.length > 0) {
+    const ro = anchored(cfg.read_only_function_list);
+    return functions.some((f) => !ro.some((re) => re.test(name(f))));
+  }
+  if (cfg.write_function_list.length > 0) {
+    const w = anchored(cfg.write_function_list);
+    return functions.some((f) => w.some((re) => re.test(name(f))));
+  }
+  return false;
+}

@@ -1,0 +1,182 @@
+// A routed session's view of its transaction and where each request cycle goes
+// (docs/behaviour.md#routing): the statement classes (classifier), the catalog's facts,
+// the pure route decision and the writing flag, over the two nodes the session holds —
+// the primary and its load-balance node.
+import type { PgpoolConfig } from '../../config/schema.js';
+import type { Logger } from '../../logging/logger.js';
+import { FrontendCode } from '../../protocol/codes.js';
+import { bindFields, executePortal, parseFields, targetFields } from '../../protocol/frontend-messages.js';
+import { TxStatus } from '../../protocol/tx-status.js';
+import {
+  delayedRead,
+  isRead,
+  NO_FACTS,
+  routeStatement,
+  writingAfter,
+  type Destination,
+  type DisableLbOnWrite,
+  type TxView,
+} from '../../policy/route-decision.js';
+import type { StatementClass } from '../../policy/statement-class.js';
+import type { CatalogFacts, InternalQuery } from './catalog-facts.js';
+import type { Classified, StatementClassifier } from './classifier.js';
+import type { PreparedStatements } from './prepared-statements.js';
+
+/** Where a request cycle (a Query, or extended messages up to Sync) goes. */
+export type CycleRoute = { readonly to: 'primary' | 'lb' | 'both'; readonly statements: RoutedStatement[] };
+
+export interface RoutedStatement {
+  readonly cls: StatementClass;
+  readonly sql: string;
+  readonly read: boolean;
+}
+
+export interface RouterDeps {
+  readonly config: () => PgpoolConfig;
+  readonly classifier: StatementClassifier;
+  readonly facts: CatalogFacts;
+  readonly prepared: PreparedStatements;
+  readonly database: string;
+  readonly log: () => Logger;
+  readonly client: string;
+  /** The session's load-balance node. */
+  readonly lbNode: number;
+  /** The load-balance node is over its delay threshold now. */
+  readonly lbDelayed: () => boolean;
+}
+
+const ch = (t: number) => String.fromCharCode(t);
+
+export class SessionRouter {
+  primaryStatus: number = TxStatus.Idle;
+  writing = false;
+  serializable = false;
+  sessionSerializable = false;
+  startedByMultiStatement = false;
+
+  constructor(private readonly deps: RouterDeps) {}
+
+  private get mode(): DisableLbOnWrite {
+    const m = this.deps.config().disable_load_balance_on_write;
+    // dml_adaptive tracks written relations, which pgpool-ts does not yet: the safe reading is transaction mode.
+    return m === 'dml_adaptive' || m === 'dml_adaptive_global' ? 'transaction' : m;
+  }
+
+  private view(): TxView {
+    const s = ch(this.primaryStatus) as TxView['primaryStatus'];
+    return {
+      primaryStatus: s,
+      writing: this.writing,
+      serializable: this.serializable || (this.sessionSerializable && s !== 'I'),
+      startedByMultiStatement: this.startedByMultiStatement,
+    };
+  }
+
+  classify(sql: string): Classified {
+    const c = this.deps.classifier.classify(sql);
+    if (c.parseError !== undefined)
+      this.deps.log().info({ client: this.deps.client, error: c.parseError }, `Unable to parse the query: "${sql}"`);
+    return c;
+  }
+
+  /** One statement's destination, the catalog asked on the primary when a read needs it. */
+  async destination(c: Classified, sql: string, ask: InternalQuery): Promise<Destination> {
+    const cfg = this.deps.config();
+    const settings = { ...cfg, disable_load_balance_on_write: this.mode };
+    const view = this.view();
+    const first = routeStatement(c.cls, sql, c.multi, view, NO_FACTS, settings);
+    if (first !== 'lb') return first;
+    const facts = await this.deps.facts.factsFor(c.cls, sql, this.deps.database, cfg, ask);
+    const d = routeStatement(c.cls, sql, c.multi, view, facts, settings);
+    if (d !== 'lb') return d;
+    // Only the primary and one standby are connected: a delayed standby's reads go to the primary.
+    return delayedRead(this.deps.lbDelayed(), cfg.prefer_lower_delay_standby) === 'lb' ? 'lb' : 'primary';
+  }
+
+  /**
+   * A statement arriving in a cycle already on the standby: its routed form when it is a
+   * read for the standby by what is known now (its class, and catalog answers already
+   * cached), else undefined (the cycle moves to the primary).
+   */
+  readForStandbyNow(sql: string): RoutedStatement | undefined {
+    const cfg = { ...this.deps.config(), disable_load_balance_on_write: this.mode };
+    const c = this.classify(sql);
+    const view = this.view();
+    if (routeStatement(c.cls, sql, c.multi, view, NO_FACTS, cfg) !== 'lb') return undefined;
+    const facts = this.deps.facts.known(c.cls, sql, this.deps.database, cfg);
+    if (!facts || routeStatement(c.cls, sql, c.multi, view, facts, cfg) !== 'lb') return undefined;
+    if (this.deps.lbDelayed()) return undefined;
+    return { cls: c.cls, sql, read: isRead(c.cls, sql, cfg) };
+  }
+
+  /**
+   * Where an extended-protocol cycle goes: to the load-balance node only when every
+   * statement in it is a read for it and the whole cycle (to its Sync) is here; to both
+   * nodes when every statement is transaction control or a setting; else to the primary.
+   */
+  async routeExtended(messages: readonly Buffer[], complete: boolean, ask: InternalQuery): Promise<CycleRoute> {
+    const statements: RoutedStatement[] = [];
+    const dests = new Set<Destination>();
+    const cfg = { ...this.deps.config(), disable_load_balance_on_write: this.mode };
+    for (const m of messages) {
+      const t = m[0];
+      if (t === FrontendCode.Parse) {
+        const { sql } = parseFields(m);
+        const c = this.classify(sql);
+        statements.push({ cls: c.cls, sql, read: isRead(c.cls, sql, cfg) });
+        dests.add(await this.destination(c, sql, ask));
+      } else if (t === FrontendCode.Bind) {
+        const { statement } = bindFields(m);
+        const inBatch = messages.some((p) => p[0] === FrontendCode.Parse && parseFields(p).name === statement);
+        if (inBatch) continue;
+        const e = this.deps.prepared.get(statement);
+        if (!e) {
+          dests.add('primary');
+          continue;
+        }
+        statements.push({ cls: e.cls, sql: e.sql, read: isRead(e.cls, e.sql, cfg) });
+        dests.add(await this.destination({ cls: e.cls, multi: e.multi }, e.sql, ask));
+      } else if (t === FrontendCode.Execute || t === FrontendCode.Describe || t === FrontendCode.Close) {
+        // A portal bound in an earlier cycle stays where it was bound; the primary when unknown.
+        const portal =
+          t === FrontendCode.Execute
+            ? executePortal(m)
+            : targetFields(m).kind === 'P'
+              ? targetFields(m).name
+              : undefined;
+        if (portal === undefined) continue;
+        const bound = messages.some((b) => b[0] === FrontendCode.Bind && bindFields(b).portal === portal);
+        if (!bound) dests.add(this.deps.prepared.portalNode(portal) === this.deps.lbNode ? 'lb' : 'primary');
+      } else if (t === FrontendCode.FunctionCall) dests.add('primary');
+    }
+    // A batch waiting on a Flush (postgres.js's describe-first) may start on the standby:
+    // later messages of the cycle stay there only while they are reads for it (readForStandbyNow).
+    const waitsOnFlush = messages[messages.length - 1][0] === FrontendCode.Flush;
+    if ((!complete && !(waitsOnFlush && dests.has('lb'))) || dests.size !== 1) return { to: 'primary', statements };
+    const [only] = dests;
+    return { to: only === 'both' && !complete ? 'primary' : only, statements };
+  }
+
+  /** After a cycle: the primary's status, and each statement that succeeded moves the writing flag. */
+  completed(statements: readonly RoutedStatement[], ok: boolean, primaryStatus: number | undefined): void {
+    const mode = this.mode;
+    if (ok)
+      for (const s of statements) {
+        const status = ch(primaryStatus ?? this.primaryStatus) as TxView['primaryStatus'];
+        this.writing = writingAfter(s.cls, s.read, false, status, mode, this.writing);
+        if (s.cls.serializable) {
+          if (s.cls.where === 'primary' && /^\s*set\s+(session|default_transaction_isolation)/i.test(s.sql))
+            this.sessionSerializable = true;
+          else this.serializable = true;
+        }
+        if (s.cls.stat === 'ddl') this.deps.facts.invalidate();
+      }
+    if (primaryStatus !== undefined) {
+      this.primaryStatus = primaryStatus;
+      if (primaryStatus === TxStatus.Idle) {
+        this.serializable = false;
+        this.startedByMultiStatement = false;
+      }
+    }
+  }
+}

@@ -1,0 +1,299 @@
+// Load balancing against a real primary and a real streaming standby: reads go to the
+// session's load-balance node, writes and everything pgpool keeps on the primary go
+// there, a write in a transaction pulls later reads to the primary, BOTH statements reach
+// both nodes, prepared statements follow the node a Bind goes to; routing observed with
+// inet_server_port() (STABLE) on each node.
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { serialize } from 'pg-protocol';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPooler, stopAllPoolers, type ConfValues, type Pooler } from '../../helpers/pooler.js';
+
+import { closeRawConnections, messageTypes, rawConnect, startupPacket, type RawConn } from '../../helpers/raw.js';
+import { startAppPair, type ReplicatedPair } from '../../helpers/replicated-pair.js';
+
+/** Waits for a ReadyForQuery after byte `at`; everything received. */
+async function readyAfter(c: RawConn, at: number): Promise<Buffer> {
+  const until = Date.now() + 10_000;
+  while (!messageTypes(c.received().subarray(at)).endsWith('Z')) {
+    if (Date.now() > until) throw new Error(`no ReadyForQuery: ${messageTypes(c.received().subarray(at))}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return c.received();
+}
+
+/** The first column of every DataRow in `buf`, from byte `from` on. */
+function firstColumns(buf: Buffer, from = 0): string[] {
+  const out: string[] = [];
+  for (let i = from; i + 5 <= buf.length; i += 1 + buf.readInt32BE(i + 1)) {
+    if (buf[i] !== 0x44) continue;
+    const len = buf.readInt32BE(i + 7);
+    out.push(buf.toString('utf8', i + 11, i + 11 + len));
+  }
+  return out;
+}
+
+let pair: ReplicatedPair;
+let p: Pooler;
+const run = promisify(execFile);
+
+/** Waits until the standby has replayed far enough for `sql` (a boolean) to be true there. */
+async function standbyHas(sql: string): Promise<void> {
+  const c = new pg.Client({ host: pair.standby.host, port: pair.standby.port, user: 'postgres', database: 'app' });
+  await c.connect();
+  try {
+    const until = Date.now() + 30_000;
+    for (;;) {
+      const ok = await c.query(sql).then(
+        (r) => Object.values(r.rows[0])[0] === true,
+        () => false,
+      );
+      if (ok) return;
+      if (Date.now() > until) throw new Error(`the standby never got there: ${sql}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await c.end();
+  }
+}
+
+/** psql through the pooler with `input` on stdin; its stdout. */
+function psql(args: string[], input = ''): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('psql', ['-h', p.host, '-p', String(p.port), '-U', 'postgres', '-d', 'app', '-At', ...args]);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`psql exited ${code}: ${err}`))));
+    child.stdin.end(input);
+  });
+}
+
+/** Node 0 the standby, node 1 the primary; all reads to the standby (weights 1 : 0). */
+function conf(values: ConfValues = {}): ConfValues {
+  return {
+    backend_clustering_mode: 'streaming_replication',
+    backend_hostname0: pair.standby.host,
+    backend_port0: pair.standby.port,
+    backend_application_name0: pair.standby.applicationName,
+    backend_weight0: 1,
+    backend_hostname1: pair.primary.host,
+    backend_port1: pair.primary.port,
+    backend_weight1: 0,
+    load_balance_mode: true,
+    sr_check_user: 'postgres',
+    sr_check_period: 1,
+    worker_processes: 1,
+    num_init_children: 2,
+    ...values,
+  };
+}
+
+async function ready(pooler: Pooler): Promise<void> {
+  await pooler.waitForLog(/find_primary_node: primary node is 1/);
+  const c = new pg.Client(pooler.client('postgres', 'app'));
+  await c.connect();
+  // SHOW answers through the one worker after the node snapshot it was sent first.
+  const until = Date.now() + 10_000;
+  while ((await c.query('SHOW pool_nodes')).rows[1].role !== 'primary') {
+    if (Date.now() > until) throw new Error('node 1 never became the primary');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await c.end();
+}
+
+beforeAll(async () => {
+  pair = await startAppPair();
+  p = await startPooler(conf());
+  await ready(p);
+});
+
+afterAll(async () => {
+  closeRawConnections();
+  await stopAllPoolers();
+  await pair?.stop();
+});
+
+async function withClient<T>(f: (c: pg.Client) => Promise<T>, pooler = p): Promise<T> {
+  const c = new pg.Client(pooler.client('postgres', 'app'));
+  await c.connect();
+  try {
+    return await f(c);
+  } finally {
+    await c.end();
+  }
+}
+
+const port = async (c: pg.Client, sql = 'SELECT inet_server_port() AS port') => (await c.query(sql)).rows[0].port;
+
+describe('load balancing', () => {
+  it('a read goes to the standby, a write to the primary, simple and extended protocol', async () => {
+    await withClient(async (c) => {
+      expect(await port(c)).toBe(pair.standby.port);
+      expect((await c.query({ text: 'SELECT inet_server_port() AS port, $1::int AS x', values: [7] })).rows[0]).toEqual(
+        {
+          port: pair.standby.port,
+          x: 7,
+        },
+      );
+      expect(await port(c, "INSERT INTO t (v) VALUES ('w') RETURNING inet_server_port() AS port")).toBe(
+        pair.primary.port,
+      );
+      // pg_is_in_recovery() is VOLATILE: pgpool's rules keep it on the primary.
+      expect((await c.query('SELECT pg_is_in_recovery() AS r')).rows[0].r).toBe(false);
+      expect(await port(c, "SELECT nextval('s') > 0 AS ok, inet_server_port() AS port")).toBe(pair.primary.port);
+      expect(await port(c, 'SELECT inet_server_port() AS port FROM pg_catalog.pg_class LIMIT 1')).toBe(
+        pair.primary.port,
+      );
+    });
+  });
+
+  it('a write in a transaction pulls later reads to the primary; after COMMIT they balance again', async () => {
+    await withClient(async (c) => {
+      await c.query('BEGIN');
+      expect(await port(c)).toBe(pair.standby.port);
+      await c.query("INSERT INTO t (v) VALUES ('in tx')");
+      expect(await port(c)).toBe(pair.primary.port);
+      // The uncommitted row is seen: the read ran where the write did.
+      expect((await c.query("SELECT count(*)::int AS n FROM t WHERE v = 'in tx'")).rows[0].n).toBe(1);
+      await c.query('COMMIT');
+      expect(await port(c)).toBe(pair.standby.port);
+    });
+  });
+
+  it('SET goes to both nodes; a temporary table is read on the primary', async () => {
+    await withClient(async (c) => {
+      await c.query("SET work_mem = '8MB'");
+      expect((await c.query('SHOW work_mem')).rows[0].work_mem).toBe('8MB');
+      expect(await port(c, "SELECT inet_server_port() AS port, current_setting('work_mem') AS w")).toBe(
+        pair.standby.port,
+      );
+      await c.query('CREATE TEMP TABLE tt (i int)');
+      await c.query('INSERT INTO tt VALUES (1)');
+      expect(await port(c, 'SELECT inet_server_port() AS port FROM tt')).toBe(pair.primary.port);
+    });
+  });
+
+  it('a named prepared statement read on the standby is parsed again on the primary in a writing transaction', async () => {
+    await withClient(async (c) => {
+      const q = { name: 'where_am_i', text: 'SELECT inet_server_port() AS port' };
+      expect((await c.query(q)).rows[0].port).toBe(pair.standby.port);
+      expect((await c.query(q)).rows[0].port).toBe(pair.standby.port);
+      await c.query('BEGIN');
+      await c.query("INSERT INTO t (v) VALUES ('p')");
+      expect((await c.query(q)).rows[0].port).toBe(pair.primary.port);
+      await c.query('COMMIT');
+      expect((await c.query(q)).rows[0].port).toBe(pair.standby.port);
+    });
+  });
+
+  it('postgres.js (named statements by default): reads on the standby, a transaction’s reads after its write on the primary', async () => {
+    const sql = postgres({ host: p.host, port: p.port, user: 'postgres', database: 'app', max: 1 });
+    try {
+      expect((await sql`SELECT inet_server_port() AS port`)[0].port).toBe(pair.standby.port);
+      expect((await sql`SELECT inet_server_port() AS port, ${5}::int AS x`)[0]).toEqual({
+        port: pair.standby.port,
+        x: 5,
+      });
+      const inTx = await sql.begin(async (tx) => {
+        await tx`INSERT INTO t (v) VALUES ('postgres.js')`;
+        return (await tx`SELECT inet_server_port() AS port`)[0].port;
+      });
+      expect(inTx).toBe(pair.primary.port);
+      expect((await sql`SELECT inet_server_port() AS port`)[0].port).toBe(pair.standby.port);
+    } finally {
+      await sql.end();
+    }
+  });
+
+  it('psql: COPY FROM STDIN goes to the primary, COPY TO STDOUT to the standby', async () => {
+    await psql(['-c', '\\copy t (v) from stdin'], 'copied 1\ncopied 2\n');
+    const primary = new pg.Client({
+      host: pair.primary.host,
+      port: pair.primary.port,
+      user: 'postgres',
+      database: 'app',
+    });
+    await primary.connect();
+    expect((await primary.query("SELECT count(*)::int AS n FROM t WHERE v LIKE 'copied %'")).rows[0].n).toBe(2);
+    await primary.end();
+    expect((await psql(['-c', 'COPY (SELECT inet_server_port()) TO STDOUT'])).trim()).toBe(String(pair.standby.port));
+  });
+
+  it.each(['simple', 'extended', 'prepared'])('pgbench -S -M %s runs with no failed transaction', async (mode) => {
+    const args = ['-h', p.host, '-p', String(p.port), '-U', 'postgres'];
+    if (mode === 'simple') {
+      await run('pgbench', [...args, '-i', '-s', '1', '-q', 'app'], { timeout: 60_000 });
+      await standbyHas('SELECT count(*) = 100000 FROM pgbench_accounts');
+    }
+    const { stdout } = await run('pgbench', [...args, '-S', '-M', mode, '-c', '2', '-j', '2', '-t', '200', 'app'], {
+      timeout: 60_000,
+    });
+    expect(stdout).toMatch(/number of transactions actually processed: 400\/400/);
+    expect(stdout).toMatch(/number of failed transactions: 0 /);
+  });
+
+  it('a cycle that waits on a Flush starts on the standby and moves to the primary for a write', async () => {
+    const c = await rawConnect(p.port);
+    c.send(startupPacket({ user: 'postgres', database: 'app' }));
+    await c.ready();
+    let at = c.received().length;
+    // describe-first, as postgres.js does for a statement with parameters: Parse, Describe, Flush.
+    c.send(
+      Buffer.concat([
+        serialize.parse({ name: 's1', text: 'SELECT inet_server_port()', types: [] }),
+        serialize.describe({ type: 'S', name: 's1' }),
+        serialize.flush(),
+      ]),
+    );
+    await c.read(at + 1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(messageTypes(c.received().subarray(at))).toBe('1tT');
+    c.send(
+      Buffer.concat([
+        serialize.bind({ statement: 's1' }),
+        serialize.execute({}),
+        serialize.parse({ text: "INSERT INTO t (v) VALUES ('moved') RETURNING inet_server_port()", types: [] }),
+        serialize.bind({}),
+        serialize.execute({}),
+        serialize.sync(),
+      ]),
+    );
+    const all = await readyAfter(c, at);
+    expect(messageTypes(all.subarray(at))).toBe('1tT2DC12DCZ');
+    expect(firstColumns(all, at)).toEqual([String(pair.standby.port), String(pair.primary.port)]);
+    at = all.length;
+    // s1 lives on the standby; a later cycle binds it there.
+    c.send(Buffer.concat([serialize.bind({ statement: 's1' }), serialize.execute({}), serialize.sync()]));
+    const again = await readyAfter(c, at);
+    expect(firstColumns(again, at)).toEqual([String(pair.standby.port)]);
+    c.send(serialize.end());
+  });
+
+  it('LISTEN runs on the primary and a notification reaches an idle routed session', async () => {
+    await withClient(async (listener) => {
+      const got = new Promise<pg.Notification>((r) => listener.on('notification', r));
+      await listener.query('LISTEN lb_chan');
+      // The listener reads on the standby in between: its session is routed over both nodes.
+      expect(await port(listener)).toBe(pair.standby.port);
+      await withClient((n) => n.query("NOTIFY lb_chan, 'hello'"));
+      const msg = await got;
+      expect([msg.channel, msg.payload]).toEqual(['lb_chan', 'hello']);
+    });
+  });
+
+  it('SHOW pool_nodes marks the standby as the session’s load-balance node', async () => {
+    const rows = await withClient(async (c) => (await c.query('SHOW pool_nodes')).rows);
+    expect(rows.map((r) => r.load_balance_node)).toEqual(['true', 'false']);
+  });
+
+  it('a 0-weight standby gets no reads', async () => {
+    const q = await startPooler(conf({ backend_weight0: 0, backend_weight1: 1 }));
+    await ready(q);
+    expect(await withClient((c) => port(c), q)).toBe(pair.primary.port);
+    await q.stop();
+  });
+});

@@ -1,0 +1,42 @@
+// A session's plan: the primary for writes and, with load balancing, the load-balance
+// node when it is another node; the catalog query a read needs, quoted safely.
+import { describe, expect, it } from 'vitest';
+import { freshNode, type NodeSnapshot } from '../../../../src/ipc/node-snapshot.js';
+import { factsQuery } from '../../../../src/worker/routing/catalog-facts.js';
+import { planSession } from '../../../../src/worker/routing/router.js';
+import { loadConfigText } from '../../../helpers/config.js';
+
+const NODES = "backend_hostname0 = 'a'\nbackend_port0 = 5432\nbackend_hostname1 = 'b'\nbackend_port1 = 5433\n";
+const nodes: NodeSnapshot = [freshNode(0, 'standby', 0), freshNode(1, 'primary', 0)];
+const who = { user: 'alice', database: 'app', applicationName: 'psql' };
+
+describe('planSession', () => {
+  it.each([
+    ['weights 1:0: the standby', 'backend_weight0 = 1\nbackend_weight1 = 0\n', 0.5, 0],
+    ['weights 0:1: the primary alone', 'backend_weight0 = 0\nbackend_weight1 = 1\n', 0.5, undefined],
+    ['load_balance_mode off', 'load_balance_mode = off\n', 0.0, undefined],
+    ['raw mode', "backend_clustering_mode = 'raw'\n", 0.0, undefined],
+    ['psql redirected to the primary', "app_name_redirect_preference_list = 'psql:primary'\n", 0.0, undefined],
+    ['weights 1:1, a low draw: node 0', '', 0.1, 0],
+  ])('%s', (_name, text, draw, standby) => {
+    const plan = planSession(loadConfigText(NODES + text), nodes, who, () => draw);
+    expect(plan.primary?.node).toBe(text.includes('raw') ? 0 : 1);
+    expect(plan.standby?.node).toBe(standby);
+  });
+
+  it('a down standby is never planned', () => {
+    const down: NodeSnapshot = [{ ...nodes[0], status: 'down' }, nodes[1]];
+    expect(planSession(loadConfigText(NODES + 'backend_weight1 = 0\n'), down, who, () => 0).standby).toBeUndefined();
+  });
+});
+
+describe('factsQuery', () => {
+  it('asks about every relation and function at once, quoting names', () => {
+    const q = factsQuery([{ name: 'it"s' }, { schema: 'pg_catalog', name: "o'k" }], ['random', 'public.f']);
+    expect(q).toContain(`pg_catalog.to_regclass('"it""s"')`);
+    expect(q).toContain(`pg_catalog.to_regclass('"pg_catalog"."o''k"')`);
+    expect(q).toContain(`p.proname = 'random'`);
+    expect(q).toContain(`(p.proname = 'f' AND n.nspname = 'public')`);
+    expect(factsQuery([], [])).toBe('SELECT false, false, false, false');
+  });
+});
