@@ -66,6 +66,11 @@ export class ServerConnection {
     socket.on('close', () => (this.cachedWatch ? this.cachedWatch() : this.transition('closed')));
   }
 
+  /** The node it is connected to. */
+  get node(): number {
+    return this.address.node;
+  }
+
   get state(): ServerState {
     return this.current;
   }

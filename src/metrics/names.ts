@@ -20,4 +20,7 @@ export const MetricNames = {
   resetSeconds: 'pgpool_ts_reset_seconds',
   queryDurationSeconds: 'pgpool_ts_query_duration_seconds',
   transactionDurationSeconds: 'pgpool_ts_transaction_duration_seconds',
+  routedRequests: 'pgpool_ts_routed_requests_total',
+  classifications: 'pgpool_ts_statement_classifications_total',
+  catalogLookups: 'pgpool_ts_catalog_lookups_total',
 } as const;

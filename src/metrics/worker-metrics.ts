@@ -15,6 +15,12 @@ export interface WorkerState {
   childExits(): ReadonlyMap<string, number>;
   /** Bytes relayed: from clients to PostgreSQL and back. */
   bytes(): { fromClients: number; toClients: number };
+  /** Load-balanced sessions: request cycles by node, statement classifications and catalog lookups. */
+  routing(): {
+    readonly cycles: ReadonlyMap<number, number>;
+    readonly classified: { readonly cached: number; readonly parsed: number };
+    readonly catalog: { readonly cached: number; readonly queried: number };
+  };
 }
 
 export interface WorkerMetrics {
@@ -59,6 +65,37 @@ export function workerRegistry(state: WorkerState, processLabel: string): Worker
     set({ direction: 'client_to_backend' }, b.fromClients);
     set({ direction: 'backend_to_client' }, b.toClients);
   });
+  readCounter(
+    registry,
+    MetricNames.routedRequests,
+    'Request cycles (a Query, or messages up to Sync) of load-balanced sessions, by the node that served them',
+    ['node'],
+    (set) => {
+      for (const [node, n] of state.routing().cycles) set({ node: String(node) }, n);
+    },
+  );
+  readCounter(
+    registry,
+    MetricNames.classifications,
+    'Statements classified for routing, by whether the text was in the cache or parsed',
+    ['result'],
+    (set) => {
+      const c = state.routing().classified;
+      set({ result: 'cached' }, c.cached);
+      set({ result: 'parsed' }, c.parsed);
+    },
+  );
+  readCounter(
+    registry,
+    MetricNames.catalogLookups,
+    'Reads whose catalog facts (system catalog, temporary, unlogged, volatile) were cached or asked of the primary',
+    ['result'],
+    (set) => {
+      const c = state.routing().catalog;
+      set({ result: 'cached' }, c.cached);
+      set({ result: 'queried' }, c.queried);
+    },
+  );
   const connectSeconds = new client.Histogram({
     name: MetricNames.backendConnectSeconds,
     help: 'Time to open and authenticate a new backend connection',

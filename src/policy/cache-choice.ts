@@ -3,6 +3,8 @@
 // major and the whole sorted startup packet, as pgpool keys them.
 
 export interface CacheEntryView {
+  /** The node the connection is to. */
+  readonly node: number;
   readonly user: string;
   readonly database: string;
   readonly startupKey: Buffer;
@@ -29,12 +31,15 @@ export function lookup(
   user: string,
   database: string,
   key: Buffer,
+  /** The node the session needs; an entry to another node is stale (the primary moved, say). */
+  node?: number,
 ): { kind: 'hit' | 'stale'; index: number } | { kind: 'miss' } {
   const index = entries.findIndex(
     (e) => e.user === user && e.database === database && major(e.startupKey) === major(key),
   );
   if (index < 0) return { kind: 'miss' };
-  return { kind: entries[index].startupKey.equals(key) ? 'hit' : 'stale', index };
+  const e = entries[index];
+  return { kind: e.startupKey.equals(key) && (node === undefined || e.node === node) ? 'hit' : 'stale', index };
 }
 
 /** The entry returned to the cache longest ago (ties: the lowest index), evicted when the cache is full. */

@@ -101,6 +101,11 @@ class Worker implements SessionEnv {
         return c;
       },
       sessions: () => this.totals.sessions,
+      routing: () => ({
+        cycles: this.routedCycles,
+        classified: { cached: this.routing?.classifier.hits ?? 0, parsed: this.routing?.classifier.misses ?? 0 },
+        catalog: { cached: this.routing?.facts.hits ?? 0, queried: this.routing?.facts.queries ?? 0 },
+      }),
       childExits: () => this.children.exitedTotals.exits,
       bytes: () => {
         let fromClients = this.totals.fromClients;
@@ -211,6 +216,13 @@ class Worker implements SessionEnv {
   }
 
   routing: { readonly classifier: StatementClassifier; readonly facts: CatalogFacts } | undefined;
+
+  /** Request cycles of routed sessions, by node (metrics). */
+  private readonly routedCycles = new Map<number, number>();
+
+  cycleServed(node: number): void {
+    this.routedCycles.set(node, (this.routedCycles.get(node) ?? 0) + 1);
+  }
 
   nodeDelayed(node: number): boolean {
     const n = this.nodes.find((x) => x.id === node);

@@ -24,8 +24,8 @@ export class ConnectionCache {
   ) {}
 
   /** A live cached connection for this client, now leased to it; or undefined. */
-  take(user: string, database: string, key: Buffer): ServerConnection | undefined {
-    const r = lookup(this.entries, user, database, key);
+  take(user: string, database: string, key: Buffer, node?: number): ServerConnection | undefined {
+    const r = lookup(this.entries, user, database, key, node);
     if (r.kind === 'miss') {
       this.stats.misses++;
       return undefined;

@@ -44,7 +44,9 @@ export class SessionPool implements Pooling {
 
   async lease(req: LeaseRequest): Promise<Lease> {
     // A walsender neither takes a cached connection nor makes room for itself: it is never kept.
-    const cached = req.replication ? undefined : this.cache.take(req.user, req.database, req.cacheKey);
+    const cached = req.replication
+      ? undefined
+      : this.cache.take(req.user, req.database, req.cacheKey, req.address.node);
     if (cached) {
       try {
         await req.proveReuse(cached);

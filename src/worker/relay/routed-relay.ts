@@ -39,6 +39,8 @@ export interface RoutedRelayParts {
   readonly poolerCommand: PoolerCommandHook;
   readonly onEnd: (end: RelayEnd) => void;
   readonly timing: RequestTiming;
+  /** A cycle was served by `node` (metrics). */
+  readonly served: (node: number) => void;
 }
 
 /** A cycle whose messages are still coming (COPY FROM STDIN, a batch waiting on a Flush). */
@@ -313,6 +315,7 @@ export class RoutedRelay {
       this.open = undefined;
     }
     const router = this.p.router;
+    this.p.served(o.leg.node);
     router.completed(o.statements, !o.failed, o.leg === this.primary ? status : undefined);
     if (standbyFailed && router.primaryStatus !== TxStatus.Idle) this.failedOnStandby = true;
     this.ready();
@@ -355,6 +358,8 @@ export class RoutedRelay {
       this.toClient(errorResponse(poolerError('KIND_MISMATCH', { query: statements[0]?.sql ?? '', kinds })));
       throw new Ended({ kind: 'stopped', reason: 'kind mismatch among backends' });
     }
+    this.p.served(primary.node);
+    this.p.served(standby.node);
     this.p.router.completed(statements, primaryError === undefined, status);
     if (statements.some((s) => /^\s*(discard\s+all|deallocate\s+all)\b/i.test(s.sql)))
       for (const l of [primary, standby]) this.p.prepared.forgetNode(l.node);

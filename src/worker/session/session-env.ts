@@ -24,6 +24,8 @@ export interface SessionEnv {
   plan(who: { readonly user: string; readonly database: string; readonly applicationName: string }): SessionPlan;
   /** Routed sessions: the worker's statement classifier (loaded) and catalog answers; undefined while the parser loads. */
   readonly routing: { readonly classifier: StatementClassifier; readonly facts: CatalogFacts } | undefined;
+  /** A routed session's request cycle was served by `node` (metrics). */
+  cycleServed(node: number): void;
   /** A node is over its delay threshold now (the latest node snapshot). */
   nodeDelayed(node: number): boolean;
   /** A session opened a new connection to `node` (the node table learns it is up). */

@@ -22,8 +22,7 @@ import type { Lease, LeaseRequest, Pooling } from '../pooling/lease.js';
 import { perNodeStatement } from '../relay/client-message-log.js';
 import { Relay, type PoolerCommandHook, type RelayEnd } from '../relay/relay.js';
 import { RoutedRelay } from '../relay/routed-relay.js';
-import { PreparedStatements } from '../routing/prepared-statements.js';
-import { SessionRouter } from '../routing/session-router.js';
+import { routedRelay } from './routed-session.js';
 import { RequestTiming } from '../relay/request-timing.js';
 import { cancelKeyLength, effectiveMinor, greeting } from './greeting.js';
 import { authenticateByHba, heldPassword, type HbaProof } from './hba-auth.js';
@@ -303,7 +302,16 @@ export class Session {
       const timing = new RequestTiming(d.queries, d.transactions);
       this.relayed =
         companion && this.env.routing
-          ? this.routedRelay(conn, companion.conn, startup, resolve, poolerCommand, timing)
+          ? routedRelay(
+              this.env,
+              { client: this.client, peer: this.peer, log: () => this.log },
+              conn,
+              companion.conn,
+              startup.database,
+              resolve,
+              poolerCommand,
+              timing,
+            )
           : new Relay(this.client, conn.socket, resolve, poolerCommand, timing);
       this.transition('active');
       this.settingsChanged();
@@ -332,30 +340,6 @@ export class Session {
     this.client.destroySoon();
     this.transition('ended');
     return { end: end.kind, startup, reused, backendPid: conn.pid, cached };
-  }
-
-  private routedRelay(
-    primary: ServerConnection,
-    standby: ServerConnection,
-    startup: Startup,
-    onEnd: (end: RelayEnd) => void,
-    poolerCommand: PoolerCommandHook,
-    timing: RequestTiming,
-  ): RoutedRelay {
-    const routing = this.env.routing!;
-    const prepared = new PreparedStatements();
-    const router = new SessionRouter({
-      config: () => this.env.config,
-      classifier: routing.classifier,
-      facts: routing.facts,
-      prepared,
-      database: startup.database,
-      log: () => this.log,
-      client: this.peer,
-      lbNode: standby.address.node,
-      lbDelayed: () => this.env.nodeDelayed(standby.address.node),
-    });
-    return new RoutedRelay({ client: this.client, primary, standby, router, prepared, poolerCommand, onEnd, timing });
   }
 
   /** A cached connection made for an earlier client: this one proves the same password. */

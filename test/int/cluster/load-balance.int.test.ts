@@ -10,6 +10,7 @@ import { serialize } from 'pg-protocol';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPooler, stopAllPoolers, type ConfValues, type Pooler } from '../../helpers/pooler.js';
+import { freePort } from '../../helpers/ports.js';
 
 import { closeRawConnections, messageTypes, rawConnect, startupPacket, type RawConn } from '../../helpers/raw.js';
 import { startAppPair, type ReplicatedPair } from '../../helpers/replicated-pair.js';
@@ -37,6 +38,7 @@ function firstColumns(buf: Buffer, from = 0): string[] {
 
 let pair: ReplicatedPair;
 let p: Pooler;
+let metricsPort = 0;
 const run = promisify(execFile);
 
 /** Waits until the standby has replayed far enough for `sql` (a boolean) to be true there. */
@@ -107,7 +109,8 @@ async function ready(pooler: Pooler): Promise<void> {
 
 beforeAll(async () => {
   pair = await startAppPair();
-  p = await startPooler(conf());
+  metricsPort = await freePort();
+  p = await startPooler(conf({ metrics_port: metricsPort, metrics_listen_addresses: '127.0.0.1' }));
   await ready(p);
 });
 
@@ -288,6 +291,16 @@ describe('load balancing', () => {
   it('SHOW pool_nodes marks the standby as the session’s load-balance node', async () => {
     const rows = await withClient(async (c) => (await c.query('SHOW pool_nodes')).rows);
     expect(rows.map((r) => r.load_balance_node)).toEqual(['true', 'false']);
+  });
+
+  it('/metrics counts request cycles by node, classifications and catalog lookups', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
+    expect(value(/^pgpool_ts_routed_requests_total\{node="0"\} (\d+)/m)).toBeGreaterThan(100);
+    expect(value(/^pgpool_ts_routed_requests_total\{node="1"\} (\d+)/m)).toBeGreaterThan(10);
+    expect(value(/^pgpool_ts_statement_classifications_total\{result="cached"\} (\d+)/m)).toBeGreaterThan(100);
+    expect(value(/^pgpool_ts_statement_classifications_total\{result="parsed"\} (\d+)/m)).toBeGreaterThan(5);
+    expect(value(/^pgpool_ts_catalog_lookups_total\{result="queried"\} (\d+)/m)).toBeGreaterThan(0);
   });
 
   it('a 0-weight standby gets no reads', async () => {

@@ -11,6 +11,7 @@ const entry = (
   releasedAt: number,
   extra: Array<[string, string]> = [],
 ): CacheEntryView => ({
+  node: 0,
   user,
   database,
   releasedAt,
@@ -60,6 +61,15 @@ describe('connection cache choices (docs/behaviour.md#cache)', () => {
     ).toEqual({ kind: 'miss' });
   });
 
+  it('is stale when the entry is to another node than the session needs (the primary moved)', () => {
+    const k = key([
+      ['user', 'b'],
+      ['database', 'db'],
+    ]);
+    expect(lookup(entries, 'b', 'db', k, 0)).toEqual({ kind: 'hit', index: 1 });
+    expect(lookup(entries, 'b', 'db', k, 1)).toEqual({ kind: 'stale', index: 1 });
+  });
+
   it('evicts the entry returned longest ago, ties to the lowest index', () => {
     expect(victim(entries)).toBe(1);
     expect(victim([entry('a', 'x', 3), entry('b', 'x', 3)])).toBe(0);
@@ -85,7 +95,7 @@ describe('connection cache choices (docs/behaviour.md#cache)', () => {
         outcome.push(`${u}:evicts ${cache[v].user}`);
         cache.splice(v, 1);
       } else outcome.push(`${u}:new`);
-      cache = [...cache, { user: u, database: 'd', releasedAt: t, startupKey: k }];
+      cache = [...cache, { node: 0, user: u, database: 'd', releasedAt: t, startupKey: k }];
     }
     expect(outcome).toEqual(['A:new', 'B:new', 'A:reuse', 'C:evicts B', 'A:reuse', 'B:evicts C', 'C:evicts A']);
   });
