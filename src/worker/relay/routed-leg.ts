@@ -76,9 +76,26 @@ export class Leg {
     return this.conn.address.node;
   }
 
+  private corked = false;
+  private readonly uncork = () => {
+    this.corked = false;
+    this.conn.socket.uncork();
+  };
+
+  /** Writes bytes; what one turn of the event loop writes (promise continuations included) goes out in one system call. */
+  private out(b: Buffer): void {
+    const socket = this.conn.socket;
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      setImmediate(this.uncork);
+    }
+    socket.write(b);
+  }
+
   /** Writes a client message, counting what PostgreSQL will answer with ReadyForQuery. */
   write(m: Buffer): void {
-    this.conn.socket.write(m);
+    this.out(m);
     const t = m[0];
     if (t === FrontendCode.Query || t === FrontendCode.FunctionCall) this.stream.requestSent();
     else if (t === FrontendCode.Sync) {
@@ -89,13 +106,13 @@ export class Leg {
 
   /** A statement parsed again here for a Bind; its ParseComplete is dropped. */
   injectParse(parse: Buffer): void {
-    this.conn.socket.write(parse);
+    this.out(parse);
     this.swallow.push(PARSE_COMPLETE);
   }
 
   /** Closes an older version of a name the client closed while its Close went elsewhere. */
   injectClose(name: string): void {
-    this.conn.socket.write(serialize.close({ type: 'S', name }));
+    this.out(serialize.close({ type: 'S', name }));
     this.swallow.push(CLOSE_COMPLETE);
   }
 

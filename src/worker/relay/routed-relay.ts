@@ -201,8 +201,20 @@ export class RoutedRelay {
     return this.inbox.next();
   }
 
+  private clientCorked = false;
+  private readonly uncorkClient = () => {
+    this.clientCorked = false;
+    this.p.client.uncork();
+  };
+
+  /** Writes to the client; what one turn of the event loop writes (the ReadyForQuery written after the replies included) goes out in one system call. */
   private toClient(b: Buffer): void {
     this.bytesToClient += b.length;
+    if (!this.clientCorked) {
+      this.clientCorked = true;
+      this.p.client.cork();
+      setImmediate(this.uncorkClient);
+    }
     if (!this.p.client.write(b)) for (const l of [this.primary, this.standby]) l.conn.socket.pause();
   }
 

@@ -10,11 +10,18 @@ import type { Relation, StatementClass } from '../../policy/statement-class.js';
 const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
-/** pgpool's list patterns: case-insensitive, matched against the whole text (^…$ added unless present). */
+const compiled = new WeakMap<readonly string[], RegExp[]>();
+
+/** pgpool's list patterns: case-insensitive, matched against the whole text (^…$ added unless present); compiled once per list. */
 function anchored(patterns: readonly string[]): RegExp[] {
-  return patterns
-    .filter((p) => p !== '')
-    .map((p) => new RegExp(`${p.startsWith('^') ? '' : '^'}${p}${p.endsWith('$') ? '' : '$'}`, 'i'));
+  let out = compiled.get(patterns);
+  if (!out) {
+    out = patterns
+      .filter((p) => p !== '')
+      .map((p) => new RegExp(`${p.startsWith('^') ? '' : '^'}${p}${p.endsWith('$') ? '' : '$'}`, 'i'));
+    compiled.set(patterns, out);
+  }
+  return out;
 }
 
 /** The one catalog query for a read: system catalog, temporary, unlogged, volatile function. */
@@ -69,9 +76,8 @@ export class CatalogFacts {
   ):
     | { facts: ReadFacts; relations?: undefined; volatileOf?: undefined }
     | { facts?: undefined; relations: Relation[]; volatileOf: readonly string[] } {
-    const primaryPattern = anchored(cfg.primary_routing_query_pattern_list).some((re) =>
-      re.test(sql.replace(/"/g, '')),
-    );
+    const patterns = anchored(cfg.primary_routing_query_pattern_list);
+    const primaryPattern = patterns.length > 0 && patterns.some((re) => re.test(sql.replace(/"/g, '')));
     if (primaryPattern) return { facts: { ...NO_FACTS, primaryPattern } };
     if (functionsByList(cls.functions, cfg)) return { facts: { ...NO_FACTS, writingFunction: true } };
     const volatileOf = cfg.read_only_function_list.length + cfg.write_function_list.length > 0 ? [] : cls.functions;

@@ -15,8 +15,28 @@ import {
   writingAfter,
   type Destination,
   type DisableLbOnWrite,
+  type RouteSettings,
   type TxView,
 } from '../../policy/route-decision.js';
+
+const settingsOf = new WeakMap<PgpoolConfig, RouteSettings>();
+
+/** The settings routing reads, derived once per configuration snapshot. */
+function routeSettings(cfg: PgpoolConfig): RouteSettings {
+  let s = settingsOf.get(cfg);
+  if (!s) {
+    const m = cfg.disable_load_balance_on_write;
+    s = {
+      load_balance_mode: cfg.load_balance_mode,
+      // dml_adaptive tracks written relations, which pgpool-ts does not yet: the safe reading is transaction mode.
+      disable_load_balance_on_write: m === 'dml_adaptive' || m === 'dml_adaptive_global' ? 'transaction' : m,
+      allow_sql_comments: cfg.allow_sql_comments,
+      ignore_leading_white_space: cfg.ignore_leading_white_space,
+    };
+    settingsOf.set(cfg, s);
+  }
+  return s;
+}
 import type { StatementClass } from '../../policy/statement-class.js';
 import type { CatalogFacts, InternalQuery } from './catalog-facts.js';
 import type { Classified, StatementClassifier } from './classifier.js';
@@ -57,9 +77,12 @@ export class SessionRouter {
   constructor(private readonly deps: RouterDeps) {}
 
   private get mode(): DisableLbOnWrite {
-    const m = this.deps.config().disable_load_balance_on_write;
-    // dml_adaptive tracks written relations, which pgpool-ts does not yet: the safe reading is transaction mode.
-    return m === 'dml_adaptive' || m === 'dml_adaptive_global' ? 'transaction' : m;
+    return this.settings.disable_load_balance_on_write;
+  }
+
+  /** The routing settings of the configuration in force (one object per configuration, not per statement). */
+  private get settings(): RouteSettings {
+    return routeSettings(this.deps.config());
   }
 
   private view(): TxView {
@@ -82,7 +105,7 @@ export class SessionRouter {
   /** One statement's destination, the catalog asked on the primary when a read needs it. */
   async destination(c: Classified, sql: string, ask: InternalQuery): Promise<Destination> {
     const cfg = this.deps.config();
-    const settings = { ...cfg, disable_load_balance_on_write: this.mode };
+    const settings = this.settings;
     const view = this.view();
     const first = routeStatement(c.cls, sql, c.multi, view, NO_FACTS, settings);
     if (first !== 'lb') return first;
@@ -99,11 +122,11 @@ export class SessionRouter {
    * cached), else undefined (the cycle moves to the primary).
    */
   readForStandbyNow(sql: string): RoutedStatement | undefined {
-    const cfg = { ...this.deps.config(), disable_load_balance_on_write: this.mode };
+    const cfg = this.settings;
     const c = this.classify(sql);
     const view = this.view();
     if (routeStatement(c.cls, sql, c.multi, view, NO_FACTS, cfg) !== 'lb') return undefined;
-    const facts = this.deps.facts.known(c.cls, sql, this.deps.database, cfg);
+    const facts = this.deps.facts.known(c.cls, sql, this.deps.database, this.deps.config());
     if (!facts || routeStatement(c.cls, sql, c.multi, view, facts, cfg) !== 'lb') return undefined;
     if (this.deps.lbDelayed()) return undefined;
     return { cls: c.cls, sql, read: isRead(c.cls, sql, cfg) };
@@ -117,7 +140,7 @@ export class SessionRouter {
   async routeExtended(messages: readonly Buffer[], complete: boolean, ask: InternalQuery): Promise<CycleRoute> {
     const statements: RoutedStatement[] = [];
     const dests = new Set<Destination>();
-    const cfg = { ...this.deps.config(), disable_load_balance_on_write: this.mode };
+    const cfg = this.settings;
     for (const m of messages) {
       const t = m[0];
       if (t === FrontendCode.Parse) {
