@@ -139,11 +139,23 @@ async function startTarget(name, clients, pair) {
 }
 
 async function pgbench(port, args) {
-  const { stdout } = await run(
-    'pgbench',
-    ['-h', HOST, '-p', String(port), '-U', 'postgres', '-n', '-T', String(S.duration), ...args, 'bench'],
-    { timeout: (S.duration + 60) * 1000 },
-  );
+  let stdout;
+  try {
+    ({ stdout } = await run(
+      'pgbench',
+      ['-h', HOST, '-p', String(port), '-U', 'postgres', '-n', '-T', String(S.duration), ...args, 'bench'],
+      { timeout: (S.duration + 60) * 1000 },
+    ));
+  } catch (e) {
+    // A failed run is reported, not fatal: the others still compare.
+    const said = String(e.stderr || e.stdout || e.message)
+      .trim()
+      .split('\n')
+      .slice(-3)
+      .join(' | ');
+    log(`pgbench failed (exit ${e.code}, signal ${e.signal}): ${said}`);
+    return { tps: NaN, tx: NaN, failed: NaN };
+  }
   const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1] ?? NaN);
   const tx = Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1] ?? NaN);
   const failed = Number(/number of failed transactions: (\d+)/.exec(stdout)?.[1] ?? 0);

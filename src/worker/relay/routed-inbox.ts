@@ -18,7 +18,8 @@ export class RoutedInbox {
   push(chunk: Buffer): void {
     this.reader.push(chunk);
     for (let m = this.reader.next(); m; m = this.reader.next()) {
-      const msg = Buffer.from(m.raw);
+      // Node gives each read its own buffer: the message may keep a view of it.
+      const msg = m.raw;
       if (this.queue.length === 0 && this.immediate(msg)) continue;
       this.queue.push(msg);
       this.wake?.();

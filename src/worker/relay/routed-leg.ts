@@ -2,13 +2,13 @@
 // messages with the protocol state the reset needs later, the messages the relay injects
 // (a Parse again, a Close of a stale name, a Sync when a cycle moves to the primary) and
 // whose replies it drops, and reading replies up to ReadyForQuery.
+import type net from 'node:net';
 import { serialize } from 'pg-protocol';
 import type { ServerConnection } from '../../backend/server-connection.js';
 import { dataRow } from '../../backend/simple-query.js';
 import { BackendCode, FrontendCode } from '../../protocol/codes.js';
 import { bindFields, isExtended, parseFields, querySql, targetFields } from '../../protocol/frontend-messages.js';
-import { errorFields, type Message } from '../../protocol/message-reader.js';
-import { MessageStream } from '../../protocol/message-stream.js';
+import { errorFields, MessageReader, type Message } from '../../protocol/message-reader.js';
 import { StreamState } from '../../protocol/stream-state.js';
 import type { Classified } from '../routing/classifier.js';
 import type { PreparedStatements } from '../routing/prepared-statements.js';
@@ -22,11 +22,36 @@ export const MOVED = -1;
 
 export class LegGoneError extends Error {}
 
+/**
+ * Writes to a socket so that what one turn of the event loop writes (promise
+ * continuations included, such as the ReadyForQuery the relay writes after the replies)
+ * goes out in one system call.
+ */
+export class BatchedWriter {
+  private corked = false;
+  private readonly uncork = () => {
+    this.corked = false;
+    this.socket.uncork();
+  };
+
+  constructor(private readonly socket: net.Socket) {}
+
+  /** False when the socket's buffer is full (the caller pauses its sources). */
+  write(b: Buffer): boolean {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      setImmediate(this.uncork);
+    }
+    return this.socket.write(b);
+  }
+}
+
 /** What PostgreSQL sends between requests, forwarded as it comes (NOTIFY, notices, ParameterStatus). */
 const UNSOLICITED: ReadonlySet<number> = new Set([0x41, BackendCode.NoticeResponse, BackendCode.ParameterStatus]);
 
 export class Leg {
-  private readonly reader: MessageStream;
+  private readonly reader = new MessageReader();
   /** Its protocol state, for the reset after the client leaves. */
   readonly stream = new StreamState();
   /** Replies to messages the relay injected, in order, to drop. */
@@ -34,7 +59,6 @@ export class Leg {
   /** Who takes the next message: a drain, or (between requests) nobody. */
   private consumer: { take: (m: Message) => void; fail: (e: Error) => void } | undefined;
   private gone: Error | undefined;
-  private detached = false;
   /** Replies that came before their drain started (both nodes are written before either is read). */
   private readonly backlog: Message[] = [];
 
@@ -45,52 +69,49 @@ export class Leg {
     /** The connection failed between requests. */
     private readonly lost: () => void,
   ) {
-    this.reader = new MessageStream(conn.socket);
-    void this.pump();
+    const socket = conn.socket;
+    this.writer = new BatchedWriter(socket);
+    socket.on('data', this.onData);
+    socket.on('close', this.onClose);
+    socket.on('error', this.onClose);
+    socket.resume();
   }
 
-  /** Every message passes here: to the drain that waits for it, or, between requests, to the client. */
-  private async pump(): Promise<void> {
+  /** Every message passes here, as it arrives: to the drain that waits for it, or, between requests, to the client. */
+  private readonly onData = (chunk: Buffer) => {
+    this.reader.push(chunk);
     for (;;) {
-      let m: Message;
+      let m: Message | undefined;
       try {
-        m = await this.reader.next(0);
+        m = this.reader.next();
       } catch (e) {
-        if (this.detached) return;
-        this.gone = new LegGoneError((e as Error).message);
-        if (this.consumer) this.consumer.fail(this.gone);
-        else this.lost();
-        return;
+        return this.fail((e as Error).message);
       }
+      if (!m) return;
       if (this.consumer) this.consumer.take(m);
       else if (this.stream.pending > 0 || this.swallow.length > 0) this.backlog.push(m);
-      else if (!UNSOLICITED.has(m.type) || !this.unsolicited(m)) {
-        this.gone = new LegGoneError(`unexpected message '${String.fromCharCode(m.type)}' between requests`);
-        this.lost();
-        return;
-      }
+      else if (!UNSOLICITED.has(m.type) || !this.unsolicited(m))
+        return this.fail(`unexpected message '${String.fromCharCode(m.type)}' between requests`);
     }
+  };
+
+  private readonly onClose = () => this.fail('connection closed');
+
+  private fail(why: string): void {
+    if (this.gone) return;
+    this.gone = new LegGoneError(why);
+    if (this.consumer) this.consumer.fail(this.gone);
+    else this.lost();
   }
 
   get node(): number {
     return this.conn.address.node;
   }
 
-  private corked = false;
-  private readonly uncork = () => {
-    this.corked = false;
-    this.conn.socket.uncork();
-  };
+  private readonly writer: BatchedWriter;
 
-  /** Writes bytes; what one turn of the event loop writes (promise continuations included) goes out in one system call. */
   private out(b: Buffer): void {
-    const socket = this.conn.socket;
-    if (!this.corked) {
-      this.corked = true;
-      socket.cork();
-      setImmediate(this.uncork);
-    }
-    socket.write(b);
+    this.writer.write(b);
   }
 
   /** Writes a client message, counting what PostgreSQL will answer with ReadyForQuery. */
@@ -183,10 +204,13 @@ export class Leg {
 
   /** Stops reading; false when bytes or injected replies are left over (the connection cannot be reset then). */
   detach(): boolean {
-    this.detached = true;
-    this.conn.socket.pause();
+    const socket = this.conn.socket;
+    socket.off('data', this.onData);
+    socket.off('close', this.onClose);
+    socket.off('error', this.onClose);
+    socket.pause();
     return (
-      this.reader.detach().length === 0 &&
+      this.reader.rest().length === 0 &&
       this.settled &&
       this.consumer === undefined &&
       this.backlog.length === 0 &&

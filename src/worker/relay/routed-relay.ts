@@ -21,7 +21,7 @@ import type { StatementTarget } from './client-message-log.js';
 import type { PoolerCommandHook, RelayEnd } from './relay.js';
 import type { RequestTiming } from './request-timing.js';
 import { RoutedInbox } from './routed-inbox.js';
-import { forStandby, Leg, LegGoneError, MOVED, placeStatement } from './routed-leg.js';
+import { BatchedWriter, forStandby, Leg, LegGoneError, MOVED, placeStatement } from './routed-leg.js';
 import { SqlPrepared } from './sql-prepared.js';
 
 class Ended extends Error {
@@ -68,6 +68,7 @@ export class RoutedRelay {
   /** A read on the standby failed inside the client's transaction: answer 25P02 until it ends, as pgpool. */
   private failedOnStandby = false;
   private readonly sqlPrepared: SqlPrepared;
+  private readonly clientWriter: BatchedWriter;
 
   constructor(private readonly p: RoutedRelayParts) {
     const unsolicited = (m: Message) => {
@@ -76,6 +77,7 @@ export class RoutedRelay {
       return true;
     };
     const lost = () => this.finish({ kind: 'backend-gone' });
+    this.clientWriter = new BatchedWriter(p.client);
     this.primary = new Leg(p.primary, unsolicited, lost);
     // The standby's own notices between requests are not the client's (its notifications cannot be: LISTEN runs on the primary).
     this.standby = new Leg(p.standby, () => true, lost);
@@ -201,21 +203,9 @@ export class RoutedRelay {
     return this.inbox.next();
   }
 
-  private clientCorked = false;
-  private readonly uncorkClient = () => {
-    this.clientCorked = false;
-    this.p.client.uncork();
-  };
-
-  /** Writes to the client; what one turn of the event loop writes (the ReadyForQuery written after the replies included) goes out in one system call. */
   private toClient(b: Buffer): void {
     this.bytesToClient += b.length;
-    if (!this.clientCorked) {
-      this.clientCorked = true;
-      this.p.client.cork();
-      setImmediate(this.uncorkClient);
-    }
-    if (!this.p.client.write(b)) for (const l of [this.primary, this.standby]) l.conn.socket.pause();
+    if (!this.clientWriter.write(b)) for (const l of [this.primary, this.standby]) l.conn.socket.pause();
   }
 
   private ready(): void {

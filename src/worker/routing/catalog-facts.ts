@@ -56,16 +56,29 @@ export class CatalogFacts {
 
   constructor(private readonly maxEntries = 4096) {}
 
+  /** The last answer for a class (the classifier hands out one object per text): no key to build on the hot path. */
+  private readonly memo = new WeakMap<StatementClass, { generation: number; database: string; facts: ReadFacts }>();
+  private generation = 0;
+
   /** A session's DDL succeeded: what the catalog said may no longer hold. */
   invalidate(): void {
     this.cache.clear();
+    this.generation++;
+  }
+
+  private cached(cls: StatementClass, sql: string, database: string): ReadFacts | undefined {
+    const m = this.memo.get(cls);
+    if (m && m.generation === this.generation && m.database === database) return m.facts;
+    const facts = this.cache.get(`${database}\0${sql}`);
+    if (facts) this.memo.set(cls, { generation: this.generation, database, facts });
+    return facts;
   }
 
   /** The facts when they need no query or are cached; undefined when the catalog must be asked. */
   known(cls: StatementClass, sql: string, database: string, cfg: PgpoolConfig): ReadFacts | undefined {
     const plan = this.plan(cls, sql, cfg);
     if (plan.facts) return plan.facts;
-    return this.cache.get(`${database}\0${sql}`);
+    return this.cached(cls, sql, database);
   }
 
   /** What can be said without the catalog, or what to ask it. */
@@ -75,14 +88,14 @@ export class CatalogFacts {
     cfg: PgpoolConfig,
   ):
     | { facts: ReadFacts; relations?: undefined; volatileOf?: undefined }
-    | { facts?: undefined; relations: Relation[]; volatileOf: readonly string[] } {
+    | { facts?: undefined; relations: readonly Relation[]; volatileOf: readonly string[] } {
     const patterns = anchored(cfg.primary_routing_query_pattern_list);
     const primaryPattern = patterns.length > 0 && patterns.some((re) => re.test(sql.replace(/"/g, '')));
     if (primaryPattern) return { facts: { ...NO_FACTS, primaryPattern } };
     if (functionsByList(cls.functions, cfg)) return { facts: { ...NO_FACTS, writingFunction: true } };
     const volatileOf = cfg.read_only_function_list.length + cfg.write_function_list.length > 0 ? [] : cls.functions;
     const relations =
-      cfg.check_temp_table === 'none' && !cfg.check_unlogged_table ? systemOnly(cls.relations) : [...cls.relations];
+      cfg.check_temp_table === 'none' && !cfg.check_unlogged_table ? systemOnly(cls.relations) : cls.relations;
     if (relations.length === 0 && volatileOf.length === 0) return { facts: NO_FACTS };
     return { relations, volatileOf };
   }
@@ -97,8 +110,7 @@ export class CatalogFacts {
     const plan = this.plan(cls, sql, cfg);
     if (plan.facts) return plan.facts;
     const { relations, volatileOf } = plan;
-    const key = `${database}\0${sql}`;
-    const cached = this.cache.get(key);
+    const cached = this.cached(cls, sql, database);
     if (cached) {
       this.hits++;
       return cached;
@@ -119,7 +131,8 @@ export class CatalogFacts {
       return { ...NO_FACTS, systemCatalog: true };
     }
     if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(key, facts);
+    this.cache.set(`${database}\0${sql}`, facts);
+    this.memo.set(cls, { generation: this.generation, database, facts });
     return facts;
   }
 }

@@ -15,6 +15,7 @@ import {
   writingAfter,
   type Destination,
   type DisableLbOnWrite,
+  type ReadFacts,
   type RouteSettings,
   type TxView,
 } from '../../policy/route-decision.js';
@@ -102,18 +103,29 @@ export class SessionRouter {
     return c;
   }
 
-  /** One statement's destination, the catalog asked on the primary when a read needs it. */
-  async destination(c: Classified, sql: string, ask: InternalQuery): Promise<Destination> {
+  /**
+   * One statement's destination, the catalog asked on the primary when a read needs it;
+   * a plain value (no promise to wait for) when the catalog's answer is already known.
+   */
+  destination(c: Classified, sql: string, ask: InternalQuery): Destination | Promise<Destination> {
     const cfg = this.deps.config();
-    const settings = this.settings;
     const view = this.view();
-    const first = routeStatement(c.cls, sql, c.multi, view, NO_FACTS, settings);
-    if (first !== 'lb') return first;
-    const facts = await this.deps.facts.factsFor(c.cls, sql, this.deps.database, cfg, ask);
-    const d = routeStatement(c.cls, sql, c.multi, view, facts, settings);
+    if (routeStatement(c.cls, sql, c.multi, view, NO_FACTS, this.settings) !== 'lb')
+      return routeStatement(c.cls, sql, c.multi, view, NO_FACTS, this.settings);
+    const known = this.deps.facts.known(c.cls, sql, this.deps.database, cfg);
+    if (known) return this.withFacts(c, sql, view, known);
+    return this.deps.facts
+      .factsFor(c.cls, sql, this.deps.database, cfg, ask)
+      .then((facts) => this.withFacts(c, sql, view, facts));
+  }
+
+  private withFacts(c: Classified, sql: string, view: TxView, facts: ReadFacts): Destination {
+    const d = routeStatement(c.cls, sql, c.multi, view, facts, this.settings);
     if (d !== 'lb') return d;
     // Only the primary and one standby are connected: a delayed standby's reads go to the primary.
-    return delayedRead(this.deps.lbDelayed(), cfg.prefer_lower_delay_standby) === 'lb' ? 'lb' : 'primary';
+    return delayedRead(this.deps.lbDelayed(), this.deps.config().prefer_lower_delay_standby) === 'lb'
+      ? 'lb'
+      : 'primary';
   }
 
   /**
@@ -141,24 +153,27 @@ export class SessionRouter {
     const statements: RoutedStatement[] = [];
     const dests = new Set<Destination>();
     const cfg = this.settings;
+    const parsedHere = new Set<string>();
     for (const m of messages) {
       const t = m[0];
       if (t === FrontendCode.Parse) {
-        const { sql } = parseFields(m);
+        const { name, sql } = parseFields(m);
+        parsedHere.add(name);
         const c = this.classify(sql);
         statements.push({ cls: c.cls, sql, read: isRead(c.cls, sql, cfg) });
-        dests.add(await this.destination(c, sql, ask));
+        const d = this.destination(c, sql, ask);
+        dests.add(typeof d === 'string' ? d : await d);
       } else if (t === FrontendCode.Bind) {
         const { statement } = bindFields(m);
-        const inBatch = messages.some((p) => p[0] === FrontendCode.Parse && parseFields(p).name === statement);
-        if (inBatch) continue;
+        if (parsedHere.has(statement)) continue;
         const e = this.deps.prepared.get(statement);
         if (!e) {
           dests.add('primary');
           continue;
         }
         statements.push({ cls: e.cls, sql: e.sql, read: isRead(e.cls, e.sql, cfg) });
-        dests.add(await this.destination({ cls: e.cls, multi: e.multi }, e.sql, ask));
+        const d = this.destination({ cls: e.cls, multi: e.multi }, e.sql, ask);
+        dests.add(typeof d === 'string' ? d : await d);
       } else if (t === FrontendCode.Execute || t === FrontendCode.Describe || t === FrontendCode.Close) {
         // A portal bound in an earlier cycle stays where it was bound; the primary when unknown.
         const portal =
