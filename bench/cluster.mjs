@@ -133,7 +133,7 @@ async function startTarget(name, clients, pair) {
       }, 10_000);
       await exited;
       clearTimeout(t);
-      fs.rmSync(dir, { recursive: true, force: true });
+      if (!env('KEEP_DIRS', '')) fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }
