@@ -303,6 +303,58 @@ describe('load balancing', () => {
     expect(value(/^pgpool_ts_catalog_lookups_total\{result="queried"\} (\d+)/m)).toBeGreaterThan(0);
   });
 
+  it('a standby behind delay_threshold gets no reads until it catches up', async () => {
+    const q = await startPooler(conf({ delay_threshold: 1000 }));
+    await ready(q);
+    const standby = new pg.Client({
+      host: pair.standby.host,
+      port: pair.standby.port,
+      user: 'postgres',
+      database: 'app',
+    });
+    await standby.connect();
+    try {
+      await withClient(async (c) => {
+        expect(await port(c)).toBe(pair.standby.port);
+        await standby.query('SELECT pg_wal_replay_pause()');
+        await c.query("INSERT INTO t (v) SELECT repeat('d', 100) FROM generate_series(1, 500)");
+        // The replication check (every second) finds it behind: reads go to the primary.
+        const until = Date.now() + 20_000;
+        while ((await port(c)) !== pair.primary.port) {
+          if (Date.now() > until) throw new Error('reads never left the lagging standby');
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        expect((await c.query('SHOW pool_nodes')).rows[0].replication_delay).toMatch(/^\d{4,}$/);
+        await standby.query('SELECT pg_wal_replay_resume()');
+        while ((await port(c)) !== pair.standby.port) {
+          if (Date.now() > until + 20_000) throw new Error('reads never came back to the standby');
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }, q);
+    } finally {
+      await standby.query('SELECT pg_wal_replay_resume()').catch(() => undefined);
+      await standby.end();
+      await q.stop();
+    }
+  });
+
+  it('app_name_redirect_preference_list sends psql’s reads to the primary, other applications’ to the standby', async () => {
+    const q = await startPooler(conf({ app_name_redirect_preference_list: 'psql:primary' }));
+    await ready(q);
+    const readAs = async (application_name: string) => {
+      const c = new pg.Client({ ...q.client('postgres', 'app'), application_name });
+      await c.connect();
+      try {
+        return await port(c);
+      } finally {
+        await c.end();
+      }
+    };
+    expect(await readAs('psql')).toBe(pair.primary.port);
+    expect(await readAs('reports')).toBe(pair.standby.port);
+    await q.stop();
+  });
+
   it('a 0-weight standby gets no reads', async () => {
     const q = await startPooler(conf({ backend_weight0: 0, backend_weight1: 1 }));
     await ready(q);
