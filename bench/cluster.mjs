@@ -85,7 +85,7 @@ async function startTarget(name, clients, pair) {
     let text = pgpoolTsConf(base).replace('metrics_port = 0', `metrics_port = ${metricsPort}`);
     if (name === 'pgpool-ts-lb') text = withCluster(text, clusterLines(pair));
     // KEEP_DIRS: the kept log says who connected and left.
-    const logLines = env('KEEP_DIRS', '') ? 'log_connections = on\nlog_disconnections = on\n' : '';
+    const logLines = env('LOG_CONN', '') ? 'log_connections = on\nlog_disconnections = on\n' : '';
     fs.writeFileSync(path.join(dir, 'pgpool.conf'), text + "metrics_listen_addresses = '127.0.0.1'\n" + logLines);
     // NODE_FLAGS (e.g. --cpu-prof --cpu-prof-dir=DIR): for pgpool-ts and its workers, which inherit them.
     const flags = env('NODE_FLAGS', '').split(/\s+/).filter(Boolean);

@@ -36,6 +36,13 @@ export class AcceptControl {
   private own: net.Server[] | undefined;
   private acceptTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /**
+   * Grants on their way that carry the handle of a server bound at start: Node sends handle
+   * messages one at a time, so one may still be queued when the copies are back, and closing
+   * that server first would send the worker a closed handle — and the worker would never
+   * accept while this side believed it did (clients left in the listen queue).
+   */
+  private boundHandlesInFlight = 0;
 
   constructor(
     /** The client listeners bound at start, accepting, and the listen() backlog of each. */
@@ -86,10 +93,31 @@ export class AcceptControl {
     let sent = false;
     this.bound.forEach(({ backlog }, index) => {
       // Before the first copy is back, the handle of the server bound at start goes.
-      const handle = this.kept[index][0] ?? (this.own?.[index] as unknown as { _handle?: unknown })?._handle;
+      const copy = this.kept[index][0];
+      const handle = copy ?? (this.own?.[index] as unknown as { _handle?: unknown })?._handle;
       if (!handle) return;
       const copies = COPIES_KEPT - this.kept[index].length;
-      if (this.d.workers.send(w, { t: 'listen', index, backlog, copies }, handle as unknown as net.Socket)) sent = true;
+      if (!copy) this.boundHandlesInFlight++;
+      const delivered = () => {
+        if (!copy) this.boundHandlesInFlight--;
+        this.update();
+      };
+      const failed = () => {
+        // The worker will not accept on it: say so, and plan again.
+        this.listening[w] = false;
+        delivered();
+      };
+      if (
+        this.d.workers.send(
+          w,
+          { t: 'listen', index, backlog, copies },
+          handle as unknown as net.Socket,
+          failed,
+          delivered,
+        )
+      )
+        sent = true;
+      else if (!copy) this.boundHandlesInFlight--;
     });
     if (sent) this.listening[w] = true;
   }
@@ -120,8 +148,9 @@ export class AcceptControl {
   private stopAcceptingHere(): void {
     clearTimeout(this.acceptTimer);
     this.acceptTimer = undefined;
-    // The servers bound at start hold the only descriptors until the first copies are back.
-    if (!this.own || this.kept.some((copies) => copies.length === 0)) return;
+    // The servers bound at start hold the only descriptors until the first copies are back,
+    // and must stay open while a grant carrying their handle is still on its way.
+    if (!this.own || this.kept.some((copies) => copies.length === 0) || this.boundHandlesInFlight > 0) return;
     for (const s of this.own) s.close();
     this.own = undefined;
   }

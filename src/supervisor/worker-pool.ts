@@ -93,12 +93,20 @@ export class WorkerPool {
    * "failed": the message and its socket still go out, so it must not be treated as lost.
    * A failure reported later comes through `onFail`.
    */
-  send(w: number, m: ToWorker, socket?: net.Socket, onFail?: (e: Error) => void): boolean {
+  send(
+    w: number,
+    m: ToWorker,
+    socket?: net.Socket,
+    onFail?: (e: Error) => void,
+    /** The message (and its handle) left this process. */
+    onSent?: () => void,
+  ): boolean {
     const proc = this.procs[w];
     if (!proc?.connected) return false;
     try {
       proc.send(m, socket as net.Socket, {}, (e) => {
         if (e) onFail?.(e);
+        else onSent?.();
       });
       return true;
     } catch (e) {

@@ -29,6 +29,12 @@ export class Listening {
 
   /** The supervisor gave listener `index`: accept on it while a child is idle, once the copies it asked for left. */
   take(index: number, backlog: number, handle: unknown, copies: number): void {
+    // No handle came with the grant (it failed on the way): refuse it, or the supervisor
+    // would believe this worker accepts.
+    if (!handle) {
+      this.closed();
+      return;
+    }
     const start = () => {
       if (this.stopped || !this.d.idle()) {
         closeHandle(handle);

@@ -1,0 +1,20 @@
+// A worker refuses a listen grant that came without its handle, and says so: otherwise the
+// supervisor believes it accepts while clients wait in the kernel's listen queue.
+import { describe, expect, it } from 'vitest';
+import type { FromWorker } from '../../../src/ipc/messages.js';
+import { Listening } from '../../../src/worker/listening.js';
+
+describe('Listening', () => {
+  it('a grant without a handle: not listening, and the supervisor is told', () => {
+    const pushed: FromWorker[] = [];
+    const l = new Listening({
+      accepted: () => {},
+      send: () => {},
+      push: (m) => pushed.push(m),
+      idle: () => true,
+    });
+    l.take(0, 16, undefined, 1);
+    expect(l.open).toBe(false);
+    expect(pushed).toEqual([{ t: 'notListening' }]);
+  });
+});
