@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../dist/dev/free-port.js';
 import { queryAs, startReplicatedPair, waitUntil } from '../dist/dev/replicated-pair.js';
 import { processTree, processUsage, TICKS_PER_SECOND } from './process-tree.mjs';
-import { HOST, pgpool2Args, pgpool2Conf, pgpoolTsConf } from './targets.mjs';
+import { HOST, pgpool2Args, pgpool2Conf, pgpoolTsConf, stopDetached } from './targets.mjs';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -120,21 +120,8 @@ async function startTarget(name, clients, pair) {
     pid: proc.pid,
     metricsPort,
     stop: async () => {
-      try {
-        // Profiled workers write their profiles only when they exit on their own: signal the supervisor alone then.
-        process.kill(env('NODE_FLAGS', '') ? proc.pid : -proc.pid, name === 'pgpool2-lb' ? 'SIGINT' : 'SIGTERM');
-      } catch {
-        /* gone */
-      }
-      const t = setTimeout(() => {
-        try {
-          process.kill(-proc.pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }, 10_000);
-      await exited;
-      clearTimeout(t);
+      // Profiled workers write their profiles only when they exit on their own: signal the supervisor alone then.
+      await stopDetached(proc.pid, exited, name === 'pgpool2-lb' ? 'SIGINT' : 'SIGTERM', env('NODE_FLAGS', '') !== '');
       if (!env('KEEP_DIRS', '')) fs.rmSync(dir, { recursive: true, force: true });
     },
   };

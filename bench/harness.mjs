@@ -18,7 +18,7 @@ import { startPostgres } from '../dist/dev/postgres-instance.js';
 import { SMALL_YOUNG_GENERATION } from '../dist/node-flags.js';
 import { processTree, processUsage, TICKS_PER_SECOND } from './process-tree.mjs';
 import { roundOrder, summarize } from './summary.mjs';
-import { asPostgres, HOST, PGPOOL, pgpool2Args, pgpool2Conf, pgpoolTsConf } from './targets.mjs';
+import { asPostgres, HOST, PGPOOL, pgpool2Args, pgpool2Conf, pgpoolTsConf, stopDetached } from './targets.mjs';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -179,20 +179,7 @@ async function startTarget(name, clients, pg, extra = {}) {
     port,
     pid: proc.pid,
     stop: async () => {
-      try {
-        process.kill(-proc.pid, name === 'pgpool2' ? 'SIGINT' : 'SIGTERM');
-      } catch {
-        /* gone */
-      }
-      const t = setTimeout(() => {
-        try {
-          process.kill(-proc.pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }, 10_000);
-      await exited;
-      clearTimeout(t);
+      await stopDetached(proc.pid, exited, name === 'pgpool2' ? 'SIGINT' : 'SIGTERM');
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,4 +1,4 @@
-// How the bench scripts configure and start the poolers they compare: pgpool-II and
+// How the bench scripts configure, start and stop the poolers they compare: pgpool-II and
 // pgpool-ts as pure poolers in front of one PostgreSQL (raw mode, no health check, no load
 // balancing), trust authentication.
 import path from 'node:path';
@@ -75,4 +75,22 @@ export function pgpoolTsConf({ dir, port, pcpPort, pgPort, clients, maxPool, bac
     `listen_backlog_multiplier = ${backlogMultiplier}`,
     '',
   ].join('\n');
+}
+
+/**
+ * Stops a target started detached (its own process group): `signal` to `pid` (the group,
+ * unless `leaderOnly`), SIGKILL to the group after 10 s; resolves when it has exited.
+ */
+export async function stopDetached(pid, exited, signal, leaderOnly = false) {
+  const kill = (target, sig) => {
+    try {
+      process.kill(target, sig);
+    } catch {
+      /* gone */
+    }
+  };
+  kill(leaderOnly ? pid : -pid, signal);
+  const t = setTimeout(() => kill(-pid, 'SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(t);
 }

@@ -1,6 +1,7 @@
 // pgpool's views of the configuration and the node table, shared by SHOW pool_* and PCP:
 // node info, the pool_status item list and health-check statistics. Pure functions of a
 // ClusterView. pgpool-ts runs no health check yet: the health-check statistics are zero.
+import { configuredWeight } from '../config/conf-checks.js';
 import { nodeValue } from '../config/conf-loader.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import { NODE_ROLE_CODE, NODE_STATUS_CODE, type NodeSnapshot } from '../ipc/node-snapshot.js';
@@ -26,9 +27,7 @@ export interface NodeRow extends NodeInfo {
 }
 
 export function backendNodes({ cfg, nodes }: ClusterView): NodeRow[] {
-  // An unset backend_weight counts as 1, as in pgpool.
-  const weightOf = (n: number) => (cfg.backend_weight.nodes.has(n) ? nodeValue(cfg.backend_weight, n) : 1);
-  const total = nodes.reduce((a, n) => a + weightOf(n.id), 0) || 1;
+  const total = nodes.reduce((a, n) => a + configuredWeight(cfg, n.id), 0) || 1;
   return nodes.map((n) => ({
     id: n.id,
     hostname: nodeValue(cfg.backend_hostname, n.id),
@@ -36,7 +35,7 @@ export function backendNodes({ cfg, nodes }: ClusterView): NodeRow[] {
     status: NODE_STATUS_CODE[n.status],
     statusName: n.status,
     pgStatus: 'unknown',
-    weight: weightOf(n.id) / total,
+    weight: configuredWeight(cfg, n.id) / total,
     role: NODE_ROLE_CODE[n.role],
     roleName: n.role,
     // pgpool's pg_role: what the node said at the last check; outside streaming and logical replication, the role.

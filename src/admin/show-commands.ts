@@ -47,7 +47,6 @@ export const isShowReport = (name: string): boolean => name === 'pool_version' |
 
 const encode = (r: Report) => Buffer.concat([textResult(r.columns, r.rows), readyForQuery(TxStatus.Idle)]);
 
-/** The answer to SHOW `name` (isShowReport): pool_version here, the others from the supervisor through `ask`. */
 /** SHOW pool_nodes for one session: load_balance_node is true on that session's load-balance node only. */
 export function withLoadBalanceNode(r: Report, node: number): Report {
   const id = r.columns.indexOf('node_id');
@@ -55,6 +54,7 @@ export function withLoadBalanceNode(r: Report, node: number): Report {
   return { ...r, rows: r.rows.map((row) => row.map((v, i) => (i === lb ? String(row[id] === String(node)) : v))) };
 }
 
+/** The answer to SHOW `name` (isShowReport): pool_version here, the others from the supervisor through `ask`. */
 export function answerShow(name: string, ask: (name: string) => Promise<Report>): Buffer | Promise<Buffer> {
   // pgpool's "<version> (<codename>)": the pgpool version pgpool-ts behaves as first, since
   // tools gate features on it (pgpool2_exporter reads backend and health-check stats from 4.2 on).
@@ -102,7 +102,7 @@ export function buildReport(name: string, view: ClusterView, children: readonly 
           n.roleName,
           n.pgRole,
           '0',
-          // No load balancing yet: a session's load-balance node is the node it writes to, as pgpool's is with it off.
+          // The node a session writes to; a session's own SHOW marks its load-balance node (withLoadBalanceNode).
           n.id === sessionNodeId ? 'true' : 'false',
           delayColumn(n),
           n.replicationState,

@@ -5,12 +5,21 @@
 import { nodeAddress } from '../backend/address.js';
 import { openServerConnection } from '../backend/connector.js';
 import type { ServerConnection } from '../backend/server-connection.js';
-import { simpleQuery } from '../backend/simple-query.js';
 import { aesDecrypt, readPoolKey } from '../auth/pool-key.js';
-import { findPoolPasswd, loadPoolPasswd, passwordKind, poolPasswdFile } from '../config/pool-passwd.js';
+import { nodeValue } from '../config/conf-loader.js';
+import {
+  findPoolPasswd,
+  loadPoolPasswd,
+  passwordKind,
+  poolPasswdFile,
+  type PasswordKind,
+} from '../config/pool-passwd.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import { PROTOCOL_3_0 } from '../protocol/codes.js';
 import { sortedStartupPacket } from '../protocol/frontend-read.js';
+
+/** How long a check's query may take when the node's connect_timeout is 0. */
+const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
 
 /** Where the supervisor finds pool_passwd and the pool key. */
 export interface CredentialFiles {
@@ -32,20 +41,17 @@ export function resolvePassword(
   user: string,
   configured: string,
 ): string | undefined {
-  let text = configured;
-  if (text === '') {
-    if (cfg.pool_passwd === '') return undefined;
-    const entry = findPoolPasswd(loadPoolPasswd(poolPasswdFile(files.configFile, cfg.pool_passwd)).entries, user);
-    if (!entry) return undefined;
-    text = entry.kind === 'aes' ? 'AES' + entry.secret : entry.kind === 'text' ? 'TEXT' + entry.secret : entry.secret;
-  }
-  const { kind, secret } = passwordKind(text);
-  if (kind === 'aes') {
+  let found: { kind: PasswordKind; secret: string } | undefined;
+  if (configured !== '') found = passwordKind(configured);
+  else if (cfg.pool_passwd !== '')
+    found = findPoolPasswd(loadPoolPasswd(poolPasswdFile(files.configFile, cfg.pool_passwd)).entries, user);
+  if (!found) return undefined;
+  if (found.kind === 'aes') {
     const key = readPoolKey(files.poolKeyFile).key;
-    return key === undefined ? undefined : aesDecrypt(secret, key);
+    return key === undefined ? undefined : aesDecrypt(found.secret, key);
   }
   // A SCRAM verifier cannot log in: PostgreSQL's challenge needs the password itself.
-  return kind === 'scram' ? undefined : secret;
+  return found.kind === 'scram' ? undefined : found.secret;
 }
 
 /** sr_check_user's login. */
@@ -77,8 +83,30 @@ export async function openCheckConnection(
   return conn;
 }
 
-/** One query on a check connection: its first row's columns as text (null for NULL). */
-export async function firstRow(conn: ServerConnection, sql: string, timeoutMs: number): Promise<Array<string | null>> {
-  const rows = await simpleQuery(conn, sql, timeoutMs);
-  return rows[0] ?? [];
+/** What asking a node gave: its answer, or where it failed (logging into it, or the query). */
+export type CheckOutcome<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly stage: 'connect' | 'query'; readonly error: Error };
+
+/** Opens a check connection to node `id`, runs `ask` on it and closes it. */
+export async function askNode<T>(
+  cfg: PgpoolConfig,
+  files: CredentialFiles,
+  id: number,
+  applicationName: string,
+  ask: (conn: ServerConnection, timeoutMs: number) => Promise<T>,
+): Promise<CheckOutcome<T>> {
+  let conn: ServerConnection;
+  try {
+    conn = await openCheckConnection(cfg, files, id, srCheckLogin(cfg), applicationName);
+  } catch (e) {
+    return { ok: false, stage: 'connect', error: e as Error };
+  }
+  try {
+    return { ok: true, value: await ask(conn, nodeValue(cfg.connect_timeout, id) || DEFAULT_QUERY_TIMEOUT_MS) };
+  } catch (e) {
+    return { ok: false, stage: 'query', error: e as Error };
+  } finally {
+    conn.close();
+  }
 }

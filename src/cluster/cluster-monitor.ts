@@ -11,6 +11,7 @@ import { ReplicationCheck } from './replication-check.js';
 export class ClusterMonitor {
   private readonly search: PrimarySearch;
   private readonly check: ReplicationCheck;
+  private readonly table: NodeTable;
 
   constructor(deps: {
     readonly config: () => PgpoolConfig;
@@ -22,8 +23,6 @@ export class ClusterMonitor {
     this.check = new ReplicationCheck(deps);
     this.table = deps.table;
   }
-
-  private readonly table: NodeTable;
 
   /** Starts the search; the first replication check follows it at once. */
   start(): void {

@@ -10,7 +10,8 @@ import { isAlive, type ActualRole } from '../ipc/node-snapshot.js';
 import type { Logger } from '../logging/logger.js';
 import { hasPrimary } from '../policy/clustering.js';
 import { alwaysPrimary, choosePrimary, type NodeProbe } from '../policy/primary-choice.js';
-import { firstRow, openCheckConnection, srCheckLogin, type CredentialFiles } from './check-connection.js';
+import { simpleQuery } from '../backend/simple-query.js';
+import { askNode, type CredentialFiles } from './check-connection.js';
 import type { NodeTable } from './node-table.js';
 
 const RETRY_MS = 1000;
@@ -31,29 +32,16 @@ export async function probeNodes(
   log: Logger,
   caller: string,
 ): Promise<NodeProbe[]> {
-  const login = srCheckLogin(cfg);
-  const timeout = (id: number) => nodeValue(cfg.connect_timeout, id) || 10_000;
   return Promise.all(
     ids.map(async (id): Promise<NodeProbe> => {
-      let conn;
-      try {
-        conn = await openCheckConnection(cfg, files, id, login, 'pgpool-ts primary search');
-      } catch (e) {
-        log.info(
-          { node: id, error: (e as Error).message },
-          `${caller}: make_persistent_db_connection_noerror failed on node ${id}`,
-        );
-        return { id, result: 'invalid' };
-      }
-      try {
-        const [inRecovery] = await firstRow(conn, PROBE_QUERY, timeout(id));
-        return { id, result: inRecovery === 't' ? 'standby' : inRecovery === 'f' ? 'primary' : 'invalid' };
-      } catch (e) {
-        log.info({ node: id, error: (e as Error).message }, `${caller}: pg_is_in_recovery() failed on node ${id}`);
-        return { id, result: 'invalid' };
-      } finally {
-        conn.close();
-      }
+      const r = await askNode(cfg, files, id, 'pgpool-ts primary search', async (conn, timeoutMs) => {
+        const [[inRecovery]] = await simpleQuery(conn, PROBE_QUERY, timeoutMs);
+        return inRecovery;
+      });
+      if (r.ok) return { id, result: r.value === 't' ? 'standby' : r.value === 'f' ? 'primary' : 'invalid' };
+      const what = r.stage === 'connect' ? 'make_persistent_db_connection_noerror' : 'pg_is_in_recovery()';
+      log.info({ node: id, error: r.error.message }, `${caller}: ${what} failed on node ${id}`);
+      return { id, result: 'invalid' };
     }),
   );
 }

@@ -11,7 +11,7 @@ import { isAlive, type ActualRole } from '../ipc/node-snapshot.js';
 import type { Logger } from '../logging/logger.js';
 import { measuresDelay } from '../policy/clustering.js';
 import { lsnBytes, standbyDelayLine, standbyDelays, type ReplicationRow } from '../policy/replication-delay.js';
-import { openCheckConnection, srCheckLogin, type CredentialFiles } from './check-connection.js';
+import { askNode, type CredentialFiles } from './check-connection.js';
 import type { NodeTable, ReplicationFinding } from './node-table.js';
 import { simpleQuery } from '../backend/simple-query.js';
 
@@ -57,7 +57,7 @@ export class ReplicationCheck {
     if (this.timer) clearTimeout(this.timer);
   }
 
-  /** One round; exported for the tests through runOnce(). */
+  /** One round (skipped while one is still running). */
   async round(): Promise<void> {
     if (this.running) return;
     this.running = true;
@@ -109,23 +109,7 @@ export class ReplicationCheck {
   }
 
   private async ask(cfg: PgpoolConfig, id: number, isPrimary: boolean, log: Logger): Promise<NodeAnswer> {
-    const timeoutMs = nodeValue(cfg.connect_timeout, id) || 10_000;
-    let conn;
-    try {
-      conn = await openCheckConnection(cfg, this.deps.files, id, srCheckLogin(cfg), 'pgpool-ts replication check');
-    } catch (e) {
-      log.warn(
-        {
-          node: id,
-          detail: `No persistent db connection for the node ${id}`,
-          hint: 'check sr_check_user and sr_check_password',
-          error: (e as Error).message,
-        },
-        'Failed to check replication time lag',
-      );
-      return { id, actualRole: 'unknown' };
-    }
-    try {
+    const r = await askNode(cfg, this.deps.files, id, 'pgpool-ts replication check', async (conn, timeoutMs) => {
       const [[inRecovery, position]] = await simpleQuery(conn, POSITION_QUERY, timeoutMs);
       const actualRole: ActualRole = inRecovery === 't' ? 'standby' : 'primary';
       const lsn = position === null ? undefined : lsnBytes(position);
@@ -139,11 +123,16 @@ export class ReplicationCheck {
         }),
       );
       return { id, actualRole, lsn, rows };
-    } catch (e) {
-      log.warn({ node: id, error: (e as Error).message }, 'Failed to check replication time lag');
-      return { id, actualRole: 'unknown' };
-    } finally {
-      conn.close();
-    }
+    });
+    if (r.ok) return r.value;
+    const unreachable =
+      r.stage === 'connect'
+        ? {
+            detail: `No persistent db connection for the node ${id}`,
+            hint: 'check sr_check_user and sr_check_password',
+          }
+        : {};
+    log.warn({ node: id, ...unreachable, error: r.error.message }, 'Failed to check replication time lag');
+    return { id, actualRole: 'unknown' };
   }
 }

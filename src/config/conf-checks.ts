@@ -1,7 +1,7 @@
 // Checks across parameters, made after every setting is applied: pgpool's own
 // start-up refusals, plus the warnings pgpool-ts adds for what it does not do.
 import type { Diagnostic } from './diagnostic.js';
-import type { SettingSource } from './conf-loader.js';
+import { nodeValue, type SettingSource } from './conf-loader.js';
 import { hasPrimary, REFUSED_MODES } from '../policy/clustering.js';
 import { parseRedirectList } from '../policy/load-balance.js';
 import type { PgpoolConfig } from './schema.js';
@@ -101,6 +101,11 @@ export function crossCheck(cfg: PgpoolConfig, sources: ReadonlyMap<string, Setti
       );
   }
   return out;
+}
+
+/** Node `id`'s backend_weight; an unset one counts as 1, as in pgpool's reports. */
+export function configuredWeight(cfg: PgpoolConfig, id: number): number {
+  return cfg.backend_weight.nodes.has(id) ? nodeValue(cfg.backend_weight, id) : 1;
 }
 
 /** Node ids with a non-zero backend_portN, in order: a backend slot exists only then. */

@@ -33,6 +33,10 @@ export interface StatementClass {
   readonly tx?: TxControl;
   /** SET … SERIALIZABLE, BEGIN ISOLATION LEVEL SERIALIZABLE: the transaction is serializable. */
   readonly serializable: boolean;
+  /** The setting is the session's default (SET SESSION CHARACTERISTICS, SET default_transaction_isolation), not one transaction's. */
+  readonly sessionWide: boolean;
+  /** DISCARD ALL, DEALLOCATE ALL: every prepared statement of the session is gone. */
+  readonly dropsPrepared: boolean;
   /** SET TRANSACTION READ ONLY and its kin: not a write although not a read. */
   readonly readOnlySetting: boolean;
   /** BEGIN READ WRITE / ISOLATION LEVEL SERIALIZABLE: verbatim to the primary, plain BEGIN to standbys. */
@@ -157,6 +161,8 @@ function base(stat: StatKind, where: SyntacticClass): StatementClass {
     functions: [],
     stat,
     serializable: false,
+    sessionWide: false,
+    dropsPrepared: false,
     readOnlySetting: false,
     plainBeginForStandby: false,
   };
@@ -175,7 +181,9 @@ function classifySet(b: AstNode): StatementClass {
   const name = String(b.name ?? '').toLowerCase();
   if (b.kind === 'VAR_SET_MULTI' && (name === 'transaction' || name === 'session characteristics')) {
     const opts = txOptions(b.args);
-    if (opts.get('transaction_isolation') === 'serializable') return { ...other, where: 'primary', serializable: true };
+    const sessionWide = name === 'session characteristics';
+    if (opts.get('transaction_isolation') === 'serializable')
+      return { ...other, where: 'primary', serializable: true, sessionWide };
     const ro = opts.get('transaction_read_only');
     if (ro !== undefined && FALSE_WORDS.has(ro)) return { ...other, where: 'primary' };
     return { ...other, readOnlySetting: ro !== undefined && TRUE_WORDS.has(ro) };
@@ -187,7 +195,7 @@ function classifySet(b: AstNode): StatementClass {
       if (TRUE_WORDS.has(value)) return { ...other, readOnlySetting: true };
     }
     if ((name === 'transaction_isolation' || name === 'default_transaction_isolation') && value === 'serializable')
-      return { ...other, where: 'primary', serializable: true };
+      return { ...other, where: 'primary', serializable: true, sessionWide: name === 'default_transaction_isolation' };
   }
   return other;
 }
@@ -240,7 +248,7 @@ export function classifyStatement(stmt: unknown): StatementClass {
     case 'VariableSetStmt':
       return classifySet(b);
     case 'DiscardStmt':
-      return base('other', 'both');
+      return { ...base('other', 'both'), dropsPrepared: b.target === 'DISCARD_ALL' };
     case 'VariableShowStmt':
       return { ...base('other', 'either'), read: true };
     case 'PrepareStmt': {
@@ -255,7 +263,7 @@ export function classifyStatement(stmt: unknown): StatementClass {
     case 'ExecuteStmt':
       return { ...base('other', 'primary'), prepare: { name: String(b.name ?? ''), use: 'execute' } };
     case 'DeallocateStmt':
-      if (b.isall === true) return base('other', 'both');
+      if (b.isall === true) return { ...base('other', 'both'), dropsPrepared: true };
       return { ...base('other', 'primary'), prepare: { name: String(b.name ?? ''), use: 'deallocate' } };
     default:
       // INSERT/UPDATE/DELETE/MERGE, DDL, EXPLAIN, LISTEN/NOTIFY, cursors, VACUUM, …: "all other statements".

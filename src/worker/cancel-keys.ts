@@ -19,11 +19,11 @@ export class CancelKeys {
   }
 
   /** A fresh key of `length` bytes for a client, registered; `handle` voids it. A routed session cancels on each of its backends. */
-  issue(pid: number, length: number, target: CancelTarget | readonly CancelTarget[]): { key: Buffer; handle: string } {
+  issue(pid: number, length: number, targets: readonly CancelTarget[]): { key: Buffer; handle: string } {
     const key = randomCancelKey(length);
     key.writeUInt16BE(keyPrefixNaming(key.readUInt16BE(0), this.worker, this.workerCount), 0);
     const handle = mapKey(pid, key.toString('hex'));
-    this.targets.set(handle, Array.isArray(target) ? target : [target as CancelTarget]);
+    this.targets.set(handle, targets);
     return { key, handle };
   }
 

@@ -7,7 +7,6 @@ import { classifyPoolerCommand } from '../admin/pooler-command.js';
 import { answerPgpoolCommand } from '../admin/pgpool-commands.js';
 import { answerShow, withLoadBalanceNode, isShowReport, type Report } from '../admin/show-commands.js';
 import { sendCancel } from '../backend/cancel.js';
-import type { BackendAddress } from '../backend/address.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import type { SessionSettings } from '../config/session-settings.js';
 import { assertNever, Outbox, Requests } from '../ipc/channel.js';
@@ -27,7 +26,7 @@ import { childReport } from './reports.js';
 import { delayVerdict } from '../policy/replication-delay.js';
 import { CatalogFacts } from './routing/catalog-facts.js';
 import { loadParser, StatementClassifier } from './routing/classifier.js';
-import { mayLoadBalance, planSession, sessionNode, type SessionPlan } from './routing/router.js';
+import { mayLoadBalance, planSession, type SessionPlan } from './routing/router.js';
 import type { SessionEnv } from './session/session-env.js';
 import type { Session, SessionResult } from './session/session.js';
 
@@ -206,10 +205,6 @@ class Worker implements SessionEnv {
   }
 
   // SessionEnv
-
-  route(): BackendAddress | undefined {
-    return sessionNode(this.config, this.nodes);
-  }
 
   plan(who: { readonly user: string; readonly database: string; readonly applicationName: string }): SessionPlan {
     return planSession(this.config, this.nodes, who);

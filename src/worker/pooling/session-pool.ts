@@ -74,7 +74,7 @@ export class SessionPool implements Pooling {
   async leaseCompanion(main: ServerConnection, req: LeaseRequest, address: BackendAddress): Promise<Lease | undefined> {
     const cached = main.companion;
     main.companion = undefined;
-    if (cached && !cached.closed && cached.state === 'cached' && cached.address.node === address.node) {
+    if (cached?.state === 'cached' && cached.node === address.node) {
       cached.transition('leased');
       return { conn: cached, reused: true, extra: NOTHING };
     }

@@ -52,6 +52,7 @@ const UNSOLICITED: ReadonlySet<number> = new Set([0x41, BackendCode.NoticeRespon
 
 export class Leg {
   private readonly reader = new MessageReader();
+  private readonly writer: BatchedWriter;
   /** Its protocol state, for the reset after the client leaves. */
   readonly stream = new StreamState();
   /** Replies to messages the relay injected, in order, to drop. */
@@ -64,8 +65,8 @@ export class Leg {
 
   constructor(
     readonly conn: ServerConnection,
-    /** A message PostgreSQL sent between requests: a notification or notice for the client; false when it cannot be (the leg is then gone). */
-    private readonly unsolicited: (m: Message) => boolean,
+    /** A notification, notice or ParameterStatus PostgreSQL sent between requests. */
+    private readonly unsolicited: (m: Message) => void,
     /** The connection failed between requests. */
     private readonly lost: () => void,
   ) {
@@ -90,8 +91,8 @@ export class Leg {
       if (!m) return;
       if (this.consumer) this.consumer.take(m);
       else if (this.stream.pending > 0 || this.swallow.length > 0) this.backlog.push(m);
-      else if (!UNSOLICITED.has(m.type) || !this.unsolicited(m))
-        return this.fail(`unexpected message '${String.fromCharCode(m.type)}' between requests`);
+      else if (UNSOLICITED.has(m.type)) this.unsolicited(m);
+      else return this.fail(`unexpected message '${String.fromCharCode(m.type)}' between requests`);
     }
   };
 
@@ -108,15 +109,9 @@ export class Leg {
     return this.conn.address.node;
   }
 
-  private readonly writer: BatchedWriter;
-
-  private out(b: Buffer): void {
-    this.writer.write(b);
-  }
-
   /** Writes a client message, counting what PostgreSQL will answer with ReadyForQuery. */
   write(m: Buffer): void {
-    this.out(m);
+    this.writer.write(m);
     const t = m[0];
     if (t === FrontendCode.Query || t === FrontendCode.FunctionCall) this.stream.requestSent();
     else if (t === FrontendCode.Sync) {
@@ -127,13 +122,13 @@ export class Leg {
 
   /** A statement parsed again here for a Bind; its ParseComplete is dropped. */
   injectParse(parse: Buffer): void {
-    this.out(parse);
+    this.writer.write(parse);
     this.swallow.push(PARSE_COMPLETE);
   }
 
   /** Closes an older version of a name the client closed while its Close went elsewhere. */
   injectClose(name: string): void {
-    this.out(serialize.close({ type: 'S', name }));
+    this.writer.write(serialize.close({ type: 'S', name }));
     this.swallow.push(CLOSE_COMPLETE);
   }
 

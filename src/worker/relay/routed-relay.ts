@@ -65,29 +65,28 @@ export class RoutedRelay {
   private open: OpenCycle | undefined;
   private tap: MessageTap | undefined;
   private readonly target: StatementTarget;
-  /** A read on the standby failed inside the client's transaction: answer 25P02 until it ends, as pgpool. */
-  private failedOnStandby = false;
   private readonly sqlPrepared: SqlPrepared;
   private readonly clientWriter: BatchedWriter;
 
   constructor(private readonly p: RoutedRelayParts) {
-    const unsolicited = (m: Message) => {
-      if (this.ended) return true;
-      this.toClient(m.raw);
-      return true;
-    };
     const lost = () => this.finish({ kind: 'backend-gone' });
     this.clientWriter = new BatchedWriter(p.client);
-    this.primary = new Leg(p.primary, unsolicited, lost);
+    this.primary = new Leg(
+      p.primary,
+      (m) => {
+        if (!this.ended) this.toClient(m.raw);
+      },
+      lost,
+    );
     // The standby's own notices between requests are not the client's (its notifications cannot be: LISTEN runs on the primary).
-    this.standby = new Leg(p.standby, () => true, lost);
+    this.standby = new Leg(p.standby, () => {}, lost);
     this.target = { node: this.primary.node, pid: p.primary.pid };
     this.stream.onRequest = p.timing.sent;
     this.stream.onReady = p.timing.ready;
     this.sqlPrepared = new SqlPrepared(this.primary, this.standby, p.router);
   }
 
-  /** Each node's connection with its protocol state, for the release; `clean` false: do not reuse it. */
+  /** Each node's connection with its protocol state, for the release (filled when the relay ends; primary first). */
   readonly connections: { conn: ServerConnection; stream: StreamState }[] = [];
 
   setTap(tap: MessageTap | undefined): void {
@@ -125,8 +124,7 @@ export class RoutedRelay {
   private openCycleTakes(m: Buffer): boolean {
     const o = this.open;
     const t = m[0];
-    const copy = t === FrontendCode.CopyData || t === FrontendCode.CopyDone || t === FrontendCode.CopyFail;
-    if (!o || !((copy && o.leg.stream.inCopyIn) || (!o.synced && isExtendedOrSync(t)))) return false;
+    if (!o || !((isCopy(t) && o.leg.stream.inCopyIn) || (!o.synced && isExtendedOrSync(t)))) return false;
     if (t === FrontendCode.Sync) o.synced = true;
     if (o.leg === this.standby && !o.failed && !this.staysOnStandby(m, o)) {
       // A statement that must not run on the standby: its part of the cycle ends here.
@@ -187,7 +185,10 @@ export class RoutedRelay {
   private async loop(): Promise<void> {
     try {
       for (;;) {
-        const first = await this.nextMessage();
+        const first = await this.inbox.next();
+        // COPY data after its COPY ended (the client's answer to an error): PostgreSQL
+        // ignores it and answers nothing, so it is no request and goes nowhere.
+        if (isCopy(first[0])) continue;
         this.p.timing.now = performance.now();
         this.stream.requestSent();
         await this.cycle(first);
@@ -199,19 +200,13 @@ export class RoutedRelay {
     }
   }
 
-  private nextMessage(): Promise<Buffer> {
-    return this.inbox.next();
-  }
-
   private toClient(b: Buffer): void {
     this.bytesToClient += b.length;
     if (!this.clientWriter.write(b)) for (const l of [this.primary, this.standby]) l.conn.socket.pause();
   }
 
   private ready(): void {
-    const router = this.p.router;
-    if (router.primaryStatus === TxStatus.Idle) this.failedOnStandby = false;
-    const status = this.failedOnStandby ? TxStatus.Failed : router.primaryStatus;
+    const status = this.p.router.clientStatus;
     this.toClient(readyForQuery(status));
     this.p.timing.now = this.lastActivity = performance.now();
     this.stream.readyReceived(status);
@@ -239,14 +234,14 @@ export class RoutedRelay {
         this.showTap(raw, this.primary);
         this.toClient(await command());
         this.p.timing.now = this.lastActivity = performance.now();
-        this.stream.readyReceived(this.failedOnStandby ? TxStatus.Failed : this.p.router.primaryStatus);
+        this.stream.readyReceived(this.p.router.clientStatus);
         return;
       }
     }
     const router = this.p.router;
     const c = router.classify(sql);
-    if (this.failedOnStandby && c.cls.tx !== 'end' && c.cls.tx !== 'rollback-to') return this.refuseInFailed(sql);
-    const statements = [{ cls: c.cls, sql, read: c.cls.read }];
+    if (router.failedOnStandby && c.cls.tx !== 'end' && c.cls.tx !== 'rollback-to') return this.refuseInFailed(sql);
+    const statements = [router.routed(c, sql)];
     const d = await router.destination(c, sql, this.ask);
     if (c.cls.prepare) {
       const to = await this.sqlPrepared.route(c.cls, sql, d);
@@ -254,10 +249,7 @@ export class RoutedRelay {
       return this.single(to === 'standby' ? this.standby : this.primary, [raw], statements);
     }
     if (d === 'both') return this.both([raw], [forStandby(raw, this.classify)], statements, c.cls);
-    const wasIdle = router.primaryStatus === TxStatus.Idle;
-    await this.single(d === 'lb' ? this.standby : this.primary, [raw], statements);
-    // A multi-statement query that opened a transaction: it exists on the primary only.
-    if (c.multi && wasIdle && router.primaryStatus !== TxStatus.Idle) router.startedByMultiStatement = true;
+    return this.single(d === 'lb' ? this.standby : this.primary, [raw], statements);
   }
 
   private refuseInFailed(sql: string): void {
@@ -278,9 +270,12 @@ export class RoutedRelay {
     ];
     const complete = batch[batch.length - 1][0] === FrontendCode.Sync;
     const route = await this.p.router.routeExtended(batch, complete, this.ask);
-    if (this.failedOnStandby && !route.statements.every((s) => s.cls.tx === 'end' || s.cls.tx === 'rollback-to')) {
+    if (
+      this.p.router.failedOnStandby &&
+      !route.statements.every((s) => s.cls.tx === 'end' || s.cls.tx === 'rollback-to')
+    ) {
       // PostgreSQL would skip to the Sync after the error: the whole cycle gets one answer.
-      while (!complete && (await this.nextMessage())[0] !== FrontendCode.Sync);
+      while (!complete && (await this.inbox.next())[0] !== FrontendCode.Sync);
       return this.refuseInFailed(route.statements[0]?.sql ?? '');
     }
     if (route.to === 'both' && complete) {
@@ -316,10 +311,8 @@ export class RoutedRelay {
     } finally {
       this.open = undefined;
     }
-    const router = this.p.router;
     this.p.served(o.leg.node);
-    router.completed(o.statements, !o.failed, o.leg === this.primary ? status : undefined);
-    if (standbyFailed && router.primaryStatus !== TxStatus.Idle) this.failedOnStandby = true;
+    this.p.router.completed(o.statements, !o.failed, o.leg === this.primary ? status : undefined, standbyFailed);
     this.ready();
   }
 
@@ -363,8 +356,10 @@ export class RoutedRelay {
     this.p.served(primary.node);
     this.p.served(standby.node);
     this.p.router.completed(statements, primaryError === undefined, status);
-    if (statements.some((s) => /^\s*(discard\s+all|deallocate\s+all)\b/i.test(s.sql)))
+    if (primaryError === undefined && statements.some((s) => s.cls.dropsPrepared)) {
       for (const l of [primary, standby]) this.p.prepared.forgetNode(l.node);
+      this.sqlPrepared.forgetAll();
+    }
     this.ready();
   }
 
@@ -387,6 +382,10 @@ export class RoutedRelay {
     this.tap.body(m, 5, m.length);
     this.tap.end();
   }
+}
+
+function isCopy(type: number): boolean {
+  return type === FrontendCode.CopyData || type === FrontendCode.CopyDone || type === FrontendCode.CopyFail;
 }
 
 function isExtendedOrSync(type: number): boolean {

@@ -19,6 +19,11 @@ export class SqlPrepared {
     private readonly router: SessionRouter,
   ) {}
 
+  /** DISCARD ALL / DEALLOCATE ALL ran on both nodes. */
+  forgetAll(): void {
+    this.prepared.clear();
+  }
+
   /** Where the statement goes; the bookkeeping assumes it succeeds (a failed PREPARE leaves a name PostgreSQL then refuses). */
   async route(cls: StatementClass, sql: string, d: Destination): Promise<'primary' | 'standby' | 'both'> {
     const { name, use } = cls.prepare!;
@@ -32,6 +37,7 @@ export class SqlPrepared {
     const standbyOnly = !known.nodes.has(this.primary.node);
     if (use === 'execute') {
       const writing = this.router.writing || this.router.primaryStatus === TxStatus.Failed;
+      // Runs between cycles: nothing else is on the primary connection now.
       if (standbyOnly && !writing) return 'standby';
       if (standbyOnly) {
         this.primary.write(serialize.query(known.sql));

@@ -46,6 +46,13 @@ export function factsQuery(relations: readonly Relation[], volatileOf: readonly 
   return `SELECT ${rel("n.nspname = 'pg_catalog'")}, ${rel("c.relpersistence = 't'")}, ${rel("c.relpersistence = 'u'")}, ${fn}`;
 }
 
+/** What the catalog must be asked about a read, or what is known without it. */
+interface CatalogQuestion {
+  readonly relations: readonly Relation[];
+  readonly volatileOf: readonly string[];
+}
+type CatalogPlan = { readonly facts: ReadFacts } | CatalogQuestion;
+
 /** Runs one internal query on the primary connection; its first row's columns. */
 export type InternalQuery = (sql: string) => Promise<Array<string | null>>;
 
@@ -56,8 +63,15 @@ export class CatalogFacts {
 
   constructor(private readonly maxEntries = 4096) {}
 
-  /** The last answer for a class (the classifier hands out one object per text): no key to build on the hot path. */
-  private readonly memo = new WeakMap<StatementClass, { generation: number; database: string; facts: ReadFacts }>();
+  /**
+   * The last answer for a class (the classifier hands out one object per text), under the
+   * configuration and catalog generation it was made for: the hot path is one lookup, no
+   * key built, no list matched.
+   */
+  private readonly memo = new WeakMap<
+    StatementClass,
+    { cfg: PgpoolConfig; generation: number; database: string; facts: ReadFacts; fromCatalog: boolean }
+  >();
   private generation = 0;
 
   /** A session's DDL succeeded: what the catalog said may no longer hold. */
@@ -66,29 +80,34 @@ export class CatalogFacts {
     this.generation++;
   }
 
-  private cached(cls: StatementClass, sql: string, database: string): ReadFacts | undefined {
+  /** What is known without asking: the facts, and whether they are the catalog's. */
+  private lookup(
+    cls: StatementClass,
+    sql: string,
+    database: string,
+    cfg: PgpoolConfig,
+  ): { facts: ReadFacts; fromCatalog: boolean } | { facts?: undefined; ask: CatalogQuestion } {
     const m = this.memo.get(cls);
-    if (m && m.generation === this.generation && m.database === database) return m.facts;
-    const facts = this.cache.get(`${database}\0${sql}`);
-    if (facts) this.memo.set(cls, { generation: this.generation, database, facts });
-    return facts;
+    if (m && m.cfg === cfg && m.generation === this.generation && m.database === database) return m;
+    const plan = this.plan(cls, sql, cfg);
+    const fromCatalog = !('facts' in plan);
+    let facts: ReadFacts | undefined;
+    if ('facts' in plan) facts = plan.facts;
+    else {
+      facts = this.cache.get(`${database}\0${sql}`);
+      if (!facts) return { ask: plan };
+    }
+    this.memo.set(cls, { cfg, generation: this.generation, database, facts, fromCatalog });
+    return { facts, fromCatalog };
   }
 
   /** The facts when they need no query or are cached; undefined when the catalog must be asked. */
   known(cls: StatementClass, sql: string, database: string, cfg: PgpoolConfig): ReadFacts | undefined {
-    const plan = this.plan(cls, sql, cfg);
-    if (plan.facts) return plan.facts;
-    return this.cached(cls, sql, database);
+    return this.lookup(cls, sql, database, cfg).facts;
   }
 
   /** What can be said without the catalog, or what to ask it. */
-  private plan(
-    cls: StatementClass,
-    sql: string,
-    cfg: PgpoolConfig,
-  ):
-    | { facts: ReadFacts; relations?: undefined; volatileOf?: undefined }
-    | { facts?: undefined; relations: readonly Relation[]; volatileOf: readonly string[] } {
+  private plan(cls: StatementClass, sql: string, cfg: PgpoolConfig): CatalogPlan {
     const patterns = anchored(cfg.primary_routing_query_pattern_list);
     const primaryPattern = patterns.length > 0 && patterns.some((re) => re.test(sql.replace(/"/g, '')));
     if (primaryPattern) return { facts: { ...NO_FACTS, primaryPattern } };
@@ -107,14 +126,12 @@ export class CatalogFacts {
     cfg: PgpoolConfig,
     ask: InternalQuery,
   ): Promise<ReadFacts> {
-    const plan = this.plan(cls, sql, cfg);
-    if (plan.facts) return plan.facts;
-    const { relations, volatileOf } = plan;
-    const cached = this.cached(cls, sql, database);
-    if (cached) {
-      this.hits++;
-      return cached;
+    const known = this.lookup(cls, sql, database, cfg);
+    if (known.facts) {
+      if (known.fromCatalog) this.hits++;
+      return known.facts;
     }
+    const { relations, volatileOf } = known.ask;
     this.queries++;
     let facts: ReadFacts;
     try {
@@ -132,7 +149,7 @@ export class CatalogFacts {
     }
     if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(`${database}\0${sql}`, facts);
-    this.memo.set(cls, { generation: this.generation, database, facts });
+    this.memo.set(cls, { cfg, generation: this.generation, database, facts, fromCatalog: true });
     return facts;
   }
 }

@@ -5,7 +5,7 @@
 // session (policy/load-balance.ts); when that is another node, the session is routed over
 // both (relay/routed-relay.ts).
 import { nodeAddress, type BackendAddress } from '../../backend/address.js';
-import { nodeValue } from '../../config/conf-loader.js';
+import { configuredBackends, configuredWeight } from '../../config/conf-checks.js';
 import type { PgpoolConfig } from '../../config/schema.js';
 import { isAlive, type NodeSnapshot } from '../../ipc/node-snapshot.js';
 import { hasPrimary, measuresDelay, writeNodeId } from '../../policy/clustering.js';
@@ -16,11 +16,6 @@ export interface SessionPlan {
   readonly primary: BackendAddress | undefined;
   /** The load-balance node, when it is not the primary. */
   readonly standby?: BackendAddress;
-}
-
-export function sessionNode(cfg: PgpoolConfig, nodes: NodeSnapshot): BackendAddress | undefined {
-  const id = writeNodeId(cfg.backend_clustering_mode, nodes);
-  return id === undefined ? undefined : nodeAddress(cfg, id);
 }
 
 /** The parsed redirect lists of a configuration (checked at start; a reload gives a new object). */
@@ -47,11 +42,7 @@ function redirectLists(cfg: PgpoolConfig) {
 
 /** Whether sessions may ever be routed over two nodes with this configuration (the parser is loaded then). */
 export const mayLoadBalance = (cfg: PgpoolConfig): boolean =>
-  hasPrimary(cfg.backend_clustering_mode) && cfg.load_balance_mode && cfg.backend_port.nodes.size > 1;
-
-/** An unset backend_weight counts as 1, as in pgpool's reports. */
-export const weightOf = (cfg: PgpoolConfig, id: number): number =>
-  cfg.backend_weight.nodes.has(id) ? nodeValue(cfg.backend_weight, id) : 1;
+  hasPrimary(cfg.backend_clustering_mode) && cfg.load_balance_mode && configuredBackends(cfg).length > 1;
 
 export function planSession(
   cfg: PgpoolConfig,
@@ -69,7 +60,7 @@ export function planSession(
       nodes: nodes.map((n) => ({
         id: n.id,
         alive: isAlive(n),
-        weight: weightOf(cfg, n.id),
+        weight: configuredWeight(cfg, n.id),
         delayed: delayVerdict(n, cfg) !== 0,
         delay: n.replicationDelay,
       })),

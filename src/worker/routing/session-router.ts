@@ -19,6 +19,10 @@ import {
   type RouteSettings,
   type TxView,
 } from '../../policy/route-decision.js';
+import type { StatementClass } from '../../policy/statement-class.js';
+import type { CatalogFacts, InternalQuery } from './catalog-facts.js';
+import type { Classified, StatementClassifier } from './classifier.js';
+import type { PreparedStatements } from './prepared-statements.js';
 
 const settingsOf = new WeakMap<PgpoolConfig, RouteSettings>();
 
@@ -38,10 +42,6 @@ function routeSettings(cfg: PgpoolConfig): RouteSettings {
   }
   return s;
 }
-import type { StatementClass } from '../../policy/statement-class.js';
-import type { CatalogFacts, InternalQuery } from './catalog-facts.js';
-import type { Classified, StatementClassifier } from './classifier.js';
-import type { PreparedStatements } from './prepared-statements.js';
 
 /** Where a request cycle (a Query, or extended messages up to Sync) goes. */
 export type CycleRoute = { readonly to: 'primary' | 'lb' | 'both'; readonly statements: RoutedStatement[] };
@@ -49,7 +49,9 @@ export type CycleRoute = { readonly to: 'primary' | 'lb' | 'both'; readonly stat
 export interface RoutedStatement {
   readonly cls: StatementClass;
   readonly sql: string;
+  /** is_select_query(), the text rule included. */
   readonly read: boolean;
+  readonly multi: boolean;
 }
 
 export interface RouterDeps {
@@ -68,12 +70,20 @@ export interface RouterDeps {
 
 const ch = (t: number) => String.fromCharCode(t);
 
+/**
+ * The session's transaction as routing sees it (docs/behaviour.md#transactions): its one
+ * owner. The relay reports each cycle's outcome (completed) and reads the status to give
+ * the client.
+ */
 export class SessionRouter {
+  /** The primary connection's last ReadyForQuery status. */
   primaryStatus: number = TxStatus.Idle;
   writing = false;
-  serializable = false;
-  sessionSerializable = false;
-  startedByMultiStatement = false;
+  private serializable = false;
+  private sessionSerializable = false;
+  private startedByMultiStatement = false;
+  /** A read on the standby failed inside the client's transaction: 25P02 until it ends, as pgpool. */
+  failedOnStandby = false;
 
   constructor(private readonly deps: RouterDeps) {}
 
@@ -96,6 +106,16 @@ export class SessionRouter {
     };
   }
 
+  /** The transaction status the client is given in ReadyForQuery. */
+  get clientStatus(): number {
+    return this.failedOnStandby ? TxStatus.Failed : this.primaryStatus;
+  }
+
+  /** A statement as a cycle records it. */
+  routed(c: Classified, sql: string): RoutedStatement {
+    return { cls: c.cls, sql, read: isRead(c.cls, sql, this.settings), multi: c.multi };
+  }
+
   classify(sql: string): Classified {
     const c = this.deps.classifier.classify(sql);
     if (c.parseError !== undefined)
@@ -110,8 +130,8 @@ export class SessionRouter {
   destination(c: Classified, sql: string, ask: InternalQuery): Destination | Promise<Destination> {
     const cfg = this.deps.config();
     const view = this.view();
-    if (routeStatement(c.cls, sql, c.multi, view, NO_FACTS, this.settings) !== 'lb')
-      return routeStatement(c.cls, sql, c.multi, view, NO_FACTS, this.settings);
+    const unsure = routeStatement(c.cls, sql, c.multi, view, NO_FACTS, this.settings);
+    if (unsure !== 'lb') return unsure;
     const known = this.deps.facts.known(c.cls, sql, this.deps.database, cfg);
     if (known) return this.withFacts(c, sql, view, known);
     return this.deps.facts
@@ -141,7 +161,7 @@ export class SessionRouter {
     const facts = this.deps.facts.known(c.cls, sql, this.deps.database, this.deps.config());
     if (!facts || routeStatement(c.cls, sql, c.multi, view, facts, cfg) !== 'lb') return undefined;
     if (this.deps.lbDelayed()) return undefined;
-    return { cls: c.cls, sql, read: isRead(c.cls, sql, cfg) };
+    return this.routed(c, sql);
   }
 
   /**
@@ -152,7 +172,6 @@ export class SessionRouter {
   async routeExtended(messages: readonly Buffer[], complete: boolean, ask: InternalQuery): Promise<CycleRoute> {
     const statements: RoutedStatement[] = [];
     const dests = new Set<Destination>();
-    const cfg = this.settings;
     const parsedHere = new Set<string>();
     for (const m of messages) {
       const t = m[0];
@@ -160,7 +179,7 @@ export class SessionRouter {
         const { name, sql } = parseFields(m);
         parsedHere.add(name);
         const c = this.classify(sql);
-        statements.push({ cls: c.cls, sql, read: isRead(c.cls, sql, cfg) });
+        statements.push(this.routed(c, sql));
         const d = this.destination(c, sql, ask);
         dests.add(typeof d === 'string' ? d : await d);
       } else if (t === FrontendCode.Bind) {
@@ -171,18 +190,15 @@ export class SessionRouter {
           dests.add('primary');
           continue;
         }
-        statements.push({ cls: e.cls, sql: e.sql, read: isRead(e.cls, e.sql, cfg) });
-        const d = this.destination({ cls: e.cls, multi: e.multi }, e.sql, ask);
+        const c = { cls: e.cls, multi: e.multi };
+        statements.push(this.routed(c, e.sql));
+        const d = this.destination(c, e.sql, ask);
         dests.add(typeof d === 'string' ? d : await d);
       } else if (t === FrontendCode.Execute || t === FrontendCode.Describe || t === FrontendCode.Close) {
         // A portal bound in an earlier cycle stays where it was bound; the primary when unknown.
-        const portal =
-          t === FrontendCode.Execute
-            ? executePortal(m)
-            : targetFields(m).kind === 'P'
-              ? targetFields(m).name
-              : undefined;
-        if (portal === undefined) continue;
+        const target = t === FrontendCode.Execute ? { kind: 'P', name: executePortal(m) } : targetFields(m);
+        if (target.kind !== 'P') continue;
+        const portal = target.name;
         const bound = messages.some((b) => b[0] === FrontendCode.Bind && bindFields(b).portal === portal);
         if (!bound) dests.add(this.deps.prepared.portalNode(portal) === this.deps.lbNode ? 'lb' : 'primary');
       } else if (t === FrontendCode.FunctionCall) dests.add('primary');
@@ -195,26 +211,38 @@ export class SessionRouter {
     return { to: only === 'both' && !complete ? 'primary' : only, statements };
   }
 
-  /** After a cycle: the primary's status, and each statement that succeeded moves the writing flag. */
-  completed(statements: readonly RoutedStatement[], ok: boolean, primaryStatus: number | undefined): void {
+  /**
+   * After a cycle: each statement that succeeded moves the writing flag; the primary's new
+   * status (undefined when the cycle did not go there); `standbyFailed`: an error came
+   * from the standby.
+   */
+  completed(
+    statements: readonly RoutedStatement[],
+    ok: boolean,
+    primaryStatus: number | undefined,
+    standbyFailed = false,
+  ): void {
     const mode = this.mode;
+    const wasIdle = this.primaryStatus === TxStatus.Idle;
     if (ok)
       for (const s of statements) {
         const status = ch(primaryStatus ?? this.primaryStatus) as TxView['primaryStatus'];
         this.writing = writingAfter(s.cls, s.read, false, status, mode, this.writing);
         if (s.cls.serializable) {
-          if (s.cls.where === 'primary' && /^\s*set\s+(session|default_transaction_isolation)/i.test(s.sql))
-            this.sessionSerializable = true;
+          if (s.cls.sessionWide) this.sessionSerializable = true;
           else this.serializable = true;
         }
         if (s.cls.stat === 'ddl') this.deps.facts.invalidate();
       }
-    if (primaryStatus !== undefined) {
-      this.primaryStatus = primaryStatus;
-      if (primaryStatus === TxStatus.Idle) {
-        this.serializable = false;
-        this.startedByMultiStatement = false;
-      }
+    if (primaryStatus !== undefined) this.primaryStatus = primaryStatus;
+    // A multi-statement query that opened a transaction: it exists on the primary only.
+    if (wasIdle && this.primaryStatus !== TxStatus.Idle && statements.some((s) => s.multi))
+      this.startedByMultiStatement = true;
+    if (standbyFailed && this.primaryStatus !== TxStatus.Idle) this.failedOnStandby = true;
+    if (this.primaryStatus === TxStatus.Idle) {
+      this.serializable = false;
+      this.startedByMultiStatement = false;
+      this.failedOnStandby = false;
     }
   }
 }

@@ -2,7 +2,6 @@
 // configuration and logger in force now (a reload may change them mid-session), the
 // authentication context, routing, cancel keys, metrics and the pooler's own commands.
 import type net from 'node:net';
-import type { BackendAddress } from '../../backend/address.js';
 import type { PgpoolConfig } from '../../config/schema.js';
 import type { SessionSettings } from '../../config/session-settings.js';
 import type { Logger } from '../../logging/logger.js';
@@ -18,9 +17,7 @@ export interface SessionEnv {
   readonly log: Logger;
   readonly auth: AuthContext;
   readonly cancelKeys: CancelKeys;
-  /** The node this session's queries go to, or undefined when none can serve. */
-  route(): BackendAddress | undefined;
-  /** The session's primary and, when load balancing gives it another node, its load-balance node. */
+  /** The session's primary (undefined: no node can serve) and, when load balancing gives it another node, its load-balance node. */
   plan(who: { readonly user: string; readonly database: string; readonly applicationName: string }): SessionPlan;
   /** Routed sessions: the worker's statement classifier (loaded) and catalog answers; undefined while the parser loads. */
   readonly routing: { readonly classifier: StatementClassifier; readonly facts: CatalogFacts } | undefined;

@@ -4,16 +4,15 @@
 import type { ServerConnection } from '../../backend/server-connection.js';
 import type { SessionSettings } from '../../config/session-settings.js';
 import { sessionLogger, type Logger } from '../../logging/logger.js';
-import { ClientMessageLog } from '../relay/client-message-log.js';
 import type { MessageTap } from '../../protocol/header-scanner.js';
-import type { StatementTarget } from '../relay/client-message-log.js';
+import { ClientMessageLog, type StatementTarget } from '../relay/client-message-log.js';
+import type { SessionEnv } from './session-env.js';
 
 /** What the message tap is set on: either relay; a routed one says which node each message goes to. */
 export interface TappedRelay {
   setTap(tap: MessageTap | undefined): void;
   readonly statementTarget?: StatementTarget;
 }
-import type { SessionEnv } from './session-env.js';
 
 export class SessionLogging {
   /** The session's logger now. */

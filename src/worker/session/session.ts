@@ -300,19 +300,18 @@ export class Session {
       const poolerCommand: PoolerCommandHook = (query) =>
         this.env.poolerCommand(query, this.settings, () => this.settingsChanged(), lbNode);
       const timing = new RequestTiming(d.queries, d.transactions);
-      this.relayed =
-        companion && this.env.routing
-          ? routedRelay(
-              this.env,
-              { client: this.client, peer: this.peer, log: () => this.log },
-              conn,
-              companion.conn,
-              startup.database,
-              resolve,
-              poolerCommand,
-              timing,
-            )
-          : new Relay(this.client, conn.socket, resolve, poolerCommand, timing);
+      this.relayed = companion
+        ? routedRelay(
+            this.env,
+            { client: this.client, peer: this.peer, log: () => this.log },
+            conn,
+            companion.conn,
+            startup.database,
+            resolve,
+            poolerCommand,
+            timing,
+          )
+        : new Relay(this.client, conn.socket, resolve, poolerCommand, timing);
       this.transition('active');
       this.settingsChanged();
       this.relayed.start(extra, rest);

@@ -13,15 +13,18 @@ import { startPooler, stopAllPoolers, type ConfValues, type Pooler } from '../..
 import { freePort } from '../../helpers/ports.js';
 
 import { closeRawConnections, messageTypes, rawConnect, startupPacket, type RawConn } from '../../helpers/raw.js';
+import { pollUntil } from '../../helpers/poll.js';
 import { startAppPair, type ReplicatedPair } from '../../helpers/replicated-pair.js';
 
 /** Waits for a ReadyForQuery after byte `at`; everything received. */
 async function readyAfter(c: RawConn, at: number): Promise<Buffer> {
-  const until = Date.now() + 10_000;
-  while (!messageTypes(c.received().subarray(at)).endsWith('Z')) {
-    if (Date.now() > until) throw new Error(`no ReadyForQuery: ${messageTypes(c.received().subarray(at))}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  const types = () => messageTypes(c.received().subarray(at));
+  await pollUntil(
+    () => types().endsWith('Z'),
+    () => `a ReadyForQuery: ${types()}`,
+    10_000,
+    10,
+  );
   return c.received();
 }
 
@@ -46,16 +49,12 @@ async function standbyHas(sql: string): Promise<void> {
   const c = new pg.Client({ host: pair.standby.host, port: pair.standby.port, user: 'postgres', database: 'app' });
   await c.connect();
   try {
-    const until = Date.now() + 30_000;
-    for (;;) {
-      const ok = await c.query(sql).then(
+    const holds = () =>
+      c.query(sql).then(
         (r) => Object.values(r.rows[0])[0] === true,
         () => false,
       );
-      if (ok) return;
-      if (Date.now() > until) throw new Error(`the standby never got there: ${sql}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await pollUntil(holds, `the standby: ${sql}`, 30_000);
   } finally {
     await c.end();
   }
@@ -99,11 +98,7 @@ async function ready(pooler: Pooler): Promise<void> {
   const c = new pg.Client(pooler.client('postgres', 'app'));
   await c.connect();
   // SHOW answers through the one worker after the node snapshot it was sent first.
-  const until = Date.now() + 10_000;
-  while ((await c.query('SHOW pool_nodes')).rows[1].role !== 'primary') {
-    if (Date.now() > until) throw new Error('node 1 never became the primary');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await pollUntil(async () => (await c.query('SHOW pool_nodes')).rows[1].role === 'primary', 'node 1 as primary');
   await c.end();
 }
 
@@ -319,17 +314,10 @@ describe('load balancing', () => {
         await standby.query('SELECT pg_wal_replay_pause()');
         await c.query("INSERT INTO t (v) SELECT repeat('d', 100) FROM generate_series(1, 500)");
         // The replication check (every second) finds it behind: reads go to the primary.
-        const until = Date.now() + 20_000;
-        while ((await port(c)) !== pair.primary.port) {
-          if (Date.now() > until) throw new Error('reads never left the lagging standby');
-          await new Promise((r) => setTimeout(r, 200));
-        }
+        await pollUntil(async () => (await port(c)) === pair.primary.port, 'reads off the lagging standby', 20_000);
         expect((await c.query('SHOW pool_nodes')).rows[0].replication_delay).toMatch(/^\d{4,}$/);
         await standby.query('SELECT pg_wal_replay_resume()');
-        while ((await port(c)) !== pair.standby.port) {
-          if (Date.now() > until + 20_000) throw new Error('reads never came back to the standby');
-          await new Promise((r) => setTimeout(r, 200));
-        }
+        await pollUntil(async () => (await port(c)) === pair.standby.port, 'reads back on the standby', 20_000);
       }, q);
     } finally {
       await standby.query('SELECT pg_wal_replay_resume()').catch(() => undefined);

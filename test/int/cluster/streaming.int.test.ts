@@ -12,6 +12,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPooler, stopAllPoolers, type ConfValues, type Pooler } from '../../helpers/pooler.js';
 import { freePort } from '../../helpers/ports.js';
+import { pollUntil } from '../../helpers/poll.js';
 import { startAppPair, type ReplicatedPair } from '../../helpers/replicated-pair.js';
 
 let pair: ReplicatedPair;
@@ -66,13 +67,13 @@ async function poolNodes(p: Pooler): Promise<Record<string, string>[]> {
 
 /** Polls SHOW pool_nodes until `ok` holds (the replication check runs every second). */
 async function nodesUntil(p: Pooler, ok: (rows: Record<string, string>[]) => boolean, ms = 20_000) {
-  const until = Date.now() + ms;
   let rows = await poolNodes(p);
-  while (!ok(rows)) {
-    if (Date.now() > until) throw new Error(`SHOW pool_nodes never matched: ${JSON.stringify(rows)}`);
-    await new Promise((r) => setTimeout(r, 250));
-    rows = await poolNodes(p);
-  }
+  await pollUntil(
+    async () => ok((rows = await poolNodes(p))),
+    () => `SHOW pool_nodes to match: ${JSON.stringify(rows)}`,
+    ms,
+    250,
+  );
   return rows;
 }
 

@@ -182,6 +182,30 @@ describe('transactions and disable_load_balance_on_write (rows 24–34, 41–42,
     expect(writing('/*c*/ SELECT 1', 'T')).toBe(true);
   });
 
+  it('DISCARD ALL and DEALLOCATE ALL drop every prepared statement; DISCARD PLANS does not', () => {
+    expect(
+      ['DISCARD ALL', 'DEALLOCATE ALL', 'DISCARD PLANS', 'DEALLOCATE p'].map(
+        (q) => classifier.classify(q).cls.dropsPrepared,
+      ),
+    ).toEqual([true, true, false, false]);
+  });
+
+  it('session-wide serializable settings are told apart from one transaction’s', () => {
+    expect(
+      [
+        'SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE',
+        "SET default_transaction_isolation = 'serializable'",
+        'SET TRANSACTION ISOLATION LEVEL SERIALIZABLE',
+        "SET transaction_isolation = 'serializable'",
+      ].map((q) => [classifier.classify(q).cls.serializable, classifier.classify(q).cls.sessionWide]),
+    ).toEqual([
+      [true, true],
+      [true, true],
+      [true, false],
+      [true, false],
+    ]);
+  });
+
   it('32–34: serializable transactions read on the primary; READ ONLY is no write', () => {
     const begin = classifier.classify('BEGIN ISOLATION LEVEL SERIALIZABLE;').cls;
     expect(begin).toMatchObject({ where: 'both', tx: 'begin', serializable: true, plainBeginForStandby: true });

@@ -38,8 +38,8 @@ const settle = () => new Promise((r) => setTimeout(r, 0));
 describe('CancelRouter', () => {
   it('asks only the worker that issued the key, from the supervisor or from another worker', async () => {
     const { keys, asked, counters, router } = setup();
-    const mine = keys[1].issue(4242, 4, target);
-    const theirs = keys[0].issue(4343, 32, target);
+    const mine = keys[1].issue(4242, 4, [target]);
+    const theirs = keys[0].issue(4343, 32, [target]);
     expect(keys[0].ownerOf(mine.key.toString('hex'))).toBe(1);
     expect(keys[1].ownerOf(theirs.key.toString('hex'))).toBe(0);
     router.fromWaitingClient(4242, mine.key.toString('hex'));
@@ -52,7 +52,7 @@ describe('CancelRouter', () => {
 
   it('logs an unknown key, and a voided key is unknown', async () => {
     const { keys, lines, counters, router } = setup();
-    const { key, handle } = keys[0].issue(7, 4, target);
+    const { key, handle } = keys[0].issue(7, 4, [target]);
     keys[0].void(handle);
     router.fromWaitingClient(7, key.toString('hex'));
     await settle();
