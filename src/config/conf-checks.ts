@@ -3,6 +3,7 @@
 import type { Diagnostic } from './diagnostic.js';
 import { nodeValue, type SettingSource } from './conf-loader.js';
 import { hasPrimary, REFUSED_MODES } from '../policy/clustering.js';
+import { parseRelationshipList } from '../policy/dml-adaptive.js';
 import { parseRedirectList } from '../policy/load-balance.js';
 import type { PgpoolConfig } from './schema.js';
 
@@ -33,6 +34,14 @@ export function crossCheck(cfg: PgpoolConfig, sources: ReadonlyMap<string, Setti
     } catch (e) {
       error(param, `invalid configuration for "${param}": ${(e as Error).message}`);
     }
+  }
+  try {
+    parseRelationshipList(cfg.dml_adaptive_object_relationship_list);
+  } catch (e) {
+    error(
+      'dml_adaptive_object_relationship_list',
+      `invalid configuration for "dml_adaptive_object_relationship_list": ${(e as Error).message}`,
+    );
   }
   if (cfg.reserved_connections > 0 && cfg.reserved_connections >= cfg.num_init_children) {
     error(
@@ -93,7 +102,7 @@ export function crossCheck(cfg: PgpoolConfig, sources: ReadonlyMap<string, Setti
   }
   if (hasPrimary(cfg.backend_clustering_mode) && cfg.load_balance_mode) {
     const dml = cfg.disable_load_balance_on_write;
-    if (dml === 'dml_adaptive' || dml === 'dml_adaptive_global')
+    if (dml === 'dml_adaptive_global')
       warn(
         'disable_load_balance_on_write',
         `disable_load_balance_on_write = '${dml}' is treated as 'transaction' by pgpool-ts`,

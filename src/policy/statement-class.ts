@@ -29,6 +29,8 @@ export interface StatementClass {
   /** Relations a read uses (catalog, temp and unlogged tests) and functions it calls (volatility tests). */
   readonly relations: readonly Relation[];
   readonly functions: readonly string[];
+  /** Every relation name the statement mentions, unqualified (dml_adaptive's written set). */
+  readonly mentions: readonly string[];
   readonly stat: StatKind;
   readonly tx?: TxControl;
   /** SET … SERIALIZABLE, BEGIN ISOLATION LEVEL SERIALIZABLE: the transaction is serializable. */
@@ -159,6 +161,7 @@ function base(stat: StatKind, where: SyntacticClass): StatementClass {
     plainSelect: false,
     relations: [],
     functions: [],
+    mentions: [],
     stat,
     serializable: false,
     sessionWide: false,
@@ -228,6 +231,12 @@ function classifyTransaction(b: AstNode): StatementClass {
 
 /** The class of one parsed statement (the `stmt` of a libpg-query result). */
 export function classifyStatement(stmt: unknown): StatementClass {
+  const c = classifyTree(stmt);
+  const mentions = c.read ? c.relations.map((r) => r.name) : usedBy(unwrap(stmt)?.[1]).relations.map((r) => r.name);
+  return mentions.length === 0 ? c : { ...c, mentions };
+}
+
+function classifyTree(stmt: unknown): StatementClass {
   const u = unwrap(stmt);
   if (!u) return base('ddl', 'primary');
   const [type, b] = u;
@@ -252,7 +261,7 @@ export function classifyStatement(stmt: unknown): StatementClass {
     case 'VariableShowStmt':
       return { ...base('other', 'either'), read: true };
     case 'PrepareStmt': {
-      const inner = classifyStatement(b.query);
+      const inner = classifyTree(b.query);
       return {
         ...inner,
         plainSelect: false,

@@ -19,24 +19,44 @@ import {
   type RouteSettings,
   type TxView,
 } from '../../policy/route-decision.js';
+import {
+  parseRelationshipList,
+  readsWritten,
+  writtenAfter,
+  type RelationshipEntry,
+} from '../../policy/dml-adaptive.js';
 import type { StatementClass } from '../../policy/statement-class.js';
 import type { CatalogFacts, InternalQuery } from './catalog-facts.js';
 import type { Classified, StatementClassifier } from './classifier.js';
 import type { PreparedStatements } from './prepared-statements.js';
 
-const settingsOf = new WeakMap<PgpoolConfig, RouteSettings>();
+interface Settings {
+  readonly route: RouteSettings;
+  /** dml_adaptive_object_relationship_list, parsed (checked at start; an unparsable one is empty). */
+  readonly relationships: readonly RelationshipEntry[];
+}
+const settingsOf = new WeakMap<PgpoolConfig, Settings>();
 
 /** The settings routing reads, derived once per configuration snapshot. */
-function routeSettings(cfg: PgpoolConfig): RouteSettings {
+function settingsFor(cfg: PgpoolConfig): Settings {
   let s = settingsOf.get(cfg);
   if (!s) {
     const m = cfg.disable_load_balance_on_write;
+    let relationships: RelationshipEntry[] = [];
+    try {
+      relationships = parseRelationshipList(cfg.dml_adaptive_object_relationship_list);
+    } catch {
+      // Refused at start (conf-checks); a reload that breaks it keeps no relationships.
+    }
     s = {
-      load_balance_mode: cfg.load_balance_mode,
-      // dml_adaptive tracks written relations, which pgpool-ts does not yet: the safe reading is transaction mode.
-      disable_load_balance_on_write: m === 'dml_adaptive' || m === 'dml_adaptive_global' ? 'transaction' : m,
-      allow_sql_comments: cfg.allow_sql_comments,
-      ignore_leading_white_space: cfg.ignore_leading_white_space,
+      route: {
+        load_balance_mode: cfg.load_balance_mode,
+        // dml_adaptive_global's cross-session tracking is not built: its safe reading is transaction mode.
+        disable_load_balance_on_write: m === 'dml_adaptive_global' ? 'transaction' : m,
+        allow_sql_comments: cfg.allow_sql_comments,
+        ignore_leading_white_space: cfg.ignore_leading_white_space,
+      },
+      relationships,
     };
     settingsOf.set(cfg, s);
   }
@@ -68,6 +88,7 @@ export interface RouterDeps {
   readonly lbDelayed: () => boolean;
 }
 
+const EMPTY: ReadonlySet<string> = new Set();
 const ch = (t: number) => String.fromCharCode(t);
 
 /**
@@ -82,6 +103,8 @@ export class SessionRouter {
   private serializable = false;
   private sessionSerializable = false;
   private startedByMultiStatement = false;
+  /** dml_adaptive: relations written in this transaction, and their dependents. */
+  private written = EMPTY;
   /** A read on the standby failed inside the client's transaction: 25P02 until it ends, as pgpool. */
   failedOnStandby = false;
 
@@ -93,7 +116,12 @@ export class SessionRouter {
 
   /** The routing settings of the configuration in force (one object per configuration, not per statement). */
   private get settings(): RouteSettings {
-    return routeSettings(this.deps.config());
+    return settingsFor(this.deps.config()).route;
+  }
+
+  /** dml_adaptive: a read of a relation written earlier in this transaction (docs/behaviour.md#dml-adaptive). */
+  private readsWrittenRelation(c: StatementClass): boolean {
+    return this.primaryStatus !== TxStatus.Idle && readsWritten(this.written, c.mentions);
   }
 
   private view(): TxView {
@@ -139,7 +167,8 @@ export class SessionRouter {
       .then((facts) => this.withFacts(c, sql, view, facts));
   }
 
-  private withFacts(c: Classified, sql: string, view: TxView, facts: ReadFacts): Destination {
+  private withFacts(c: Classified, sql: string, view: TxView, known: ReadFacts): Destination {
+    const facts = this.readsWrittenRelation(c.cls) ? { ...known, writtenInTransaction: true } : known;
     const d = routeStatement(c.cls, sql, c.multi, view, facts, this.settings);
     if (d !== 'lb') return d;
     // Only the primary and one standby are connected: a delayed standby's reads go to the primary.
@@ -160,7 +189,7 @@ export class SessionRouter {
     if (routeStatement(c.cls, sql, c.multi, view, NO_FACTS, cfg) !== 'lb') return undefined;
     const facts = this.deps.facts.known(c.cls, sql, this.deps.database, this.deps.config());
     if (!facts || routeStatement(c.cls, sql, c.multi, view, facts, cfg) !== 'lb') return undefined;
-    if (this.deps.lbDelayed()) return undefined;
+    if (this.deps.lbDelayed() || this.readsWrittenRelation(c.cls)) return undefined;
     return this.routed(c, sql);
   }
 
@@ -235,6 +264,15 @@ export class SessionRouter {
         if (s.cls.stat === 'ddl') this.deps.facts.invalidate();
       }
     if (primaryStatus !== undefined) this.primaryStatus = primaryStatus;
+    if (mode === 'dml_adaptive' && this.primaryStatus !== TxStatus.Idle) {
+      const list = settingsFor(this.deps.config()).relationships;
+      for (const s of statements)
+        this.written = writtenAfter(
+          this.written,
+          { read: s.read, relations: s.cls.mentions, functions: s.read ? s.cls.functions : [] },
+          list,
+        );
+    }
     // A multi-statement query that opened a transaction: it exists on the primary only.
     if (wasIdle && this.primaryStatus !== TxStatus.Idle && statements.some((s) => s.multi))
       this.startedByMultiStatement = true;
@@ -243,6 +281,7 @@ export class SessionRouter {
       this.serializable = false;
       this.startedByMultiStatement = false;
       this.failedOnStandby = false;
+      this.written = EMPTY;
     }
   }
 }

@@ -15,6 +15,7 @@ import { freePort } from '../../helpers/ports.js';
 import { closeRawConnections, messageTypes, rawConnect, startupPacket, type RawConn } from '../../helpers/raw.js';
 import { pollUntil } from '../../helpers/poll.js';
 import { startAppPair, type ReplicatedPair } from '../../helpers/replicated-pair.js';
+import { portOf, primaryFound, routingConf, standbyHas, withClient as withPooler } from '../../helpers/routing.js';
 
 /** Waits for a ReadyForQuery after byte `at`; everything received. */
 async function readyAfter(c: RawConn, at: number): Promise<Buffer> {
@@ -44,22 +45,6 @@ let p: Pooler;
 let metricsPort = 0;
 const run = promisify(execFile);
 
-/** Waits until the standby has replayed far enough for `sql` (a boolean) to be true there. */
-async function standbyHas(sql: string): Promise<void> {
-  const c = new pg.Client({ host: pair.standby.host, port: pair.standby.port, user: 'postgres', database: 'app' });
-  await c.connect();
-  try {
-    const holds = () =>
-      c.query(sql).then(
-        (r) => Object.values(r.rows[0])[0] === true,
-        () => false,
-      );
-    await pollUntil(holds, `the standby: ${sql}`, 30_000);
-  } finally {
-    await c.end();
-  }
-}
-
 /** psql through the pooler with `input` on stdin; its stdout. */
 function psql(args: string[], input = ''): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -73,34 +58,8 @@ function psql(args: string[], input = ''): Promise<string> {
   });
 }
 
-/** Node 0 the standby, node 1 the primary; all reads to the standby (weights 1 : 0). */
-function conf(values: ConfValues = {}): ConfValues {
-  return {
-    backend_clustering_mode: 'streaming_replication',
-    backend_hostname0: pair.standby.host,
-    backend_port0: pair.standby.port,
-    backend_application_name0: pair.standby.applicationName,
-    backend_weight0: 1,
-    backend_hostname1: pair.primary.host,
-    backend_port1: pair.primary.port,
-    backend_weight1: 0,
-    load_balance_mode: true,
-    sr_check_user: 'postgres',
-    sr_check_period: 1,
-    worker_processes: 1,
-    num_init_children: 2,
-    ...values,
-  };
-}
-
-async function ready(pooler: Pooler): Promise<void> {
-  await pooler.waitForLog(/find_primary_node: primary node is 1/);
-  const c = new pg.Client(pooler.client('postgres', 'app'));
-  await c.connect();
-  // SHOW answers through the one worker after the node snapshot it was sent first.
-  await pollUntil(async () => (await c.query('SHOW pool_nodes')).rows[1].role === 'primary', 'node 1 as primary');
-  await c.end();
-}
+const conf = (values: ConfValues = {}): ConfValues => routingConf(pair, values);
+const ready = primaryFound;
 
 beforeAll(async () => {
   pair = await startAppPair();
@@ -115,17 +74,8 @@ afterAll(async () => {
   await pair?.stop();
 });
 
-async function withClient<T>(f: (c: pg.Client) => Promise<T>, pooler = p): Promise<T> {
-  const c = new pg.Client(pooler.client('postgres', 'app'));
-  await c.connect();
-  try {
-    return await f(c);
-  } finally {
-    await c.end();
-  }
-}
-
-const port = async (c: pg.Client, sql = 'SELECT inet_server_port() AS port') => (await c.query(sql)).rows[0].port;
+const withClient = <T>(f: (c: pg.Client) => Promise<T>, pooler = p): Promise<T> => withPooler(pooler, f);
+const port = portOf;
 
 describe('load balancing', () => {
   it('a read goes to the standby, a write to the primary, simple and extended protocol', async () => {
@@ -225,7 +175,7 @@ describe('load balancing', () => {
     const args = ['-h', p.host, '-p', String(p.port), '-U', 'postgres'];
     if (mode === 'simple') {
       await run('pgbench', [...args, '-i', '-s', '1', '-q', 'app'], { timeout: 60_000 });
-      await standbyHas('SELECT count(*) = 100000 FROM pgbench_accounts');
+      await standbyHas(pair, 'SELECT count(*) = 100000 FROM pgbench_accounts');
     }
     const { stdout } = await run('pgbench', [...args, '-S', '-M', mode, '-c', '2', '-j', '2', '-t', '200', 'app'], {
       timeout: 60_000,

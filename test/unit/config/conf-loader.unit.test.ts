@@ -380,6 +380,10 @@ describe('cross-parameter checks', () => {
       'invalid configuration for "database_redirect_preference_list": invalid ratio in "db1:1(2)": must be between 0 and 1',
     ],
     [
+      "dml_adaptive_object_relationship_list = 'tbl1:tbl2,tbl3'",
+      'invalid configuration for "dml_adaptive_object_relationship_list": invalid entry "tbl3": expected object:dependent_object',
+    ],
+    [
       "backend_clustering_mode = 'snapshot_isolation'",
       "backend_clustering_mode = 'snapshot_isolation' is not supported by pgpool-ts",
     ],
