@@ -214,8 +214,11 @@ export class RoutedRelay {
 
   private readonly classify = (sql: string) => this.p.router.classify(sql);
 
-  /** An internal query on the primary between cycles (the catalog's facts). */
-  private readonly ask = (sql: string) => this.primary.query(sql);
+  /** Internal queries between cycles (the catalog's facts, causal reads' log positions). */
+  private readonly ask = {
+    primary: (sql: string) => this.primary.query(sql),
+    standby: (sql: string) => this.standby.query(sql),
+  };
 
   private async cycle(first: Buffer): Promise<void> {
     const type = first[0];

@@ -26,7 +26,8 @@ import {
   type RelationshipEntry,
 } from '../../policy/dml-adaptive.js';
 import type { StatementClass } from '../../policy/statement-class.js';
-import type { CatalogFacts, InternalQuery } from './catalog-facts.js';
+import { CausalReads, type NodeQueries } from './causal-reads.js';
+import type { CatalogFacts } from './catalog-facts.js';
 import type { Classified, StatementClassifier } from './classifier.js';
 import type { PreparedStatements } from './prepared-statements.js';
 
@@ -105,6 +106,7 @@ export class SessionRouter {
   private startedByMultiStatement = false;
   /** dml_adaptive: relations written in this transaction, and their dependents. */
   private written = EMPTY;
+  private readonly causal = new CausalReads(() => this.deps.config().causal_reads === 'session');
   /** A read on the standby failed inside the client's transaction: 25P02 until it ends, as pgpool. */
   failedOnStandby = false;
 
@@ -152,10 +154,17 @@ export class SessionRouter {
   }
 
   /**
-   * One statement's destination, the catalog asked on the primary when a read needs it;
-   * a plain value (no promise to wait for) when the catalog's answer is already known.
+   * One statement's destination, the catalog asked on the primary when a read needs it
+   * (and, with causal_reads, both nodes asked where they are in the log); a plain value
+   * (no promise to wait for) when everything it depends on is already known.
    */
-  destination(c: Classified, sql: string, ask: InternalQuery): Destination | Promise<Destination> {
+  destination(c: Classified, sql: string, ask: NodeQueries): Destination | Promise<Destination> {
+    const d = this.byRules(c, sql, ask);
+    if (!this.causal.pending) return d;
+    return typeof d === 'string' ? this.causalGate(d, c, ask) : d.then((to) => this.causalGate(to, c, ask));
+  }
+
+  private byRules(c: Classified, sql: string, ask: NodeQueries): Destination | Promise<Destination> {
     const cfg = this.deps.config();
     const view = this.view();
     const unsure = routeStatement(c.cls, sql, c.multi, view, NO_FACTS, this.settings);
@@ -163,8 +172,21 @@ export class SessionRouter {
     const known = this.deps.facts.known(c.cls, sql, this.deps.database, cfg);
     if (known) return this.withFacts(c, sql, view, known);
     return this.deps.facts
-      .factsFor(c.cls, sql, this.deps.database, cfg, ask)
+      .factsFor(c.cls, sql, this.deps.database, cfg, ask.primary)
       .then((facts) => this.withFacts(c, sql, view, facts));
+  }
+
+  /**
+   * causal_reads: a read waits for the standby to replay the session's last write (the
+   * primary serves it until then); inside a transaction the standby's snapshot may be
+   * older than the check, so only a check made before its BEGIN lets its reads go there.
+   */
+  private causalGate(d: Destination, c: Classified, ask: NodeQueries): Destination | Promise<Destination> {
+    const idle = this.primaryStatus === TxStatus.Idle;
+    if (d === 'both') return idle && c.cls.tx === 'begin' ? this.causal.standbyCaughtUp(ask).then(() => d) : d;
+    if (d !== 'lb') return d;
+    if (!idle) return 'primary';
+    return this.causal.standbyCaughtUp(ask).then((replayed) => (replayed ? 'lb' : 'primary'));
   }
 
   private withFacts(c: Classified, sql: string, view: TxView, known: ReadFacts): Destination {
@@ -189,7 +211,7 @@ export class SessionRouter {
     if (routeStatement(c.cls, sql, c.multi, view, NO_FACTS, cfg) !== 'lb') return undefined;
     const facts = this.deps.facts.known(c.cls, sql, this.deps.database, this.deps.config());
     if (!facts || routeStatement(c.cls, sql, c.multi, view, facts, cfg) !== 'lb') return undefined;
-    if (this.deps.lbDelayed() || this.readsWrittenRelation(c.cls)) return undefined;
+    if (this.deps.lbDelayed() || this.readsWrittenRelation(c.cls) || this.causal.pending) return undefined;
     return this.routed(c, sql);
   }
 
@@ -198,7 +220,7 @@ export class SessionRouter {
    * statement in it is a read for it and the whole cycle (to its Sync) is here; to both
    * nodes when every statement is transaction control or a setting; else to the primary.
    */
-  async routeExtended(messages: readonly Buffer[], complete: boolean, ask: InternalQuery): Promise<CycleRoute> {
+  async routeExtended(messages: readonly Buffer[], complete: boolean, ask: NodeQueries): Promise<CycleRoute> {
     const statements: RoutedStatement[] = [];
     const dests = new Set<Destination>();
     const parsedHere = new Set<string>();
@@ -263,7 +285,10 @@ export class SessionRouter {
         }
         if (s.cls.stat === 'ddl') this.deps.facts.invalidate();
       }
-    if (primaryStatus !== undefined) this.primaryStatus = primaryStatus;
+    if (primaryStatus !== undefined) {
+      this.primaryStatus = primaryStatus;
+      this.causal.afterPrimaryCycle(statements, primaryStatus === TxStatus.Idle);
+    }
     if (mode === 'dml_adaptive' && this.primaryStatus !== TxStatus.Idle) {
       const list = settingsFor(this.deps.config()).relationships;
       for (const s of statements)

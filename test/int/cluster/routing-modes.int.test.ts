@@ -1,10 +1,12 @@
 // Routing modes against a real primary and a real streaming standby: dml_adaptive keeps
-// only the reads of relations written in the transaction on the primary; routing observed
-// with inet_server_port() on each node.
+// only the reads of relations written in the transaction on the primary; causal_reads
+// makes a session read its own writes while the standby's replay is paused; routing
+// observed with inet_server_port() on each node.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPooler, stopAllPoolers, type ConfValues } from '../../helpers/pooler.js';
 import { startAppPair, type ReplicatedPair } from '../../helpers/replicated-pair.js';
+import { pollUntil } from '../../helpers/poll.js';
 import { portOf, primaryFound, routingConf, standbyHas, withClient } from '../../helpers/routing.js';
 
 let pair: ReplicatedPair;
@@ -66,5 +68,69 @@ describe('disable_load_balance_on_write = dml_adaptive', () => {
       await c.query('COMMIT');
     });
     await p.stop();
+  });
+});
+
+describe('causal_reads = session', () => {
+  /** Runs `f` with the standby's replay paused. */
+  async function replayPaused(f: () => Promise<void>): Promise<void> {
+    const standby = new pg.Client({
+      host: pair.standby.host,
+      port: pair.standby.port,
+      user: 'postgres',
+      database: 'app',
+    });
+    await standby.connect();
+    try {
+      await standby.query('SELECT pg_wal_replay_pause()');
+      await f();
+    } finally {
+      await standby.query('SELECT pg_wal_replay_resume()');
+      await standby.end();
+    }
+  }
+
+  /** Writes a row and reads it back at once, `rounds` times: where each read ran and whether it saw its row. */
+  async function writeThenRead(c: pg.Client, tag: string, rounds: number): Promise<Array<[number, number]>> {
+    const out: Array<[number, number]> = [];
+    for (let i = 0; i < rounds; i++) {
+      const v = `${tag}-${i}`;
+      await c.query('INSERT INTO t (v) VALUES ($1)', [v]);
+      const r = await c.query('SELECT inet_server_port() AS port, count(*)::int AS n FROM t WHERE v = $1', [v]);
+      out.push([r.rows[0].port, r.rows[0].n]);
+    }
+    return out;
+  }
+
+  it('a read after the session’s write sees it every time while the standby lags; without it, it does not', async () => {
+    const causal = await pooler({ causal_reads: 'session' });
+    const plain = await pooler({});
+    await replayPaused(async () => {
+      await withClient(causal, async (c) => {
+        expect(await writeThenRead(c, 'causal', 20)).toEqual(Array(20).fill([pair.primary.port, 1]));
+      });
+      await withClient(plain, async (c) => {
+        expect(await writeThenRead(c, 'plain', 3)).toEqual(Array(3).fill([pair.standby.port, 0]));
+      });
+    });
+    // Replayed: the causal session's reads are back on the standby and see the rows.
+    await withClient(causal, async (c) => {
+      await c.query("INSERT INTO t (v) VALUES ('caught-up')");
+      await pollUntil(
+        async () => (await portOf(c)) === pair.standby.port,
+        'reads back on the standby after replay',
+        20_000,
+      );
+      const r = await c.query("SELECT inet_server_port() AS port, count(*)::int AS n FROM t WHERE v = 'caught-up'");
+      expect(r.rows[0]).toEqual({ port: pair.standby.port, n: 1 });
+    });
+    await causal.stop();
+    await plain.stop();
+  });
+
+  it('a session that has not written reads from the lagging standby at once', async () => {
+    const causal = await pooler({ causal_reads: 'session' });
+    await replayPaused(() => withClient(causal, async (c) => expect(await portOf(c)).toBe(pair.standby.port)));
+    await causal.stop();
   });
 });

@@ -33,9 +33,10 @@ function router(cfgText = '') {
   return { r, facts, cfg };
 }
 
-const noCatalog = async (): Promise<Array<string | null>> => {
-  throw new Error('the catalog must not be asked');
+const mustNotAsk = async (): Promise<Array<string | null>> => {
+  throw new Error('no node must be asked');
 };
+const noCatalog = { primary: mustNotAsk, standby: mustNotAsk };
 
 describe('SessionRouter', () => {
   it('a multi-statement query that opened a transaction keeps SAVEPOINT and COMMIT on the primary', async () => {
@@ -95,9 +96,12 @@ describe('CatalogFacts', () => {
   it('asks once per statement, answers from memory after, and again after DDL or a new configuration', async () => {
     const { r, facts } = router();
     let asked = 0;
-    const ask = async () => {
-      asked++;
-      return ['f', 't', 'f', 'f'];
+    const ask = {
+      primary: async () => {
+        asked++;
+        return ['f', 't', 'f', 'f'];
+      },
+      standby: mustNotAsk,
     };
     const sql = 'SELECT * FROM tt';
     const c = r.classify(sql);
@@ -112,5 +116,55 @@ describe('CatalogFacts', () => {
     const listed = router("primary_routing_query_pattern_list = '.*tt.*'");
     expect(listed.facts.known(c.cls, sql, 'app', listed.cfg)).toMatchObject({ primaryPattern: true });
     expect(listed.facts.known(c.cls, sql, 'app', router().cfg)).toBeUndefined();
+  });
+
+  it('causal_reads: after a committed write, reads wait on the primary until the standby has replayed it', async () => {
+    const { r } = router('causal_reads = session');
+    const asked: string[] = [];
+    let replayed = 'f';
+    const ask = {
+      primary: async (sql: string) => (asked.push(`primary: ${sql}`), ['0/3000148']),
+      standby: async (sql: string) => (asked.push(`standby: ${sql}`), [replayed]),
+    };
+    const go = (sql: string) => r.destination(r.classify(sql), sql, ask);
+    const done = (sql: string, status?: number) => r.completed([r.routed(r.classify(sql), sql)], true, status);
+    expect(await go('SELECT 1')).toBe('lb');
+    done("INSERT INTO t VALUES ('w')", I);
+    expect(await go('SELECT 1')).toBe('primary');
+    expect(await go('SELECT 1')).toBe('primary');
+    expect(asked).toEqual([
+      'primary: SELECT pg_current_wal_insert_lsn()',
+      "standby: SELECT pg_last_wal_replay_lsn() >= '0/3000148'::pg_lsn",
+      "standby: SELECT pg_last_wal_replay_lsn() >= '0/3000148'::pg_lsn",
+    ]);
+    expect(r.readForStandbyNow('SELECT 1')).toBeUndefined();
+    replayed = 't';
+    expect(await go('SELECT 1')).toBe('lb');
+    asked.length = 0;
+    expect(await go('SELECT 1')).toBe('lb');
+    expect(asked).toEqual([]);
+    // Reads, settings and transaction control leave nothing to wait for; a write in a transaction does at its COMMIT.
+    for (const [sql, status] of [
+      ['SELECT 1', undefined],
+      ["SET work_mem = '8MB'", I],
+      ['BEGIN', T],
+      ['UPDATE t SET v = 1', T],
+    ] as const)
+      done(sql, status);
+    expect(await go('SELECT 1')).toBe('primary'); // in the writing transaction, by pgpool's rules
+    done('COMMIT', I);
+    replayed = 'f';
+    expect(await go('BEGIN')).toBe('both');
+    done('BEGIN', T);
+    // Not replayed before BEGIN: the transaction's reads stay on the primary without asking.
+    asked.length = 0;
+    expect(await go('SELECT 1')).toBe('primary');
+    expect(asked).toEqual([]);
+  });
+
+  it('causal_reads off: a write leaves reads on the standby and nothing is asked', async () => {
+    const { r } = router();
+    r.completed([r.routed(r.classify("INSERT INTO t VALUES ('w')"), "INSERT INTO t VALUES ('w')")], true, I);
+    expect(await r.destination(r.classify('SELECT 1'), 'SELECT 1', noCatalog)).toBe('lb');
   });
 });
