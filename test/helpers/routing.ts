@@ -49,10 +49,16 @@ export async function withClient<T>(pooler: Pooler, f: (c: pg.Client) => Promise
 export const portOf = async (c: pg.Client, sql = 'SELECT inet_server_port() AS port'): Promise<number> =>
   (await c.query(sql)).rows[0].port;
 
+/** A connected client straight to one node of the pair, database `app`. */
+export async function direct(node: { readonly host: string; readonly port: number }): Promise<pg.Client> {
+  const c = new pg.Client({ host: node.host, port: node.port, user: 'postgres', database: 'app' });
+  await c.connect();
+  return c;
+}
+
 /** Waits until the standby has replayed far enough for `sql` (a boolean) to be true there. */
 export async function standbyHas(pair: ReplicatedPair, sql: string): Promise<void> {
-  const c = new pg.Client({ host: pair.standby.host, port: pair.standby.port, user: 'postgres', database: 'app' });
-  await c.connect();
+  const c = await direct(pair.standby);
   try {
     const holds = () =>
       c.query(sql).then(

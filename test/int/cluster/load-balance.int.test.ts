@@ -15,7 +15,14 @@ import { freePort } from '../../helpers/ports.js';
 import { closeRawConnections, messageTypes, rawConnect, startupPacket, type RawConn } from '../../helpers/raw.js';
 import { pollUntil } from '../../helpers/poll.js';
 import { startAppPair, type ReplicatedPair } from '../../helpers/replicated-pair.js';
-import { portOf, primaryFound, routingConf, standbyHas, withClient as withPooler } from '../../helpers/routing.js';
+import {
+  direct,
+  portOf,
+  primaryFound,
+  routingConf,
+  standbyHas,
+  withClient as withPooler,
+} from '../../helpers/routing.js';
 
 /** Waits for a ReadyForQuery after byte `at`; everything received. */
 async function readyAfter(c: RawConn, at: number): Promise<Buffer> {
@@ -251,13 +258,7 @@ describe('load balancing', () => {
   it('a standby behind delay_threshold gets no reads until it catches up', async () => {
     const q = await startPooler(conf({ delay_threshold: 1000 }));
     await ready(q);
-    const standby = new pg.Client({
-      host: pair.standby.host,
-      port: pair.standby.port,
-      user: 'postgres',
-      database: 'app',
-    });
-    await standby.connect();
+    const standby = await direct(pair.standby);
     try {
       await withClient(async (c) => {
         expect(await port(c)).toBe(pair.standby.port);

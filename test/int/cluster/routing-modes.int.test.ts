@@ -7,14 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPooler, stopAllPoolers, type ConfValues } from '../../helpers/pooler.js';
 import { startAppPair, type ReplicatedPair } from '../../helpers/replicated-pair.js';
 import { pollUntil } from '../../helpers/poll.js';
-import { portOf, primaryFound, routingConf, standbyHas, withClient } from '../../helpers/routing.js';
+import { direct, portOf, primaryFound, routingConf, standbyHas, withClient } from '../../helpers/routing.js';
 
 let pair: ReplicatedPair;
 
 beforeAll(async () => {
   pair = await startAppPair();
-  const c = new pg.Client({ host: pair.primary.host, port: pair.primary.port, user: 'postgres', database: 'app' });
-  await c.connect();
+  const c = await direct(pair.primary);
   await c.query("INSERT INTO t (v) VALUES ('seed')");
   await c.query('CREATE TABLE dependent (i int); INSERT INTO dependent VALUES (1)');
   await c.query('CREATE TABLE unrelated (i int); INSERT INTO unrelated VALUES (1)');

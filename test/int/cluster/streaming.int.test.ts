@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPooler, stopAllPoolers, type ConfValues, type Pooler } from '../../helpers/pooler.js';
 import { freePort } from '../../helpers/ports.js';
 import { pollUntil } from '../../helpers/poll.js';
+import { direct } from '../../helpers/routing.js';
 import { startAppPair, type ReplicatedPair } from '../../helpers/replicated-pair.js';
 
 let pair: ReplicatedPair;
@@ -176,20 +177,8 @@ describe('streaming replication: the primary found, the standby watched', () => 
   });
 
   it('a standby whose replay is paused falls behind by the bytes PostgreSQL counts, and is logged', async () => {
-    const standby = new pg.Client({
-      host: pair.standby.host,
-      port: pair.standby.port,
-      user: 'postgres',
-      database: 'app',
-    });
-    const primary = new pg.Client({
-      host: pair.primary.host,
-      port: pair.primary.port,
-      user: 'postgres',
-      database: 'app',
-    });
-    await standby.connect();
-    await primary.connect();
+    const standby = await direct(pair.standby);
+    const primary = await direct(pair.primary);
     try {
       await standby.query('SELECT pg_wal_replay_pause()');
       await one(p, "INSERT INTO t (v) SELECT repeat('x', 100) FROM generate_series(1, 2000)");
