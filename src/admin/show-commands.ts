@@ -6,6 +6,7 @@ import { TxStatus } from '../protocol/tx-status.js';
 import { writeNodeId } from '../policy/clustering.js';
 import { delayColumn } from '../policy/replication-delay.js';
 import { version } from '../version.js';
+import { countCells, COUNT_COLUMNS, type NodeCounts } from './statement-counts.js';
 import {
   backendNodes,
   HEALTH_CHECK_COLUMNS,
@@ -68,11 +69,7 @@ const NODES_COLUMNS = [
   'node_id', 'hostname', 'port', 'status', 'pg_status', 'lb_weight', 'role', 'pg_role', 'select_cnt',
   'load_balance_node', 'replication_delay', 'replication_state', 'replication_sync_state', 'last_status_change'
 ];
-// prettier-ignore
-const BACKEND_STATS_COLUMNS = [
-  'node_id', 'hostname', 'port', 'status', 'role', 'select_cnt', 'insert_cnt', 'update_cnt', 'delete_cnt', 'ddl_cnt',
-  'other_cnt', 'panic_cnt', 'fatal_cnt', 'error_cnt'
-];
+const BACKEND_STATS_COLUMNS = ['node_id', 'hostname', 'port', 'status', 'role', ...COUNT_COLUMNS];
 // prettier-ignore
 const CACHE_COLUMNS = [
   'num_cache_hits', 'num_selects', 'cache_hit_ratio', 'num_hash_entries', 'used_hash_entries', 'num_cache_entries',
@@ -80,11 +77,16 @@ const CACHE_COLUMNS = [
 ];
 
 /**
- * A report with the newest pgpool's columns. pgpool-ts parses no queries, runs no health
- * check and has no query cache: the per-statement counters, health-check counters and
- * cache figures are zero.
+ * A report with the newest pgpool's columns. The statement counters are those of routed
+ * sessions (docs/behaviour.md#statement-counts); pgpool-ts runs no health check and has
+ * no query cache: the health-check counters and cache figures are zero.
  */
-export function buildReport(name: string, view: ClusterView, children: readonly ChildReport[]): Report {
+export function buildReport(
+  name: string,
+  view: ClusterView,
+  children: readonly ChildReport[],
+  counts: NodeCounts = {},
+): Report {
   const { cfg } = view;
   const nodes = backendNodes(view);
   const sessionNodeId = writeNodeId(cfg.backend_clustering_mode, view.nodes);
@@ -101,7 +103,7 @@ export function buildReport(name: string, view: ClusterView, children: readonly 
           n.weight.toFixed(6),
           n.roleName,
           n.pgRole,
-          '0',
+          countCells(counts, n.id)[0],
           // The node a session writes to; a session's own SHOW marks its load-balance node (withLoadBalanceNode).
           n.id === sessionNodeId ? 'true' : 'false',
           delayColumn(n),
@@ -131,15 +133,7 @@ export function buildReport(name: string, view: ClusterView, children: readonly 
           String(n.port),
           n.statusName,
           n.roleName,
-          '0',
-          '0',
-          '0',
-          '0',
-          '0',
-          '0',
-          '0',
-          '0',
-          '0',
+          ...countCells(counts, n.id),
         ]),
       };
     case 'pool_health_check_stats':

@@ -5,6 +5,7 @@
 // message (with the socket) more.
 import type { ChildReport } from '../admin/process-report.js';
 import type { Report } from '../admin/show-commands.js';
+import type { NodeCounts } from '../admin/statement-counts.js';
 import type { NodeSnapshot } from './node-snapshot.js';
 import type { WireConfig } from './wire.js';
 
@@ -71,7 +72,7 @@ export type FromWorker =
   | { t: 'clientLost'; connId: number }
   /** A session of this worker opened the first connection to a node that was still waiting. */
   | { t: 'nodeUsed'; node: number }
-  | { t: 'report'; reqId: number; children: ChildReport[] }
+  | { t: 'report'; reqId: number; children: ChildReport[]; counts: NodeCounts }
   | { t: 'metrics'; reqId: number; json: object[] }
   /** Whether this worker held the key of a cancel request, and forwarded it. */
   | { t: 'cancel'; reqId: number; forwarded: boolean }

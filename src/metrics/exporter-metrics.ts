@@ -4,6 +4,7 @@
 import { buildReport, type Report } from '../admin/show-commands.js';
 import { slotsPerChild, walkUsedSlots, type ChildReport } from '../admin/process-report.js';
 import { HEALTH_CHECK_COLUMNS, type ClusterView } from '../admin/admin-views.js';
+import { COUNT_COLUMNS, type NodeCounts } from '../admin/statement-counts.js';
 
 type Sample = { labels: Record<string, string>; value: number };
 interface Family {
@@ -37,24 +38,18 @@ const statusValue = (v: string) => (v === 'true' || v === 'up' || v === 'waiting
 const NODE_REPORTS: Record<string, { counters: string[]; gauges: string[] }> = {
   pool_nodes: { counters: ['select_cnt'], gauges: ['status', 'replication_delay'] },
   pool_backend_stats: {
-    counters: [
-      'select_cnt',
-      'insert_cnt',
-      'update_cnt',
-      'delete_cnt',
-      'ddl_cnt',
-      'other_cnt',
-      'panic_cnt',
-      'fatal_cnt',
-      'error_cnt',
-    ],
+    counters: [...COUNT_COLUMNS],
     gauges: ['status'],
   },
   // status and the counters and durations of the health-check report (after last_status_change)
   pool_health_check_stats: { counters: [], gauges: ['status', ...HEALTH_CHECK_COLUMNS.slice(6, 16)] },
 };
 
-export function exporterMetricsText(view: ClusterView, children: readonly ChildReport[]): string {
+export function exporterMetricsText(
+  view: ClusterView,
+  children: readonly ChildReport[],
+  counts: NodeCounts = {},
+): string {
   const { cfg } = view;
   const families = new Map<string, Family>();
   const add = (name: string, help: string, type: Family['type'], labels: Record<string, string>, value: number) => {
@@ -64,7 +59,7 @@ export function exporterMetricsText(view: ClusterView, children: readonly ChildR
   };
   const col = (r: Report, row: readonly string[], c: string) => row[r.columns.indexOf(c)];
   for (const [name, spec] of Object.entries(NODE_REPORTS)) {
-    const r = buildReport(name, view, children);
+    const r = buildReport(name, view, children, counts);
     for (const row of r.rows) {
       const labels = { hostname: col(r, row, 'hostname'), port: col(r, row, 'port'), role: col(r, row, 'role') };
       for (const c of spec.gauges)

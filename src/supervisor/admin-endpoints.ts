@@ -9,6 +9,7 @@ import type { PcpClientVersion } from '../admin/pcp-protocol.js';
 import { pcpConnections } from '../admin/pcp-server.js';
 import type { ChildReport } from '../admin/process-report.js';
 import { buildReport, type Report } from '../admin/show-commands.js';
+import { sumCounts, type NodeCounts } from '../admin/statement-counts.js';
 import { loadPcpConf } from '../config/pcp-conf.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import type { FromWorker, StopMode } from '../ipc/messages.js';
@@ -43,18 +44,26 @@ export class AdminEndpoints {
 
   constructor(private readonly d: AdminDeps) {}
 
-  /** A ChildReport of every child, from every worker (PCP, SHOW pool_*, metrics). */
-  async report(): Promise<ChildReport[]> {
+  /** A ChildReport of every child and the statement counts, from every worker (PCP, SHOW pool_*, metrics). */
+  async gather(): Promise<{ children: ChildReport[]; counts: NodeCounts }> {
     const answers = await this.d.workers.ask<Extract<FromWorker, { t: 'report' }>>(
       (reqId) => ({ t: 'report', reqId }),
       REPORT_TIMEOUT_MS,
     );
-    return answers.flatMap((a) => a.children).sort((a, b) => a.childId - b.childId);
+    return {
+      children: answers.flatMap((a) => a.children).sort((a, b) => a.childId - b.childId),
+      counts: sumCounts(answers.map((a) => a.counts)),
+    };
+  }
+
+  async report(): Promise<ChildReport[]> {
+    return (await this.gather()).children;
   }
 
   /** SHOW `name` for a worker's client. */
   async showReport(name: string): Promise<Report> {
-    return buildReport(name, this.d.view(), await this.report());
+    const { children, counts } = await this.gather();
+    return buildReport(name, this.d.view(), children, counts);
   }
 
   async start(): Promise<void> {
@@ -118,17 +127,17 @@ export class AdminEndpoints {
    * (AggregatorRegistry sums equal series), then pgpool2_exporter's from the reports.
    */
   private async scrape(own: client.Registry): Promise<string> {
-    const [mine, theirs, children] = await Promise.all([
+    const [mine, theirs, { children, counts }] = await Promise.all([
       own.getMetricsAsJSON(),
       this.d.workers.ask<Extract<FromWorker, { t: 'metrics' }>>(
         (reqId) => ({ t: 'metrics', reqId }),
         METRICS_TIMEOUT_MS,
       ),
-      this.report(),
+      this.gather(),
     ]);
     const merged = client.AggregatorRegistry.aggregate([mine, ...theirs.map((t) => t.json)] as Parameters<
       typeof client.AggregatorRegistry.aggregate
     >[0]);
-    return (await merged.metrics()) + exporterMetricsText(this.d.view(), children);
+    return (await merged.metrics()) + exporterMetricsText(this.d.view(), children, counts);
   }
 }

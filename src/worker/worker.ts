@@ -3,6 +3,7 @@
 // supervisor queued (accept.ts), and is the SessionEnv its sessions run in. Started by the
 // supervisor with child_process.fork.
 import type net from 'node:net';
+import { StatementCounts } from '../admin/statement-counts.js';
 import { classifyPoolerCommand } from '../admin/pooler-command.js';
 import { answerPgpoolCommand } from '../admin/pgpool-commands.js';
 import { answerShow, withLoadBalanceNode, isShowReport, type Report } from '../admin/show-commands.js';
@@ -173,7 +174,7 @@ class Worker implements SessionEnv {
       case 'report': {
         const now = performance.now();
         const children = [...this.children.values()].map((c) => childReport(c, now));
-        this.outbox.push({ t: 'report', reqId: m.reqId, children });
+        this.outbox.push({ t: 'report', reqId: m.reqId, children, counts: this.statementCounts.snapshot() });
         return;
       }
       default:
@@ -214,6 +215,8 @@ class Worker implements SessionEnv {
 
   /** Request cycles of routed sessions, by node (metrics). */
   private readonly routedCycles = new Map<number, number>();
+
+  readonly statementCounts = new StatementCounts();
 
   cycleServed(node: number): void {
     this.routedCycles.set(node, (this.routedCycles.get(node) ?? 0) + 1);

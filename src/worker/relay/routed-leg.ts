@@ -242,7 +242,7 @@ export function placeStatement(
       leg.injectParse(e.parse);
       prepared.copiedTo(statement, leg.node);
     }
-    prepared.bound(portal, leg.node);
+    prepared.bound(portal, leg.node, e?.cls.stat);
   } else if (t === FrontendCode.Close && !also) {
     const { kind, name } = targetFields(m);
     if (kind === 'S') prepared.closed(name, leg.node);

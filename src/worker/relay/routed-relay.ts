@@ -9,12 +9,13 @@ import type { ServerConnection } from '../../backend/server-connection.js';
 import { errorResponse, readyForQuery } from '../../protocol/backend-write.js';
 import { BackendCode, FrontendCode } from '../../protocol/codes.js';
 import { poolerError } from '../../protocol/errors.js';
-import { bindFields, isExtended, parseFields, querySql } from '../../protocol/frontend-messages.js';
+import { querySql } from '../../protocol/frontend-messages.js';
 import type { MessageTap } from '../../protocol/header-scanner.js';
 import { errorFields, type Message } from '../../protocol/message-reader.js';
 import { StreamState } from '../../protocol/stream-state.js';
 import { TxStatus } from '../../protocol/tx-status.js';
 import type { StatementClass } from '../../policy/statement-class.js';
+import type { StatementCounts } from '../../admin/statement-counts.js';
 import type { PreparedStatements } from '../routing/prepared-statements.js';
 import type { RoutedStatement, SessionRouter } from '../routing/session-router.js';
 import type { StatementTarget } from './client-message-log.js';
@@ -23,6 +24,7 @@ import type { RequestTiming } from './request-timing.js';
 import { RoutedInbox } from './routed-inbox.js';
 import { BatchedWriter, forStandby, Leg, LegGoneError, MOVED, placeStatement } from './routed-leg.js';
 import { SqlPrepared } from './sql-prepared.js';
+import { isCopy, isExtendedOrSync, RoutedCounts, staysOnStandby, type OpenCycle } from './routed-cycle.js';
 
 class Ended extends Error {
   constructor(readonly end: RelayEnd) {
@@ -41,15 +43,8 @@ export interface RoutedRelayParts {
   readonly timing: RequestTiming;
   /** A cycle was served by `node` (metrics). */
   readonly served: (node: number) => void;
-}
-
-/** A cycle whose messages are still coming (COPY FROM STDIN, a batch waiting on a Flush). */
-interface OpenCycle {
-  leg: Leg;
-  synced: boolean;
-  /** The standby's part failed: PostgreSQL skips to the Sync there, so the cycle stays there. */
-  failed: boolean;
-  readonly statements: RoutedStatement[];
+  /** Statements sent and errors read, per node (pool_backend_stats). */
+  readonly counts: StatementCounts;
 }
 
 export class RoutedRelay {
@@ -67,6 +62,7 @@ export class RoutedRelay {
   private readonly target: StatementTarget;
   private readonly sqlPrepared: SqlPrepared;
   private readonly clientWriter: BatchedWriter;
+  private readonly counts: RoutedCounts;
 
   constructor(private readonly p: RoutedRelayParts) {
     const lost = () => this.finish({ kind: 'backend-gone' });
@@ -84,6 +80,7 @@ export class RoutedRelay {
     this.stream.onRequest = p.timing.sent;
     this.stream.onReady = p.timing.ready;
     this.sqlPrepared = new SqlPrepared(this.primary, this.standby, p.router);
+    this.counts = new RoutedCounts(p.counts, p.prepared);
   }
 
   /** Each node's connection with its protocol state, for the release (filled when the relay ends; primary first). */
@@ -126,28 +123,16 @@ export class RoutedRelay {
     const t = m[0];
     if (!o || !((isCopy(t) && o.leg.stream.inCopyIn) || (!o.synced && isExtendedOrSync(t)))) return false;
     if (t === FrontendCode.Sync) o.synced = true;
-    if (o.leg === this.standby && !o.failed && !this.staysOnStandby(m, o)) {
+    if (
+      o.leg === this.standby &&
+      !o.failed &&
+      !staysOnStandby(m, o, this.p.router, this.p.prepared, this.standby.node)
+    ) {
       // A statement that must not run on the standby: its part of the cycle ends here.
       this.standby.injectSync();
       o.leg = this.primary;
     }
     this.send(o.leg, m);
-    return true;
-  }
-
-  /** In a cycle on the standby: whether a later message may go there too (known to be a read for it). */
-  private staysOnStandby(m: Buffer, o: OpenCycle): boolean {
-    const router = this.p.router;
-    if (m[0] === FrontendCode.Parse) {
-      const { sql } = parseFields(m);
-      const s = router.readForStandbyNow(sql);
-      if (s) o.statements.push(s);
-      return s !== undefined;
-    }
-    if (m[0] === FrontendCode.Bind) {
-      const e = this.p.prepared.get(bindFields(m).statement);
-      return e !== undefined && e.nodes.has(this.standby.node) && router.readForStandbyNow(e.sql) !== undefined;
-    }
     return true;
   }
 
@@ -231,6 +216,7 @@ export class RoutedRelay {
 
   private async query(raw: Buffer): Promise<void> {
     const sql = querySql(raw);
+    this.counts.queryKind = undefined;
     if (this.stream.pending === 1 && mayBePoolerCommand(raw, 5, raw.length - 1)) {
       const command = this.p.poolerCommand(sql);
       if (command) {
@@ -243,6 +229,7 @@ export class RoutedRelay {
     }
     const router = this.p.router;
     const c = router.classify(sql);
+    this.counts.queryKind = c.cls.stat;
     if (router.failedOnStandby && c.cls.tx !== 'end' && c.cls.tx !== 'rollback-to') return this.refuseInFailed(sql);
     const statements = [router.routed(c, sql)];
     const d = await router.destination(c, sql, this.ask);
@@ -305,6 +292,7 @@ export class RoutedRelay {
         const onStandby = current === this.standby;
         status = await current.drain((m) => {
           if (m.type === BackendCode.ErrorResponse) {
+            this.counts.error(current.node, m);
             o.failed = true;
             if (onStandby) standbyFailed = true;
           }
@@ -336,7 +324,9 @@ export class RoutedRelay {
     if (ending && standby.stream.txStatus === TxStatus.Idle) return this.single(primary, toPrimary, statements);
     let standbyError: string | undefined;
     const dropStandby = (m: Message) => {
-      if (m.type === BackendCode.ErrorResponse) standbyError = errorFields(m.body).get('M') ?? 'error';
+      if (m.type !== BackendCode.ErrorResponse) return;
+      this.counts.error(standby.node, m);
+      standbyError = errorFields(m.body).get('M') ?? 'error';
     };
     if (ending) {
       for (const m of toStandby) this.send(standby, m, true);
@@ -346,7 +336,10 @@ export class RoutedRelay {
     if (!ending) for (const m of toStandby) this.send(standby, m, true);
     let primaryError: string | undefined;
     const status = await primary.drain((m) => {
-      if (m.type === BackendCode.ErrorResponse) primaryError = errorFields(m.body).get('M') ?? 'error';
+      if (m.type === BackendCode.ErrorResponse) {
+        this.counts.error(primary.node, m);
+        primaryError = errorFields(m.body).get('M') ?? 'error';
+      }
       this.toClient(m.raw);
     });
     if (!ending) await standby.drain(dropStandby);
@@ -372,6 +365,7 @@ export class RoutedRelay {
    */
   private send(leg: Leg, m: Buffer, also = false): void {
     placeStatement(this.p.prepared, this.classify, leg, m, also);
+    this.counts.sent(leg.node, m);
     if (!also) this.showTap(m, leg);
     leg.write(m);
   }
@@ -385,12 +379,4 @@ export class RoutedRelay {
     this.tap.body(m, 5, m.length);
     this.tap.end();
   }
-}
-
-function isCopy(type: number): boolean {
-  return type === FrontendCode.CopyData || type === FrontendCode.CopyDone || type === FrontendCode.CopyFail;
-}
-
-function isExtendedOrSync(type: number): boolean {
-  return isExtended(type) || type === FrontendCode.Sync;
 }

@@ -3,7 +3,7 @@
 // primary. Each statement keeps its Parse message, so that it can be parsed again on the
 // node a later Bind goes to; a statement the client closed while another node still has
 // it is closed there before that name is parsed on it again.
-import type { StatementClass } from '../../policy/statement-class.js';
+import type { StatKind, StatementClass } from '../../policy/statement-class.js';
 
 export interface StatementEntry {
   /** The client's Parse message, verbatim. */
@@ -21,6 +21,8 @@ export class PreparedStatements {
   private readonly stale = new Map<number, Set<string>>();
   /** Portal name → the node it was bound on (the unnamed portal too, until the next Bind). */
   private readonly portals = new Map<string, number>();
+  /** Portal name → the kind of its statement (pool_backend_stats counts an Execute by it). */
+  private readonly portalKinds = new Map<string, StatKind>();
 
   get(name: string): StatementEntry | undefined {
     return this.statements.get(name);
@@ -54,8 +56,14 @@ export class PreparedStatements {
     this.statements.delete(name);
   }
 
-  bound(portal: string, node: number): void {
+  bound(portal: string, node: number, kind: StatKind | undefined): void {
     this.portals.set(portal, node);
+    if (kind) this.portalKinds.set(portal, kind);
+    else this.portalKinds.delete(portal);
+  }
+
+  portalKind(portal: string): StatKind | undefined {
+    return this.portalKinds.get(portal);
   }
 
   portalNode(portal: string): number | undefined {
@@ -69,7 +77,11 @@ export class PreparedStatements {
       if (e.nodes.size === 0) this.statements.delete(name);
     }
     this.stale.delete(node);
-    for (const [p, n] of this.portals) if (n === node) this.portals.delete(p);
+    for (const [p, n] of this.portals)
+      if (n === node) {
+        this.portals.delete(p);
+        this.portalKinds.delete(p);
+      }
   }
 
   private staleOn(node: number): Set<string> {

@@ -43,5 +43,6 @@ export function routedRelay(
     onEnd,
     timing,
     served: (node) => env.cycleServed(node),
+    counts: env.statementCounts,
   });
 }

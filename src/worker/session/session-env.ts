@@ -2,6 +2,7 @@
 // configuration and logger in force now (a reload may change them mid-session), the
 // authentication context, routing, cancel keys, metrics and the pooler's own commands.
 import type net from 'node:net';
+import type { StatementCounts } from '../../admin/statement-counts.js';
 import type { PgpoolConfig } from '../../config/schema.js';
 import type { SessionSettings } from '../../config/session-settings.js';
 import type { Logger } from '../../logging/logger.js';
@@ -23,6 +24,8 @@ export interface SessionEnv {
   readonly routing: { readonly classifier: StatementClassifier; readonly facts: CatalogFacts } | undefined;
   /** A routed session's request cycle was served by `node` (metrics). */
   cycleServed(node: number): void;
+  /** pool_backend_stats' counters of this worker (routed sessions count into it). */
+  readonly statementCounts: StatementCounts;
   /** A node is over its delay threshold now (the latest node snapshot). */
   nodeDelayed(node: number): boolean;
   /** A session opened a new connection to `node` (the node table learns it is up). */

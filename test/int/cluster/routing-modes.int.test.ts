@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPooler, stopAllPoolers, type ConfValues } from '../../helpers/pooler.js';
 import { startAppPair, type ReplicatedPair } from '../../helpers/replicated-pair.js';
 import { pollUntil } from '../../helpers/poll.js';
+import { freePort } from '../../helpers/ports.js';
 import { direct, portOf, primaryFound, routingConf, standbyHas, withClient } from '../../helpers/routing.js';
 
 let pair: ReplicatedPair;
@@ -131,5 +132,48 @@ describe('causal_reads = session', () => {
     const causal = await pooler({ causal_reads: 'session' });
     await replayPaused(() => withClient(causal, async (c) => expect(await portOf(c)).toBe(pair.standby.port)));
     await causal.stop();
+  });
+});
+
+describe('statement counters', () => {
+  it('SHOW pool_backend_stats, pool_nodes and /metrics count each node’s statements by kind and its errors', async () => {
+    const metricsPort = await freePort();
+    const p = await pooler({ metrics_port: metricsPort, metrics_listen_addresses: '127.0.0.1' });
+    const { backend, nodes } = await withClient(p, async (c) => {
+      for (let i = 0; i < 3; i++) await c.query('SELECT 1');
+      await c.query("INSERT INTO t (v) VALUES ('counted')");
+      await c.query('BEGIN');
+      await c.query('COMMIT');
+      await expect(c.query('SELECT 1/0')).rejects.toThrow('division by zero');
+      for (let i = 0; i < 2; i++) await c.query({ text: 'SELECT $1::int AS x', values: [i] });
+      await c.query('UPDATE t SET v = v WHERE false');
+      await c.query("SET work_mem = '8MB'");
+      return {
+        backend: (await c.query('SHOW pool_backend_stats')).rows,
+        nodes: (await c.query('SHOW pool_nodes')).rows,
+      };
+    });
+    const counters = (r: Record<string, string>) =>
+      ['select', 'insert', 'update', 'delete', 'ddl', 'other', 'panic', 'fatal', 'error'].map((k) => r[`${k}_cnt`]);
+    // Node 0 the standby: the reads, BEGIN/COMMIT/SET and the read that failed there; node 1 the primary: the writes.
+    expect(backend.map(counters)).toEqual([
+      ['6', '0', '0', '0', '0', '3', '0', '0', '1'],
+      ['0', '1', '1', '0', '0', '3', '0', '0', '0'],
+    ]);
+    expect(nodes.map((r) => r.select_cnt)).toEqual(['6', '0']);
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(text).toMatch(
+      new RegExp(
+        `^pgpool2_pool_backend_stats_select_cnt\\{hostname="[^"]+",port="${pair.standby.port}",role="standby"\\} 6$`,
+        'm',
+      ),
+    );
+    expect(text).toMatch(
+      new RegExp(
+        `^pgpool2_pool_backend_stats_insert_cnt\\{hostname="[^"]+",port="${pair.primary.port}",role="primary"\\} 1$`,
+        'm',
+      ),
+    );
+    await p.stop();
   });
 });

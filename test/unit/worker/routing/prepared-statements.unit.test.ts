@@ -39,14 +39,16 @@ describe('PreparedStatements', () => {
 
   it('remembers portals by node and forgets a node’s statements', () => {
     const p = new PreparedStatements();
-    p.bound('c1', 1);
-    expect(p.portalNode('c1')).toBe(1);
+    p.bound('c1', 1, 'insert');
+    expect([p.portalNode('c1'), p.portalKind('c1')]).toEqual([1, 'insert']);
+    p.bound('c2', 0, undefined);
+    expect([p.portalNode('c2'), p.portalKind('c2')]).toEqual([0, undefined]);
     p.parsed('a', entry('SELECT 1'), 0);
     p.copiedTo('a', 1);
     p.parsed('b', entry('SELECT 2'), 1);
     p.forgetNode(1);
     expect([...p.get('a')!.nodes]).toEqual([0]);
     expect(p.get('b')).toBeUndefined();
-    expect(p.portalNode('c1')).toBeUndefined();
+    expect([p.portalNode('c1'), p.portalKind('c1'), p.portalNode('c2')]).toEqual([undefined, undefined, 0]);
   });
 });
