@@ -300,4 +300,22 @@ describe('load balancing', () => {
     expect(await withClient((c) => port(c), q)).toBe(pair.primary.port);
     await q.stop();
   });
+
+  it('weights 1 : 3 give the standby about a quarter of 400 sessions, the primary the rest', async () => {
+    const q = await startPooler(conf({ backend_weight0: 1, backend_weight1: 3 }));
+    await ready(q);
+    const served = new Map<number, number>();
+    const session = async () => {
+      const at = await withClient((c) => port(c), q);
+      served.set(at, (served.get(at) ?? 0) + 1);
+    };
+    for (let i = 0; i < 200; i++) await Promise.all([session(), session()]);
+    const standby = served.get(pair.standby.port) ?? 0;
+    const primary = served.get(pair.primary.port) ?? 0;
+    expect(standby + primary).toBe(400);
+    // 100 expected; 60..140 is beyond ±4.5 standard deviations of the binomial (8.7).
+    expect(standby).toBeGreaterThanOrEqual(60);
+    expect(standby).toBeLessThanOrEqual(140);
+    await q.stop();
+  });
 });
