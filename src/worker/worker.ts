@@ -27,8 +27,8 @@ import { childReport } from './reports.js';
 import { delayVerdict } from '../policy/replication-delay.js';
 import { CatalogFacts } from './routing/catalog-facts.js';
 import { loadParser, StatementClassifier } from './routing/classifier.js';
-import { mayLoadBalance, planSession, type SessionPlan } from './routing/router.js';
-import type { SessionEnv } from './session/session-env.js';
+import { mayLoadBalance, planSession, readOnStandby, type SessionPlan } from './routing/router.js';
+import type { SessionEnv, SessionNames } from './session/session-env.js';
 import type { Session, SessionResult } from './session/session.js';
 
 /** How long a SHOW pool_* waits for the supervisor's report. */
@@ -207,8 +207,12 @@ class Worker implements SessionEnv {
 
   // SessionEnv
 
-  plan(who: { readonly user: string; readonly database: string; readonly applicationName: string }): SessionPlan {
+  plan(who: SessionNames): SessionPlan {
     return planSession(this.config, this.nodes, who);
+  }
+
+  readOnStandby(who: SessionNames, standby: number): boolean {
+    return readOnStandby(this.config, this.nodes, who, standby);
   }
 
   routing: { readonly classifier: StatementClassifier; readonly facts: CatalogFacts } | undefined;

@@ -9,7 +9,12 @@ import { configuredBackends, configuredWeight } from '../../config/conf-checks.j
 import type { PgpoolConfig } from '../../config/schema.js';
 import { isAlive, type NodeSnapshot } from '../../ipc/node-snapshot.js';
 import { hasPrimary, measuresDelay, writeNodeId } from '../../policy/clustering.js';
-import { parseRedirectList, selectLoadBalancingNode, type RedirectEntry } from '../../policy/load-balance.js';
+import {
+  parseRedirectList,
+  selectLoadBalancingNode,
+  type LbInput,
+  type RedirectEntry,
+} from '../../policy/load-balance.js';
 import { delayVerdict } from '../../policy/replication-delay.js';
 
 export interface SessionPlan {
@@ -44,10 +49,37 @@ function redirectLists(cfg: PgpoolConfig) {
 export const mayLoadBalance = (cfg: PgpoolConfig): boolean =>
   hasPrimary(cfg.backend_clustering_mode) && cfg.load_balance_mode && configuredBackends(cfg).length > 1;
 
+type Who = { readonly user: string; readonly database: string; readonly applicationName: string };
+
+/** select_load_balancing_node's input; `held`: the only nodes that count as alive (all alive ones when undefined). */
+function lbInput(
+  cfg: PgpoolConfig,
+  nodes: NodeSnapshot,
+  primaryId: number,
+  who: Who,
+  held?: ReadonlySet<number>,
+): LbInput {
+  const alive = (n: NodeSnapshot[number]) => isAlive(n) && (!held || held.has(n.id));
+  return {
+    nodes: nodes.map((n) => ({
+      id: n.id,
+      alive: alive(n),
+      weight: configuredWeight(cfg, n.id),
+      delayed: delayVerdict(n, cfg) !== 0,
+      delay: n.replicationDelay,
+    })),
+    primary: primaryId,
+    main: nodes.find(alive)?.id ?? primaryId,
+    ...who,
+    lists: redirectLists(cfg),
+    preferLowerDelay: measuresDelay(cfg.backend_clustering_mode) && cfg.prefer_lower_delay_standby,
+  };
+}
+
 export function planSession(
   cfg: PgpoolConfig,
   nodes: NodeSnapshot,
-  who: { readonly user: string; readonly database: string; readonly applicationName: string },
+  who: Who,
   rand: () => number = Math.random,
 ): SessionPlan {
   const primaryId = writeNodeId(cfg.backend_clustering_mode, nodes);
@@ -55,22 +87,40 @@ export function planSession(
   const primary = nodeAddress(cfg, primaryId);
   const alive = nodes.filter(isAlive);
   if (!hasPrimary(cfg.backend_clustering_mode) || !cfg.load_balance_mode || alive.length < 2) return { primary };
-  const lb = selectLoadBalancingNode(
-    {
-      nodes: nodes.map((n) => ({
-        id: n.id,
-        alive: isAlive(n),
-        weight: configuredWeight(cfg, n.id),
-        delayed: delayVerdict(n, cfg) !== 0,
-        delay: n.replicationDelay,
-      })),
-      primary: primaryId,
-      main: alive[0].id,
-      ...who,
-      lists: redirectLists(cfg),
-      preferLowerDelay: measuresDelay(cfg.backend_clustering_mode) && cfg.prefer_lower_delay_standby,
-    },
-    rand,
-  );
+  const input = lbInput(cfg, nodes, primaryId, who);
+  // statement_level_load_balance: each read chooses its node (readOnStandby); the session
+  // holds a standby, chosen by weight, for the reads that choose one.
+  const lb = cfg.statement_level_load_balance
+    ? selectLoadBalancingNode(
+        {
+          ...input,
+          nodes: input.nodes.map((n) => (n.id === primaryId ? { ...n, alive: false } : n)),
+          main: primaryId,
+          lists: NO_LISTS,
+        },
+        rand,
+      )
+    : selectLoadBalancingNode(input, rand);
   return lb === primaryId ? { primary } : { primary, standby: nodeAddress(cfg, lb) };
+}
+
+const NO_LISTS: LbInput['lists'] = { user: [], database: [], app: [] };
+
+/**
+ * statement_level_load_balance: whether this read goes to the session's standby (else to
+ * the primary), chosen again for every read as pgpool does, among the two nodes the
+ * session holds.
+ */
+export function readOnStandby(
+  cfg: PgpoolConfig,
+  nodes: NodeSnapshot,
+  who: Who,
+  standbyId: number,
+  rand: () => number = Math.random,
+): boolean {
+  const primaryId = writeNodeId(cfg.backend_clustering_mode, nodes);
+  if (primaryId === undefined) return false;
+  return (
+    selectLoadBalancingNode(lbInput(cfg, nodes, primaryId, who, new Set([primaryId, standbyId])), rand) === standbyId
+  );
 }

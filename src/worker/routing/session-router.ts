@@ -87,6 +87,8 @@ export interface RouterDeps {
   readonly lbNode: number;
   /** The load-balance node is over its delay threshold now. */
   readonly lbDelayed: () => boolean;
+  /** statement_level_load_balance: this read's node, chosen again (true: the load-balance node). */
+  readonly readOnStandby: () => boolean;
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
@@ -193,6 +195,7 @@ export class SessionRouter {
     const facts = this.readsWrittenRelation(c.cls) ? { ...known, writtenInTransaction: true } : known;
     const d = routeStatement(c.cls, sql, c.multi, view, facts, this.settings);
     if (d !== 'lb') return d;
+    if (this.deps.config().statement_level_load_balance && !this.deps.readOnStandby()) return 'primary';
     // Only the primary and one standby are connected: a delayed standby's reads go to the primary.
     return delayedRead(this.deps.lbDelayed(), this.deps.config().prefer_lower_delay_standby) === 'lb'
       ? 'lb'

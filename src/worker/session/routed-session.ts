@@ -8,11 +8,11 @@ import type { RequestTiming } from '../relay/request-timing.js';
 import { RoutedRelay } from '../relay/routed-relay.js';
 import { PreparedStatements } from '../routing/prepared-statements.js';
 import { SessionRouter } from '../routing/session-router.js';
-import type { SessionEnv } from './session-env.js';
+import type { SessionEnv, SessionNames } from './session-env.js';
 
 export function routedRelay(
   env: SessionEnv,
-  who: { readonly client: net.Socket; readonly peer: string; readonly log: () => Logger },
+  who: { readonly client: net.Socket; readonly peer: string; readonly log: () => Logger; readonly names: SessionNames },
   primary: ServerConnection,
   standby: ServerConnection,
   database: string,
@@ -32,6 +32,7 @@ export function routedRelay(
     client: who.peer,
     lbNode: standby.address.node,
     lbDelayed: () => env.nodeDelayed(standby.address.node),
+    readOnStandby: () => env.readOnStandby(who.names, standby.address.node),
   });
   return new RoutedRelay({
     client: who.client,

@@ -13,13 +13,22 @@ import type { CatalogFacts } from '../routing/catalog-facts.js';
 import type { StatementClassifier } from '../routing/classifier.js';
 import type { SessionPlan } from '../routing/router.js';
 
+/** What the redirect preference lists match. */
+export interface SessionNames {
+  readonly user: string;
+  readonly database: string;
+  readonly applicationName: string;
+}
+
 export interface SessionEnv {
   readonly config: PgpoolConfig;
   readonly log: Logger;
   readonly auth: AuthContext;
   readonly cancelKeys: CancelKeys;
   /** The session's primary (undefined: no node can serve) and, when load balancing gives it another node, its load-balance node. */
-  plan(who: { readonly user: string; readonly database: string; readonly applicationName: string }): SessionPlan;
+  plan(who: SessionNames): SessionPlan;
+  /** statement_level_load_balance: whether a read goes to the session's standby, chosen for each read. */
+  readOnStandby(who: SessionNames, standby: number): boolean;
   /** Routed sessions: the worker's statement classifier (loaded) and catalog answers; undefined while the parser loads. */
   readonly routing: { readonly classifier: StatementClassifier; readonly facts: CatalogFacts } | undefined;
   /** A routed session's request cycle was served by `node` (metrics). */

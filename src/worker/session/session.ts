@@ -238,7 +238,8 @@ export class Session {
     });
     let lease: Lease;
     let request: LeaseRequest | undefined;
-    const plan = this.env.plan({ user, database, applicationName: paramOf(startup, 'application_name') });
+    const names = { user, database, applicationName: paramOf(startup, 'application_name') };
+    const plan = this.env.plan(names);
     const address = plan.primary;
     try {
       // pool_hba on: the client proves itself to pgpool-ts first, whether or not a connection is cached.
@@ -303,7 +304,7 @@ export class Session {
       this.relayed = companion
         ? routedRelay(
             this.env,
-            { client: this.client, peer: this.peer, log: () => this.log },
+            { client: this.client, peer: this.peer, log: () => this.log, names },
             conn,
             companion.conn,
             startup.database,

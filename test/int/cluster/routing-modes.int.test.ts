@@ -1,7 +1,8 @@
 // Routing modes against a real primary and a real streaming standby: dml_adaptive keeps
 // only the reads of relations written in the transaction on the primary; causal_reads
-// makes a session read its own writes while the standby's replay is paused; routing
-// observed with inet_server_port() on each node.
+// makes a session read its own writes while the standby's replay is paused;
+// statement_level_load_balance spreads one session's reads; the per-node statement
+// counters; routing observed with inet_server_port() on each node.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPooler, stopAllPoolers, type ConfValues } from '../../helpers/pooler.js';
@@ -132,6 +133,32 @@ describe('causal_reads = session', () => {
     const causal = await pooler({ causal_reads: 'session' });
     await replayPaused(() => withClient(causal, async (c) => expect(await portOf(c)).toBe(pair.standby.port)));
     await causal.stop();
+  });
+});
+
+describe('statement_level_load_balance', () => {
+  /** Where 40 reads of one session ran. */
+  const reads = (c: pg.Client) =>
+    Array.from({ length: 40 }).reduce<Promise<Set<number>>>(
+      async (seen, _) => (await seen).add(await portOf(c)),
+      Promise.resolve(new Set()),
+    );
+
+  it('with weights 1 : 1 one session’s reads go to both nodes; without it, all to one', async () => {
+    const weights = { backend_weight0: 1, backend_weight1: 1 };
+    const perStatement = await pooler({ ...weights, statement_level_load_balance: true });
+    await withClient(perStatement, async (c) => {
+      expect([...(await reads(c))].sort()).toEqual([pair.standby.port, pair.primary.port].sort());
+      // Writes stay on the primary; BEGIN reaches both, and the transaction's reads after its write the primary.
+      await c.query('BEGIN');
+      await c.query("INSERT INTO t (v) VALUES ('statement level')");
+      expect([...(await reads(c))]).toEqual([pair.primary.port]);
+      await c.query('COMMIT');
+    });
+    await perStatement.stop();
+    const perSession = await pooler(weights);
+    await withClient(perSession, async (c) => expect((await reads(c)).size).toBe(1));
+    await perSession.stop();
   });
 });
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { freshNode, type NodeSnapshot } from '../../../../src/ipc/node-snapshot.js';
 import { factsQuery } from '../../../../src/worker/routing/catalog-facts.js';
-import { planSession } from '../../../../src/worker/routing/router.js';
+import { planSession, readOnStandby } from '../../../../src/worker/routing/router.js';
 import { loadConfigText } from '../../../helpers/config.js';
 
 const NODES = "backend_hostname0 = 'a'\nbackend_port0 = 5432\nbackend_hostname1 = 'b'\nbackend_port1 = 5433\n";
@@ -27,6 +27,41 @@ describe('planSession', () => {
   it('a down standby is never planned', () => {
     const down: NodeSnapshot = [{ ...nodes[0], status: 'down' }, nodes[1]];
     expect(planSession(loadConfigText(NODES + 'backend_weight1 = 0\n'), down, who, () => 0).standby).toBeUndefined();
+  });
+});
+
+describe('statement_level_load_balance', () => {
+  const SL = NODES + 'statement_level_load_balance = on\n';
+
+  it.each([
+    // Weights 1:1 on primary and standby: the session holds the standby whatever the draw.
+    ['weights 1:1, a high draw', '', 0.9, 0],
+    ['weights 0:1: no standby to hold', 'backend_weight0 = 0\nbackend_weight1 = 1\n', 0.5, undefined],
+    // The lists decide per read, not for the session.
+    ['psql redirected to the primary', "app_name_redirect_preference_list = 'psql:primary'\n", 0.0, 0],
+  ])('the session holds a standby by weight: %s', (_name, text, draw, standby) => {
+    expect(planSession(loadConfigText(SL + text), nodes, who, () => draw).standby?.node).toBe(standby);
+  });
+
+  it.each([
+    ['weights 1:1, a low draw: node 0, the standby', '', 0.1, true],
+    ['weights 1:1, a high draw: node 1, the primary', '', 0.9, false],
+    ['weights 1:0: always the standby', 'backend_weight1 = 0\n', 0.99, true],
+    ['psql redirected to the primary', "app_name_redirect_preference_list = 'psql:primary'\n", 0.0, false],
+    [
+      'a redirect to node 2, which the session does not hold: by weight',
+      "app_name_redirect_preference_list = 'psql:2'\n",
+      0.1,
+      true,
+    ],
+  ])('each read chooses again: %s', (_name, text, draw, onStandby) => {
+    expect(readOnStandby(loadConfigText(SL + text), nodes, who, 0, () => draw)).toBe(onStandby);
+  });
+
+  it('eight reads with weights 1:1 over a fixed sequence of draws', () => {
+    const draws = [0.1, 0.7, 0.2, 0.4, 0.9, 0.6, 0.3, 0.8];
+    const cfg = loadConfigText(SL);
+    expect(draws.map((d) => (readOnStandby(cfg, nodes, who, 0, () => d) ? 0 : 1))).toEqual([0, 1, 0, 0, 1, 1, 0, 1]);
   });
 });
 

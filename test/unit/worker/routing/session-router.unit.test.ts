@@ -29,6 +29,7 @@ function router(cfgText = '') {
     client: 'test',
     lbNode: 1,
     lbDelayed: () => false,
+    readOnStandby: () => true,
   });
   return { r, facts, cfg };
 }
