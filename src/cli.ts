@@ -316,6 +316,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     { hba: paths.hba, poolKey: poolKeyFile(o.keyFile), pcp: paths.pcp },
     { output, debug: o.debug },
     early,
+    { discardStatus: o.discardStatus },
   );
   try {
     await supervisor.start();

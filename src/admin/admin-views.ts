@@ -1,9 +1,10 @@
 // pgpool's views of the configuration and the node table, shared by SHOW pool_* and PCP:
 // node info, the pool_status item list and health-check statistics. Pure functions of a
-// ClusterView. pgpool-ts runs no health check yet: the health-check statistics are zero.
+// ClusterView.
 import { configuredWeight } from '../config/conf-checks.js';
 import { nodeValue } from '../config/conf-loader.js';
 import type { PgpoolConfig } from '../config/schema.js';
+import type { HealthStats } from '../cluster/health-check.js';
 import { NODE_ROLE_CODE, NODE_STATUS_CODE, type NodeSnapshot } from '../ipc/node-snapshot.js';
 import { hasPrimary } from '../policy/clustering.js';
 import type { NodeInfo } from './pcp-protocol.js';
@@ -17,6 +18,8 @@ export interface ClusterView {
   readonly nodes: NodeSnapshot;
   /** ms epoch pgpool-ts started. */
   readonly startedAt: number;
+  /** The health check's counters of a node (cluster/health-check.ts); none: all zero. */
+  readonly health?: (id: number) => HealthStats;
 }
 
 /** A node as the reports show it: PCP's NodeInfo, with its id and status name. */
@@ -34,7 +37,7 @@ export function backendNodes({ cfg, nodes }: ClusterView): NodeRow[] {
     port: nodeValue(cfg.backend_port, n.id),
     status: NODE_STATUS_CODE[n.status],
     statusName: n.status,
-    pgStatus: 'unknown',
+    pgStatus: n.pgStatus,
     weight: configuredWeight(cfg, n.id) / total,
     role: NODE_ROLE_CODE[n.role],
     roleName: n.role,
@@ -103,9 +106,13 @@ export const HEALTH_CHECK_COLUMNS = [
   'last_failed_health_check'
 ] as const;
 
-/** SHOW pool_health_check_stats / pcp_health_check_stats row of a node: no health check runs, so counters are zero. */
+/** SHOW pool_health_check_stats / pcp_health_check_stats row of a node: pgpool's counters and averages. */
 export function healthCheckRow(view: ClusterView, index: number): string[] {
   const n = backendNodes(view)[index];
+  const h = view.health?.(n.id);
+  const checked = h ? h.total - h.skip : 0;
+  const enabled = nodeValue(view.cfg.health_check_period, n.id) > 0;
+  const average = (x: number) => (enabled && checked > 0 ? x / checked : 0).toFixed(6);
   return [
     String(n.id),
     n.hostname,
@@ -113,19 +120,19 @@ export function healthCheckRow(view: ClusterView, index: number): string[] {
     n.statusName,
     n.roleName,
     pgpoolTime(n.statusChangedEpoch * 1000),
-    '0',
-    '0',
-    '0',
-    '0',
-    '0',
-    '0.000000',
-    '0',
-    '0',
-    '0',
-    '0.000000',
-    '',
-    '',
-    '',
-    '',
+    String(h?.total ?? 0),
+    String(h?.success ?? 0),
+    String(h?.fail ?? 0),
+    String(h?.skip ?? 0),
+    String(h?.retry ?? 0),
+    average(h?.retry ?? 0),
+    String(h?.maxRetry ?? 0),
+    String(h?.maxDuration ?? 0),
+    String(h?.minDuration ?? 0),
+    average(h?.totalDuration ?? 0),
+    pgpoolTime(h?.lastCheck),
+    pgpoolTime(h?.lastSuccess),
+    pgpoolTime(h?.lastSkip),
+    pgpoolTime(h?.lastFailed),
   ];
 }

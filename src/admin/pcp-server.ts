@@ -32,6 +32,9 @@ export interface PcpDeps {
   readonly healthCheckStats: (node: number) => readonly string[];
   readonly clientVersion: () => PcpClientVersion;
   readonly reload: () => void;
+  /** pcp_attach_node / pcp_detach_node: pgpool's refusal text, or undefined when the request was taken. */
+  readonly attachNode: (id: number) => string | undefined;
+  readonly detachNode: (id: number, graceful: boolean) => Promise<string | undefined>;
   readonly stop: (mode: 'smart' | 'fast' | 'immediate') => void;
   /** The supervisor's logger now (remade on reload). */
   readonly log: () => Logger;
@@ -156,6 +159,15 @@ class PcpConnection {
           return;
         }
         s.write(pcpPacket('h', 'CommandComplete', ...d.healthCheckStats(id)));
+        return;
+      }
+      case 'C':
+      case 'D':
+      case 'd': {
+        const arg = pcpStrings(req.payload)[0] ?? '';
+        const id = /^-?\d+$/.test(arg) ? Number(arg) : -1;
+        const refusal = req.type === 'C' ? d.attachNode(id) : await d.detachNode(id, req.type === 'd');
+        s.write(refusal ? pcpError('ERROR', refusal) : pcpPacket(req.type === 'C' ? 'c' : 'd', 'CommandComplete'));
         return;
       }
       case 'Z':

@@ -59,18 +59,27 @@ export function srCheckLogin(cfg: PgpoolConfig): CheckLogin {
   return { user: cfg.sr_check_user, password: cfg.sr_check_password, database: cfg.sr_check_database || 'postgres' };
 }
 
-/** A fresh connection to node `id` as `login`, named by `applicationName` in pg_stat_activity. */
+/** health_check_user's login for node `id` (an empty database is postgres, as pgpool's code has it). */
+export function healthCheckLogin(cfg: PgpoolConfig, id: number): CheckLogin {
+  return {
+    user: nodeValue(cfg.health_check_user, id),
+    password: nodeValue(cfg.health_check_password, id),
+    database: nodeValue(cfg.health_check_database, id) || 'postgres',
+  };
+}
+
+/** A fresh connection to node `id` as `login`, named by `applicationName` in pg_stat_activity (the health check sends none, as pgpool). */
 export async function openCheckConnection(
   cfg: PgpoolConfig,
   files: CredentialFiles,
   id: number,
   login: CheckLogin,
-  applicationName: string,
+  applicationName: string | undefined,
 ): Promise<ServerConnection> {
   const key = sortedStartupPacket(PROTOCOL_3_0, [
     ['user', login.user],
     ['database', login.database],
-    ['application_name', applicationName],
+    ...(applicationName === undefined ? [] : ([['application_name', applicationName]] as [string, string][])),
   ]);
   const password = resolvePassword(cfg, files, login.user, login.password);
   const { conn } = await openServerConnection(

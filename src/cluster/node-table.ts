@@ -83,6 +83,20 @@ export class NodeTable {
     return true;
   }
 
+  /** Statuses read from pgpool_status at start: a node down there starts down, one up there up. */
+  restore(statuses: ReadonlyMap<number, 'up' | 'down'>): void {
+    const t = this.now();
+    this.update((n) => {
+      const s = statuses.get(n.id);
+      return s === undefined || s === n.status ? n : { ...n, status: s, lastStatusChange: t };
+    });
+  }
+
+  /** What a health check found: pgpool's pg_status. */
+  setPgStatus(id: number, pgStatus: 'up' | 'down'): void {
+    this.update((n) => (n.id !== id || n.pgStatus === pgStatus ? n : { ...n, pgStatus }));
+  }
+
   /** A worker opened the first connection to a waiting node: it is up (pgpool: new_connection). */
   used(id: number): void {
     const n = this.nodes.find((x) => x.id === id);

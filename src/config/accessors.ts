@@ -1,6 +1,7 @@
 // Durations read from a configuration snapshot, in milliseconds, with the unit the
 // schema gives each parameter (s, ms, min): call sites never multiply by 1000 themselves.
-import { PARAMS, type PgpoolConfig, type ScalarParamName } from './schema.js';
+import { nodeValue } from './conf-loader.js';
+import { PARAMS, type IndexedValue, type PgpoolConfig, type ScalarParamName } from './schema.js';
 
 const MS_PER_UNIT: Readonly<Record<string, number>> = { ms: 1, s: 1000, min: 60_000 };
 
@@ -14,6 +15,18 @@ export function durationMs<K extends DurationParam>(cfg: Pick<PgpoolConfig, K>, 
   const factor = MS_PER_UNIT[PARAMS.get(name)?.unit ?? ''];
   if (factor === undefined) throw new Error(`${name} is not a duration parameter`);
   return (cfg[name] as number) * factor;
+}
+
+/** A per-node duration parameter (health_check_period0 …). */
+export type NodeDurationParam = {
+  [K in keyof PgpoolConfig]: PgpoolConfig[K] extends IndexedValue<number> ? K : never;
+}[keyof PgpoolConfig];
+
+/** Node `id`'s value of a per-node duration parameter, in milliseconds. */
+export function nodeDurationMs(cfg: PgpoolConfig, name: NodeDurationParam, id: number): number {
+  const factor = MS_PER_UNIT[PARAMS.get(name)?.unit ?? ''];
+  if (factor === undefined) throw new Error(`${name} is not a duration parameter`);
+  return nodeValue(cfg[name], id) * factor;
 }
 
 /** A duration given in a parameter's own unit (a PGPOOL SET override, say), in milliseconds. */

@@ -53,6 +53,8 @@ export type ToWorker =
   | { t: 'cancel'; reqId: number; pid: number; key: string }
   /** The answer to an adminQuery. */
   | { t: 'adminAnswer'; reqId: number; report?: Report; error?: string }
+  /** A node was detached or attached: end every session, or those using `node`; drop cached connections (docs/behaviour.md#failover). */
+  | { t: 'endSessions'; node: number; scope: 'all' | 'node' }
   | { t: 'shutdown'; mode: StopMode };
 
 export type FromWorker =

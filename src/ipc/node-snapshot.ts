@@ -30,6 +30,8 @@ export interface NodeView {
   /** pg_stat_replication.state and .sync_state for this standby, '' when unknown. */
   readonly replicationState: string;
   readonly replicationSyncState: string;
+  /** pgpool's pg_status: what the last health check found (unknown: none ran). */
+  readonly pgStatus: 'up' | 'down' | 'unknown';
 }
 
 export type NodeSnapshot = readonly NodeView[];
@@ -49,6 +51,7 @@ export function freshNode(id: number, role: NodeRole, now: number): NodeView {
     delayByTime: false,
     replicationState: '',
     replicationSyncState: '',
+    pgStatus: 'unknown',
   };
 }
 

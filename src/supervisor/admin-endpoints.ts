@@ -34,6 +34,11 @@ export interface AdminDeps {
   readonly state: SupervisorState;
   reload(): void;
   shutdown(mode: StopMode): void;
+  /** PCP's node requests (cluster/cluster-monitor.ts). */
+  readonly nodeRequests: {
+    attach(id: number): string | undefined;
+    detach(id: number, graceful: boolean): Promise<string | undefined>;
+  };
 }
 
 export class AdminEndpoints {
@@ -89,6 +94,8 @@ export class AdminEndpoints {
         healthCheckStats: (node) => healthCheckRow(this.d.view(), node),
         clientVersion: () => this.d.config().pcp_client_version as PcpClientVersion,
         reload: () => this.d.reload(),
+        attachNode: (id) => this.d.nodeRequests.attach(id),
+        detachNode: (id, graceful) => this.d.nodeRequests.detach(id, graceful),
         stop: (mode) => setImmediate(() => this.d.shutdown(mode)),
         log: () => this.d.log(),
       }),

@@ -63,6 +63,8 @@ export class Supervisor {
     logging: { readonly output: LogOutput; readonly debug: boolean },
     /** The pid file and the listeners, already there (listen-early.ts). */
     private readonly early: EarlyStart,
+    /** -D: discard the pgpool_status file. */
+    options: { readonly discardStatus: boolean } = { discardStatus: false },
   ) {
     const running = (this.running = new RunningConfig(loaded, logging));
     const cfg = () => running.cfg;
@@ -84,12 +86,18 @@ export class Supervisor {
         this.processes.childExited();
       },
     });
-    this.nodes = new NodeTable(running.cfg, (nodes) => this.workers.broadcast({ t: 'nodes', nodes }));
+    this.nodes = new NodeTable(running.cfg, (nodes) => {
+      this.workers.broadcast({ t: 'nodes', nodes });
+      this.cluster?.nodesChanged(nodes);
+    });
     this.cluster = new ClusterMonitor({
       config: cfg,
       files: { configFile: running.file, poolKeyFile: files.poolKey },
       table: this.nodes,
       log,
+      configDir: running.dir,
+      discardStatus: options.discardStatus,
+      endSessions: (node, scope) => this.workers.broadcast({ t: 'endSessions', node, scope }),
     });
     this.processes = new ProcessManager(cfg, log, this.directory, this.workers);
     this.cancels = new CancelRouter(this.workers, this.counters, log, () => running.cfg.log_client_messages);
@@ -107,7 +115,12 @@ export class Supervisor {
     this.admin = new AdminEndpoints({
       config: cfg,
       log,
-      view: () => ({ cfg: running.cfg, nodes: this.nodes.snapshot(), startedAt: this.startedAt }),
+      view: () => ({
+        cfg: running.cfg,
+        nodes: this.nodes.snapshot(),
+        startedAt: this.startedAt,
+        health: (id) => this.cluster.healthStats(id),
+      }),
       workers: this.workers,
       configDir: running.dir,
       pcpFile: files.pcp,
@@ -119,6 +132,10 @@ export class Supervisor {
       },
       reload: () => this.lifecycle.reload(),
       shutdown: (mode) => this.lifecycle.shutdown(mode),
+      nodeRequests: {
+        attach: (id) => this.cluster.attach(id),
+        detach: (id, graceful) => this.cluster.detach(id, graceful, () => this.directory.busy),
+      },
     });
     this.lifecycle = new Lifecycle({
       running,

@@ -38,6 +38,13 @@ export class Child {
     this.pool = new SessionPool(config, observers, () => this.cacheShrank());
   }
 
+  /** Closes every cached connection (a node's status changed: pgpool's "discarding existing connections"). */
+  dropCache(): void {
+    if (this.pool.cache.entries.length === 0) return;
+    this.pool.cache.clear();
+    this.cacheShrank();
+  }
+
   /** A cached connection expired or died: while idle, the supervisor hears the new count (retirement prefers empty caches). */
   private cacheShrank(): void {
     if (this.current.kind === 'idle')

@@ -114,6 +114,19 @@ export class Children {
   }
 
   /** Smart: idle children exit, busy ones when their client is done; fast and immediate end sessions too. */
+  /**
+   * A node's status changed (docs/behaviour.md#failover): sessions end as pgpool's killed
+   * children do (the client's connection closes without a message) — every one, or those
+   * using `node` — and every child's cached connections are dropped.
+   */
+  endSessions(node: number, scope: 'all' | 'node'): void {
+    for (const child of this.all.values()) {
+      const s = child.session;
+      if (s && (scope === 'all' || s.usesNode(node))) s.stop('failover');
+      child.dropCache();
+    }
+  }
+
   shutdown(mode: StopMode): void {
     this.stopping = mode;
     for (const child of [...this.all.values()]) {

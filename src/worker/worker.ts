@@ -163,6 +163,9 @@ class Worker implements SessionEnv {
         this.janitor.stop();
         this.children.shutdown(m.mode);
         return;
+      case 'endSessions':
+        this.children.endSessions(m.node, m.scope);
+        return;
       case 'adminAnswer':
         this.supervisorAnswers.answer(m.reqId, m);
         return;

@@ -39,6 +39,8 @@ const running = new Set<Pooler>();
 export interface StartOptions {
   /** Resolves once the pooler has started, when its stderr does not say so (logging_collector, syslog only). */
   readonly started?: (dir: string) => Promise<unknown>;
+  /** More command-line arguments (-D, say). */
+  readonly args?: readonly string[];
 }
 
 export async function startPooler(
@@ -60,6 +62,8 @@ export async function startPooler(
       pcp_port: await freePort(),
       pcp_socket_dir: dir,
       pid_file_name: path.join(dir, 'pgpool.pid'),
+      // pgpool_status: each pooler its own, not /tmp's.
+      work_dir: dir,
       backend_hostname0: pg.host,
       backend_port0: pg.port,
       backend_clustering_mode: 'raw',
@@ -73,10 +77,14 @@ export async function startPooler(
     }),
   );
   for (const [name, text] of Object.entries(extraFiles)) fs.writeFileSync(path.join(dir, name), text);
-  const proc = spawn(process.execPath, [path.join(repoRoot, 'bin/pgpool-ts.js'), '-n', '-f', conf], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
+  const proc = spawn(
+    process.execPath,
+    [path.join(repoRoot, 'bin/pgpool-ts.js'), '-n', '-f', conf, ...(opts.args ?? [])],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    },
+  );
   let log = '';
   const waiters = new Set<() => void>();
   const onText = (b: Buffer) => {

@@ -72,6 +72,8 @@ export class Session {
   private relayed: Relay | RoutedRelay | undefined;
   /** The backend connection the client is using, while it has one (for reports). */
   private leased: ServerConnection | undefined;
+  /** A routed session's connection to its load-balance node. */
+  private leasedCompanion: ServerConnection | undefined;
   readonly startedAt = Date.now();
   private stopReason: string | undefined;
   /** PGPOOL SET overrides of the session-context parameters. */
@@ -175,6 +177,11 @@ export class Session {
     );
     this.stop('client_idle_limit', poolerError('IDLE_LIMIT', { limit: limitSeconds }));
     return true;
+  }
+
+  /** Whether the session holds a connection to `node` now. */
+  usesNode(node: number): boolean {
+    return this.leased?.address.node === node || this.leasedCompanion?.address.node === node;
   }
 
   /** Ends the session from outside: fast shutdown, client_idle_limit, authentication_timeout. */
@@ -283,6 +290,7 @@ export class Session {
       l.conn.timesUsed++;
     }
     this.leased = conn;
+    this.leasedCompanion = companion?.conn;
     // Registered before the greeting, so the key works as soon as the client has it; it cancels on every node the session holds.
     const { key: cancelKey, handle: keyHandle } = this.env.cancelKeys.issue(
       conn.pid,
@@ -320,6 +328,7 @@ export class Session {
     this.env.cancelKeys.void(keyHandle);
     this.transition('releasing');
     this.leased = undefined;
+    this.leasedCompanion = undefined;
     // log_per_node_statement shows the reset queries too, as pgpool's does.
     const perNode = this.settings.get('log_per_node_statement') ? this.logging!.connectionLog(conn) : undefined;
     const relay = this.relayed!;

@@ -3,25 +3,17 @@
 // the replication check fills SHOW pool_nodes (roles, pg_role, replication_state,
 // sync state, delay) and logs a standby whose replay is paused; without a primary found,
 // writes go to the main node, which refuses them itself; ALWAYS_PRIMARY needs no search.
-import { execFile } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPooler, stopAllPoolers, type ConfValues, type Pooler } from '../../helpers/pooler.js';
 import { freePort } from '../../helpers/ports.js';
+import { pcp, pcpSetup } from '../../helpers/pcp.js';
 import { pollUntil } from '../../helpers/poll.js';
 import { direct } from '../../helpers/routing.js';
 import { startAppPair, type ReplicatedPair } from '../../helpers/replicated-pair.js';
 
 let pair: ReplicatedPair;
-const run = promisify(execFile);
-const md5 = (t: string) => crypto.createHash('md5').update(t).digest('hex');
-/** The real pcp tool from Debian's pgpool2 (CI installs it). */
-const pcpTool = (name: string) =>
-  ['/usr/sbin', '/usr/bin'].map((d) => path.join(d, name)).find((f) => fs.existsSync(f)) ?? name;
 
 beforeAll(async () => {
   pair = await startAppPair();
@@ -82,19 +74,16 @@ describe('streaming replication: the primary found, the standby watched', () => 
   let p: Pooler;
   let metricsPort = 0;
   beforeAll(async () => {
-    const v = await run(pcpTool('pcp_node_count'), ['--version']);
-    // The 4.3 tools read node info without the by-time field the newer ones have.
-    const toolVersion = Number(/\(pgpool-II\) (\d+\.\d+)/.exec(v.stdout + v.stderr)?.[1] ?? 0);
+    const tools = await pcpSetup();
     p = await startPooler(
       clusterConf({
         delay_threshold: 1,
         log_standby_delay: 'if_over_threshold',
-        pcp_listen_addresses: '127.0.0.1',
-        pcp_client_version: toolVersion < 4.4 ? '4.3' : 'newest',
+        ...tools.values,
         metrics_port: (metricsPort = await freePort()),
         metrics_listen_addresses: '127.0.0.1',
       }),
-      { 'pcp.conf': `pcpadmin:${md5('pcppass')}\n` },
+      tools.files,
     );
     await p.waitForLog(/find_primary_node: primary node is 1/);
     // SHOW answers through the one worker after the node snapshot it was sent first.
@@ -123,15 +112,7 @@ describe('streaming replication: the primary found, the standby watched', () => 
 
   it('pcp_node_info: the standby’s role, pg_role and pg_stat_replication states; the primary’s', async () => {
     await nodesUntil(p, (r) => r[0].replication_state === 'streaming');
-    const pcpPort = /^pcp_port = (\d+)/m.exec(fs.readFileSync(p.conf, 'utf8'))![1];
-    const pass = path.join(p.dir, 'pcppass');
-    fs.writeFileSync(pass, '*:*:pcpadmin:pcppass\n', { mode: 0o600 });
-    const info = async (node: string) =>
-      (
-        await run(pcpTool('pcp_node_info'), ['-h', '127.0.0.1', '-p', pcpPort, '-U', 'pcpadmin', '-w', '-n', node], {
-          env: { ...process.env, PCPPASSFILE: pass },
-        })
-      ).stdout.trim();
+    const info = async (node: string) => (await pcp(p, 'pcp_node_info', ['-n', node])).stdout.trim();
     // hostname port status weight status-name pg_status role pg_role delay state sync-state last-change;
     // the standby is waiting: no session has used it (every statement goes to the primary).
     const standby = (await info('0')).split(' ');

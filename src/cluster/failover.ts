@@ -1,0 +1,197 @@
+// Failover and failback (docs/behaviour.md#failover), pgpool's failover() in the
+// supervisor: requests to detach a node (health check, PCP, a session that could not use
+// it) or attach one (PCP) are queued and carried out one at a time — the node table's
+// status, the sessions the change ends, failover_command / failback_command, and a new
+// primary search when the primary went away or a node came back. Decisions are pure
+// (policy/failover.ts); nothing else waits on this queue.
+import { exec } from 'node:child_process';
+import { nodeValue } from '../config/conf-loader.js';
+import type { PgpoolConfig } from '../config/schema.js';
+import { isAlive, type NodeSnapshot } from '../ipc/node-snapshot.js';
+import type { Logger } from '../logging/logger.js';
+import { hasPrimary } from '../policy/clustering.js';
+import {
+  attachIgnored,
+  attachRefusal,
+  detachRefusal,
+  expandCommand,
+  restartScope,
+  type CommandContext,
+  type CommandNode,
+  type RequestedNode,
+  type RestartScope,
+} from '../policy/failover.js';
+import type { NodeTable } from './node-table.js';
+
+export interface FailoverDeps {
+  readonly config: () => PgpoolConfig;
+  readonly table: NodeTable;
+  readonly log: () => Logger;
+  /** Searches for the primary again (find_primary_node_repeatedly); resolves when it is done. */
+  readonly searchPrimary: () => Promise<void>;
+  /** Ends the sessions the change affects, in every worker, and their cached connections. */
+  readonly endSessions: (node: number, scope: RestartScope) => void;
+  /** Runs a command through the shell; resolves when it has exited (its status is ignored, as pgpool's). */
+  readonly run?: (command: string) => Promise<void>;
+}
+
+/** A detach: why it was asked for (health_check_timeout expiry restarts every session, as pgpool). */
+export interface DetachWhy {
+  readonly timedOut: boolean;
+}
+
+function runShell(command: string): Promise<void> {
+  return new Promise((resolve) => exec(command, () => resolve()));
+}
+
+export class Failover {
+  private queue: Promise<void> = Promise.resolve();
+  private pending = 0;
+
+  constructor(private readonly deps: FailoverDeps) {}
+
+  /** A failover or failback is queued or running. */
+  get inProgress(): boolean {
+    return this.pending > 0;
+  }
+
+  /** Resolves when every request queued so far has been carried out. */
+  settled(): Promise<void> {
+    return this.queue;
+  }
+
+  private requested(id: number): RequestedNode {
+    const n = this.deps.table.snapshot().find((x) => x.id === id);
+    const flag = n ? nodeValue(this.deps.config().backend_flag, id) : '';
+    return { id, status: n?.status, disallowFailover: flag.includes('DISALLOW_TO_FAILOVER') };
+  }
+
+  /** Why a detach of node `id` would be refused now (undefined: it would be taken). */
+  detachRefused(id: number): string | undefined {
+    return detachRefusal(this.requested(id), process.pid);
+  }
+
+  /** A request to detach node `id`: pgpool's refusal text, or undefined when it is queued. */
+  detach(id: number, why: DetachWhy): string | undefined {
+    const refusal = this.detachRefused(id);
+    if (refusal) return refusal;
+    this.deps.log().info(`received degenerate backend request for node_id: ${id} from pid [${process.pid}]`);
+    this.enqueue(() => this.degenerate(id, why));
+    return undefined;
+  }
+
+  /** A request to attach node `id`: pgpool's refusal text, or undefined when it is queued. */
+  attach(id: number): string | undefined {
+    const refusal = attachRefusal(this.requested(id), !hasPrimary(this.deps.config().backend_clustering_mode));
+    if (refusal) return refusal;
+    this.deps.log().info(`received failback request for node_id: ${id} from pid [${process.pid}]`);
+    this.enqueue(() => this.failback(id));
+    return undefined;
+  }
+
+  private enqueue(step: () => Promise<void>): void {
+    this.pending++;
+    this.queue = this.queue
+      .then(step)
+      .catch((e: Error) => this.deps.log().error(`failover failed: ${e.message}`))
+      .finally(() => this.pending--);
+  }
+
+  private node(cfg: PgpoolConfig, id: number | undefined): CommandNode | undefined {
+    if (id === undefined) return undefined;
+    return {
+      id,
+      host: nodeValue(cfg.backend_hostname, id),
+      port: nodeValue(cfg.backend_port, id),
+      dataDirectory: nodeValue(cfg.backend_data_directory, id),
+    };
+  }
+
+  private async command(template: string, context: CommandContext): Promise<void> {
+    if (template === '') return;
+    const command = expandCommand(template, context);
+    this.deps.log().info(`execute command: ${command}`);
+    await (this.deps.run ?? runShell)(command);
+  }
+
+  private async degenerate(id: number, why: DetachWhy): Promise<void> {
+    const cfg = this.deps.config();
+    const log = this.deps.log();
+    const table = this.deps.table;
+    const before = table.snapshot();
+    const target = this.node(cfg, id)!;
+    if (!isAlive(before.find((n) => n.id === id) ?? { status: 'unused' })) {
+      log.info(this.notValid(id, before));
+      return;
+    }
+    const withPrimary = hasPrimary(cfg.backend_clustering_mode);
+    const primaryBefore = withPrimary ? table.primaryId : undefined;
+    const oldMain = mainId(before);
+    log.info(`=== Starting degeneration. shutdown host ${target.host}(${target.port}) ===`);
+    table.transition(id, 'down');
+    const newMain = mainId(table.snapshot());
+    if (newMain === undefined) log.info('failover: no valid backend node found');
+    const scope = restartScope({ withPrimary, failed: id, primaryBefore, timedOut: why.timedOut });
+    if (scope === 'node')
+      log.info(
+        `Do not restart children because we are switching over node id ${id} host: ${target.host} port: ${target.port} and we are in streaming replication mode`,
+      );
+    else log.info('Restart all children');
+    this.deps.endSessions(id, scope);
+    await this.command(cfg.failover_command, {
+      node: target,
+      target: this.node(cfg, newMain),
+      oldMain: oldMain ?? -1,
+      oldPrimary: this.node(cfg, primaryBefore),
+    });
+    if (withPrimary && (primaryBefore === id || primaryBefore === undefined)) await this.deps.searchPrimary();
+    if (withPrimary) log.info(`failover: set new primary node: ${table.primaryId ?? -1}`);
+    log.info(`failover: set new main node: ${mainId(table.snapshot()) ?? -1}`);
+    log.info(`=== Failover done. shutdown host ${target.host}(${target.port}) ===`);
+  }
+
+  private notValid(id: number, nodes: NodeSnapshot): string {
+    return detachRefusal({ id, status: nodes.find((n) => n.id === id)?.status, disallowFailover: false }, process.pid)!;
+  }
+
+  private async failback(id: number): Promise<void> {
+    const cfg = this.deps.config();
+    const log = this.deps.log();
+    const table = this.deps.table;
+    const target = this.node(cfg, id)!;
+    const ignored = attachIgnored(this.requested(id));
+    if (ignored) {
+      log.info(ignored);
+      return;
+    }
+    const before = table.snapshot();
+    const withPrimary = hasPrimary(cfg.backend_clustering_mode);
+    const oldMain = mainId(before);
+    // pgpool's PRIMARY_NODE_ID: the primary, else the main node.
+    const oldPrimary = withPrimary ? (table.primaryId ?? oldMain) : oldMain;
+    const allDown = before.every((n) => !isAlive(n));
+    log.info(`=== Starting fail back. reconnect host ${target.host}(${target.port}) ===`);
+    table.transition(id, 'waiting');
+    await this.command(cfg.failback_command, {
+      node: target,
+      target: this.node(cfg, mainId(table.snapshot())),
+      oldMain: oldMain ?? -1,
+      oldPrimary: this.node(cfg, oldPrimary),
+    });
+    if (withPrimary && !allDown && table.primaryId !== undefined && table.primaryId !== id)
+      log.info(
+        `Do not restart children because we are failing back node id ${id} host: ${target.host} port: ${target.port} and we are in streaming replication mode and not all backends were down`,
+      );
+    else {
+      log.info('Restart all children');
+      this.deps.endSessions(id, 'all');
+    }
+    if (withPrimary) await this.deps.searchPrimary();
+    log.info(`=== Failback done. reconnect host ${target.host}(${target.port}) ===`);
+  }
+}
+
+/** pgpool's main node: the lowest-id alive node. */
+function mainId(nodes: NodeSnapshot): number | undefined {
+  return nodes.find(isAlive)?.id;
+}

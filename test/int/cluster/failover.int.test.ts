@@ -1,0 +1,177 @@
+// Health checks and failover against a real primary and a real streaming standby: a
+// stopped standby is detached after the health check's retries (sessions not on it go on,
+// reads go to the primary, pgpool_status and pcp_node_info say down) and comes back with
+// pcp_attach_node; a stopped primary is detached, failover_command promotes the standby
+// (its arguments recorded), writes resume on it, and the old primary stays down across a
+// pooler restart until -D.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { pgCtl } from '../../../src/dev/postgres-instance.js';
+import { waitUntil } from '../../../src/dev/replicated-pair.js';
+import { pcp, pcpSetup } from '../../helpers/pcp.js';
+import { pollUntil } from '../../helpers/poll.js';
+import { startPooler, stopAllPoolers, type ConfValues, type Pooler } from '../../helpers/pooler.js';
+import { startAppPair, type ReplicatedPair } from '../../helpers/replicated-pair.js';
+import { portOf, primaryFound, routingConf, withClient } from '../../helpers/routing.js';
+
+const pairs: ReplicatedPair[] = [];
+const dirs: string[] = [];
+
+afterAll(async () => {
+  await stopAllPoolers();
+  for (const p of pairs) await p.stop();
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** Health check every second, one retry a second later. */
+const HEALTH_CHECK: ConfValues = {
+  health_check_period: 1,
+  health_check_max_retries: 1,
+  health_check_retry_delay: 1,
+  health_check_timeout: 5,
+  health_check_user: 'postgres',
+};
+
+async function pooler(pair: ReplicatedPair, values: ConfValues, args: string[] = []): Promise<Pooler> {
+  const { values: pcpValues, files } = await pcpSetup();
+  const p = await startPooler(routingConf(pair, { ...pcpValues, ...values }), files, {}, { args });
+  await primaryFound(p);
+  return p;
+}
+
+const showNodes = (p: Pooler) => withClient(p, async (c) => (await c.query('SHOW pool_nodes')).rows);
+
+async function clientAs(p: Pooler, application_name: string): Promise<pg.Client> {
+  const c = new pg.Client({ ...p.client('postgres', 'app'), application_name });
+  c.on('error', () => {});
+  await c.connect();
+  return c;
+}
+
+describe('a standby that stops', () => {
+  it('is detached after the retries; sessions not on it go on; pcp_attach_node brings it back', async () => {
+    const pair = await startAppPair();
+    pairs.push(pair);
+    const p = await pooler(pair, {
+      ...HEALTH_CHECK,
+      num_init_children: 3,
+      app_name_redirect_preference_list: 'keeper:primary',
+    });
+    const onStandby = await clientAs(p, 'reader');
+    const keeper = await clientAs(p, 'keeper');
+    expect(await portOf(onStandby)).toBe(pair.standby.port);
+    expect(await portOf(keeper)).toBe(pair.primary.port);
+
+    await pgCtl(pair.standby.dataDir, ['-m', 'fast', '-w', 'stop']);
+    await p.waitForLog(/=== Failover done\. shutdown host 127\.0\.0\.1\(\d+\) ===/, 20_000);
+    const log = p.logs();
+    expect(log).toMatch(/health check retrying on DB node: 0 \(round:1\)/);
+    expect(log).toMatch(/health check failed on node 0 \(timeout:0\)/);
+    expect(log).toMatch(/received degenerate backend request for node_id: 0 from pid \[\d+\]/);
+    expect(log).toMatch(/Do not restart children because we are switching over node id 0 host: 127\.0\.0\.1/);
+
+    // The session on the primary alone goes on; the one reading on the standby has ended.
+    expect(await portOf(keeper)).toBe(pair.primary.port);
+    await expect(onStandby.query('SELECT 1')).rejects.toThrow();
+    await withClient(p, async (c) => expect(await portOf(c)).toBe(pair.primary.port));
+    const nodes = await showNodes(p);
+    expect(nodes.map((r) => [r.status, r.pg_status, r.role])).toEqual([
+      ['down', 'down', 'standby'],
+      ['up', 'up', 'primary'],
+    ]);
+    expect(fs.readFileSync(path.join(p.dir, 'pgpool_status'), 'utf8')).toBe('down\nup\n');
+    const info = (await pcp(p, 'pcp_node_info', ['-n', '0'])).stdout.trim().split(' ');
+    expect(info.slice(2, 6)).toEqual(['3', '1.000000', 'down', 'down']);
+    const stats = await withClient(p, async (c) => (await c.query('SHOW pool_health_check_stats')).rows[0]);
+    expect(stats).toMatchObject({ status: 'down', fail_count: '1', max_retry_count: '1' });
+    expect(Number(stats.retry_count)).toBeGreaterThanOrEqual(1);
+    expect(Number(stats.success_count)).toBeGreaterThanOrEqual(1);
+    expect(stats.last_failed_health_check).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+
+    // Started again and streaming, it stays down until attached (pgpool's rule).
+    await pgCtl(pair.standby.dataDir, ['-l', path.join(pair.standby.dataDir, 'server.log'), '-w', 'start']);
+    await waitUntil(
+      pair.primary.port,
+      "SELECT count(*) = 1 FROM pg_stat_replication WHERE state = 'streaming'",
+      'streaming',
+    );
+    expect((await showNodes(p))[0].status).toBe('down');
+    expect((await pcp(p, 'pcp_attach_node', ['-n', '0'])).stdout).toMatch(/pcp_attach_node -- Command Successful/);
+    await p.waitForLog(/=== Failback done\. reconnect host 127\.0\.0\.1\(\d+\) ===/);
+    expect(p.logs()).toMatch(/Do not restart children because we are failing back node id 0/);
+    await pollUntil(
+      () => withClient(p, async (c) => (await portOf(c)) === pair.standby.port),
+      'reads on the attached standby',
+    );
+    expect(fs.readFileSync(path.join(p.dir, 'pgpool_status'), 'utf8')).toBe('up\nup\n');
+    // The session that never used the standby is still there.
+    expect(await portOf(keeper)).toBe(pair.primary.port);
+    await keeper.end();
+    await p.stop();
+  });
+});
+
+describe('a primary that stops', () => {
+  it('failover_command promotes the standby, writes resume there, and the old primary stays down until -D', async () => {
+    const pair = await startAppPair();
+    pairs.push(pair);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgpool-ts-failover-'));
+    dirs.push(dir);
+    const args = path.join(dir, 'args');
+    const script = path.join(dir, 'failover.sh');
+    // pgpool's placeholders in the order of its sample script; the new main node (%H:%r) is promoted.
+    fs.writeFileSync(
+      script,
+      `#!/bin/sh\necho "$@" >> ${args}\npsql -h "$6" -p "$9" -U postgres -d postgres -Atc 'SELECT pg_promote()' >> ${args}.out 2>&1\n`,
+      { mode: 0o755 },
+    );
+    const values: ConfValues = {
+      ...HEALTH_CHECK,
+      work_dir: dir,
+      backend_data_directory0: pair.standby.dataDir,
+      backend_data_directory1: pair.primary.dataDir,
+      failover_command: `${script} %d %h %p %D %m %H %M %P %r %R %N %S`,
+    };
+    const p = await pooler(pair, values);
+    await withClient(p, (c) => c.query("INSERT INTO t (v) VALUES ('before')"));
+
+    const stoppedAt = Date.now();
+    await pgCtl(pair.primary.dataDir, ['-m', 'fast', '-w', 'stop']);
+    const write = () =>
+      withClient(p, async (c) =>
+        portOf(c, "INSERT INTO t (v) VALUES ('after') RETURNING inet_server_port() AS port"),
+      ).catch(() => undefined);
+    await pollUntil(async () => (await write()) === pair.standby.port, 'a write on the promoted standby', 30_000, 100);
+    const resumedMs = Date.now() - stoppedAt;
+    // health_check_period × (max_retries + 1) + 2 s
+    expect(resumedMs).toBeLessThanOrEqual(1000 * 2 + 2000);
+
+    const { primary, standby } = pair;
+    expect(fs.readFileSync(args, 'utf8')).toBe(
+      `1 ${primary.host} ${primary.port} ${primary.dataDir} 0 ${standby.host} 0 1 ${standby.port} ${standby.dataDir} ${primary.host} ${primary.port}\n`,
+    );
+    expect(p.logs()).toMatch(/Restart all children/);
+    await pollUntil(async () => (await showNodes(p))[0].role === 'primary', 'node 0 shown as the primary');
+    expect((await showNodes(p)).map((r) => [r.status, r.role])).toEqual([
+      ['up', 'primary'],
+      ['down', 'standby'],
+    ]);
+    expect(fs.readFileSync(path.join(dir, 'pgpool_status'), 'utf8')).toBe('up\ndown\n');
+    await p.stop();
+
+    // Restarted on the same pgpool_status: the old primary is still down.
+    const again = await startPooler(routingConf(pair, { work_dir: dir }));
+    await again.waitForLog(/reading status file: 1 th backend is set to down status/);
+    await pollUntil(async () => (await showNodes(again))[0].role === 'primary', 'node 0 the primary after restart');
+    expect((await showNodes(again)).map((r) => r.status)).toEqual(['up', 'down']);
+    await again.stop();
+    // -D discards it: the old primary is configured again and waits, as a new node does.
+    const discarded = await startPooler(routingConf(pair, { work_dir: dir }), {}, {}, { args: ['-D'] });
+    await discarded.waitForLog(/Backend status file .*pgpool_status discarded/);
+    expect((await showNodes(discarded))[1].status).toBe('waiting');
+    await discarded.stop();
+  });
+});
