@@ -57,10 +57,16 @@ export class ClusterMonitor {
     this.health = new HealthCheck({
       ...deps,
       failed: (id, timedOut) => {
-        const refusal = this.failover.detach(id, { timedOut });
+        const refusal = this.failover.detach(id, { timedOut, automatic: true });
         if (refusal) deps.log().info(refusal);
       },
     });
+  }
+
+  /** A session could not connect to node `id` (failover_on_backend_error): detach it. */
+  nodeFailed(id: number): void {
+    const refusal = this.failover.detach(id, { timedOut: false, automatic: true });
+    if (refusal) this.deps.log().info(refusal);
   }
 
   /** pcp_attach_node: pgpool's refusal, or undefined when the failback is queued. */
@@ -80,7 +86,7 @@ export class ClusterMonitor {
       const until = Date.now() + durationMs(this.deps.config(), 'recovery_timeout');
       while (clients() > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, GRACEFUL_POLL_MS));
     }
-    const refusal = this.failover.detach(id, { timedOut: false });
+    const refusal = this.failover.detach(id, { timedOut: false, automatic: false });
     if (!refusal && graceful) await this.failover.settled();
     return refusal;
   }

@@ -38,6 +38,8 @@ export interface FailoverDeps {
 /** A detach: why it was asked for (health_check_timeout expiry restarts every session, as pgpool). */
 export interface DetachWhy {
   readonly timedOut: boolean;
+  /** The health check or a session asked, not an administrator: the last alive node is kept. */
+  readonly automatic: boolean;
 }
 
 function runShell(command: string): Promise<void> {
@@ -67,13 +69,15 @@ export class Failover {
   }
 
   /** Why a detach of node `id` would be refused now (undefined: it would be taken). */
-  detachRefused(id: number): string | undefined {
-    return detachRefusal(this.requested(id), process.pid);
+  detachRefused(id: number, automatic = false): string | undefined {
+    const alive = this.deps.table.snapshot().filter(isAlive);
+    const lastAlive = automatic && alive.length === 1 && alive[0].id === id;
+    return detachRefusal(this.requested(id), process.pid, lastAlive);
   }
 
   /** A request to detach node `id`: pgpool's refusal text, or undefined when it is queued. */
   detach(id: number, why: DetachWhy): string | undefined {
-    const refusal = this.detachRefused(id);
+    const refusal = this.detachRefused(id, why.automatic);
     if (refusal) return refusal;
     this.deps.log().info(`received degenerate backend request for node_id: ${id} from pid [${process.pid}]`);
     this.enqueue(() => this.degenerate(id, why));

@@ -74,6 +74,8 @@ export type FromWorker =
   | { t: 'clientLost'; connId: number }
   /** A session of this worker opened the first connection to a node that was still waiting. */
   | { t: 'nodeUsed'; node: number }
+  /** A session could not connect to `node` (failover_on_backend_error): a detach request. */
+  | { t: 'nodeFailed'; node: number }
   | { t: 'report'; reqId: number; children: ChildReport[]; counts: NodeCounts }
   | { t: 'metrics'; reqId: number; json: object[] }
   /** Whether this worker held the key of a cancel request, and forwarded it. */

@@ -17,14 +17,21 @@ export interface RequestedNode {
 const alive = (s: NodeStatus | undefined) => s === 'waiting' || s === 'up';
 const code = (s: NodeStatus | undefined) => NODE_STATUS_CODE[s ?? 'unused'];
 
-/** Why a detach (degenerate) request is refused, in pgpool's words; undefined when it goes ahead. */
-export function detachRefusal(n: RequestedNode, pid: number): string | undefined {
+/**
+ * Why a detach (degenerate) request is refused, in pgpool's words; undefined when it goes
+ * ahead. `lastAlive`: an automatic request (health check, a session) for the only alive
+ * node — pgpool-ts keeps it, so that service resumes by itself when it is back (pgpool
+ * would leave every client refused until pcp_attach_node).
+ */
+export function detachRefusal(n: RequestedNode, pid: number, lastAlive = false): string | undefined {
   if (n.id < 0 || n.id >= MAX_NODES)
     return `invalid degenerate backend request, node id: ${n.id} is out of range. node id must be between [0 and ${MAX_NODES}]`;
   if (!alive(n.status))
     return `invalid degenerate backend request, node id : ${n.id} status: [${code(n.status)}] is not valid for failover`;
   if (n.disallowFailover)
     return `degenerate backend request for node_id: ${n.id} from pid [${pid}] is canceled because failover is disallowed on the node`;
+  if (lastAlive)
+    return `degenerate backend request for node_id: ${n.id} from pid [${pid}] is canceled because it is the last node alive`;
   return undefined;
 }
 

@@ -177,6 +177,21 @@ export const CATALOGUE = {
     message: 'failed to create a backend connection',
     detail: '{detail}',
   },
+  // failover_on_backend_error (docs/behaviour.md#failover): pgpool's texts.
+  BACKEND_FAILOVER: {
+    sqlstate: SqlState.InternalError,
+    severity: 'FATAL',
+    log: 'info',
+    message: 'failed to create a backend connection',
+    detail: 'executing failover on backend',
+  },
+  BACKEND_NO_FAILOVER: {
+    sqlstate: SqlState.InternalError,
+    severity: 'FATAL',
+    log: 'info',
+    message: 'failed to create a backend {node} connection',
+    detail: 'not executing failover because failover_on_backend_error is off',
+  },
   NO_BACKEND: {
     sqlstate: SqlState.InternalError,
     severity: 'FATAL',

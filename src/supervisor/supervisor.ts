@@ -257,6 +257,9 @@ export class Supervisor {
       case 'nodeUsed':
         this.nodes.used(m.node);
         return;
+      case 'nodeFailed':
+        this.cluster.nodeFailed(m.node);
+        return;
       case 'adminQuery':
         this.admin.showReport(m.name).then(
           (report) => this.workers.send(w, { t: 'adminAnswer', reqId: m.reqId, report }),

@@ -12,7 +12,7 @@ import type { PgpoolConfig } from '../config/schema.js';
 import type { SessionSettings } from '../config/session-settings.js';
 import { assertNever, Outbox, Requests } from '../ipc/channel.js';
 import type { FromWorker, ToWorker } from '../ipc/messages.js';
-import type { NodeSnapshot } from '../ipc/node-snapshot.js';
+import { isAlive, type NodeSnapshot } from '../ipc/node-snapshot.js';
 import { decodeConfig } from '../ipc/wire.js';
 import { configuredLogger, type Logger } from '../logging/logger.js';
 import type { DurationCounts } from '../metrics/duration-histogram.js';
@@ -241,6 +241,15 @@ class Worker implements SessionEnv {
       () => (this.routing ??= { classifier: new StatementClassifier(), facts: new CatalogFacts() }),
       (e: Error) => this.log.error(`the SQL parser could not be loaded; no load balancing: ${e.message}`),
     );
+  }
+
+  lastAlive(node: number): boolean {
+    const alive = this.nodes.filter(isAlive);
+    return alive.length === 1 && alive[0].id === node;
+  }
+
+  nodeUnreachable(node: number): void {
+    this.outbox.push({ t: 'nodeFailed', node });
   }
 
   nodeConnected(node: number): void {

@@ -41,8 +41,13 @@ export interface ReleaseHooks {
 
 export interface Pooling {
   lease(request: LeaseRequest): Promise<Lease>;
-  /** A routed session's second connection, to its load-balance node (undefined: none could be made). */
-  leaseCompanion(main: ServerConnection, request: LeaseRequest, address: BackendAddress): Promise<Lease | undefined>;
+  /** A routed session's second connection, to its load-balance node (undefined: none could be made; `failed` hears why). */
+  leaseCompanion(
+    main: ServerConnection,
+    request: LeaseRequest,
+    address: BackendAddress,
+    failed?: (e: unknown) => void,
+  ): Promise<Lease | undefined>;
   /** Gives the connection (and a routed session's companion) back after its relay ended; true when it was kept for the next client. */
   release(
     conn: ServerConnection,

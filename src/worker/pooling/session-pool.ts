@@ -71,7 +71,12 @@ export class SessionPool implements Pooling {
    * `main`: the one cached with it when it is there, else a new one (undefined when it
    * cannot be made: the session then runs on its main connection alone).
    */
-  async leaseCompanion(main: ServerConnection, req: LeaseRequest, address: BackendAddress): Promise<Lease | undefined> {
+  async leaseCompanion(
+    main: ServerConnection,
+    req: LeaseRequest,
+    address: BackendAddress,
+    failed: (e: unknown) => void = () => {},
+  ): Promise<Lease | undefined> {
     const cached = main.companion;
     main.companion = undefined;
     if (cached?.state === 'cached' && cached.node === address.node) {
@@ -87,7 +92,8 @@ export class SessionPool implements Pooling {
     try {
       const { conn, extra } = await openServerConnection(address, req.cacheKey, req.user, req.database, password);
       return { conn, reused: false, extra };
-    } catch {
+    } catch (e) {
+      failed(e);
       return undefined;
     }
   }

@@ -2,8 +2,11 @@
 // refusal byte for byte, or an error of the catalogue.
 import { describeAddress, type BackendAddress } from '../../backend/address.js';
 import { BackendConnectError, BackendRefusedError } from '../../backend/errors.js';
+import { nodeValue } from '../../config/conf-loader.js';
+import type { Logger } from '../../logging/logger.js';
 import { errorResponse } from '../../protocol/backend-write.js';
 import { poolerError, PoolerError } from '../../protocol/errors.js';
+import type { SessionEnv } from './session-env.js';
 
 /** The catalogue error for a failure on the way to a backend connection. */
 export function refusalError(e: unknown, address: BackendAddress | undefined): PoolerError {
@@ -18,4 +21,40 @@ export function refusalError(e: unknown, address: BackendAddress | undefined): P
 /** The bytes the client gets for it. */
 export function refusalBytes(e: unknown, address: BackendAddress | undefined): Buffer {
   return e instanceof BackendRefusedError ? e.raw : errorResponse(refusalError(e, address));
+}
+
+/**
+ * failover_on_backend_error (docs/behaviour.md#failover): a node a session cannot reach is
+ * detached (unless DISALLOW_TO_FAILOVER, or the only alive node); returns what the client is told when it is the
+ * session's main node. A load-balance node that cannot be reached leaves the session on
+ * the primary, with no error.
+ */
+export function backendFailure(
+  e: unknown,
+  address: BackendAddress | undefined,
+  main: boolean,
+  env: Pick<SessionEnv, 'config' | 'nodeUnreachable' | 'lastAlive'>,
+  log: Logger,
+): unknown {
+  if (!(e instanceof BackendConnectError && e.kind === 'unreachable' && address)) return e;
+  const cfg = env.config;
+  const node = address.node;
+  if (nodeValue(cfg.backend_flag, node).includes('DISALLOW_TO_FAILOVER') || env.lastAlive(node)) return e;
+  log.info(
+    { node, error: e.message },
+    `failed to connect to PostgreSQL server of node ${node} at ${describeAddress(address)}`,
+  );
+  if (!cfg.failover_on_backend_error) {
+    if (!main)
+      log.info(
+        {
+          detail:
+            'skip this backend because because failover_on_backend_error is off and we are in streaming replication mode and node is standby node',
+        },
+        `failed to create a backend ${node} connection`,
+      );
+    return poolerError('BACKEND_NO_FAILOVER', { node });
+  }
+  env.nodeUnreachable(node);
+  return poolerError('BACKEND_FAILOVER');
 }

@@ -37,6 +37,10 @@ export interface SessionEnv {
   readonly statementCounts: StatementCounts;
   /** A node is over its delay threshold now (the latest node snapshot). */
   nodeDelayed(node: number): boolean;
+  /** A session could not connect to `node`: with failover_on_backend_error the supervisor detaches it. */
+  nodeUnreachable(node: number): void;
+  /** `node` is the only alive node in the latest snapshot (an automatic detach keeps it). */
+  lastAlive(node: number): boolean;
   /** A session opened a new connection to `node` (the node table learns it is up). */
   nodeConnected(node: number): void;
   /** Where this database's query and transaction durations are counted. */

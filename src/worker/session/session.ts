@@ -26,7 +26,7 @@ import { routedRelay } from './routed-session.js';
 import { RequestTiming } from '../relay/request-timing.js';
 import { cancelKeyLength, effectiveMinor, greeting } from './greeting.js';
 import { authenticateByHba, heldPassword, type HbaProof } from './hba-auth.js';
-import { refusalBytes, refusalError } from './refusal.js';
+import { backendFailure, refusalBytes, refusalError } from './refusal.js';
 import { peerOf, type SessionEnv } from './session-env.js';
 import { SessionLogging } from './session-logging.js';
 
@@ -267,7 +267,7 @@ export class Session {
       lease = await pool.lease(request);
     } catch (e) {
       messages.detach();
-      this.refuse(e, address);
+      this.refuse(backendFailure(e, address, true, this.env, this.log), address);
       this.transition('ended');
       return { end: 'refused', startup, reused: false, backendPid: 0, cached: false };
     }
@@ -275,7 +275,9 @@ export class Session {
     // Load balancing over a second node: its connection too (without it, the primary serves all).
     const companion =
       plan.standby && this.env.routing && request && !request.replication
-        ? await pool.leaseCompanion(conn, request, plan.standby)
+        ? await pool.leaseCompanion(conn, request, plan.standby, (e) =>
+            backendFailure(e, plan.standby, false, this.env, this.log),
+          )
         : undefined;
     const rest = Buffer.concat([clientRest, messages.detach()]);
     if (this.stopReason) {

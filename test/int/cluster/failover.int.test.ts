@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgCtl } from '../../../src/dev/postgres-instance.js';
 import { waitUntil } from '../../../src/dev/replicated-pair.js';
 import { pcp, pcpSetup } from '../../helpers/pcp.js';
@@ -52,9 +52,13 @@ async function clientAs(p: Pooler, application_name: string): Promise<pg.Client>
 }
 
 describe('a standby that stops', () => {
-  it('is detached after the retries; sessions not on it go on; pcp_attach_node brings it back', async () => {
-    const pair = await startAppPair();
+  let pair: ReplicatedPair;
+  beforeAll(async () => {
+    pair = await startAppPair();
     pairs.push(pair);
+  });
+
+  it('is detached after the retries; sessions not on it go on; pcp_attach_node brings it back', async () => {
     const p = await pooler(pair, {
       ...HEALTH_CHECK,
       num_init_children: 3,
@@ -112,6 +116,29 @@ describe('a standby that stops', () => {
     await keeper.end();
     await p.stop();
   });
+
+  it('failover_on_backend_error: a session that cannot reach it detaches it and reads on the primary', async () => {
+    const p = await pooler(pair, {});
+    await pgCtl(pair.standby.dataDir, ['-m', 'fast', '-w', 'stop']);
+    try {
+      // No health check runs: the session's own failure detaches the standby; the client sees no error.
+      await withClient(p, async (c) => expect(await portOf(c)).toBe(pair.primary.port));
+      await p.waitForLog(/=== Failover done\. shutdown host 127\.0\.0\.1\(\d+\) ===/);
+      expect(p.logs()).toMatch(/failed to connect to PostgreSQL server of node 0/);
+      expect((await showNodes(p)).map((r) => r.status)).toEqual(['down', 'up']);
+    } finally {
+      await pgCtl(pair.standby.dataDir, ['-l', path.join(pair.standby.dataDir, 'server.log'), '-w', 'start']);
+    }
+    await p.stop();
+    // Off: the standby is skipped for the session and stays up.
+    const off = await pooler(pair, { failover_on_backend_error: false });
+    await pgCtl(pair.standby.dataDir, ['-m', 'fast', '-w', 'stop']);
+    await withClient(off, async (c) => expect(await portOf(c)).toBe(pair.primary.port));
+    await off.waitForLog(/failed to create a backend 0 connection/);
+    expect((await showNodes(off)).map((r) => r.status)).toEqual(['up', 'up']);
+    expect(off.logs()).not.toMatch(/degenerate/);
+    await off.stop();
+  });
 });
 
 describe('a primary that stops', () => {
@@ -140,14 +167,17 @@ describe('a primary that stops', () => {
 
     const stoppedAt = Date.now();
     await pgCtl(pair.primary.dataDir, ['-m', 'fast', '-w', 'stop']);
+    const errors: string[] = [];
     const write = () =>
       withClient(p, async (c) =>
         portOf(c, "INSERT INTO t (v) VALUES ('after') RETURNING inet_server_port() AS port"),
-      ).catch(() => undefined);
+      ).catch((e: pg.DatabaseError) => void errors.push(`${e.code} ${e.message} / ${e.detail}`));
     await pollUntil(async () => (await write()) === pair.standby.port, 'a write on the promoted standby', 30_000, 100);
     const resumedMs = Date.now() - stoppedAt;
     // health_check_period × (max_retries + 1) + 2 s
     expect(resumedMs).toBeLessThanOrEqual(1000 * 2 + 2000);
+    // The first write's session could not reach the primary: pgpool's answer, and the failover it starts.
+    expect(errors[0]).toBe('XX000 failed to create a backend connection / executing failover on backend');
 
     const { primary, standby } = pair;
     expect(fs.readFileSync(args, 'utf8')).toBe(

@@ -37,6 +37,12 @@ describe('detachRefusal', () => {
   ])('%s', (_name, node, expected) => {
     expect(detachRefusal(node, 42)).toBe(expected);
   });
+
+  it('keeps the last alive node when the request is automatic', () => {
+    expect(detachRefusal({ id: 0, status: 'up', disallowFailover: false }, 42, true)).toBe(
+      'degenerate backend request for node_id: 0 from pid [42] is canceled because it is the last node alive',
+    );
+  });
 });
 
 describe('attach', () => {
