@@ -35,6 +35,12 @@ export interface PcpDeps {
   /** pcp_attach_node / pcp_detach_node: pgpool's refusal text, or undefined when the request was taken. */
   readonly attachNode: (id: number) => string | undefined;
   readonly detachNode: (id: number, graceful: boolean) => Promise<string | undefined>;
+  /** pcp_promote_node: pgpool's refusal (a FATAL ends the connection), or undefined. */
+  readonly promoteNode: (
+    id: number,
+    switchover: boolean,
+    graceful: boolean,
+  ) => Promise<{ severity: 'ERROR' | 'FATAL'; message: string; detail?: string } | undefined>;
   readonly stop: (mode: 'smart' | 'fast' | 'immediate') => void;
   /** The supervisor's logger now (remade on reload). */
   readonly log: () => Logger;
@@ -168,6 +174,19 @@ class PcpConnection {
         const id = /^-?\d+$/.test(arg) ? Number(arg) : -1;
         const refusal = req.type === 'C' ? d.attachNode(id) : await d.detachNode(id, req.type === 'd');
         s.write(refusal ? pcpError('ERROR', refusal) : pcpPacket(req.type === 'C' ? 'c' : 'd', 'CommandComplete'));
+        return;
+      }
+      case 'J':
+      case 'j': {
+        // "N \0o": the id up to the space, the option byte after its NUL (s: switchover).
+        const text = req.payload.toString('latin1');
+        const idText = text.slice(0, Math.max(0, text.indexOf(' ')));
+        const id = /^-?\d+$/.test(idText) ? Number(idText) : -1;
+        const option = text[text.indexOf(' ') + 2] ?? 'n';
+        const refusal = await d.promoteNode(id, option === 's', req.type === 'j');
+        if (!refusal) s.write(pcpPacket('d', 'CommandComplete'));
+        else if (refusal.severity === 'FATAL') this.fatal(refusal.message, refusal.detail);
+        else s.write(pcpError('ERROR', refusal.message, refusal.detail));
         return;
       }
       case 'Z':

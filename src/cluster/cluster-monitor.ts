@@ -9,7 +9,7 @@ import type { NodeSnapshot } from '../ipc/node-snapshot.js';
 import type { Logger } from '../logging/logger.js';
 import type { RestartScope } from '../policy/failover.js';
 import type { CredentialFiles } from './check-connection.js';
-import { Failover } from './failover.js';
+import { Failover, type PromoteRefusal } from './failover.js';
 import { HealthCheck, type HealthStats } from './health-check.js';
 import type { NodeTable } from './node-table.js';
 import { PrimarySearch } from './primary-search.js';
@@ -42,7 +42,7 @@ export class ClusterMonitor {
 
   constructor(private readonly deps: ClusterDeps) {
     this.search = new PrimarySearch(deps);
-    this.check = new ReplicationCheck(deps);
+    this.check = new ReplicationCheck({ ...deps, falsePrimary: (id) => this.nodeFailed(id) });
     this.table = deps.table;
     const file = () => statusFilePath(deps.config(), deps.configDir);
     this.statusFile = new StatusFile(file, deps.log);
@@ -60,6 +60,11 @@ export class ClusterMonitor {
         const refusal = this.failover.detach(id, { timedOut, automatic: true });
         if (refusal) deps.log().info(refusal);
       },
+      autoFailback: (id) => {
+        const refusal = this.failover.attach(id);
+        if (refusal) deps.log().info(refusal);
+      },
+      switching: () => this.failover.inProgress,
     });
   }
 
@@ -83,12 +88,29 @@ export class ClusterMonitor {
     if (graceful) {
       const refusal = this.failover.detachRefused(id);
       if (refusal) return refusal;
-      const until = Date.now() + durationMs(this.deps.config(), 'recovery_timeout');
-      while (clients() > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, GRACEFUL_POLL_MS));
+      await this.noClients(clients);
     }
     const refusal = this.failover.detach(id, { timedOut: false, automatic: false });
     if (!refusal && graceful) await this.failover.settled();
     return refusal;
+  }
+
+  /** pcp_promote_node [-g] [-s]: graceful first waits, as a graceful detach does, until no client is connected. */
+  async promote(
+    id: number,
+    switchover: boolean,
+    graceful: boolean,
+    clients: () => number,
+  ): Promise<PromoteRefusal | undefined> {
+    if (graceful) await this.noClients(clients);
+    const refusal = this.failover.promote(id, switchover);
+    if (!refusal && graceful) await this.failover.settled();
+    return refusal;
+  }
+
+  private async noClients(clients: () => number): Promise<void> {
+    const until = Date.now() + durationMs(this.deps.config(), 'recovery_timeout');
+    while (clients() > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, GRACEFUL_POLL_MS));
   }
 
   /** Health-check counters of node `id`. */

@@ -7,7 +7,7 @@
 import { exec } from 'node:child_process';
 import { nodeValue } from '../config/conf-loader.js';
 import type { PgpoolConfig } from '../config/schema.js';
-import { isAlive, type NodeSnapshot } from '../ipc/node-snapshot.js';
+import { isAlive, NODE_STATUS_CODE, type NodeSnapshot, type NodeStatus } from '../ipc/node-snapshot.js';
 import type { Logger } from '../logging/logger.js';
 import { hasPrimary } from '../policy/clustering.js';
 import {
@@ -35,11 +35,20 @@ export interface FailoverDeps {
   readonly run?: (command: string) => Promise<void>;
 }
 
+/** A PCP refusal of a promote request. */
+export interface PromoteRefusal {
+  readonly severity: 'ERROR' | 'FATAL';
+  readonly message: string;
+  readonly detail?: string;
+}
+
 /** A detach: why it was asked for (health_check_timeout expiry restarts every session, as pgpool). */
 export interface DetachWhy {
   readonly timedOut: boolean;
   /** The health check or a session asked, not an administrator: the last alive node is kept. */
   readonly automatic: boolean;
+  /** pcp_promote_node --switchover: the node failover_command is told to promote (%m). */
+  readonly promoteTo?: number;
 }
 
 function runShell(command: string): Promise<void> {
@@ -93,6 +102,46 @@ export class Failover {
     return undefined;
   }
 
+  /**
+   * pcp_promote_node (docs/behaviour.md#failover): pgpool's refusal (an ERROR, or a FATAL
+   * that ends the PCP connection), or undefined when the request was taken. With
+   * `switchover` the current primary is detached and failover_command is told to promote
+   * node `id`.
+   */
+  promote(id: number, switchover: boolean): PromoteRefusal | undefined {
+    const cfg = this.deps.config();
+    const log = this.deps.log();
+    log.info(`pcp_promote_node: promote option: ${switchover ? 's' : 'n'}`);
+    const n = this.deps.table.snapshot().find((x) => x.id === id);
+    if (!n)
+      return { severity: 'ERROR', message: 'could not process promote request', detail: `node id ${id} is not valid` };
+    if (!hasPrimary(cfg.backend_clustering_mode))
+      return {
+        severity: 'FATAL',
+        message: 'invalid pgpool mode for process promote request',
+        detail: `not in streaming replication mode, can't promote node id ${id}`,
+      };
+    const primary = this.deps.table.primaryId;
+    if (primary === id)
+      return {
+        severity: 'FATAL',
+        message: 'invalid promote request',
+        detail: `specified node is already primary node, can't promote node id ${id}`,
+      };
+    if (!isAlive(n)) {
+      log.info(`invalid promote backend request, node id : ${id} status: [${NODE_STATUS_CODE[n.status]}] not valid`);
+      return undefined;
+    }
+    if (switchover && primary !== undefined && isAlive(this.statusOf(primary))) {
+      log.info(`received degenerate backend request for node_id: ${id} from pid [${process.pid}]`);
+      this.enqueue(() => this.degenerate(primary, { timedOut: false, automatic: false, promoteTo: id }));
+      return undefined;
+    }
+    log.info(`received promote backend request for node_id: ${id} from pid [${process.pid}]`);
+    this.enqueue(() => this.promotion(id));
+    return undefined;
+  }
+
   private enqueue(step: () => Promise<void>): void {
     this.pending++;
     this.queue = this.queue
@@ -136,6 +185,7 @@ export class Failover {
     const newMain = mainId(table.snapshot());
     if (newMain === undefined) log.info('failover: no valid backend node found');
     const scope = restartScope({ withPrimary, failed: id, primaryBefore, timedOut: why.timedOut });
+    const promoteTo = why.promoteTo;
     if (scope === 'node')
       log.info(
         `Do not restart children because we are switching over node id ${id} host: ${target.host} port: ${target.port} and we are in streaming replication mode`,
@@ -144,14 +194,84 @@ export class Failover {
     this.deps.endSessions(id, scope);
     await this.command(cfg.failover_command, {
       node: target,
-      target: this.node(cfg, newMain),
+      target: this.node(cfg, promoteTo ?? newMain),
       oldMain: oldMain ?? -1,
       oldPrimary: this.node(cfg, primaryBefore),
     });
-    if (withPrimary && (primaryBefore === id || primaryBefore === undefined)) await this.deps.searchPrimary();
+    if (withPrimary && (primaryBefore === id || primaryBefore === undefined)) {
+      await this.deps.searchPrimary();
+      // pgpool's follow primary: after the primary changed, with follow_primary_command (or for a switchover).
+      const found = table.primaryId;
+      const changed = found !== undefined && found !== primaryBefore && isAlive(this.statusOf(found));
+      if (changed && (cfg.follow_primary_command !== '' || promoteTo !== undefined))
+        this.follow(cfg, found, primaryBefore);
+    }
     if (withPrimary) log.info(`failover: set new primary node: ${table.primaryId ?? -1}`);
     log.info(`failover: set new main node: ${mainId(table.snapshot()) ?? -1}`);
     log.info(`=== Failover done. shutdown host ${target.host}(${target.port}) ===`);
+  }
+
+  private statusOf(id: number): { status: NodeStatus } {
+    return this.deps.table.snapshot().find((n) => n.id === id) ?? { status: 'unused' };
+  }
+
+  /**
+   * pgpool's follow primary (docs/behaviour.md#failover): every node but the new primary
+   * goes down, then follow_primary_command runs for each down node, one after another,
+   * outside the queue (pgpool forks a follow child for it; the command is expected to
+   * re-point the node and pcp_attach_node it).
+   */
+  private follow(cfg: PgpoolConfig, newPrimary: number, oldPrimary: number | undefined): void {
+    const log = this.deps.log();
+    let count = 0;
+    for (const n of this.deps.table.snapshot()) {
+      if (n.id === newPrimary || !isAlive(n)) continue;
+      const node = this.node(cfg, n.id)!;
+      log.info(`starting follow degeneration. shutdown host ${node.host}(${node.port})`);
+      this.deps.table.transition(n.id, 'down');
+      count++;
+    }
+    log.info(
+      count > 0
+        ? `failover: ${count} follow backends have been degenerated`
+        : 'failover: no follow backends are degenerated',
+    );
+    if (cfg.follow_primary_command === '') return;
+    const down = this.deps.table.snapshot().filter((n) => n.status === 'down');
+    const template = cfg.follow_primary_command;
+    void (async () => {
+      for (const n of down) {
+        log.info(`=== Starting follow primary command for node ${n.id} ===`);
+        await this.command(template, {
+          node: this.node(cfg, n.id)!,
+          target: this.node(cfg, newPrimary),
+          oldMain: oldPrimary ?? -1,
+          oldPrimary: this.node(cfg, oldPrimary),
+        });
+        log.info(`=== Follow primary command for node ${n.id} ended ===`);
+      }
+    })();
+  }
+
+  /**
+   * pcp_promote_node without --switchover: pgpool-ts's view only — node `id` becomes the
+   * primary, every session ends, the other nodes follow (go down; follow_primary_command);
+   * failover_command does not run and PostgreSQL is not touched (pgpool's semantics).
+   */
+  private async promotion(id: number): Promise<void> {
+    const cfg = this.deps.config();
+    const log = this.deps.log();
+    const table = this.deps.table;
+    const target = this.node(cfg, id)!;
+    const oldPrimary = table.primaryId;
+    log.info(`starting promotion. promote host ${target.host}(${target.port})`);
+    log.info('Restart all children');
+    this.deps.endSessions(id, 'all');
+    table.setPrimary(id, new Map());
+    this.follow(cfg, id, oldPrimary);
+    log.info(`failover: set new primary node: ${id}`);
+    log.info(`failover: set new main node: ${mainId(table.snapshot()) ?? -1}`);
+    log.info(`=== Promotion done. promoted host ${target.host}(${target.port}) ===`);
   }
 
   private notValid(id: number, nodes: NodeSnapshot): string {

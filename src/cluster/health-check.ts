@@ -4,10 +4,11 @@
 // health_check_timeout[N], retried health_check_max_retries[N] times after
 // health_check_retry_delay[N]; all attempts failing is a detach request (unless the node
 // is DISALLOW_TO_FAILOVER). A node down or unused is skipped. The counters are pgpool's.
-import { nodeDurationMs } from '../config/accessors.js';
+import { durationMs, nodeDurationMs } from '../config/accessors.js';
 import { nodeValue } from '../config/conf-loader.js';
 import type { PgpoolConfig } from '../config/schema.js';
-import { isAlive } from '../ipc/node-snapshot.js';
+import { isAlive, type NodeView } from '../ipc/node-snapshot.js';
+import { measuresDelay } from '../policy/clustering.js';
 import type { Logger } from '../logging/logger.js';
 import { healthCheckLogin, openCheckConnection, type CredentialFiles } from './check-connection.js';
 import type { NodeTable } from './node-table.js';
@@ -56,6 +57,10 @@ export interface HealthCheckDeps {
   readonly log: () => Logger;
   /** Every attempt failed: the node should be detached (timedOut: health_check_timeout expired). */
   readonly failed: (id: number, timedOut: boolean) => void;
+  /** auto_failback: a down standby streams again and accepts a login — attach it. */
+  readonly autoFailback: (id: number) => void;
+  /** A failover or failback is queued or running (auto_failback waits). */
+  readonly switching: () => boolean;
 }
 
 /** What one login attempt gave. */
@@ -64,6 +69,8 @@ type Attempt = { ok: true } | { ok: false; timedOut: boolean };
 export class HealthCheck {
   private readonly stats = new Map<number, HealthStats>();
   private readonly loops = new Map<number, { wake: () => void; timer?: NodeJS.Timeout }>();
+  /** auto_failback_interval: when each node may be failed back automatically again (ms epoch). */
+  private readonly nextFailback = new Map<number, number>();
   private stopped = false;
 
   constructor(private readonly deps: HealthCheckDeps) {}
@@ -124,6 +131,7 @@ export class HealthCheck {
     s.lastCheck = started;
     const node = this.deps.table.snapshot().find((n) => n.id === id);
     if (!node || !isAlive(node)) {
+      if (node?.status === 'down') await this.maybeFailBack(node, cfg);
       s.skip++;
       s.lastSkip = started;
       return;
@@ -166,6 +174,21 @@ export class HealthCheck {
     s.fail++;
     log.info(`health check failed on node ${id} (timeout:${attempt.timedOut ? 1 : 0})`);
     this.deps.failed(id, attempt.timedOut);
+  }
+
+  /**
+   * auto_failback (docs/behaviour.md#failover): a down standby that streams again (the
+   * replication check's state, by backend_application_name) and accepts a login is
+   * attached, at most once per auto_failback_interval.
+   */
+  private async maybeFailBack(node: NodeView, cfg: PgpoolConfig): Promise<void> {
+    if (!cfg.auto_failback || !measuresDelay(cfg.backend_clustering_mode)) return;
+    if (node.replicationState !== 'streaming' || this.deps.switching()) return;
+    if (Date.now() < (this.nextFailback.get(node.id) ?? 0)) return;
+    if (!(await this.attempt(node.id, cfg)).ok) return;
+    this.deps.log().info(`request auto failback, node id:${node.id}`);
+    this.nextFailback.set(node.id, Date.now() + durationMs(cfg, 'auto_failback_interval'));
+    this.deps.autoFailback(node.id);
   }
 
   /** One login as health_check_user within health_check_timeout (0: none). */

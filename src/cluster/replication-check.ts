@@ -10,6 +10,7 @@ import type { PgpoolConfig } from '../config/schema.js';
 import { isAlive, type ActualRole } from '../ipc/node-snapshot.js';
 import type { Logger } from '../logging/logger.js';
 import { measuresDelay } from '../policy/clustering.js';
+import { conninfoHostPort, falsePrimaries, type WalReceiver } from '../policy/primary-choice.js';
 import { lsnBytes, standbyDelayLine, standbyDelays, type ReplicationRow } from '../policy/replication-delay.js';
 import { askNode, type CredentialFiles } from './check-connection.js';
 import type { NodeTable, ReplicationFinding } from './node-table.js';
@@ -20,11 +21,15 @@ const POSITION_QUERY =
 const STATS_QUERY =
   'SELECT application_name, state, sync_state, (EXTRACT(EPOCH FROM replay_lag) * 1000000)::BIGINT FROM pg_catalog.pg_stat_replication';
 
+const WAL_RECEIVER_QUERY = 'SELECT status, conninfo FROM pg_catalog.pg_stat_wal_receiver';
+
 export interface ReplicationCheckDeps {
   readonly config: () => PgpoolConfig;
   readonly files: CredentialFiles;
   readonly table: NodeTable;
   readonly log: () => Logger;
+  /** detach_false_primary found node `id` claiming to be primary when it is not. */
+  readonly falsePrimary?: (id: number) => void;
 }
 
 interface NodeAnswer {
@@ -32,6 +37,8 @@ interface NodeAnswer {
   readonly actualRole: ActualRole;
   readonly lsn?: number;
   readonly rows?: readonly ReplicationRow[];
+  /** A standby's pg_stat_wal_receiver (detach_false_primary only). */
+  readonly receiver?: WalReceiver;
 }
 
 export class ReplicationCheck {
@@ -106,6 +113,22 @@ export class ReplicationCheck {
       if (line) log.info(line);
     }
     this.deps.table.setReplication(findings);
+    if (cfg.detach_false_primary) this.detachFalsePrimaries(cfg, answers, log);
+  }
+
+  /** detach_false_primary (docs/behaviour.md#failover): pgpool's verify_backend_node_status each round. */
+  private detachFalsePrimaries(cfg: PgpoolConfig, answers: readonly NodeAnswer[], log: Logger): void {
+    const ids = (role: ActualRole) => answers.filter((a) => a.actualRole === role).map((a) => a.id);
+    const receivers = answers.flatMap((a) => (a.receiver ? [a.receiver] : []));
+    const { invalid, lines } = falsePrimaries(ids('primary'), ids('standby'), receivers, (id) => ({
+      host: nodeValue(cfg.backend_hostname, id),
+      port: nodeValue(cfg.backend_port, id),
+    }));
+    for (const l of lines) log.info(l);
+    for (const id of invalid) {
+      log.info(`pgpool_worker_child: invalid node found ${id}`);
+      this.deps.falsePrimary?.(id);
+    }
   }
 
   private async ask(cfg: PgpoolConfig, id: number, isPrimary: boolean, log: Logger): Promise<NodeAnswer> {
@@ -113,6 +136,11 @@ export class ReplicationCheck {
       const [[inRecovery, position]] = await simpleQuery(conn, POSITION_QUERY, timeoutMs);
       const actualRole: ActualRole = inRecovery === 't' ? 'standby' : 'primary';
       const lsn = position === null ? undefined : lsnBytes(position);
+      if (!isPrimary && actualRole === 'standby' && cfg.detach_false_primary) {
+        const [row] = await simpleQuery(conn, WAL_RECEIVER_QUERY, timeoutMs);
+        const at = conninfoHostPort(row?.[1] ?? '');
+        return { id, actualRole, lsn, receiver: { standby: id, streaming: row?.[0] === 'streaming', ...at } };
+      }
       if (!isPrimary) return { id, actualRole, lsn };
       const rows = (await simpleQuery(conn, STATS_QUERY, timeoutMs)).map(
         ([applicationName, state, syncState, lag]): ReplicationRow => ({

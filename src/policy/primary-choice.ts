@@ -33,3 +33,71 @@ export function alwaysPrimary(flagOf: (id: number) => string, nodes: readonly nu
       .some((f) => f.trim() === 'ALWAYS_PRIMARY'),
   );
 }
+
+/** What a standby's pg_stat_wal_receiver says: whether it streams, and from where. */
+export interface WalReceiver {
+  readonly standby: number;
+  readonly streaming: boolean;
+  /** From its conninfo: host ('' when absent) and port ('' when absent). */
+  readonly host: string;
+  readonly port: string;
+}
+
+/** A node's address as pgpool.conf has it. */
+export interface ConfiguredAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * detach_false_primary (docs/behaviour.md#failover): the nodes that say they are primary
+ * but are not, with pgpool's log lines. No standby: the lowest-id primary stays, the others
+ * are false. With standbys: the primary every standby streams from (its conninfo host and
+ * port match that node's backend_hostname and backend_port) is the true one and every other
+ * primary is false; none such: nothing is decided.
+ */
+export function falsePrimaries(
+  primaries: readonly number[],
+  standbys: readonly number[],
+  receivers: readonly WalReceiver[],
+  address: (id: number) => ConfiguredAddress,
+): { readonly invalid: number[]; readonly lines: string[] } {
+  const sorted = [...primaries].sort((a, b) => a - b);
+  if (sorted.length < 2) return { invalid: [], lines: [] };
+  if (standbys.length === 0) return { invalid: sorted.slice(1), lines: [] };
+  const lines: string[] = [];
+  let truePrimary: number | undefined;
+  for (const p of sorted) {
+    const a = address(p);
+    let owned = 0;
+    for (const s of standbys) {
+      const r = receivers.find((x) => x.standby === s);
+      if (r?.streaming && sameServer(a, r)) owned++;
+      else if (r)
+        lines.push(
+          `verify_backend_node_status: primary ${p} does not connect to standby ${s}` +
+            ` (pgpool.conf backend: (host="${a.host}" port=${a.port}) does not match PostgreSQL primary_conninfo: (host="${r.host}" port=${r.port}))`,
+        );
+    }
+    if (owned === standbys.length) truePrimary = p;
+    else lines.push(`verify_backend_node_status: primary ${p} owns only ${owned} standbys out of ${standbys.length}`);
+  }
+  if (truePrimary === undefined) return { invalid: [], lines };
+  return { invalid: sorted.filter((p) => p !== truePrimary), lines };
+}
+
+/** A socket-directory backend matches a conninfo with no host or localhost, as pgpool's check. */
+function sameServer(a: ConfiguredAddress, r: WalReceiver): boolean {
+  const hostMatches = a.host.startsWith('/')
+    ? r.host === '' || r.host === 'localhost' || r.host === a.host
+    : r.host === a.host;
+  return hostMatches && (r.port === '' ? a.port === 5432 : Number(r.port) === a.port);
+}
+
+/** The host and port of a libpq conninfo string (key=value, values optionally single-quoted). */
+export function conninfoHostPort(conninfo: string): { host: string; port: string } {
+  const out: Record<string, string> = {};
+  const re = /(\w+)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|(\S+))/g;
+  for (let m = re.exec(conninfo); m; m = re.exec(conninfo)) out[m[1]] = (m[2] ?? m[3]).replace(/\\(.)/g, '$1');
+  return { host: out.host ?? out.hostaddr ?? '', port: out.port ?? '' };
+}

@@ -38,6 +38,11 @@ export interface AdminDeps {
   readonly nodeRequests: {
     attach(id: number): string | undefined;
     detach(id: number, graceful: boolean): Promise<string | undefined>;
+    promote(
+      id: number,
+      switchover: boolean,
+      graceful: boolean,
+    ): Promise<{ severity: 'ERROR' | 'FATAL'; message: string; detail?: string } | undefined>;
   };
 }
 
@@ -96,6 +101,7 @@ export class AdminEndpoints {
         reload: () => this.d.reload(),
         attachNode: (id) => this.d.nodeRequests.attach(id),
         detachNode: (id, graceful) => this.d.nodeRequests.detach(id, graceful),
+        promoteNode: (id, switchover, graceful) => this.d.nodeRequests.promote(id, switchover, graceful),
         stop: (mode) => setImmediate(() => this.d.shutdown(mode)),
         log: () => this.d.log(),
       }),

@@ -135,6 +135,8 @@ export class Supervisor {
       nodeRequests: {
         attach: (id) => this.cluster.attach(id),
         detach: (id, graceful) => this.cluster.detach(id, graceful, () => this.directory.busy),
+        promote: (id, switchover, graceful) =>
+          this.cluster.promote(id, switchover, graceful, () => this.directory.busy),
       },
     });
     this.lifecycle = new Lifecycle({

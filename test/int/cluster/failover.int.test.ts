@@ -5,7 +5,6 @@
 // (its arguments recorded), writes resume on it, and the old primary stays down across a
 // pooler restart until -D.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,18 +12,12 @@ import { pgCtl } from '../../../src/dev/postgres-instance.js';
 import { waitUntil } from '../../../src/dev/replicated-pair.js';
 import { pcp, pcpSetup } from '../../helpers/pcp.js';
 import { pollUntil } from '../../helpers/poll.js';
-import { startPooler, stopAllPoolers, type ConfValues, type Pooler } from '../../helpers/pooler.js';
-import { startAppPair, type ReplicatedPair } from '../../helpers/replicated-pair.js';
+import { startPooler, type ConfValues, type Pooler } from '../../helpers/pooler.js';
+import { scratch, type ReplicatedPair } from '../../helpers/replicated-pair.js';
 import { portOf, primaryFound, routingConf, withClient } from '../../helpers/routing.js';
 
-const pairs: ReplicatedPair[] = [];
-const dirs: string[] = [];
-
-afterAll(async () => {
-  await stopAllPoolers();
-  for (const p of pairs) await p.stop();
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
+const made = scratch();
+afterAll(() => made.cleanup());
 
 /** Health check every second, one retry a second later. */
 const HEALTH_CHECK: ConfValues = {
@@ -54,8 +47,7 @@ async function clientAs(p: Pooler, application_name: string): Promise<pg.Client>
 describe('a standby that stops', () => {
   let pair: ReplicatedPair;
   beforeAll(async () => {
-    pair = await startAppPair();
-    pairs.push(pair);
+    pair = await made.pair();
   });
 
   it('is detached after the retries; sessions not on it go on; pcp_attach_node brings it back', async () => {
@@ -133,20 +125,43 @@ describe('a standby that stops', () => {
     // Off: the standby is skipped for the session and stays up.
     const off = await pooler(pair, { failover_on_backend_error: false });
     await pgCtl(pair.standby.dataDir, ['-m', 'fast', '-w', 'stop']);
-    await withClient(off, async (c) => expect(await portOf(c)).toBe(pair.primary.port));
-    await off.waitForLog(/failed to create a backend 0 connection/);
-    expect((await showNodes(off)).map((r) => r.status)).toEqual(['up', 'up']);
-    expect(off.logs()).not.toMatch(/degenerate/);
+    try {
+      await withClient(off, async (c) => expect(await portOf(c)).toBe(pair.primary.port));
+      await off.waitForLog(/failed to create a backend 0 connection/);
+      expect((await showNodes(off)).map((r) => r.status)).toEqual(['up', 'up']);
+      expect(off.logs()).not.toMatch(/degenerate/);
+    } finally {
+      await pgCtl(pair.standby.dataDir, ['-l', path.join(pair.standby.dataDir, 'server.log'), '-w', 'start']);
+    }
     await off.stop();
+  });
+
+  it('auto_failback attaches a detached standby that streams, once per auto_failback_interval', async () => {
+    await waitUntil(
+      pair.primary.port,
+      "SELECT count(*) = 1 FROM pg_stat_replication WHERE state = 'streaming'",
+      'streaming',
+    );
+    const p = await pooler(pair, { ...HEALTH_CHECK, auto_failback: true, auto_failback_interval: 60 });
+    await pollUntil(async () => (await showNodes(p))[0].replication_state === 'streaming', 'the standby streaming');
+    expect((await pcp(p, 'pcp_detach_node', ['-n', '0'])).stdout).toMatch(/pcp_detach_node -- Command Successful/);
+    await p.waitForLog(/=== Failover done/);
+    await p.waitForLog(/request auto failback, node id:0/, 10_000);
+    await p.waitForLog(/=== Failback done\. reconnect host/);
+    expect((await showNodes(p))[0].status).not.toBe('down');
+    // Within the interval a second detach stays.
+    await pcp(p, 'pcp_detach_node', ['-n', '0']);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await showNodes(p))[0].status).toBe('down');
+    expect(p.logs().match(/request auto failback/g)).toHaveLength(1);
+    await p.stop();
   });
 });
 
 describe('a primary that stops', () => {
   it('failover_command promotes the standby, writes resume there, and the old primary stays down until -D', async () => {
-    const pair = await startAppPair();
-    pairs.push(pair);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgpool-ts-failover-'));
-    dirs.push(dir);
+    const pair = await made.pair();
+    const dir = made.dir('pgpool-ts-failover-');
     const args = path.join(dir, 'args');
     const script = path.join(dir, 'failover.sh');
     // pgpool's placeholders in the order of its sample script; the new main node (%H:%r) is promoted.
