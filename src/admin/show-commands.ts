@@ -3,7 +3,7 @@
 // (which sees every worker's children) and sent back. Anything else goes to PostgreSQL.
 import { readyForQuery, textResult } from '../protocol/backend-write.js';
 import { TxStatus } from '../protocol/tx-status.js';
-import { writeNodeId } from '../policy/clustering.js';
+import { followsPatroni, writeNodeId } from '../policy/clustering.js';
 import { delayColumn } from '../policy/replication-delay.js';
 import { version } from '../version.js';
 import { countCells, COUNT_COLUMNS, type NodeCounts } from './statement-counts.js';
@@ -89,7 +89,7 @@ export function buildReport(
 ): Report {
   const { cfg } = view;
   const nodes = backendNodes(view);
-  const sessionNodeId = writeNodeId(cfg.backend_clustering_mode, view.nodes);
+  const sessionNodeId = writeNodeId(cfg.backend_clustering_mode, view.nodes, followsPatroni(cfg));
   switch (name) {
     case 'pool_nodes':
       return {

@@ -12,6 +12,8 @@ import type { CredentialFiles } from './check-connection.js';
 import { Failover, type PromoteRefusal } from './failover.js';
 import { HealthCheck, type HealthStats } from './health-check.js';
 import type { NodeTable } from './node-table.js';
+import { followsPatroni } from '../policy/clustering.js';
+import { PatroniDiscovery } from './patroni-discovery.js';
 import { PrimarySearch } from './primary-search.js';
 import { ReplicationCheck } from './replication-check.js';
 import { readStatusFile, StatusFile, statusFilePath } from './status-file.js';
@@ -39,6 +41,8 @@ export class ClusterMonitor {
   readonly failover: Failover;
   private readonly statusFile: StatusFile;
   private readonly table: NodeTable;
+  /** backend_discovery = patroni (start-only): Patroni, not pgpool-ts, decides roles and membership. */
+  private readonly patroni: PatroniDiscovery | undefined;
 
   constructor(private readonly deps: ClusterDeps) {
     this.search = new PrimarySearch(deps);
@@ -54,6 +58,7 @@ export class ClusterMonitor {
       searchPrimary: () => this.search.start(),
       endSessions: deps.endSessions,
     });
+    this.patroni = followsPatroni(deps.config()) ? new PatroniDiscovery(deps) : undefined;
     this.health = new HealthCheck({
       ...deps,
       failed: (id, timedOut) => {
@@ -123,10 +128,11 @@ export class ClusterMonitor {
     this.statusFile.update(nodes);
   }
 
-  /** Starts the search; the first replication check follows it at once; the health check starts now. */
+  /** Starts the search (or, following Patroni, its polling); the first replication check follows it at once; the health check starts now. */
   start(): void {
     this.health.start();
-    void this.searchThenCheck();
+    if (this.patroni) this.patroni.start();
+    else void this.searchThenCheck();
   }
 
   private async searchThenCheck(): Promise<void> {
@@ -140,6 +146,7 @@ export class ClusterMonitor {
   /** After a reload: periods may have changed; a new node may be the primary nobody found. */
   reloaded(nodesAdded: boolean): void {
     this.health.reloaded();
+    if (this.patroni) return;
     if (nodesAdded && this.table.primaryId === undefined) void this.searchThenCheck();
     else this.check.schedule();
   }
@@ -148,5 +155,6 @@ export class ClusterMonitor {
     this.search.stop();
     this.check.stop();
     this.health.stop();
+    this.patroni?.stop();
   }
 }

@@ -9,7 +9,7 @@ import { nodeValue } from '../config/conf-loader.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import { isAlive, NODE_STATUS_CODE, type NodeSnapshot, type NodeStatus } from '../ipc/node-snapshot.js';
 import type { Logger } from '../logging/logger.js';
-import { hasPrimary } from '../policy/clustering.js';
+import { followsPatroni, hasPrimary } from '../policy/clustering.js';
 import {
   attachIgnored,
   attachRefusal,
@@ -22,6 +22,10 @@ import {
   type RestartScope,
 } from '../policy/failover.js';
 import type { NodeTable } from './node-table.js';
+
+/** The refusal of every node request while Patroni decides (docs/behaviour.md#patroni). */
+const FOLLOWS_PATRONI =
+  'pgpool-ts follows Patroni (backend_discovery = patroni): it detaches, attaches and promotes no node itself';
 
 export interface FailoverDeps {
   readonly config: () => PgpoolConfig;
@@ -79,6 +83,7 @@ export class Failover {
 
   /** Why a detach of node `id` would be refused now (undefined: it would be taken). */
   detachRefused(id: number, automatic = false): string | undefined {
+    if (followsPatroni(this.deps.config())) return FOLLOWS_PATRONI;
     const alive = this.deps.table.snapshot().filter(isAlive);
     const lastAlive = automatic && alive.length === 1 && alive[0].id === id;
     return detachRefusal(this.requested(id), process.pid, lastAlive);
@@ -95,6 +100,7 @@ export class Failover {
 
   /** A request to attach node `id`: pgpool's refusal text, or undefined when it is queued. */
   attach(id: number): string | undefined {
+    if (followsPatroni(this.deps.config())) return FOLLOWS_PATRONI;
     const refusal = attachRefusal(this.requested(id), !hasPrimary(this.deps.config().backend_clustering_mode));
     if (refusal) return refusal;
     this.deps.log().info(`received failback request for node_id: ${id} from pid [${process.pid}]`);
@@ -112,6 +118,7 @@ export class Failover {
     const cfg = this.deps.config();
     const log = this.deps.log();
     log.info(`pcp_promote_node: promote option: ${switchover ? 's' : 'n'}`);
+    if (followsPatroni(cfg)) return { severity: 'ERROR', message: FOLLOWS_PATRONI };
     const n = this.deps.table.snapshot().find((x) => x.id === id);
     if (!n)
       return { severity: 'ERROR', message: 'could not process promote request', detail: `node id ${id} is not valid` };

@@ -119,6 +119,32 @@ export class NodeTable {
     });
   }
 
+  /**
+   * Patroni's view (docs/behaviour.md#patroni): its leader is the primary (undefined: no
+   * node takes writes), the members it has serving are alive — a down one waits again —
+   * the others down, each standby's lag in bytes.
+   */
+  discovered(leader: number | undefined, alive: ReadonlyMap<number, boolean>, lag: ReadonlyMap<number, number>): void {
+    this.primary = leader;
+    const t = this.now();
+    this.update((n, i) => {
+      const role = this.roleOf(n.id, i);
+      const serving = alive.get(n.id) ?? false;
+      const status = serving ? (n.status === 'down' || n.status === 'unused' ? 'waiting' : n.status) : 'down';
+      const replicationDelay = lag.get(n.id) ?? 0;
+      if (role === n.role && status === n.status && replicationDelay === n.replicationDelay) return n;
+      const changed = role !== n.role || status !== n.status;
+      return {
+        ...n,
+        role,
+        status,
+        replicationDelay,
+        delayByTime: false,
+        lastStatusChange: changed ? t : n.lastStatusChange,
+      };
+    });
+  }
+
   /** A replication check's findings, by node id (nodes not named keep what they had). */
   setReplication(findings: ReadonlyMap<number, ReplicationFinding>): void {
     this.update((n) => {

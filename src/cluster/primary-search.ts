@@ -94,12 +94,13 @@ export class PrimarySearch {
         probes.map((p) => [p.id, p.result === 'invalid' ? 'unknown' : p.result]),
       );
       if (primary !== undefined) {
+        // The table first: the workers hear of the primary before anyone reads these lines.
+        this.deps.table.setPrimary(primary, answers);
         for (const p of probes) {
           const what =
             p.id === primary ? 'primary node is' : p.result === 'invalid' ? 'invalid node' : 'standby node is';
           log.info(`find_primary_node: ${what} ${p.id}`);
         }
-        this.deps.table.setPrimary(primary, answers);
         return;
       }
       this.deps.table.setPrimary(undefined, answers);

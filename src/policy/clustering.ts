@@ -15,7 +15,16 @@ export const measuresDelay = (mode: Mode): boolean => mode === 'streaming_replic
 /** Modes pgpool-ts refuses at start: pgpool itself replicates the writes in them. */
 export const REFUSED_MODES: ReadonlySet<string> = new Set(['native_replication', 'snapshot_isolation']);
 
-/** The node that takes writes: PRIMARY_NODE_ID with a primary, else the main node (first alive). */
-export function writeNodeId(mode: Mode, nodes: NodeSnapshot): number | undefined {
+/**
+ * The node that takes writes: PRIMARY_NODE_ID with a primary, else the main node (first
+ * alive). Following Patroni (`strict`), only the member it calls leader: none while it is
+ * not known, rather than guess (docs/behaviour.md#patroni).
+ */
+export function writeNodeId(mode: Mode, nodes: NodeSnapshot, strict = false): number | undefined {
+  if (strict) return nodes.find((n) => n.role === 'primary' && isAlive(n))?.id;
   return hasPrimary(mode) ? primaryNodeId(nodes) : nodes.find(isAlive)?.id;
 }
+
+/** Whether nodes follow Patroni: the writes go only to its leader. */
+export const followsPatroni = (cfg: Pick<PgpoolConfig, 'backend_discovery'>): boolean =>
+  cfg.backend_discovery === 'patroni';

@@ -192,6 +192,16 @@ export const CATALOGUE = {
     message: 'failed to create a backend {node} connection',
     detail: 'not executing failover because failover_on_backend_error is off',
   },
+  // backend_discovery = patroni (docs/behaviour.md#patroni).
+  NO_LEADER: {
+    sqlstate: SqlState.ConnectionFailure,
+    severity: 'FATAL',
+    log: 'info',
+    message: 'no node takes writes: Patroni names no leader',
+    detail:
+      'backend_discovery = patroni sends writes only to the member Patroni calls leader; it names none, or no patroni_url endpoint has answered for patroni_stale_timeout',
+    hint: 'check the Patroni cluster (patronictl list) and patroni_url',
+  },
   NO_BACKEND: {
     sqlstate: SqlState.InternalError,
     severity: 'FATAL',

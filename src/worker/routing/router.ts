@@ -8,7 +8,7 @@ import { nodeAddress, type BackendAddress } from '../../backend/address.js';
 import { configuredBackends, configuredWeight } from '../../config/conf-checks.js';
 import type { PgpoolConfig } from '../../config/schema.js';
 import { isAlive, type NodeSnapshot } from '../../ipc/node-snapshot.js';
-import { hasPrimary, measuresDelay, writeNodeId } from '../../policy/clustering.js';
+import { followsPatroni, hasPrimary, measuresDelay, writeNodeId } from '../../policy/clustering.js';
 import {
   parseRedirectList,
   selectLoadBalancingNode,
@@ -21,6 +21,11 @@ export interface SessionPlan {
   readonly primary: BackendAddress | undefined;
   /** The load-balance node, when it is not the primary. */
   readonly standby?: BackendAddress;
+  /**
+   * Following Patroni: a member it calls replica, to serve the session alone when the
+   * leader cannot be reached (its writes then fail there, as on any standby).
+   */
+  readonly readOnly?: BackendAddress;
 }
 
 /** The parsed redirect lists of a configuration (checked at start; a reload gives a new object). */
@@ -82,7 +87,16 @@ export function planSession(
   who: Who,
   rand: () => number = Math.random,
 ): SessionPlan {
-  const primaryId = writeNodeId(cfg.backend_clustering_mode, nodes);
+  const plan = planNodes(cfg, nodes, who, rand);
+  const primary = plan.primary;
+  if (!followsPatroni(cfg) || primary === undefined) return plan;
+  if (plan.standby) return { ...plan, readOnly: plan.standby };
+  const replica = nodes.find((n) => isAlive(n) && n.id !== primary.node);
+  return replica ? { ...plan, readOnly: nodeAddress(cfg, replica.id) } : plan;
+}
+
+function planNodes(cfg: PgpoolConfig, nodes: NodeSnapshot, who: Who, rand: () => number): SessionPlan {
+  const primaryId = writeNodeId(cfg.backend_clustering_mode, nodes, followsPatroni(cfg));
   if (primaryId === undefined) return { primary: undefined };
   const primary = nodeAddress(cfg, primaryId);
   const alive = nodes.filter(isAlive);
@@ -118,7 +132,7 @@ export function readOnStandby(
   standbyId: number,
   rand: () => number = Math.random,
 ): boolean {
-  const primaryId = writeNodeId(cfg.backend_clustering_mode, nodes);
+  const primaryId = writeNodeId(cfg.backend_clustering_mode, nodes, followsPatroni(cfg));
   if (primaryId === undefined) return false;
   return (
     selectLoadBalancingNode(lbInput(cfg, nodes, primaryId, who, new Set([primaryId, standbyId])), rand) === standbyId

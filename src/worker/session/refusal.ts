@@ -4,8 +4,11 @@ import { describeAddress, type BackendAddress } from '../../backend/address.js';
 import { BackendConnectError, BackendRefusedError } from '../../backend/errors.js';
 import { nodeValue } from '../../config/conf-loader.js';
 import type { Logger } from '../../logging/logger.js';
+import { followsPatroni } from '../../policy/clustering.js';
 import { errorResponse } from '../../protocol/backend-write.js';
 import { poolerError, PoolerError } from '../../protocol/errors.js';
+import type { Lease, LeaseRequest, Pooling } from '../pooling/lease.js';
+import type { SessionPlan } from '../routing/router.js';
 import type { SessionEnv } from './session-env.js';
 
 /** The catalogue error for a failure on the way to a backend connection. */
@@ -39,7 +42,9 @@ export function backendFailure(
   if (!(e instanceof BackendConnectError && e.kind === 'unreachable' && address)) return e;
   const cfg = env.config;
   const node = address.node;
-  if (nodeValue(cfg.backend_flag, node).includes('DISALLOW_TO_FAILOVER') || env.lastAlive(node)) return e;
+  // Following Patroni, pgpool-ts detaches nothing itself.
+  if (followsPatroni(cfg) || nodeValue(cfg.backend_flag, node).includes('DISALLOW_TO_FAILOVER') || env.lastAlive(node))
+    return e;
   log.info(
     { node, error: e.message },
     `failed to connect to PostgreSQL server of node ${node} at ${describeAddress(address)}`,
@@ -57,4 +62,28 @@ export function backendFailure(
   }
   env.nodeUnreachable(node);
   return poolerError('BACKEND_FAILOVER');
+}
+
+/**
+ * The session's main connection on its planned route; following Patroni, a leader that
+ * cannot be reached leaves the session to a replica (docs/behaviour.md#patroni), whose
+ * writes then fail there as on any standby.
+ */
+export async function leaseRoute(
+  pool: Pooling,
+  request: LeaseRequest,
+  plan: SessionPlan,
+  log: (message: string, fields: Record<string, unknown>) => void,
+): Promise<{ lease: Lease; request: LeaseRequest }> {
+  try {
+    return { lease: await pool.lease(request), request };
+  } catch (e) {
+    if (!plan.readOnly || !(e instanceof BackendConnectError && e.kind === 'unreachable')) throw e;
+    log('the leader cannot be reached: the session runs on a replica (writes fail there)', {
+      node: request.address.node,
+      replica: plan.readOnly.node,
+    });
+    const onReplica = { ...request, address: plan.readOnly };
+    return { lease: await pool.lease(onReplica), request: onReplica };
+  }
 }

@@ -16,6 +16,7 @@ import { poolerError, type PoolerError } from '../../protocol/errors.js';
 import type { StartupPacket } from '../../protocol/frontend-read.js';
 import { MessageStream } from '../../protocol/message-stream.js';
 import { isReplication } from '../../policy/cache-choice.js';
+import { followsPatroni } from '../../policy/clustering.js';
 import { sortedStartupPacket } from '../../protocol/frontend-read.js';
 import { readClientStartup } from './startup-reader.js';
 import type { Lease, LeaseRequest, Pooling } from '../pooling/lease.js';
@@ -26,7 +27,7 @@ import { routedRelay } from './routed-session.js';
 import { RequestTiming } from '../relay/request-timing.js';
 import { cancelKeyLength, effectiveMinor, greeting } from './greeting.js';
 import { authenticateByHba, heldPassword, type HbaProof } from './hba-auth.js';
-import { backendFailure, refusalBytes, refusalError } from './refusal.js';
+import { backendFailure, leaseRoute, refusalBytes, refusalError } from './refusal.js';
 import { peerOf, type SessionEnv } from './session-env.js';
 import { SessionLogging } from './session-logging.js';
 
@@ -247,14 +248,14 @@ export class Session {
     let request: LeaseRequest | undefined;
     const names = { user, database, applicationName: paramOf(startup, 'application_name') };
     const plan = this.env.plan(names);
-    const address = plan.primary;
+    let address = plan.primary;
     try {
       // pool_hba on: the client proves itself to pgpool-ts first, whether or not a connection is cached.
       const proved = this.env.auth.hba
         ? await authenticateByHba(auth, this.env.auth, this.client, { user, database, peer: this.peer }, this.log)
         : undefined;
       this.transition('connecting');
-      if (!address) throw poolerError('NO_BACKEND');
+      if (!address) throw poolerError(followsPatroni(this.env.config) ? 'NO_LEADER' : 'NO_BACKEND');
       request = {
         user,
         database,
@@ -264,7 +265,8 @@ export class Session {
         password: this.passwordSource(auth, proved),
         replication: isReplication(startup.params),
       };
-      lease = await pool.lease(request);
+      ({ lease, request } = await leaseRoute(pool, request, plan, (m, f) => this.log.info({ ...this.who(), ...f }, m)));
+      address = request.address;
     } catch (e) {
       messages.detach();
       this.refuse(backendFailure(e, address, true, this.env, this.log), address);
@@ -274,7 +276,7 @@ export class Session {
     const { conn, reused, extra } = lease;
     // Load balancing over a second node: its connection too (without it, the primary serves all).
     const companion =
-      plan.standby && this.env.routing && request && !request.replication
+      plan.standby && address === plan.primary && this.env.routing && request && !request.replication
         ? await pool.leaseCompanion(conn, request, plan.standby, (e) =>
             backendFailure(e, plan.standby, false, this.env, this.log),
           )
