@@ -16,6 +16,8 @@ export interface PatroniMember {
   readonly restUrl: string;
   /** Kills the member outright: its Patroni (SIGKILL) and then its PostgreSQL (immediate). */
   kill(): Promise<void>;
+  /** Starts its Patroni again (it rejoins as a replica, rewinding or re-cloning as needed). */
+  restart(): void;
 }
 
 export interface PatroniCluster {
@@ -50,7 +52,7 @@ function exited(p: ChildProcess): Promise<void> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startPatroniCluster(
-  opts: { members?: number; ttl?: number; loopWait?: number; retryTimeout?: number } = {},
+  opts: { members?: number; ttl?: number; loopWait?: number; retryTimeout?: number; synchronousMode?: boolean } = {},
 ): Promise<PatroniCluster> {
   const count = opts.members ?? 2;
   const ttl = opts.ttl ?? 10;
@@ -112,7 +114,8 @@ export async function startPatroniCluster(
         `    loop_wait: ${loopWait}`,
         `    retry_timeout: ${retryTimeout}`,
         '    maximum_lag_on_failover: 104857600',
-        '    postgresql: {use_pg_rewind: false, parameters: {fsync: "off", full_page_writes: "off", max_connections: 100}}',
+        `    synchronous_mode: ${opts.synchronousMode ? 'true' : 'false'}`,
+        '    postgresql: {use_pg_rewind: true, parameters: {wal_log_hints: "on", fsync: "off", max_connections: 100}}',
         '  initdb: [{encoding: UTF8}, {locale: C}]',
         '  pg_hba: ["local all all trust", "host all all 127.0.0.1/32 trust", "host replication all 127.0.0.1/32 trust"]',
         'postgresql:',
@@ -125,6 +128,8 @@ export async function startPatroniCluster(
         '    superuser: {username: postgres, password: postgres}',
         '    replication: {username: postgres, password: postgres}',
         `  parameters: {unix_socket_directories: "${socketDir}"}`,
+        '  remove_data_directory_on_rewind_failure: true',
+        '  remove_data_directory_on_diverged_timelines: true',
         '',
       ].join('\n'),
     );
@@ -143,6 +148,7 @@ export async function startPatroniCluster(
       host: '127.0.0.1',
       port,
       restUrl: `http://127.0.0.1:${rest}`,
+      restart: start,
       kill: async () => {
         const p = patronis.get(name)!;
         p.kill('SIGKILL');
