@@ -28,6 +28,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const cluster = await startPatroniCluster({ members: 2, ttl: 10, loopWait: 1, retryTimeout: 3, synchronousMode: SYNC });
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgpool-ts-patroni-soak-'));
 let pooler;
+let running = false;
 try {
   let leader = await cluster.settled();
   const port = await freePort();
@@ -83,7 +84,7 @@ try {
 
   // The leader as Patroni says, sampled every 100 ms: [time, port].
   const leaders = [];
-  let running = true;
+  running = true;
   const sampler = (async () => {
     while (running) {
       const c = await cluster.cluster().catch(() => undefined);
@@ -112,12 +113,24 @@ try {
 
   const resumed = [];
   for (let f = 0; f < FAILOVERS; f++) {
-    await sleep(2000);
+    // Patroni promotes only a healthy replica (in synchronous_mode, the sync standby): let it become one.
+    const ready = Date.now() + 120_000;
+    for (;;) {
+      const c = await cluster.cluster().catch(() => undefined);
+      const replica = c?.members.find((m) => m.role !== 'leader');
+      if (replica && (!SYNC || replica.role === 'sync_standby')) break;
+      if (Date.now() > ready) throw new Error(`the replica did not become ${SYNC ? 'the sync standby' : 'healthy'}`);
+      await sleep(200);
+    }
+    await sleep(3000);
     const old = leader;
     const killedAt = Date.now();
     await old.kill();
     const next = cluster.members.find((m) => m !== old);
-    while (!acks.some((a) => a.at > killedAt && a.port === next.port)) await sleep(50);
+    while (!acks.some((a) => a.at > killedAt && a.port === next.port)) {
+      if (Date.now() - killedAt > 120_000) throw new Error(`failover ${f + 1}: no write on ${next.name} within 120 s`);
+      await sleep(50);
+    }
     resumed.push(acks.find((a) => a.at > killedAt && a.port === next.port).at - killedAt);
     old.restart();
     leader = await cluster.settled(180_000);
@@ -152,7 +165,11 @@ try {
     }),
   );
   if (nonLeader.length > 0 || (SYNC && lost.length > 0)) process.exitCode = 1;
+} catch (e) {
+  log(e.message);
+  process.exitCode = 1;
 } finally {
+  running = false;
   pooler?.kill('SIGKILL');
   await cluster.stop();
   fs.rmSync(dir, { recursive: true, force: true });
