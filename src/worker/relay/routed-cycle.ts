@@ -9,6 +9,7 @@ import type { StatKind } from '../../policy/statement-class.js';
 import type { PreparedStatements } from '../routing/prepared-statements.js';
 import type { RoutedStatement, SessionRouter } from '../routing/session-router.js';
 import type { Leg } from './routed-leg.js';
+import { isShutdownCode } from './shutdown-watch.js';
 
 /** A cycle whose messages are still coming (COPY FROM STDIN, a batch waiting on a Flush). */
 export interface OpenCycle {
@@ -48,6 +49,7 @@ export class RoutedCounts {
   constructor(
     private readonly counts: StatementCounts,
     private readonly prepared: PreparedStatements,
+    private readonly shutdown: (node: number) => void = () => {},
   ) {}
 
   /** pool_backend_stats: a Query counts by its class, an Execute by its portal's statement, on each node it reaches. */
@@ -66,6 +68,7 @@ export class RoutedCounts {
   error(node: number, m: Message): void {
     const f = errorFields(m.body);
     this.counts.failed(node, f.get('V') ?? f.get('S'));
+    if (isShutdownCode(f.get('C'))) this.shutdown(node);
   }
 }
 

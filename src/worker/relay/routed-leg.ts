@@ -47,8 +47,16 @@ export class BatchedWriter {
   }
 }
 
-/** What PostgreSQL sends between requests, forwarded as it comes (NOTIFY, notices, ParameterStatus). */
-const UNSOLICITED: ReadonlySet<number> = new Set([0x41, BackendCode.NoticeResponse, BackendCode.ParameterStatus]);
+/**
+ * What PostgreSQL sends between requests, forwarded as it comes (NOTIFY, notices,
+ * ParameterStatus, and the FATAL it sends before it closes the connection, 57P01 say).
+ */
+const UNSOLICITED: ReadonlySet<number> = new Set([
+  0x41,
+  BackendCode.NoticeResponse,
+  BackendCode.ParameterStatus,
+  BackendCode.ErrorResponse,
+]);
 
 export class Leg {
   private readonly reader = new MessageReader();
@@ -65,7 +73,7 @@ export class Leg {
 
   constructor(
     readonly conn: ServerConnection,
-    /** A notification, notice or ParameterStatus PostgreSQL sent between requests. */
+    /** A notification, notice, ParameterStatus or closing FATAL PostgreSQL sent between requests. */
     private readonly unsolicited: (m: Message) => void,
     /** The connection failed between requests. */
     private readonly lost: () => void,

@@ -45,6 +45,8 @@ export interface RoutedRelayParts {
   readonly served: (node: number) => void;
   /** Statements sent and errors read, per node (pool_backend_stats). */
   readonly counts: StatementCounts;
+  /** A node said it shuts down (57P01/57P02). */
+  readonly shutdown: (node: number) => void;
 }
 
 export class RoutedRelay {
@@ -67,20 +69,25 @@ export class RoutedRelay {
   constructor(private readonly p: RoutedRelayParts) {
     const lost = () => this.finish({ kind: 'backend-gone' });
     this.clientWriter = new BatchedWriter(p.client);
+    // Between requests an ErrorResponse is PostgreSQL ending the connection (57P01 at a shutdown, say).
+    const idleError = (node: number, m: Message) => {
+      if (m.type === BackendCode.ErrorResponse) this.counts.error(node, m);
+    };
     this.primary = new Leg(
       p.primary,
       (m) => {
+        idleError(p.primary.address.node, m);
         if (!this.ended) this.toClient(m.raw);
       },
       lost,
     );
     // The standby's own notices between requests are not the client's (its notifications cannot be: LISTEN runs on the primary).
-    this.standby = new Leg(p.standby, () => {}, lost);
+    this.standby = new Leg(p.standby, (m) => idleError(p.standby.address.node, m), lost);
     this.target = { node: this.primary.node, pid: p.primary.pid };
     this.stream.onRequest = p.timing.sent;
     this.stream.onReady = p.timing.ready;
     this.sqlPrepared = new SqlPrepared(this.primary, this.standby, p.router);
-    this.counts = new RoutedCounts(p.counts, p.prepared);
+    this.counts = new RoutedCounts(p.counts, p.prepared, p.shutdown);
   }
 
   /** Each node's connection with its protocol state, for the release (filled when the relay ends; primary first). */

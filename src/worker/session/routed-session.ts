@@ -45,5 +45,9 @@ export function routedRelay(
     timing,
     served: (node) => env.cycleServed(node),
     counts: env.statementCounts,
+    // failover_on_backend_shutdown: PostgreSQL said it shuts down (57P01/57P02) on one of the session's nodes.
+    shutdown: (node) => {
+      if (env.config.failover_on_backend_shutdown) env.nodeUnreachable(node);
+    },
   });
 }

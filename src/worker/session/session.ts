@@ -23,6 +23,7 @@ import type { Lease, LeaseRequest, Pooling } from '../pooling/lease.js';
 import { perNodeStatement } from '../relay/client-message-log.js';
 import { Relay, type PoolerCommandHook, type RelayEnd } from '../relay/relay.js';
 import { RoutedRelay } from '../relay/routed-relay.js';
+import { ShutdownWatch } from '../relay/shutdown-watch.js';
 import { routedRelay } from './routed-session.js';
 import { RequestTiming } from '../relay/request-timing.js';
 import { cancelKeyLength, effectiveMinor, greeting } from './greeting.js';
@@ -325,6 +326,9 @@ export class Session {
             timing,
           )
         : new Relay(this.client, conn.socket, resolve, poolerCommand, timing);
+      // failover_on_backend_shutdown: read the bodies of the backend's errors, and only then.
+      if (!companion && this.env.config.failover_on_backend_shutdown)
+        this.relayed.stream.server.setTap(new ShutdownWatch(() => this.env.nodeUnreachable(conn.address.node)));
       this.transition('active');
       this.settingsChanged();
       this.relayed.start(extra, rest);

@@ -158,6 +158,57 @@ describe('a standby that stops', () => {
   });
 });
 
+describe('failover_on_backend_shutdown', () => {
+  let pair: ReplicatedPair;
+  beforeAll(async () => {
+    pair = await made.pair();
+  });
+
+  /** Terminates, on the standby, the backend of the client named `app` (PostgreSQL sends it 57P01). */
+  async function terminateOnStandby(app: string): Promise<void> {
+    const c = new pg.Client({ host: pair.standby.host, port: pair.standby.port, user: 'postgres', database: 'app' });
+    await c.connect();
+    try {
+      await pollUntil(
+        async () =>
+          (
+            await c.query('SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity WHERE application_name = $1', [
+              app,
+            ])
+          ).rows.some((r) => r.t === true),
+        `the backend of ${app}`,
+      );
+    } finally {
+      await c.end();
+    }
+  }
+
+  it.each([
+    ['a routed session (its standby leg)', 'streaming_replication'],
+    ['a one-node session in raw mode', 'raw'],
+  ])('on: 57P01 on %s detaches the node; off: the node stays', async (_name, mode) => {
+    for (const on of [false, true]) {
+      const values = { backend_clustering_mode: mode, failover_on_backend_shutdown: on };
+      // Raw mode searches no primary: node 0 (the standby) is the main node.
+      const p = mode === 'raw' ? await startPooler(routingConf(pair, values)) : await pooler(pair, values);
+      const app = `victim_${mode}_${on}`;
+      const c = await clientAs(p, app);
+      expect(await portOf(c)).toBe(pair.standby.port);
+      await terminateOnStandby(app);
+      await expect(c.query('SELECT 1')).rejects.toThrow();
+      if (on) {
+        await p.waitForLog(/=== Failover done\. shutdown host/);
+        expect((await showNodes(p))[0].status).toBe('down');
+      } else {
+        await new Promise((r) => setTimeout(r, 1000));
+        expect(p.logs()).not.toMatch(/degenerate/);
+        expect((await showNodes(p))[0].status).not.toBe('down');
+      }
+      await p.stop();
+    }
+  });
+});
+
 describe('a primary that stops', () => {
   it('failover_command promotes the standby, writes resume there, and the old primary stays down until -D', async () => {
     const pair = await made.pair();
