@@ -61,10 +61,7 @@ export class ClusterMonitor {
     this.patroni = followsPatroni(deps.config()) ? new PatroniDiscovery(deps) : undefined;
     this.health = new HealthCheck({
       ...deps,
-      failed: (id, timedOut) => {
-        const refusal = this.failover.detach(id, { timedOut, automatic: true });
-        if (refusal) deps.log().info(refusal);
-      },
+      failed: (id, timedOut) => this.nodeFailed(id, timedOut),
       autoFailback: (id) => {
         const refusal = this.failover.attach(id);
         if (refusal) deps.log().info(refusal);
@@ -73,9 +70,9 @@ export class ClusterMonitor {
     });
   }
 
-  /** A session could not connect to node `id` (failover_on_backend_error): detach it. */
-  nodeFailed(id: number): void {
-    const refusal = this.failover.detach(id, { timedOut: false, automatic: true });
+  /** The health check, a session or the replication check found node `id` failed: detach it (timedOut: health_check_timeout expired). */
+  nodeFailed(id: number, timedOut = false): void {
+    const refusal = this.failover.detach(id, { timedOut, automatic: true });
     if (refusal) this.deps.log().info(refusal);
   }
 

@@ -5,6 +5,7 @@
 // primary search when the primary went away or a node came back. Decisions are pure
 // (policy/failover.ts); nothing else waits on this queue.
 import { exec } from 'node:child_process';
+import { nodeHasFlag } from '../config/accessors.js';
 import { nodeValue } from '../config/conf-loader.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import { isAlive, NODE_STATUS_CODE, type NodeSnapshot, type NodeStatus } from '../ipc/node-snapshot.js';
@@ -15,6 +16,7 @@ import {
   attachRefusal,
   detachRefusal,
   expandCommand,
+  isLastAlive,
   restartScope,
   type CommandContext,
   type CommandNode,
@@ -77,16 +79,17 @@ export class Failover {
 
   private requested(id: number): RequestedNode {
     const n = this.deps.table.snapshot().find((x) => x.id === id);
-    const flag = n ? nodeValue(this.deps.config().backend_flag, id) : '';
-    return { id, status: n?.status, disallowFailover: flag.includes('DISALLOW_TO_FAILOVER') };
+    return {
+      id,
+      status: n?.status,
+      disallowFailover: !!n && nodeHasFlag(this.deps.config(), id, 'DISALLOW_TO_FAILOVER'),
+    };
   }
 
   /** Why a detach of node `id` would be refused now (undefined: it would be taken). */
   detachRefused(id: number, automatic = false): string | undefined {
     if (followsPatroni(this.deps.config())) return FOLLOWS_PATRONI;
-    const alive = this.deps.table.snapshot().filter(isAlive);
-    const lastAlive = automatic && alive.length === 1 && alive[0].id === id;
-    return detachRefusal(this.requested(id), process.pid, lastAlive);
+    return detachRefusal(this.requested(id), process.pid, automatic && isLastAlive(this.deps.table.snapshot(), id));
   }
 
   /** A request to detach node `id`: pgpool's refusal text, or undefined when it is queued. */

@@ -4,7 +4,7 @@
 // health_check_timeout[N], retried health_check_max_retries[N] times after
 // health_check_retry_delay[N]; all attempts failing is a detach request (unless the node
 // is DISALLOW_TO_FAILOVER). A node down or unused is skipped. The counters are pgpool's.
-import { durationMs, nodeDurationMs } from '../config/accessors.js';
+import { durationMs, nodeDurationMs, nodeHasFlag } from '../config/accessors.js';
 import { nodeValue } from '../config/conf-loader.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import { isAlive, type NodeView } from '../ipc/node-snapshot.js';
@@ -167,7 +167,7 @@ export class HealthCheck {
       return;
     }
     s.lastFailed = ended;
-    if (nodeValue(cfg.backend_flag, id).includes('DISALLOW_TO_FAILOVER')) {
+    if (nodeHasFlag(cfg, id, 'DISALLOW_TO_FAILOVER')) {
       log.info(`health check failed on node ${id} but failover is disallowed for the node`);
       return;
     }

@@ -29,6 +29,13 @@ export function nodeDurationMs(cfg: PgpoolConfig, name: NodeDurationParam, id: n
   return nodeValue(cfg[name], id) * factor;
 }
 
+/** Whether backend_flagN of node `id` has `flag` ('|'-separated, as pgpool reads it). */
+export function nodeHasFlag(cfg: Pick<PgpoolConfig, 'backend_flag'>, id: number, flag: string): boolean {
+  return nodeValue(cfg.backend_flag, id)
+    .split('|')
+    .some((f) => f.trim() === flag);
+}
+
 /** A duration given in a parameter's own unit (a PGPOOL SET override, say), in milliseconds. */
 export function unitMs(name: DurationParam, value: number): number {
   const factor = MS_PER_UNIT[PARAMS.get(name)?.unit ?? ''];

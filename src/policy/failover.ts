@@ -1,7 +1,7 @@
 // Failover and failback decisions (docs/behaviour.md#failover), pure: whether a detach
 // or attach request is valid (pgpool's texts), which sessions a detached node ends, and
 // the %-placeholders of failover_command, failback_command and follow_primary_command.
-import { NODE_STATUS_CODE, type NodeStatus } from '../ipc/node-snapshot.js';
+import { NODE_STATUS_CODE, type NodeSnapshot, type NodeStatus } from '../ipc/node-snapshot.js';
 
 /** pgpool's MAX_NUM_BACKENDS: node ids are 0 … 127. */
 export const MAX_NODES = 128;
@@ -46,6 +46,12 @@ export function attachRefusal(n: RequestedNode, raw: boolean): string | undefine
   if (raw && alive(n.status))
     return `invalid failback request, node id : ${n.id} status: [${code(n.status)}] not valid for failback`;
   return undefined;
+}
+
+/** `id` is the only alive node: an automatic detach keeps it (detachRefusal's lastAlive). */
+export function isLastAlive(nodes: NodeSnapshot, id: number): boolean {
+  const up = nodes.filter((n) => alive(n.status));
+  return up.length === 1 && up[0].id === id;
 }
 
 /** An accepted attach that changes nothing: the node is not down (pgpool logs this). */

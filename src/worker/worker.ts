@@ -12,7 +12,8 @@ import type { PgpoolConfig } from '../config/schema.js';
 import type { SessionSettings } from '../config/session-settings.js';
 import { assertNever, Outbox, Requests } from '../ipc/channel.js';
 import type { FromWorker, ToWorker } from '../ipc/messages.js';
-import { isAlive, type NodeSnapshot } from '../ipc/node-snapshot.js';
+import type { NodeSnapshot } from '../ipc/node-snapshot.js';
+import { isLastAlive } from '../policy/failover.js';
 import { decodeConfig } from '../ipc/wire.js';
 import { configuredLogger, type Logger } from '../logging/logger.js';
 import type { DurationCounts } from '../metrics/duration-histogram.js';
@@ -244,8 +245,7 @@ class Worker implements SessionEnv {
   }
 
   lastAlive(node: number): boolean {
-    const alive = this.nodes.filter(isAlive);
-    return alive.length === 1 && alive[0].id === node;
+    return isLastAlive(this.nodes, node);
   }
 
   nodeUnreachable(node: number): void {

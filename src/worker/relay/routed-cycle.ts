@@ -59,7 +59,7 @@ export class RoutedCounts {
       t === FrontendCode.Query
         ? this.queryKind
         : t === FrontendCode.Execute
-          ? this.prepared.portalKind(executePortal(m))
+          ? this.prepared.portalKind(m[5] === 0 ? '' : executePortal(m))
           : undefined;
     if (kind) this.counts.sent(node, kind);
   }

@@ -2,7 +2,7 @@
 // refusal byte for byte, or an error of the catalogue.
 import { describeAddress, type BackendAddress } from '../../backend/address.js';
 import { BackendConnectError, BackendRefusedError } from '../../backend/errors.js';
-import { nodeValue } from '../../config/conf-loader.js';
+import { nodeHasFlag } from '../../config/accessors.js';
 import type { Logger } from '../../logging/logger.js';
 import { followsPatroni } from '../../policy/clustering.js';
 import { errorResponse } from '../../protocol/backend-write.js';
@@ -43,8 +43,7 @@ export function backendFailure(
   const cfg = env.config;
   const node = address.node;
   // Following Patroni, pgpool-ts detaches nothing itself.
-  if (followsPatroni(cfg) || nodeValue(cfg.backend_flag, node).includes('DISALLOW_TO_FAILOVER') || env.lastAlive(node))
-    return e;
+  if (followsPatroni(cfg) || nodeHasFlag(cfg, node, 'DISALLOW_TO_FAILOVER') || env.lastAlive(node)) return e;
   log.info(
     { node, error: e.message },
     `failed to connect to PostgreSQL server of node ${node} at ${describeAddress(address)}`,

@@ -14,7 +14,7 @@ import { pcp, pcpSetup } from '../../helpers/pcp.js';
 import { pollUntil } from '../../helpers/poll.js';
 import { startPooler, type ConfValues, type Pooler } from '../../helpers/pooler.js';
 import { scratch, type ReplicatedPair } from '../../helpers/replicated-pair.js';
-import { portOf, primaryFound, routingConf, withClient } from '../../helpers/routing.js';
+import { direct, portOf, primaryFound, routingConf, withClient } from '../../helpers/routing.js';
 
 const made = scratch();
 afterAll(() => made.cleanup());
@@ -166,8 +166,7 @@ describe('failover_on_backend_shutdown', () => {
 
   /** Terminates, on the standby, the backend of the client named `app` (PostgreSQL sends it 57P01). */
   async function terminateOnStandby(app: string): Promise<void> {
-    const c = new pg.Client({ host: pair.standby.host, port: pair.standby.port, user: 'postgres', database: 'app' });
-    await c.connect();
+    const c = await direct(pair.standby);
     try {
       await pollUntil(
         async () =>

@@ -166,13 +166,7 @@ describe('load balancing', () => {
 
   it('psql: COPY FROM STDIN goes to the primary, COPY TO STDOUT to the standby', async () => {
     await psql(['-c', '\\copy t (v) from stdin'], 'copied 1\ncopied 2\n');
-    const primary = new pg.Client({
-      host: pair.primary.host,
-      port: pair.primary.port,
-      user: 'postgres',
-      database: 'app',
-    });
-    await primary.connect();
+    const primary = await direct(pair.primary);
     expect((await primary.query("SELECT count(*)::int AS n FROM t WHERE v LIKE 'copied %'")).rows[0].n).toBe(2);
     await primary.end();
     expect((await psql(['-c', 'COPY (SELECT inet_server_port()) TO STDOUT'])).trim()).toBe(String(pair.standby.port));

@@ -75,13 +75,7 @@ describe('disable_load_balance_on_write = dml_adaptive', () => {
 describe('causal_reads = session', () => {
   /** Runs `f` with the standby's replay paused. */
   async function replayPaused(f: () => Promise<void>): Promise<void> {
-    const standby = new pg.Client({
-      host: pair.standby.host,
-      port: pair.standby.port,
-      user: 'postgres',
-      database: 'app',
-    });
-    await standby.connect();
+    const standby = await direct(pair.standby);
     try {
       await standby.query('SELECT pg_wal_replay_pause()');
       await f();

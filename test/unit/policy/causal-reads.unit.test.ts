@@ -3,17 +3,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mayWrite, replayedQuery } from '../../../src/policy/causal-reads.js';
 import { isRead, type RouteSettings } from '../../../src/policy/route-decision.js';
+import { DEFAULT_ROUTE_SETTINGS } from '../../helpers/route-settings.js';
 import { loadParser, StatementClassifier } from '../../../src/worker/routing/classifier.js';
 
 const classifier = new StatementClassifier();
 beforeAll(loadParser);
 
-const SETTINGS: RouteSettings = {
-  load_balance_mode: true,
-  disable_load_balance_on_write: 'transaction',
-  allow_sql_comments: false,
-  ignore_leading_white_space: true,
-};
+const SETTINGS: RouteSettings = DEFAULT_ROUTE_SETTINGS;
 
 describe('mayWrite', () => {
   it.each<[string, boolean]>([

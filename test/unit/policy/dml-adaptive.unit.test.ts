@@ -9,17 +9,13 @@ import {
   type RelationshipEntry,
 } from '../../../src/policy/dml-adaptive.js';
 import { isRead, type RouteSettings } from '../../../src/policy/route-decision.js';
+import { DEFAULT_ROUTE_SETTINGS } from '../../helpers/route-settings.js';
 import { loadParser, StatementClassifier } from '../../../src/worker/routing/classifier.js';
 
 const classifier = new StatementClassifier();
 beforeAll(loadParser);
 
-const SETTINGS: RouteSettings = {
-  load_balance_mode: true,
-  disable_load_balance_on_write: 'dml_adaptive',
-  allow_sql_comments: false,
-  ignore_leading_white_space: true,
-};
+const SETTINGS: RouteSettings = { ...DEFAULT_ROUTE_SETTINGS, disable_load_balance_on_write: 'dml_adaptive' };
 
 /** The written set after running `statements` in a transaction, in order. */
 function written(statements: string[], list: RelationshipEntry[] = []): string[] {

@@ -15,17 +15,13 @@ import {
   type TxView,
 } from '../../../src/policy/route-decision.js';
 import { selectTextRule } from '../../../src/policy/statement-class.js';
+import { DEFAULT_ROUTE_SETTINGS } from '../../helpers/route-settings.js';
 import { loadParser, StatementClassifier } from '../../../src/worker/routing/classifier.js';
 
 const classifier = new StatementClassifier();
 beforeAll(loadParser);
 
-const DEFAULTS: RouteSettings = {
-  load_balance_mode: true,
-  disable_load_balance_on_write: 'transaction',
-  allow_sql_comments: false,
-  ignore_leading_white_space: true,
-};
+const DEFAULTS: RouteSettings = DEFAULT_ROUTE_SETTINGS;
 const IDLE: TxView = { primaryStatus: 'I', writing: false, serializable: false, startedByMultiStatement: false };
 const IN_TX: TxView = { ...IDLE, primaryStatus: 'T' };
 
