@@ -4,6 +4,7 @@
 // failback (from the health check and PCP). A reload that adds a node while no primary is
 // known searches again.
 import { durationMs } from '../config/accessors.js';
+import type { SlotAddress } from '../config/discovered-backends.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import type { NodeSnapshot } from '../ipc/node-snapshot.js';
 import type { Logger } from '../logging/logger.js';
@@ -32,6 +33,8 @@ export interface ClusterDeps {
   readonly discardStatus: boolean;
   /** Ends the sessions a node's change affects, in every worker. */
   readonly endSessions: (node: number, scope: RestartScope) => void;
+  /** Following Patroni: members no backend names take these free slots. */
+  readonly addBackends: (added: readonly SlotAddress[]) => void;
 }
 
 export class ClusterMonitor {

@@ -132,16 +132,35 @@ export class NodeTable {
       const serving = alive.get(n.id) ?? false;
       const status = serving ? (n.status === 'down' || n.status === 'unused' ? 'waiting' : n.status) : 'down';
       const replicationDelay = lag.get(n.id) ?? 0;
-      if (role === n.role && status === n.status && replicationDelay === n.replicationDelay) return n;
+      // What Patroni called it last: a read-only session never goes to a node it last called leader.
+      const actualRole = n.id === leader ? 'primary' : lag.has(n.id) ? 'standby' : n.actualRole;
+      if (
+        role === n.role &&
+        status === n.status &&
+        replicationDelay === n.replicationDelay &&
+        actualRole === n.actualRole
+      )
+        return n;
       const changed = role !== n.role || status !== n.status;
       return {
         ...n,
         role,
         status,
+        actualRole,
         replicationDelay,
         delayByTime: false,
         lastStatusChange: changed ? t : n.lastStatusChange,
       };
+    });
+  }
+
+  /** Following Patroni, no answer for patroni_stale_timeout: no node is the primary; the rest is kept as last known. */
+  leaderUnknown(): void {
+    this.primary = undefined;
+    const t = this.now();
+    this.update((n, i) => {
+      const role = this.roleOf(n.id, i);
+      return role === n.role ? n : { ...n, role, lastStatusChange: t };
     });
   }
 

@@ -11,7 +11,14 @@ import type { PgpoolConfig } from '../config/schema.js';
 import { isAlive } from '../ipc/node-snapshot.js';
 import type { Logger } from '../logging/logger.js';
 import type { RestartScope } from '../policy/failover.js';
-import { parseCluster, topology, type Topology } from '../policy/patroni.js';
+import {
+  parseCluster,
+  slotsFor,
+  topology,
+  type AddedBackend,
+  type PatroniMember,
+  type Topology,
+} from '../policy/patroni.js';
 import type { NodeTable } from './node-table.js';
 
 export interface PatroniDeps {
@@ -19,7 +26,16 @@ export interface PatroniDeps {
   readonly table: NodeTable;
   readonly log: () => Logger;
   readonly endSessions: (node: number, scope: RestartScope) => void;
+  /** Members no backend names take these free slots (the configuration and the node table grow). */
+  readonly addBackends: (added: readonly AddedBackend[]) => void;
 }
+
+const backendsOf = (cfg: PgpoolConfig) =>
+  configuredBackends(cfg).map((id) => ({
+    id,
+    host: nodeValue(cfg.backend_hostname, id),
+    port: nodeValue(cfg.backend_port, id),
+  }));
 
 export class PatroniDiscovery {
   private timer: NodeJS.Timeout | undefined;
@@ -49,12 +65,12 @@ export class PatroniDiscovery {
     const cfg = this.deps.config();
     const log = this.deps.log();
     try {
-      const t = await this.read(cfg);
-      if (t) {
+      const members = await this.read(cfg);
+      if (members) {
         this.lastAnswer = Date.now();
         if (this.stale) log.info('Patroni answers again: following its leader');
         this.stale = false;
-        this.apply(t, cfg);
+        this.apply(this.withAllMembers(members));
       } else if (!this.stale && Date.now() - this.lastAnswer > durationMs(cfg, 'patroni_stale_timeout')) {
         this.stale = true;
         log.warn(
@@ -63,12 +79,7 @@ export class PatroniDiscovery {
         );
         const table = this.deps.table;
         const leader = table.primaryId;
-        const nodes = table.snapshot();
-        table.discovered(
-          undefined,
-          new Map(nodes.map((n) => [n.id, isAlive(n)])),
-          new Map(nodes.map((n) => [n.id, n.replicationDelay])),
-        );
+        table.leaderUnknown();
         // Sessions writing to the last known leader cannot be told whether it still is one.
         if (leader !== undefined) this.deps.endSessions(leader, 'all');
       }
@@ -77,8 +88,8 @@ export class PatroniDiscovery {
     }
   }
 
-  /** The first endpoint's answer, mapped onto the backends; undefined when none answered. */
-  private async read(cfg: PgpoolConfig): Promise<Topology | undefined> {
+  /** The first endpoint's member list; undefined when none answered. */
+  private async read(cfg: PgpoolConfig): Promise<PatroniMember[] | undefined> {
     const urls = cfg.patroni_url
       .split(',')
       .map((u) => u.trim())
@@ -88,15 +99,7 @@ export class PatroniDiscovery {
       try {
         const res = await fetch(new URL('/cluster', url), { signal: AbortSignal.timeout(timeoutMs) });
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        const members = parseCluster(await res.json());
-        return topology(
-          members,
-          configuredBackends(cfg).map((id) => ({
-            id,
-            host: nodeValue(cfg.backend_hostname, id),
-            port: nodeValue(cfg.backend_port, id),
-          })),
-        );
+        return parseCluster(await res.json());
       } catch (e) {
         this.deps.log().debug({ url, error: (e as Error).message }, 'Patroni endpoint did not answer');
       }
@@ -104,17 +107,34 @@ export class PatroniDiscovery {
     return undefined;
   }
 
-  private apply(t: Topology, cfg: PgpoolConfig): void {
+  /** The members mapped onto the backends, members no backend names first given free slots. */
+  private withAllMembers(members: readonly PatroniMember[]): Topology {
+    const t = topology(members, backendsOf(this.deps.config()));
+    if (t.unmatched.length === 0) return t;
+    const added = slotsFor(t.unmatched, configuredBackends(this.deps.config()));
     const log = this.deps.log();
-    const table = this.deps.table;
-    for (const m of t.unmatched)
+    for (const a of added)
+      log.info(
+        { member: a.name, node: a.id },
+        `Patroni member "${a.name}" at ${a.host}:${a.port} is named by no backend: it is node ${a.id}`,
+      );
+    for (const m of t.unmatched.slice(added.length))
       if (!this.unmatchedSaid.has(m.name)) {
         this.unmatchedSaid.add(m.name);
         log.warn(
           { member: m.name, host: m.host, port: m.port },
-          `Patroni member "${m.name}" at ${m.host}:${m.port} is named by no backend_hostnameN/backend_portN: it is not used`,
+          `Patroni member "${m.name}" at ${m.host}:${m.port} finds no free node slot (128 in all): it is not used`,
         );
       }
+    if (added.length === 0) return t;
+    this.deps.addBackends(added);
+    return topology(members, backendsOf(this.deps.config()));
+  }
+
+  private apply(t: Topology): void {
+    const cfg = this.deps.config();
+    const log = this.deps.log();
+    const table = this.deps.table;
     const oldLeader = table.primaryId;
     const before = table.snapshot();
     table.discovered(t.leader, t.alive, t.lag);
@@ -125,8 +145,10 @@ export class PatroniDiscovery {
           ? 'Patroni names no leader: no node takes writes'
           : `Patroni leader is node ${t.leader} ${host(t.leader)}: it takes the writes`,
       );
-      // Sessions of the old leader would write where Patroni no longer says to.
+      // Sessions of the old leader would write where Patroni no longer says to; read-only
+      // sessions (no leader known) end too, so that their clients come back writing.
       if (oldLeader !== undefined) this.deps.endSessions(oldLeader, 'all');
+      else this.deps.endSessions(t.leader!, 'all');
     }
     for (const n of before) {
       if (isAlive(n) && t.alive.get(n.id) === false) {

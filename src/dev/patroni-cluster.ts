@@ -18,6 +18,10 @@ export interface PatroniMember {
   kill(): Promise<void>;
   /** Starts its Patroni again (it rejoins as a replica, rewinding or re-cloning as needed). */
   restart(): void;
+  /** Freezes its Patroni (SIGSTOP): the REST API stops answering, PostgreSQL goes on. */
+  pause(): void;
+  /** Lets a paused Patroni go on (SIGCONT). */
+  resume(): void;
 }
 
 export interface PatroniCluster {
@@ -149,8 +153,11 @@ export async function startPatroniCluster(
       port,
       restUrl: `http://127.0.0.1:${rest}`,
       restart: start,
+      pause: () => patronis.get(name)!.kill('SIGSTOP'),
+      resume: () => patronis.get(name)!.kill('SIGCONT'),
       kill: async () => {
         const p = patronis.get(name)!;
+        p.kill('SIGCONT');
         p.kill('SIGKILL');
         await exited(p);
         const pid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);

@@ -134,3 +134,13 @@ export function selectLoadBalancingNode(i: LbInput, rand: () => number): number 
   if (i.preferLowerDelay && result !== i.primary && delayed(result)) return leastDelayed(i, rand);
   return result;
 }
+
+/**
+ * Following Patroni with no leader known (docs/behaviour.md#patroni): the node for a
+ * read-only session, by weight among the alive nodes within the delay threshold; undefined
+ * when none is.
+ */
+export function readOnlyNode(nodes: readonly LbNode[], rand: () => number): number | undefined {
+  const fit = nodes.filter((n) => n.alive && !n.delayed);
+  return weighted(fit, rand()) ?? fit[0]?.id;
+}

@@ -71,3 +71,32 @@ export function topology(members: readonly PatroniMember[], backends: readonly B
   }
   return { leader, alive, lag, unmatched: members.filter((m) => !matched.has(m)) };
 }
+
+/** A member Patroni alone names, given the backend slot it takes. */
+export interface AddedBackend {
+  readonly id: number;
+  readonly host: string;
+  readonly port: number;
+  readonly name: string;
+}
+
+/** pgpool's MAX_NUM_BACKENDS: node ids are 0..127. */
+export const MAX_BACKENDS = 128;
+
+/**
+ * Slots for members no backend names: the lowest free node ids, in Patroni's member order
+ * (so the same cluster gives the same ids on every pgpool-ts); members left over when every
+ * slot is taken get none.
+ */
+export function slotsFor(unmatched: readonly PatroniMember[], used: readonly number[]): AddedBackend[] {
+  const taken = new Set(used);
+  const added: AddedBackend[] = [];
+  let id = 0;
+  for (const m of unmatched) {
+    while (id < MAX_BACKENDS && taken.has(id)) id++;
+    if (id >= MAX_BACKENDS) break;
+    taken.add(id);
+    added.push({ id, host: m.host, port: m.port, name: m.name });
+  }
+  return added;
+}

@@ -199,7 +199,7 @@ export const CATALOGUE = {
     log: 'info',
     message: 'no node takes writes: Patroni names no leader',
     detail:
-      'backend_discovery = patroni sends writes only to the member Patroni calls leader; it names none, or no patroni_url endpoint has answered for patroni_stale_timeout',
+      'backend_discovery = patroni sends writes only to the member Patroni calls leader; it names none, or no patroni_url endpoint has answered for patroni_stale_timeout, and no member it last called replica is alive within delay_threshold for a read-only session',
     hint: 'check the Patroni cluster (patronictl list) and patroni_url',
   },
   NO_BACKEND: {

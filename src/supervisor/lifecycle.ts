@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/conf-loader.js';
 import { formatDiagnostic } from '../config/diagnostic.js';
+import { withBackends, type SlotAddress } from '../config/discovered-backends.js';
 import { planReload } from '../config/reload.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import type { StopMode } from '../ipc/messages.js';
@@ -19,6 +20,8 @@ const IMMEDIATE_KILL_MS = 2000;
 export class RunningConfig {
   cfg: PgpoolConfig;
   log: Logger;
+  /** Backends Patroni alone names, by the slot they took (docs/behaviour.md#patroni). */
+  private readonly discovered = new Map<number, SlotAddress>();
 
   constructor(
     public loaded: LoadedConfig,
@@ -49,6 +52,13 @@ export class RunningConfig {
     });
   }
 
+  /** Backends found by discovery take these slots in the running configuration. */
+  addBackends(slots: readonly SlotAddress[]): void {
+    for (const s of slots) this.discovered.set(s.id, s);
+    this.cfg = withBackends(this.cfg, slots);
+    this.loaded = { ...this.loaded, config: this.cfg };
+  }
+
   /** Reads the file again; returns the parameters that changed now, or undefined when it has errors. */
   reload(): { changed: readonly string[]; needRestart: readonly string[] } | undefined {
     const next = loadConfig(this.loaded.file);
@@ -58,7 +68,10 @@ export class RunningConfig {
       this.log.warn('configuration not reloaded: the running configuration is kept');
       return undefined;
     }
-    const plan = planReload(this.cfg, next);
+    // Discovered slots stay, unless the file now names the slot itself.
+    for (const id of this.discovered.keys())
+      if ((next.config.backend_port.nodes.get(id) ?? 0) > 0) this.discovered.delete(id);
+    const plan = planReload(this.cfg, { ...next, config: withBackends(next.config, [...this.discovered.values()]) });
     this.cfg = plan.config;
     this.loaded = { ...next, config: plan.config };
     this.logging.output.configure(logOutputSettings(this.cfg, this.dir));

@@ -98,6 +98,12 @@ export class Supervisor {
       configDir: running.dir,
       discardStatus: options.discardStatus,
       endSessions: (node, scope) => this.workers.broadcast({ t: 'endSessions', node, scope }),
+      // As a reload adding nodes: the workers first get the addresses, then the node table.
+      addBackends: (added) => {
+        running.addBackends(added);
+        this.workers.broadcast({ t: 'reload', config: running.forWorkers() });
+        this.nodes.configure(running.cfg);
+      },
     });
     this.processes = new ProcessManager(cfg, log, this.directory, this.workers);
     this.cancels = new CancelRouter(this.workers, this.counters, log, () => running.cfg.log_client_messages);

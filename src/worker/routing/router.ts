@@ -11,6 +11,7 @@ import { isAlive, type NodeSnapshot } from '../../ipc/node-snapshot.js';
 import { followsPatroni, hasPrimary, measuresDelay, writeNodeId } from '../../policy/clustering.js';
 import {
   parseRedirectList,
+  readOnlyNode,
   selectLoadBalancingNode,
   type LbInput,
   type RedirectEntry,
@@ -23,7 +24,8 @@ export interface SessionPlan {
   readonly standby?: BackendAddress;
   /**
    * Following Patroni: a member it calls replica, to serve the session alone when the
-   * leader cannot be reached (its writes then fail there, as on any standby).
+   * leader cannot be reached or, with no leader known, a node within the delay threshold
+   * (its writes then fail there, as on any standby).
    */
   readonly readOnly?: BackendAddress;
 }
@@ -89,7 +91,16 @@ export function planSession(
 ): SessionPlan {
   const plan = planNodes(cfg, nodes, who, rand);
   const primary = plan.primary;
-  if (!followsPatroni(cfg) || primary === undefined) return plan;
+  if (!followsPatroni(cfg)) return plan;
+  if (primary === undefined) {
+    // Only a node Patroni last called replica: one it last called leader may still take writes.
+    const replicas = new Set(nodes.filter((n) => n.actualRole === 'standby').map((n) => n.id));
+    const id = readOnlyNode(
+      lbInput(cfg, nodes, -1, who).nodes.filter((n) => replicas.has(n.id)),
+      rand,
+    );
+    return id === undefined ? plan : { primary: undefined, readOnly: nodeAddress(cfg, id) };
+  }
   if (plan.standby) return { ...plan, readOnly: plan.standby };
   const replica = nodes.find((n) => isAlive(n) && n.id !== primary.node);
   return replica ? { ...plan, readOnly: nodeAddress(cfg, replica.id) } : plan;

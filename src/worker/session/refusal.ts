@@ -3,6 +3,7 @@
 import { describeAddress, type BackendAddress } from '../../backend/address.js';
 import { BackendConnectError, BackendRefusedError } from '../../backend/errors.js';
 import { nodeHasFlag } from '../../config/accessors.js';
+import type { PgpoolConfig } from '../../config/schema.js';
 import type { Logger } from '../../logging/logger.js';
 import { followsPatroni } from '../../policy/clustering.js';
 import { errorResponse } from '../../protocol/backend-write.js';
@@ -61,6 +62,23 @@ export function backendFailure(
   }
   env.nodeUnreachable(node);
   return poolerError('BACKEND_FAILOVER');
+}
+
+/**
+ * Where the session starts: its plan's primary; following Patroni with no leader known, a
+ * replica (reads go on, writes fail there; docs/behaviour.md#patroni); else a refusal.
+ */
+export function sessionAddress(
+  plan: SessionPlan,
+  cfg: PgpoolConfig,
+  log: (message: string, fields: Record<string, unknown>) => void,
+): BackendAddress {
+  if (plan.primary) return plan.primary;
+  if (plan.readOnly) {
+    log('no node takes writes: the session runs on a replica', { node: plan.readOnly.node });
+    return plan.readOnly;
+  }
+  throw poolerError(followsPatroni(cfg) ? 'NO_LEADER' : 'NO_BACKEND');
 }
 
 /**

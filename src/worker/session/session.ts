@@ -16,7 +16,6 @@ import { poolerError, type PoolerError } from '../../protocol/errors.js';
 import type { StartupPacket } from '../../protocol/frontend-read.js';
 import { MessageStream } from '../../protocol/message-stream.js';
 import { isReplication } from '../../policy/cache-choice.js';
-import { followsPatroni } from '../../policy/clustering.js';
 import { sortedStartupPacket } from '../../protocol/frontend-read.js';
 import { readClientStartup } from './startup-reader.js';
 import type { Lease, LeaseRequest, Pooling } from '../pooling/lease.js';
@@ -28,7 +27,7 @@ import { routedRelay } from './routed-session.js';
 import { RequestTiming } from '../relay/request-timing.js';
 import { cancelKeyLength, effectiveMinor, greeting } from './greeting.js';
 import { authenticateByHba, heldPassword, type HbaProof } from './hba-auth.js';
-import { backendFailure, leaseRoute, refusalBytes, refusalError } from './refusal.js';
+import { backendFailure, leaseRoute, sessionAddress, refusalBytes, refusalError } from './refusal.js';
 import { peerOf, type SessionEnv } from './session-env.js';
 import { SessionLogging } from './session-logging.js';
 
@@ -256,7 +255,7 @@ export class Session {
         ? await authenticateByHba(auth, this.env.auth, this.client, { user, database, peer: this.peer }, this.log)
         : undefined;
       this.transition('connecting');
-      if (!address) throw poolerError(followsPatroni(this.env.config) ? 'NO_LEADER' : 'NO_BACKEND');
+      address = sessionAddress(plan, this.env.config, (m, f) => this.log.info({ ...this.who(), ...f }, m));
       request = {
         user,
         database,

@@ -123,3 +123,47 @@ describe('ALWAYS_PRIMARY', () => {
     expect(sent[0].map((n) => n.role)).toEqual(['standby', 'primary']);
   });
 });
+
+describe('NodeTable following Patroni', () => {
+  it('takes the leader, the serving members and their lag; a stale view keeps what Patroni last called each', () => {
+    const sent: NodeSnapshot[] = [];
+    const table = new NodeTable(
+      streaming,
+      (n) => sent.push(n),
+      () => 7,
+    );
+    table.discovered(
+      1,
+      new Map([
+        [0, true],
+        [1, true],
+      ]),
+      new Map([[0, 2048]]),
+    );
+    expect(table.primaryId).toBe(1);
+    const roles = () => table.snapshot().map((n) => [n.role, n.actualRole, n.status, n.replicationDelay]);
+    expect(roles()).toEqual([
+      ['standby', 'standby', 'waiting', 2048],
+      ['primary', 'primary', 'waiting', 0],
+    ]);
+    table.leaderUnknown();
+    expect(table.primaryId).toBeUndefined();
+    expect(roles()).toEqual([
+      ['standby', 'standby', 'waiting', 2048],
+      ['standby', 'primary', 'waiting', 0],
+    ]);
+    // The leader stops: down, and still the one Patroni last called leader.
+    table.discovered(
+      undefined,
+      new Map([
+        [0, true],
+        [1, false],
+      ]),
+      new Map([[0, 0]]),
+    );
+    expect(roles()).toEqual([
+      ['standby', 'standby', 'waiting', 0],
+      ['standby', 'primary', 'down', 0],
+    ]);
+  });
+});

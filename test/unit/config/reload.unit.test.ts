@@ -3,8 +3,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../src/config/conf-loader.js';
+import { configuredBackends } from '../../../src/config/conf-checks.js';
+import { loadConfig, nodeValue } from '../../../src/config/conf-loader.js';
+import { withBackends } from '../../../src/config/discovered-backends.js';
 import { planReload } from '../../../src/config/reload.js';
+import { LogOutput } from '../../../src/logging/log-output.js';
+import { RunningConfig } from '../../../src/supervisor/lifecycle.js';
 
 describe('reload plan', () => {
   it('applies reloadable changes and keeps start-only ones, naming them', () => {
@@ -49,5 +53,34 @@ describe('reload plan', () => {
       [1, 5434],
     ]);
     expect(plan.config.backend_hostname.nodes.get(1)).toBe('b');
+  });
+});
+
+describe('backends Patroni alone names', () => {
+  it('take free slots in the running configuration and stay there across a reload', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reload-'));
+    const f = path.join(dir, 'pgpool.conf');
+    fs.writeFileSync(f, "backend_hostname0 = 'a'\nbackend_port0 = 5432\nlog_destination = 'stderr'\n");
+    const running = new RunningConfig(loadConfig(f), { output: new LogOutput(), debug: false });
+    running.addBackends([{ id: 1, host: '10.0.0.9', port: 6432 }]);
+    const at = (id: number) =>
+      `${nodeValue(running.cfg.backend_hostname, id)}:${running.cfg.backend_port.nodes.get(id)}`;
+    expect(configuredBackends(running.cfg)).toEqual([0, 1]);
+    expect(at(1)).toBe('10.0.0.9:6432');
+    // A reload of the unchanged file neither drops the slot nor asks for a restart.
+    const plan = running.reload()!;
+    expect([plan.changed, plan.needRestart]).toEqual([[], []]);
+    expect(at(1)).toBe('10.0.0.9:6432');
+    // A file naming that slot itself wins it back (a slot in use: after a restart).
+    fs.appendFileSync(f, "backend_hostname1 = 'b'\nbackend_port1 = 5433\n");
+    expect([...running.reload()!.needRestart].sort()).toEqual(['backend_hostname', 'backend_port']);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('leave slots the configuration names alone', () => {
+    const cfg = loadConfig('/dev/null').config;
+    const one = withBackends(cfg, [{ id: 0, host: 'x', port: 1 }]);
+    expect(one.backend_port.nodes.get(0)).toBe(1);
+    expect(withBackends(one, [{ id: 0, host: 'y', port: 2 }])).toBe(one);
   });
 });

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   parseRedirectList,
+  readOnlyNode,
   selectLoadBalancingNode,
   type LbInput,
   type LbNode,
@@ -185,5 +186,19 @@ describe('selectLoadBalancingNode', () => {
     expect(counts[1] + counts[2]).toBe(400);
     expect(counts[2] / counts[1]).toBeGreaterThan(2.4);
     expect(counts[2] / counts[1]).toBeLessThan(3.8);
+  });
+});
+
+describe('readOnlyNode (following Patroni, no leader known)', () => {
+  it.each<[string, LbNode[], number, number | undefined]>([
+    ['weights 1:3, a low draw: the first', [node(0, 1), node(1, 3)], 0.2, 0],
+    ['weights 1:3, a high draw: the second', [node(0, 1), node(1, 3)], 0.3, 1],
+    ['a delayed node is never chosen', [node(0, 1, { delayed: true }), node(1, 1)], 0.0, 1],
+    ['a down node is never chosen', [node(0, 1, { alive: false }), node(1, 1)], 0.0, 1],
+    ['weight 0 alone still serves reads', [node(0, 0)], 0.9, 0],
+    ['every node delayed: none', [node(0, 1, { delayed: true })], 0.0, undefined],
+    ['no node: none', [], 0.0, undefined],
+  ])('%s', (_name, nodes, draw, expected) => {
+    expect(readOnlyNode(nodes, () => draw)).toBe(expected);
   });
 });

@@ -1,7 +1,7 @@
 // Following Patroni (docs/behaviour.md#patroni): GET /cluster read defensively and mapped
 // onto the configured backends by host and port.
 import { describe, expect, it } from 'vitest';
-import { parseCluster, topology } from '../../../src/policy/patroni.js';
+import { parseCluster, slotsFor, topology, type PatroniMember } from '../../../src/policy/patroni.js';
 
 /** Patroni 3's answer for a two-member cluster (fields it adds are ignored). */
 const cluster = (leaderState = 'running', replica: Record<string, unknown> = {}) => ({
@@ -67,5 +67,39 @@ describe('Patroni topology', () => {
   it('refuses what is not Patroni’s shape', () => {
     expect(() => parseCluster({})).toThrow('no "members" list in the answer');
     expect(() => parseCluster({ members: [{ name: 'x' }] })).toThrow(/a member without name, host or port/);
+  });
+});
+
+describe('slots for members pgpool.conf does not name', () => {
+  const member = (name: string, port: number): PatroniMember => ({
+    name,
+    role: 'replica',
+    state: 'streaming',
+    host: '10.0.0.9',
+    port,
+    lag: 0,
+  });
+
+  it.each<[string, number[], PatroniMember[], [string, number][]]>([
+    ['after node 0', [0], [member('m1', 5433)], [['m1', 1]]],
+    [
+      'the gaps first, in member order',
+      [0, 2],
+      [member('a', 1), member('b', 2)],
+      [
+        ['a', 1],
+        ['b', 3],
+      ],
+    ],
+    ['none named: from node 0', [], [member('a', 1)], [['a', 0]]],
+  ])('%s', (_name, used, members, expected) => {
+    const added = slotsFor(members, used);
+    expect(added.map((a) => [a.name, a.id])).toEqual(expected);
+    expect(added[0]).toMatchObject({ host: '10.0.0.9', port: members[0].port });
+  });
+
+  it('gives nothing past node 127', () => {
+    const used = Array.from({ length: 127 }, (_, i) => i);
+    expect(slotsFor([member('a', 1), member('b', 2)], used).map((a) => a.id)).toEqual([127]);
   });
 });

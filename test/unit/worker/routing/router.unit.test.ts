@@ -30,6 +30,35 @@ describe('planSession', () => {
   });
 });
 
+describe('following Patroni', () => {
+  const PATRONI = NODES + "backend_discovery = 'patroni'\npatroni_url = 'http://127.0.0.1:8008'\n";
+  const asPatroni = (roles: ('primary' | 'standby' | 'unknown')[], more: Partial<NodeSnapshot[number]>[] = []) =>
+    roles.map((actualRole, id) => ({ ...freshNode(id, 'standby', 0), actualRole, ...more[id] }));
+
+  it.each<[string, string, NodeSnapshot, number | undefined]>([
+    ['no leader: a node Patroni last called replica', '', asPatroni(['primary', 'standby']), 1],
+    ['never the node it last called leader', '', asPatroni(['standby', 'primary']), 0],
+    ['before any answer (roles unknown): none', '', asPatroni(['unknown', 'unknown']), undefined],
+    [
+      'a replica over delay_threshold: none',
+      'delay_threshold = 100\n',
+      asPatroni(['primary', 'standby'], [{}, { replicationDelay: 101 }]),
+      undefined,
+    ],
+    ['a down replica: none', '', asPatroni(['primary', 'standby'], [{}, { status: 'down' }]), undefined],
+  ])('%s', (_name, text, snapshot, readOnly) => {
+    const plan = planSession(loadConfigText(PATRONI + text), snapshot, who, () => 0.5);
+    expect(plan.primary).toBeUndefined();
+    expect(plan.readOnly?.node).toBe(readOnly);
+  });
+
+  it('with a leader, a replica is kept for when the leader cannot be reached', () => {
+    const withLeader: NodeSnapshot = [freshNode(0, 'standby', 0), freshNode(1, 'primary', 0)];
+    const plan = planSession(loadConfigText(PATRONI + 'load_balance_mode = off\n'), withLeader, who, () => 0.5);
+    expect([plan.primary?.node, plan.readOnly?.node]).toEqual([1, 0]);
+  });
+});
+
 describe('statement_level_load_balance', () => {
   const SL = NODES + 'statement_level_load_balance = on\n';
 
