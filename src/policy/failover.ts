@@ -123,3 +123,29 @@ export function expandCommand(template: string, c: CommandContext): string {
   };
   return template.replace(/%(.?)/gs, (_, k: string) => values[k] ?? '');
 }
+
+/** What a session does when one of its backend connections ends under it (docs/behaviour.md#failover). */
+export interface BackendLoss {
+  /** Request the node's detach (failover_on_backend_error). */
+  readonly detach: boolean;
+  /** The catalogue error the client is told; undefined: the socket just closes. */
+  readonly tell: 'BACKEND_EOF' | 'BACKEND_READ_NO_FAILOVER' | undefined;
+}
+
+/**
+ * pgpool's pool_read/pool_flush: a socket error detaches the node when
+ * failover_on_backend_error is on (the client's socket just closes), else the client is told
+ * without a detach; EOF detaches nothing, and is told unless PostgreSQL's own last message
+ * (an ErrorResponse: 57P01 and the like) said why — then a socket error is only its closing. Following Patroni nothing is detached.
+ */
+export function backendLoss(i: {
+  readonly socketError: boolean;
+  readonly saidWhy: boolean;
+  readonly failoverOnBackendError: boolean;
+  readonly mayDetach: boolean;
+}): BackendLoss {
+  // After PostgreSQL's own FATAL (pg_terminate_backend, a shutdown) a reset or broken pipe is its closing, not a failure.
+  if (!i.socketError || i.saidWhy) return { detach: false, tell: i.saidWhy ? undefined : 'BACKEND_EOF' };
+  if (!i.failoverOnBackendError) return { detach: false, tell: 'BACKEND_READ_NO_FAILOVER' };
+  return { detach: i.mayDetach, tell: undefined };
+}

@@ -192,6 +192,21 @@ export const CATALOGUE = {
     message: 'failed to create a backend {node} connection',
     detail: 'not executing failover because failover_on_backend_error is off',
   },
+  // A backend connection that ended under a session (docs/behaviour.md#failover).
+  BACKEND_EOF: {
+    sqlstate: SqlState.InternalError,
+    severity: 'FATAL',
+    log: 'info',
+    message: 'unable to read data from DB node {node}',
+    detail: 'EOF encountered with backend',
+  },
+  BACKEND_READ_NO_FAILOVER: {
+    sqlstate: SqlState.InternalError,
+    severity: 'ERROR',
+    log: 'info',
+    message: 'unable to read data from DB node {node}',
+    detail: 'do not failover because failover_on_backend_error is off',
+  },
   // backend_discovery = patroni (docs/behaviour.md#patroni).
   NO_LEADER: {
     sqlstate: SqlState.ConnectionFailure,

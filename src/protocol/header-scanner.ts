@@ -157,6 +157,7 @@ export class FrontendScanner extends HeaderScanner {
  */
 export class BackendScanner extends HeaderScanner {
   protected onType(type: number): boolean {
+    this.state.lastServerType = type;
     if (type === BackendCode.ReadyForQuery) {
       this.captureFirstByte = true;
       this.state.inCopyIn = false;

@@ -6,16 +6,21 @@ export interface TcpProxy {
   readonly port: number;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Ends the connections made so far, still listening: `eof` closes them, `reset` sends an RST to the proxy's clients. */
+  drop(how: 'eof' | 'reset'): void;
 }
 
 export async function tcpProxy(targetHost: string, targetPort: number, port = 0): Promise<TcpProxy> {
   let server: net.Server | undefined;
   const sockets = new Set<net.Socket>();
+  const clients = new Set<net.Socket>();
   let boundPort = port;
   const start = () =>
     new Promise<void>((resolve, reject) => {
       server = net.createServer((client) => {
         const upstream = net.connect(targetPort, targetHost);
+        clients.add(client);
+        client.on('close', () => clients.delete(client));
         for (const s of [client, upstream]) {
           sockets.add(s);
           s.on('close', () => sockets.delete(s));
@@ -46,5 +51,11 @@ export async function tcpProxy(targetHost: string, targetPort: number, port = 0)
         server = undefined;
       }),
     start,
+    drop: (how) => {
+      for (const s of clients) {
+        if (how === 'reset') s.resetAndDestroy();
+        else s.destroy();
+      }
+    },
   };
 }

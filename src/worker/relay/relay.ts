@@ -4,7 +4,7 @@
 // memory stays bounded both ways.
 import type net from 'node:net';
 import { mayBePoolerCommand } from '../../admin/pooler-command.js';
-import { FrontendCode } from '../../protocol/codes.js';
+import { BackendCode, FrontendCode } from '../../protocol/codes.js';
 import type { MessageTap } from '../../protocol/header-scanner.js';
 import { SCAN_CONTINUE } from '../../protocol/header-scanner.js';
 import { StreamState } from '../../protocol/stream-state.js';
@@ -21,9 +21,20 @@ export type PoolerCommandHook = (query: string) => (() => Buffer | Promise<Buffe
 export type RelayEnd =
   | { kind: 'terminate' } // the client sent Terminate
   | { kind: 'client-gone' } // the client's socket closed without Terminate
-  | { kind: 'backend-gone' } // PostgreSQL closed the connection
+  | BackendGone // PostgreSQL's connection ended
   | { kind: 'protocol-error'; message: string }
   | { kind: 'stopped'; reason: string }; // the pooler ended it (shutdown, idle limit)
+
+/** A backend connection that ended under a session (docs/behaviour.md#failover). */
+export interface BackendGone {
+  readonly kind: 'backend-gone';
+  /** The node whose connection ended; undefined: the session's only one. */
+  readonly node?: number;
+  /** The socket's error (ECONNRESET, …); undefined when PostgreSQL closed it (EOF). */
+  readonly socketError?: string;
+  /** PostgreSQL's last message was an ErrorResponse: it said why itself. */
+  readonly saidWhy: boolean;
+}
 
 export class Relay {
   /** The connection's protocol state: the one copy, read by reset, timing, reports and logging. */
@@ -148,10 +159,18 @@ export class Relay {
   private readonly onClientDrain = () => this.backend.resume();
   private readonly onBackendDrain = () => this.client.resume();
   private readonly onClientGone = () => this.finish({ kind: 'client-gone' });
-  private readonly onBackendGone = () => this.finish({ kind: 'backend-gone' });
+  private readonly onBackendGone = () => this.finish(this.backendGone());
+  private readonly onBackendError = (e: NodeJS.ErrnoException) =>
+    this.finish({ ...this.backendGone(), socketError: e.code ?? e.message });
+
+  private backendGone(): BackendGone {
+    return { kind: 'backend-gone', saidWhy: this.stream.lastServerType === BackendCode.ErrorResponse };
+  }
 
   /** Every listener the relay attaches, so that attaching and detaching stay in step. */
-  private listeners(): Array<[net.Socket, string, ((chunk: Buffer) => void) | (() => void)]> {
+  private listeners(): Array<
+    [net.Socket, string, ((chunk: Buffer) => void) | (() => void) | ((e: NodeJS.ErrnoException) => void)]
+  > {
     return [
       [this.client, 'data', this.onClientData],
       [this.client, 'drain', this.onClientDrain],
@@ -161,7 +180,7 @@ export class Relay {
       [this.backend, 'data', this.onBackendData],
       [this.backend, 'drain', this.onBackendDrain],
       [this.backend, 'close', this.onBackendGone],
-      [this.backend, 'error', this.onBackendGone],
+      [this.backend, 'error', this.onBackendError],
     ];
   }
 
@@ -169,7 +188,7 @@ export class Relay {
     for (const [socket, event, fn] of this.listeners()) socket.on(event, fn);
     if (pendingFromBackend.length > 0) this.onBackendData(pendingFromBackend);
     if (pendingFromClient.length > 0 && !this.ended) this.onClientData(pendingFromClient);
-    if (this.backend.destroyed) return this.finish({ kind: 'backend-gone' });
+    if (this.backend.destroyed) return this.finish(this.backendGone());
     if (this.client.destroyed) return this.finish({ kind: 'client-gone' });
     this.client.resume();
     this.backend.resume();

@@ -7,6 +7,7 @@ import { serialize } from 'pg-protocol';
 import type { ServerConnection } from '../../backend/server-connection.js';
 import { dataRow } from '../../backend/simple-query.js';
 import { BackendCode, FrontendCode } from '../../protocol/codes.js';
+import type { BackendGone } from './relay.js';
 import { bindFields, isExtended, parseFields, querySql, targetFields } from '../../protocol/frontend-messages.js';
 import { errorFields, MessageReader, type Message } from '../../protocol/message-reader.js';
 import { StreamState } from '../../protocol/stream-state.js';
@@ -20,7 +21,15 @@ const CLOSE_COMPLETE = 0x33;
 /** The leg's replies stopped for a cycle that moved on to another node. */
 export const MOVED = -1;
 
-export class LegGoneError extends Error {}
+export class LegGoneError extends Error {
+  constructor(
+    why: string,
+    /** What the relay ends with. */
+    readonly end: BackendGone,
+  ) {
+    super(why);
+  }
+}
 
 /**
  * Writes to a socket so that what one turn of the event loop writes (promise
@@ -68,6 +77,8 @@ export class Leg {
   /** Who takes the next message: a drain, or (between requests) nobody. */
   private consumer: { take: (m: Message) => void; fail: (e: Error) => void } | undefined;
   private gone: Error | undefined;
+  /** The type of the last message read (an ErrorResponse before EOF said why). */
+  private lastType = 0;
   /** Replies that came before their drain started (both nodes are written before either is read). */
   private readonly backlog: Message[] = [];
 
@@ -76,13 +87,13 @@ export class Leg {
     /** A notification, notice, ParameterStatus or closing FATAL PostgreSQL sent between requests. */
     private readonly unsolicited: (m: Message) => void,
     /** The connection failed between requests. */
-    private readonly lost: () => void,
+    private readonly lost: (end: BackendGone) => void,
   ) {
     const socket = conn.socket;
     this.writer = new BatchedWriter(socket);
     socket.on('data', this.onData);
     socket.on('close', this.onClose);
-    socket.on('error', this.onClose);
+    socket.on('error', this.onError);
     socket.resume();
   }
 
@@ -97,6 +108,7 @@ export class Leg {
         return this.fail((e as Error).message);
       }
       if (!m) return;
+      this.lastType = m.type;
       if (this.consumer) this.consumer.take(m);
       else if (this.stream.pending > 0 || this.swallow.length > 0) this.backlog.push(m);
       else if (UNSOLICITED.has(m.type)) this.unsolicited(m);
@@ -105,12 +117,19 @@ export class Leg {
   };
 
   private readonly onClose = () => this.fail('connection closed');
+  private readonly onError = (e: NodeJS.ErrnoException) => this.fail(e.message, e.code ?? e.message);
 
-  private fail(why: string): void {
+  private fail(why: string, socketError?: string): void {
     if (this.gone) return;
-    this.gone = new LegGoneError(why);
+    const end: BackendGone = {
+      kind: 'backend-gone',
+      node: this.node,
+      socketError,
+      saidWhy: this.lastType === BackendCode.ErrorResponse,
+    };
+    this.gone = new LegGoneError(why, end);
     if (this.consumer) this.consumer.fail(this.gone);
-    else this.lost();
+    else this.lost(end);
   }
 
   get node(): number {
@@ -210,7 +229,7 @@ export class Leg {
     const socket = this.conn.socket;
     socket.off('data', this.onData);
     socket.off('close', this.onClose);
-    socket.off('error', this.onClose);
+    socket.off('error', this.onError);
     socket.pause();
     return (
       this.reader.rest().length === 0 &&

@@ -19,7 +19,7 @@ import type { StatementCounts } from '../../admin/statement-counts.js';
 import type { PreparedStatements } from '../routing/prepared-statements.js';
 import type { RoutedStatement, SessionRouter } from '../routing/session-router.js';
 import type { StatementTarget } from './client-message-log.js';
-import type { PoolerCommandHook, RelayEnd } from './relay.js';
+import type { BackendGone, PoolerCommandHook, RelayEnd } from './relay.js';
 import type { RequestTiming } from './request-timing.js';
 import { RoutedInbox } from './routed-inbox.js';
 import { BatchedWriter, forStandby, Leg, LegGoneError, MOVED, placeStatement } from './routed-leg.js';
@@ -67,7 +67,7 @@ export class RoutedRelay {
   private readonly counts: RoutedCounts;
 
   constructor(private readonly p: RoutedRelayParts) {
-    const lost = () => this.finish({ kind: 'backend-gone' });
+    const lost = (end: BackendGone) => this.finish(end);
     this.clientWriter = new BatchedWriter(p.client);
     // Between requests an ErrorResponse is PostgreSQL ending the connection (57P01 at a shutdown, say).
     const idleError = (node: number, m: Message) => {
@@ -187,7 +187,7 @@ export class RoutedRelay {
       }
     } catch (e) {
       if (e instanceof Ended) this.finish(e.end);
-      else if (e instanceof LegGoneError) this.finish({ kind: 'backend-gone' });
+      else if (e instanceof LegGoneError) this.finish(e.end);
       else this.finish({ kind: 'protocol-error', message: (e as Error).message });
     }
   }

@@ -1,14 +1,17 @@
 // Why a session could not start, as the client is told (docs/errors.md): PostgreSQL's own
 // refusal byte for byte, or an error of the catalogue.
+import type net from 'node:net';
 import { describeAddress, type BackendAddress } from '../../backend/address.js';
 import { BackendConnectError, BackendRefusedError } from '../../backend/errors.js';
 import { nodeHasFlag } from '../../config/accessors.js';
 import type { PgpoolConfig } from '../../config/schema.js';
 import type { Logger } from '../../logging/logger.js';
 import { followsPatroni } from '../../policy/clustering.js';
+import { backendLoss } from '../../policy/failover.js';
 import { errorResponse } from '../../protocol/backend-write.js';
 import { poolerError, PoolerError } from '../../protocol/errors.js';
 import type { Lease, LeaseRequest, Pooling } from '../pooling/lease.js';
+import type { BackendGone } from '../relay/relay.js';
 import type { SessionPlan } from '../routing/router.js';
 import type { SessionEnv } from './session-env.js';
 
@@ -62,6 +65,33 @@ export function backendFailure(
   }
   env.nodeUnreachable(node);
   return poolerError('BACKEND_FAILOVER');
+}
+
+/**
+ * A backend connection ended under the session (docs/behaviour.md#failover): detach its
+ * node when failover_on_backend_error says so, and tell the client when pgpool would.
+ */
+export function backendLost(
+  end: BackendGone,
+  mainNode: number,
+  client: net.Socket,
+  env: Pick<SessionEnv, 'config' | 'nodeUnreachable' | 'lastAlive'>,
+  log: Logger,
+): void {
+  const cfg = env.config;
+  const node = end.node ?? mainNode;
+  const loss = backendLoss({
+    socketError: end.socketError !== undefined,
+    saidWhy: end.saidWhy,
+    failoverOnBackendError: cfg.failover_on_backend_error,
+    mayDetach: !followsPatroni(cfg) && !nodeHasFlag(cfg, node, 'DISALLOW_TO_FAILOVER') && !env.lastAlive(node),
+  });
+  log.info(
+    { node, error: end.socketError ?? 'EOF', detach: loss.detach },
+    `the connection to DB node ${node} was lost under the session`,
+  );
+  if (loss.detach) env.nodeUnreachable(node);
+  if (loss.tell && !client.destroyed) client.write(errorResponse(poolerError(loss.tell, { node })));
 }
 
 /**

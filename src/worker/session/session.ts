@@ -27,7 +27,7 @@ import { routedRelay } from './routed-session.js';
 import { RequestTiming } from '../relay/request-timing.js';
 import { cancelKeyLength, effectiveMinor, greeting } from './greeting.js';
 import { authenticateByHba, heldPassword, type HbaProof } from './hba-auth.js';
-import { backendFailure, leaseRoute, sessionAddress, refusalBytes, refusalError } from './refusal.js';
+import { backendFailure, backendLost, leaseRoute, sessionAddress, refusalBytes, refusalError } from './refusal.js';
 import { peerOf, type SessionEnv } from './session-env.js';
 import { SessionLogging } from './session-logging.js';
 
@@ -350,6 +350,7 @@ export class Session {
       },
       legs?.[1],
     );
+    if (end.kind === 'backend-gone') backendLost(end, conn.address.node, this.client, this.env, this.log);
     if (end.kind === 'protocol-error' && !this.client.destroyed)
       this.client.write(errorResponse(poolerError('FRONTEND_PROTOCOL', { detail: end.message })));
     // end() unless already ended (a second end() only builds an error), then close.

@@ -2,6 +2,7 @@
 // requests, which sessions a detach ends, and the placeholders of failover_command.
 import { describe, expect, it } from 'vitest';
 import {
+  backendLoss,
   attachIgnored,
   attachRefusal,
   detachRefusal,
@@ -83,5 +84,32 @@ describe('expandCommand', () => {
     const none: CommandContext = { ...ctx, target: undefined, oldMain: -1, oldPrimary: undefined };
     expect(expandCommand('%m %H %r %R %M %P %N %S', none)).toBe('-1 "" "" "" -1 -1 "" ""');
     expect(expandCommand('100%% %x%d%', ctx)).toBe('100% 1');
+  });
+});
+
+describe('backendLoss (a connection ending under a session)', () => {
+  it.each<[string, boolean, boolean, boolean, boolean, ReturnType<typeof backendLoss>]>([
+    ['EOF: told, no detach', false, false, true, true, { detach: false, tell: 'BACKEND_EOF' }],
+    ['EOF after PostgreSQL’s FATAL: nothing more', false, true, true, true, { detach: false, tell: undefined }],
+    [
+      'a reset, failover_on_backend_error on: detach, closed',
+      true,
+      false,
+      true,
+      true,
+      { detach: true, tell: undefined },
+    ],
+    [
+      'a reset, failover_on_backend_error off: told',
+      true,
+      false,
+      false,
+      true,
+      { detach: false, tell: 'BACKEND_READ_NO_FAILOVER' },
+    ],
+    ['a reset after PostgreSQL’s FATAL: its closing', true, true, true, true, { detach: false, tell: undefined }],
+    ['a reset on a node that may not be detached', true, false, true, false, { detach: false, tell: undefined }],
+  ])('%s', (_name, socketError, saidWhy, failoverOnBackendError, mayDetach, expected) => {
+    expect(backendLoss({ socketError, saidWhy, failoverOnBackendError, mayDetach })).toEqual(expected);
   });
 });
