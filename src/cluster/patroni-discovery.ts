@@ -73,15 +73,16 @@ export class PatroniDiscovery {
         this.apply(this.withAllMembers(members));
       } else if (!this.stale && Date.now() - this.lastAnswer > durationMs(cfg, 'patroni_stale_timeout')) {
         this.stale = true;
-        log.warn(
-          { param: 'patroni_stale_timeout' },
-          `no Patroni endpoint has answered for ${cfg.patroni_stale_timeout} s: no node takes writes until one does`,
-        );
         const table = this.deps.table;
         const leader = table.primaryId;
         table.leaderUnknown();
         // Sessions writing to the last known leader cannot be told whether it still is one.
         if (leader !== undefined) this.deps.endSessions(leader, 'all');
+        // Logged once the workers have been told.
+        log.warn(
+          { param: 'patroni_stale_timeout' },
+          `no Patroni endpoint has answered for ${cfg.patroni_stale_timeout} s: no node takes writes until one does`,
+        );
       }
     } finally {
       this.schedule();
