@@ -1,5 +1,6 @@
 // /metrics in Prometheus text format 0.0.4, with pgpool2_exporter's frontend names and
 // the pooler's own gauges, read from the live state.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -140,4 +141,58 @@ describe('/metrics', () => {
     await held.end();
     await p.stop();
   });
+
+  it('passes promtool check metrics on a scrape under load, but for the names compatibility requires', async () => {
+    const port = await freePort();
+    const p = await startPooler({
+      num_init_children: 4,
+      worker_processes: 2,
+      metrics_port: port,
+      metrics_listen_addresses: '127.0.0.1',
+    });
+    let running = true;
+    const load = Promise.all(
+      [0, 1, 2].map(async () => {
+        while (running) {
+          const c = new pg.Client(p.client());
+          await c.connect();
+          for (let i = 0; i < 20; i++) await c.query('SELECT $1::int', [i]);
+          await c.end();
+        }
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    running = false;
+    await load;
+    await p.stop();
+    const lint = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(lint.error).toBeUndefined();
+    const warnings = lint.stderr
+      .split('\n')
+      .filter((l) => l !== '')
+      .sort();
+    // pgpool-ts's own families: none.
+    expect(warnings.filter((w) => w.startsWith('pgpool_ts_'))).toEqual([]);
+    const cnt = ['ddl', 'delete', 'error', 'fatal', 'insert', 'other', 'panic', 'select', 'update'];
+    const count = ['average_retry', 'fail', 'max_retry', 'retry', 'skip', 'success', 'total'];
+    expect(warnings).toEqual(
+      [
+        // prom-client's default Node.js gauges.
+        ...['handles', 'requests', 'resources'].map(
+          (k) => `nodejs_active_${k}_total non-counter metrics should not have "_total" suffix`,
+        ),
+        // pgpool2_exporter's names and types, kept so its dashboards and alerts work.
+        ...['backend_by_process_total', 'backend_total', 'frontend_total'].map(
+          (k) => `pgpool2_${k} non-counter metrics should not have "_total" suffix`,
+        ),
+        ...cnt.map((k) => `pgpool2_pool_backend_stats_${k}_cnt counter metrics should have "_total" suffix`),
+        ...count.map(
+          (k) =>
+            `pgpool2_pool_health_check_stats_${k}_count non-histogram and non-summary metrics should not have "_count" suffix`,
+        ),
+        'pgpool2_pool_nodes_select_cnt counter metrics should have "_total" suffix',
+      ].sort(),
+    );
+  }, 60_000);
 });
