@@ -171,7 +171,7 @@ export async function startPatroniCluster(
       },
     });
     // The first member bootstraps alone, so that it is the first leader.
-    if (i === 0) await waitFor(async () => (await getJson(`http://127.0.0.1:${rest}/leader`)) !== undefined, 90_000);
+    if (i === 0) await waitFor(async () => (await getJson(`http://127.0.0.1:${rest}/leader`)) !== undefined, 150_000);
   }
 
   const cluster = async () => {
