@@ -136,14 +136,18 @@ export interface BackendLoss {
  * pgpool's pool_read/pool_flush: a socket error detaches the node when
  * failover_on_backend_error is on (the client's socket just closes), else the client is told
  * without a detach; EOF detaches nothing, and is told unless PostgreSQL's own last message
- * (an ErrorResponse: 57P01 and the like) said why — then a socket error is only its closing. Following Patroni nothing is detached.
+ * (an ErrorResponse: 57P01 and the like) said why — then a socket error is only its closing.
+ * A message that cannot be read drops the connection silently, as before. Following Patroni nothing is detached.
  */
 export function backendLoss(i: {
   readonly socketError: boolean;
+  /** PostgreSQL sent what cannot be read: the connection is dropped, not lost. */
+  readonly garbled?: boolean;
   readonly saidWhy: boolean;
   readonly failoverOnBackendError: boolean;
   readonly mayDetach: boolean;
 }): BackendLoss {
+  if (i.garbled) return { detach: false, tell: undefined };
   // After PostgreSQL's own FATAL (pg_terminate_backend, a shutdown) a reset or broken pipe is its closing, not a failure.
   if (!i.socketError || i.saidWhy) return { detach: false, tell: i.saidWhy ? undefined : 'BACKEND_EOF' };
   if (!i.failoverOnBackendError) return { detach: false, tell: 'BACKEND_READ_NO_FAILOVER' };

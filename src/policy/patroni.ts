@@ -1,6 +1,8 @@
 // Following Patroni (docs/behaviour.md#patroni), pure: GET /cluster's member list read
 // defensively, and what it says about each configured backend (matched by host and port):
 // alive or not, the leader, the replication lag in bytes; members pgpool.conf does not name.
+import type { SlotAddress } from '../config/discovered-backends.js';
+import { MAX_NODES } from './failover.js';
 
 /** A member of Patroni's /cluster answer. */
 export interface PatroniMember {
@@ -73,15 +75,9 @@ export function topology(members: readonly PatroniMember[], backends: readonly B
 }
 
 /** A member Patroni alone names, given the backend slot it takes. */
-export interface AddedBackend {
-  readonly id: number;
-  readonly host: string;
-  readonly port: number;
+export interface AddedBackend extends SlotAddress {
   readonly name: string;
 }
-
-/** pgpool's MAX_NUM_BACKENDS: node ids are 0..127. */
-export const MAX_BACKENDS = 128;
 
 /**
  * Slots for members no backend names: the lowest free node ids, in Patroni's member order
@@ -93,8 +89,8 @@ export function slotsFor(unmatched: readonly PatroniMember[], used: readonly num
   const added: AddedBackend[] = [];
   let id = 0;
   for (const m of unmatched) {
-    while (id < MAX_BACKENDS && taken.has(id)) id++;
-    if (id >= MAX_BACKENDS) break;
+    while (id < MAX_NODES && taken.has(id)) id++;
+    if (id >= MAX_NODES) break;
     taken.add(id);
     added.push({ id, host: m.host, port: m.port, name: m.name });
   }

@@ -103,6 +103,11 @@ abstract class HeaderScanner {
     this.tap.end();
   }
 
+  /** The type of the message passing, or of the last one passed (0 before any). */
+  get messageType(): number {
+    return this.type;
+  }
+
   /** True between messages (no partial header or body pending). */
   get atBoundary(): boolean {
     return this.remaining === 0 && this.headerFill === 0;
@@ -157,7 +162,6 @@ export class FrontendScanner extends HeaderScanner {
  */
 export class BackendScanner extends HeaderScanner {
   protected onType(type: number): boolean {
-    this.state.lastServerType = type;
     if (type === BackendCode.ReadyForQuery) {
       this.captureFirstByte = true;
       this.state.inCopyIn = false;

@@ -16,8 +16,6 @@ export class StreamState {
   unsynced = false;
   /** The server waits for CopyData from the client (CopyInResponse seen, no ReadyForQuery since). */
   inCopyIn = false;
-  /** The type of the last message the server sent (an ErrorResponse before EOF said why). */
-  lastServerType = 0;
   /** The pooler itself is answering one of its commands (SHOW pool_*) for this client. */
   answeringCommand = false;
   /** Called for each request counted and each ReadyForQuery (query timing); unset when nobody times. */

@@ -101,8 +101,7 @@ export class Supervisor {
       // As a reload adding nodes: the workers first get the addresses, then the node table.
       addBackends: (added) => {
         running.addBackends(added);
-        this.workers.broadcast({ t: 'reload', config: running.forWorkers() });
-        this.nodes.configure(running.cfg);
+        this.configChanged();
       },
     });
     this.processes = new ProcessManager(cfg, log, this.directory, this.workers);
@@ -150,10 +149,7 @@ export class Supervisor {
       systemd: this.systemd,
       output: logging.output,
       status: () => this.currentStatus(),
-      reloaded: () => {
-        this.workers.broadcast({ t: 'reload', config: running.forWorkers() });
-        this.cluster.reloaded(this.nodes.configure(running.cfg));
-      },
+      reloaded: () => this.configChanged(),
       closeDoors: (mode) => this.closeDoors(mode),
       stopWorkers: (mode) => {
         if (this.workers.allStopped) return true;
@@ -309,6 +305,12 @@ export class Supervisor {
         this.drainQueue();
       })
       .catch((e: Error) => this.running.log.error(`could not restart worker ${w}: ${e.message}`));
+  }
+
+  /** The running configuration changed (a reload, a node discovery added): workers first, then the node table and cluster/. */
+  private configChanged(): void {
+    this.workers.broadcast({ t: 'reload', config: this.running.forWorkers() });
+    this.cluster.reloaded(this.nodes.configure(this.running.cfg));
   }
 
   private checkSpareChildren(): void {

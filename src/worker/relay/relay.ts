@@ -32,6 +32,8 @@ export interface BackendGone {
   readonly node?: number;
   /** The socket's error (ECONNRESET, …); undefined when PostgreSQL closed it (EOF). */
   readonly socketError?: string;
+  /** What PostgreSQL sent that cannot be read or was not expected (the connection is dropped, it did not end). */
+  readonly garbled?: string;
   /** PostgreSQL's last message was an ErrorResponse: it said why itself. */
   readonly saidWhy: boolean;
 }
@@ -164,7 +166,7 @@ export class Relay {
     this.finish({ ...this.backendGone(), socketError: e.code ?? e.message });
 
   private backendGone(): BackendGone {
-    return { kind: 'backend-gone', saidWhy: this.stream.lastServerType === BackendCode.ErrorResponse };
+    return { kind: 'backend-gone', saidWhy: this.stream.server.messageType === BackendCode.ErrorResponse };
   }
 
   /** Every listener the relay attaches, so that attaching and detaching stay in step. */

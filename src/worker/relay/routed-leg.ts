@@ -105,26 +105,29 @@ export class Leg {
       try {
         m = this.reader.next();
       } catch (e) {
-        return this.fail((e as Error).message);
+        return this.fail((e as Error).message, { garbled: (e as Error).message });
       }
       if (!m) return;
       this.lastType = m.type;
       if (this.consumer) this.consumer.take(m);
       else if (this.stream.pending > 0 || this.swallow.length > 0) this.backlog.push(m);
       else if (UNSOLICITED.has(m.type)) this.unsolicited(m);
-      else return this.fail(`unexpected message '${String.fromCharCode(m.type)}' between requests`);
+      else {
+        const why = `unexpected message '${String.fromCharCode(m.type)}' between requests`;
+        return this.fail(why, { garbled: why });
+      }
     }
   };
 
   private readonly onClose = () => this.fail('connection closed');
-  private readonly onError = (e: NodeJS.ErrnoException) => this.fail(e.message, e.code ?? e.message);
+  private readonly onError = (e: NodeJS.ErrnoException) => this.fail(e.message, { socketError: e.code ?? e.message });
 
-  private fail(why: string, socketError?: string): void {
+  private fail(why: string, cause: Pick<BackendGone, 'socketError' | 'garbled'> = {}): void {
     if (this.gone) return;
     const end: BackendGone = {
       kind: 'backend-gone',
       node: this.node,
-      socketError,
+      ...cause,
       saidWhy: this.lastType === BackendCode.ErrorResponse,
     };
     this.gone = new LegGoneError(why, end);

@@ -94,9 +94,8 @@ export function planSession(
   if (!followsPatroni(cfg)) return plan;
   if (primary === undefined) {
     // Only a node Patroni last called replica: one it last called leader may still take writes.
-    const replicas = new Set(nodes.filter((n) => n.actualRole === 'standby').map((n) => n.id));
     const id = readOnlyNode(
-      lbInput(cfg, nodes, -1, who).nodes.filter((n) => replicas.has(n.id)),
+      lbInput(cfg, nodes, -1, who).nodes.filter((_, i) => nodes[i].actualRole === 'standby'),
       rand,
     );
     return id === undefined ? plan : { primary: undefined, readOnly: nodeAddress(cfg, id) };

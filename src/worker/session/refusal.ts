@@ -30,6 +30,19 @@ export function refusalBytes(e: unknown, address: BackendAddress | undefined): B
   return e instanceof BackendRefusedError ? e.raw : errorResponse(refusalError(e, address));
 }
 
+type DetachEnv = Pick<SessionEnv, 'config' | 'nodeUnreachable' | 'lastAlive'>;
+
+/**
+ * Whether a session's failure on `node` may ask for its detach: not following Patroni
+ * (pgpool-ts detaches nothing itself then), not DISALLOW_TO_FAILOVER, not the last alive
+ * node. The supervisor's failover queue decides again; this spares the request and tells
+ * the client the right text.
+ */
+function mayRequestDetach(env: DetachEnv, node: number): boolean {
+  const cfg = env.config;
+  return !followsPatroni(cfg) && !nodeHasFlag(cfg, node, 'DISALLOW_TO_FAILOVER') && !env.lastAlive(node);
+}
+
 /**
  * failover_on_backend_error (docs/behaviour.md#failover): a node a session cannot reach is
  * detached (unless DISALLOW_TO_FAILOVER, or the only alive node); returns what the client is told when it is the
@@ -40,14 +53,13 @@ export function backendFailure(
   e: unknown,
   address: BackendAddress | undefined,
   main: boolean,
-  env: Pick<SessionEnv, 'config' | 'nodeUnreachable' | 'lastAlive'>,
+  env: DetachEnv,
   log: Logger,
 ): unknown {
   if (!(e instanceof BackendConnectError && e.kind === 'unreachable' && address)) return e;
   const cfg = env.config;
   const node = address.node;
-  // Following Patroni, pgpool-ts detaches nothing itself.
-  if (followsPatroni(cfg) || nodeHasFlag(cfg, node, 'DISALLOW_TO_FAILOVER') || env.lastAlive(node)) return e;
+  if (!mayRequestDetach(env, node)) return e;
   log.info(
     { node, error: e.message },
     `failed to connect to PostgreSQL server of node ${node} at ${describeAddress(address)}`,
@@ -71,23 +83,17 @@ export function backendFailure(
  * A backend connection ended under the session (docs/behaviour.md#failover): detach its
  * node when failover_on_backend_error says so, and tell the client when pgpool would.
  */
-export function backendLost(
-  end: BackendGone,
-  mainNode: number,
-  client: net.Socket,
-  env: Pick<SessionEnv, 'config' | 'nodeUnreachable' | 'lastAlive'>,
-  log: Logger,
-): void {
-  const cfg = env.config;
+export function backendLost(end: BackendGone, mainNode: number, client: net.Socket, env: DetachEnv, log: Logger): void {
   const node = end.node ?? mainNode;
   const loss = backendLoss({
     socketError: end.socketError !== undefined,
+    garbled: end.garbled !== undefined,
     saidWhy: end.saidWhy,
-    failoverOnBackendError: cfg.failover_on_backend_error,
-    mayDetach: !followsPatroni(cfg) && !nodeHasFlag(cfg, node, 'DISALLOW_TO_FAILOVER') && !env.lastAlive(node),
+    failoverOnBackendError: env.config.failover_on_backend_error,
+    mayDetach: mayRequestDetach(env, node),
   });
   log.info(
-    { node, error: end.socketError ?? 'EOF', detach: loss.detach },
+    { node, error: end.socketError ?? end.garbled ?? 'EOF', detach: loss.detach },
     `the connection to DB node ${node} was lost under the session`,
   );
   if (loss.detach) env.nodeUnreachable(node);
@@ -125,12 +131,13 @@ export async function leaseRoute(
   try {
     return { lease: await pool.lease(request), request };
   } catch (e) {
-    if (!plan.readOnly || !(e instanceof BackendConnectError && e.kind === 'unreachable')) throw e;
+    const elsewhere = plan.readOnly && plan.readOnly.node !== request.address.node ? plan.readOnly : undefined;
+    if (!elsewhere || !(e instanceof BackendConnectError && e.kind === 'unreachable')) throw e;
     log('the leader cannot be reached: the session runs on a replica (writes fail there)', {
       node: request.address.node,
-      replica: plan.readOnly.node,
+      replica: elsewhere.node,
     });
-    const onReplica = { ...request, address: plan.readOnly };
+    const onReplica = { ...request, address: elsewhere };
     return { lease: await pool.lease(onReplica), request: onReplica };
   }
 }

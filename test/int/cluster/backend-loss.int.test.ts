@@ -48,6 +48,12 @@ async function reader(p: Pooler): Promise<{ c: pg.Client; ended: Promise<pg.Data
   return { c, ended };
 }
 
+/** What the client was told, as PostgreSQL's fields. */
+const told = (e: pg.DatabaseError | Error) => {
+  const d = e as pg.DatabaseError;
+  return [d.severity, d.code, d.message, d.detail];
+};
+
 const statuses = (p: Pooler) =>
   withClient(p, async (c) => (await c.query('SHOW pool_nodes')).rows.map((r) => r.status as string));
 
@@ -74,8 +80,7 @@ describe('a backend connection lost in mid-session', () => {
     const p = await pooler(false);
     const { ended } = await reader(p);
     proxy.drop('reset');
-    const e = (await ended) as pg.DatabaseError;
-    expect([e.severity, e.code, e.message, e.detail]).toEqual([
+    expect(told(await ended)).toEqual([
       'ERROR',
       'XX000',
       'unable to read data from DB node 0',
@@ -92,8 +97,7 @@ describe('a backend connection lost in mid-session', () => {
     const p = await pooler(true);
     const { ended } = await reader(p);
     proxy.drop('eof');
-    const e = (await ended) as pg.DatabaseError;
-    expect([e.severity, e.code, e.message, e.detail]).toEqual([
+    expect(told(await ended)).toEqual([
       'FATAL',
       'XX000',
       'unable to read data from DB node 0',

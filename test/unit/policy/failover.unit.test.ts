@@ -112,4 +112,15 @@ describe('backendLoss (a connection ending under a session)', () => {
   ])('%s', (_name, socketError, saidWhy, failoverOnBackendError, mayDetach, expected) => {
     expect(backendLoss({ socketError, saidWhy, failoverOnBackendError, mayDetach })).toEqual(expected);
   });
+
+  it('a message PostgreSQL should not have sent drops the connection, told as no EOF and detaching nothing', () => {
+    const garbled = {
+      socketError: false,
+      garbled: true,
+      saidWhy: false,
+      failoverOnBackendError: true,
+      mayDetach: true,
+    };
+    expect(backendLoss(garbled)).toEqual({ detach: false, tell: undefined });
+  });
 });
