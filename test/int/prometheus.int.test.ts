@@ -1,6 +1,6 @@
 // A real Prometheus scrapes pgpool-ts (docs/behaviour.md#metrics): after two scrapes under
 // load its HTTP API answers for pgpool2_exporter's frontend gauge, a quantile of the
-// query-duration histogram, and the target's health.
+// query-duration histogram, the target's health, and every query of the Grafana dashboard.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../helpers/poll.js';
 import { freePort } from '../helpers/ports.js';
 import { startPooler, stopAllPoolers } from '../helpers/pooler.js';
+import { repoRoot } from '../helpers/shared.js';
 
 afterAll(stopAllPoolers);
 
@@ -119,6 +120,18 @@ describe('a real Prometheus scraping pgpool-ts', () => {
     // Every query sleeps 2 ms, and none on an idle 2-core machine takes a second.
     expect(seconds).toBeGreaterThanOrEqual(0.002);
     expect(seconds).toBeLessThan(1);
+
+    // Every query of the Grafana dashboard is valid PromQL, and the gauges have data.
+    const dashboard = JSON.parse(
+      fs.readFileSync(path.join(repoRoot, 'conf/grafana/dashboards/pgpool-ts.json'), 'utf8'),
+    );
+    const empty: string[] = [];
+    for (const panel of dashboard.panels as Array<{ targets?: Array<{ expr: string }> }>)
+      for (const t of panel.targets ?? []) {
+        const expr = t.expr.replaceAll('$instance', '.*').replaceAll('$__rate_interval', '1m');
+        if ((await query(apiPort, expr)).length === 0) empty.push(expr);
+      }
+    expect(empty.filter((e) => /frontend|children|nodes_status|resident/.test(e))).toEqual([]);
 
     for (const c of held) await c.end();
     await p.stop();

@@ -4,6 +4,7 @@
 // both nodes, prepared statements follow the node a Bind goes to; routing observed with
 // inet_server_port() (STABLE) on each node.
 import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
@@ -15,6 +16,7 @@ import { freePort } from '../../helpers/ports.js';
 import { closeRawConnections, messageTypes, rawConnect, startupPacket, type RawConn } from '../../helpers/raw.js';
 import { pollUntil } from '../../helpers/poll.js';
 import { startAppPair, type ReplicatedPair } from '../../helpers/replicated-pair.js';
+import { SCRAPE_FIXTURE, sampleNames } from '../../helpers/scrape-names.js';
 import {
   direct,
   portOf,
@@ -247,6 +249,11 @@ describe('load balancing', () => {
     expect(value(/^pgpool_ts_statement_classifications_total\{result="cached"\} (\d+)/m)).toBeGreaterThan(100);
     expect(value(/^pgpool_ts_statement_classifications_total\{result="parsed"\} (\d+)/m)).toBeGreaterThan(5);
     expect(value(/^pgpool_ts_catalog_lookups_total\{result="queried"\} (\d+)/m)).toBeGreaterThan(0);
+    // The Grafana dashboard's unit test checks its queries against this scrape's names
+    // (test/fixtures/metrics/cluster-scrape.prom): every name there must still be here.
+    if (process.env.UPDATE_SCRAPE_FIXTURE) fs.writeFileSync(SCRAPE_FIXTURE, text);
+    const live = sampleNames(text);
+    expect([...sampleNames(fs.readFileSync(SCRAPE_FIXTURE, 'utf8'))].filter((n) => !live.has(n))).toEqual([]);
   });
 
   it('a standby behind delay_threshold gets no reads until it catches up', async () => {

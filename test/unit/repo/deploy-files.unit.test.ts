@@ -12,8 +12,8 @@ const compose = parse(fs.readFileSync(path.join(repoRoot, 'docker-compose.yml'),
 const dockerfile = fs.readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8');
 
 describe('docker-compose.yml', () => {
-  it('has PostgreSQL, pgpool-ts built from the Dockerfile, and Prometheus, each with a healthcheck', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['pgpool-ts', 'postgres', 'prometheus']);
+  it('has PostgreSQL, pgpool-ts built from the Dockerfile, Prometheus and Grafana, each with a healthcheck', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['grafana', 'pgpool-ts', 'postgres', 'prometheus']);
     expect(compose.services['pgpool-ts'].build).toBe('.');
     for (const s of Object.values(compose.services) as Array<{ healthcheck?: { test: unknown } }>)
       expect(s.healthcheck?.test).toBeTruthy();
