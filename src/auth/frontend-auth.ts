@@ -10,7 +10,7 @@ import type { HbaMethod } from '../config/pool-hba.js';
 import type { PoolPasswdEntry } from '../config/pool-passwd.js';
 import { AuthCode, FrontendCode } from '../protocol/codes.js';
 import { authenticationRequest } from '../protocol/backend-write.js';
-import { poolerError, type PoolerError } from '../protocol/errors.js';
+import { PoolerError, poolerError } from '../protocol/errors.js';
 import type { Message } from '../protocol/message-reader.js';
 
 /** Whole messages from the client, each awaited at most `timeoutMs`. */
@@ -19,7 +19,7 @@ export interface MessageSource {
 }
 import { isMd5Stored, md5Response, md5Stored } from './md5.js';
 import { aesDecrypt } from './pool-key.js';
-import { cachedVerifier, ScramError, ScramServer } from './scram-server.js';
+import { cachedVerifier, mockVerifier, ScramError, ScramServer, type ScramVerifier } from './scram-server.js';
 
 /** What pgpool-ts holds for a user: a plain password, or only an md5 hash ("md5…"). */
 export type Secret =
@@ -27,8 +27,11 @@ export type Secret =
 
 export type BackendMethod = 'cleartext' | 'md5' | 'scram';
 
-export const authFailed = (what: string, detail: string, hint?: string) =>
-  poolerError('CLIENT_AUTH', { what, detail, hint });
+export const authFailed = (what: string, detail: string, hint?: string, logDetail?: string) =>
+  poolerError('CLIENT_AUTH', { what, detail, hint, logDetail });
+
+/** An md5 secret no answer matches, to challenge a user pgpool-ts holds no password for. */
+const MOCK_MD5: Secret = { kind: 'md5', stored: `md5${crypto.randomBytes(16).toString('hex')}` };
 
 export const backendAuthFailed = (method: BackendMethod, detail: string) =>
   poolerError('BACKEND_AUTH', { method: methodName(method), detail });
@@ -117,8 +120,8 @@ export class ClientAuthenticator {
     return got.length === expected.length && crypto.timingSafeEqual(got, expected);
   }
 
-  /** The full SCRAM-SHA-256 server exchange (R 10, 11, 12) against a plain password. */
-  async challengeScram(password: string): Promise<boolean> {
+  /** The full SCRAM-SHA-256 server exchange (R 10, 11, 12) against a plain password, or a mock verifier. */
+  async challengeScram(password: string | ScramVerifier): Promise<boolean> {
     const { client, stream } = this.d;
     client.write(authenticationRequest(AuthCode.SASL, Buffer.from('SCRAM-SHA-256\0\0')));
     const initial = await stream.next(NO_LIMIT).catch(() => undefined);
@@ -129,7 +132,7 @@ export class ClientAuthenticator {
     }
     const len = initial.body.length >= mechEnd + 5 ? initial.body.readInt32BE(mechEnd + 1) : -1;
     const clientFirst = len < 0 ? '' : initial.body.toString('utf8', mechEnd + 5, mechEnd + 5 + len);
-    const server = new ScramServer(cachedVerifier(this.d.user, password));
+    const server = new ScramServer(typeof password === 'string' ? cachedVerifier(this.d.user, password) : password);
     try {
       client.write(authenticationRequest(AuthCode.SASLContinue, Buffer.from(server.first(clientFirst))));
       const response = await stream.next(NO_LIMIT).catch(() => undefined);
@@ -153,13 +156,19 @@ export class ClientAuthenticator {
     return this.d.entry?.kind === 'scram' ? undefined : this.secret(what);
   }
 
-  private noEntry(what: string, kind: 'md5' | 'SCRAM'): PoolerError {
-    return authFailed(
-      what,
-      this.d.entry
-        ? `pool_passwd file does not contain valid ${kind} entry for "${this.d.user}"`
-        : `pool_passwd file does not contain an entry for "${this.d.user}"`,
-    );
+  /**
+   * The secret pool_passwd holds for the client, or, as text for the log, why it has none
+   * usable: no entry, a SCRAM verifier, or an AES one the key does not open.
+   */
+  private secretOrWhyNot(what: string): Secret | string {
+    const { entry, user } = this.d;
+    if (!entry) return `pool_passwd file does not contain an entry for "${user}"`;
+    try {
+      return entrySecret(entry, this.d.poolKey, what);
+    } catch (e) {
+      if (!(e instanceof PoolerError)) throw e;
+      return e.hint ? `${e.detail}; ${e.hint}` : (e.detail ?? e.message);
+    }
   }
 
   /**
@@ -188,20 +197,37 @@ export class ClientAuthenticator {
     switch (method) {
       case 'trust':
         return this.usableSecret('authentication failed');
+      // No user enumeration (docs/behaviour.md#authentication): a user pgpool-ts cannot verify
+      // is challenged as a known one and refused as a wrong password; the log says why.
       case 'md5': {
         const what = 'md5 authentication failed';
-        const s = this.secret(what);
-        if (!s) throw this.noEntry(what, 'md5');
-        if (!(await this.challengeMd5(s))) throw authFailed(what, 'password does not match');
-        return s;
+        const held = this.secretOrWhyNot(what);
+        const wrong = (why?: string) => authFailed(what, 'password does not match', undefined, why);
+        if (typeof held === 'string') {
+          await this.challengeMd5(MOCK_MD5);
+          throw wrong(held);
+        }
+        if (!(await this.challengeMd5(held))) throw wrong();
+        return held;
       }
       case 'scram-sha-256': {
         const what = 'SCRAM authentication failed';
-        const s = this.secret(what);
-        if (!s || s.kind !== 'plain') throw this.noEntry(what, 'SCRAM');
-        if (!(await this.challengeScram(s.password)))
-          throw authFailed('authentication failed', `username "${user}" or password does not exist in backend`);
-        return s;
+        const held = this.secretOrWhyNot(what);
+        const wrong = (why?: string) =>
+          authFailed(
+            'authentication failed',
+            `username "${user}" or password does not exist in backend`,
+            undefined,
+            why,
+          );
+        if (typeof held === 'string' || held.kind !== 'plain') {
+          await this.challengeScram(mockVerifier(user));
+          throw wrong(
+            typeof held === 'string' ? held : `pool_passwd file does not contain valid SCRAM entry for "${user}"`,
+          );
+        }
+        if (!(await this.challengeScram(held.password))) throw wrong();
+        return held;
       }
       case 'password': {
         const what = 'clear text authentication failed';

@@ -32,6 +32,20 @@ export function cachedVerifier(user: string, password: string): ScramVerifier {
   return v;
 }
 
+// Per process: a user the pooler holds no password for gets the same salt at every attempt
+// here, as a known user's cached verifier does, without anything telling the two apart.
+const mockSecret = crypto.randomBytes(32);
+
+/**
+ * A verifier no proof can match, for a user without a usable pool_passwd entry: its salt is
+ * derived from the user name and a per-process secret (PostgreSQL's scram_mock_salt does the
+ * same with its cluster's mock nonce), so the exchange looks like a known user's.
+ */
+export function mockVerifier(user: string): ScramVerifier {
+  const salt = crypto.createHash('sha256').update(mockSecret).update(user).digest().subarray(0, 16);
+  return { salt, iterations: ITERATIONS, storedKey: crypto.randomBytes(32), serverKey: crypto.randomBytes(32) };
+}
+
 export class ScramError extends Error {}
 
 export class ScramServer {

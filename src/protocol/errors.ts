@@ -299,6 +299,8 @@ export class PoolerError extends Error {
   readonly limit: string | undefined;
   readonly withoutV: boolean;
   readonly silent: boolean;
+  /** What the log says when the client is told less (no user enumeration: docs/behaviour.md#authentication). */
+  readonly logDetail: string | undefined;
 
   constructor(
     readonly code: ErrorCode,
@@ -315,6 +317,7 @@ export class PoolerError extends Error {
     this.limit = e.limit;
     this.withoutV = e.withoutV === true;
     this.silent = e.silent === true;
+    this.logDetail = typeof args.logDetail === 'string' ? args.logDetail : undefined;
   }
 }
 

@@ -25,6 +25,22 @@ export function refusalError(e: unknown, address: BackendAddress | undefined): P
   return poolerError('BACKEND_START', { detail: (e as Error).message });
 }
 
+/** The log line of a refusal: PostgreSQL's own, or the catalogue error with the real reason where the client is told less. */
+export function logRefusal(
+  log: Logger,
+  who: Record<string, unknown>,
+  e: unknown,
+  address: BackendAddress | undefined,
+): void {
+  if (e instanceof BackendRefusedError) {
+    log.info({ ...who, sqlstate: e.fields.get('C') }, `backend refused the connection: ${e.message}`);
+    return;
+  }
+  const err = refusalError(e, address);
+  const { code, sqlstate, hint, limit } = err;
+  log[err.logLevel]({ ...who, code, sqlstate, detail: err.logDetail ?? err.detail, hint, limit }, err.message);
+}
+
 /** The bytes the client gets for it. */
 export function refusalBytes(e: unknown, address: BackendAddress | undefined): Buffer {
   return e instanceof BackendRefusedError ? e.raw : errorResponse(refusalError(e, address));

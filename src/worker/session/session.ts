@@ -6,7 +6,6 @@ import type net from 'node:net';
 import { ClientAuthenticator } from '../../auth/frontend-auth.js';
 import type { BackendAddress } from '../../backend/address.js';
 import type { PasswordSource } from '../../backend/connector.js';
-import { BackendRefusedError } from '../../backend/errors.js';
 import type { ServerConnection } from '../../backend/server-connection.js';
 import { unitMs } from '../../config/accessors.js';
 import { SessionSettings } from '../../config/session-settings.js';
@@ -27,7 +26,7 @@ import { routedRelay } from './routed-session.js';
 import { RequestTiming } from '../relay/request-timing.js';
 import { cancelKeyLength, effectiveMinor, greeting } from './greeting.js';
 import { authenticateByHba, heldPassword, type HbaProof } from './hba-auth.js';
-import { backendFailure, backendLost, leaseRoute, sessionAddress, refusalBytes, refusalError } from './refusal.js';
+import { backendFailure, backendLost, leaseRoute, logRefusal, sessionAddress, refusalBytes } from './refusal.js';
 import { peerOf, type SessionEnv } from './session-env.js';
 import { SessionLogging } from './session-logging.js';
 
@@ -383,15 +382,6 @@ export class Session {
   private refuse(e: unknown, address: BackendAddress | undefined): void {
     if (this.client.destroyed) return;
     this.client.end(refusalBytes(e, address));
-    const base = this.who();
-    if (e instanceof BackendRefusedError) {
-      this.log.info({ ...base, sqlstate: e.fields.get('C') }, `backend refused the connection: ${e.message}`);
-      return;
-    }
-    const err = refusalError(e, address);
-    this.log[err.logLevel](
-      { ...base, code: err.code, sqlstate: err.sqlstate, detail: err.detail, hint: err.hint, limit: err.limit },
-      err.message,
-    );
+    logRefusal(this.log, this.who(), e, address);
   }
 }
