@@ -31,6 +31,8 @@ export interface ChildReport {
   readonly clientPort?: number;
   /** ms the client has been idle, while one is attached. */
   readonly clientIdleMs?: number;
+  /** Reserved for admin_users now (the supervisor's word: policy/admission.ts reservedChildren). */
+  readonly reserved?: boolean;
 }
 
 /** A report's timestamp cell: empty when the event has not happened. */
@@ -125,11 +127,11 @@ export function poolPoolsRows(children: readonly ChildReport[], maxPool: number)
   return rows;
 }
 
-/** Rows of SHOW pool_processes: one per child, with the slot its client uses. */
-export function poolProcessesRows(children: readonly ChildReport[]): string[][] {
+/** Rows of SHOW pool_processes: one per child, with the slot its client uses; `reserved` adds pgpool-ts's column. */
+export function poolProcessesRows(children: readonly ChildReport[], reserved = false): string[][] {
   return children.map((c) => {
     const s = c.slots.find((x) => x.connected);
-    return [
+    const row = [
       String(c.childId),
       startTime(c),
       String(c.sessions),
@@ -139,5 +141,7 @@ export function poolProcessesRows(children: readonly ChildReport[]): string[][] 
       s ? String(s.counter) : '',
       c.status,
     ];
+    if (reserved) row.push(c.reserved ? 'yes' : 'no');
+    return row;
   });
 }

@@ -112,11 +112,14 @@ export function buildReport(
           pgpoolTime(n.statusChangedEpoch * 1000),
         ]),
       };
-    case 'pool_processes':
+    case 'pool_processes': {
+      // pgpool's columns; with admin_reserved_children, pgpool-ts's `reserved` after them.
+      const reserved = cfg.admin_reserved_children > 0;
       return {
-        columns: POOL_PROCESSES_COLUMNS,
-        rows: poolProcessesRows(withEmptySlots(children, cfg.num_init_children)),
+        columns: reserved ? [...POOL_PROCESSES_COLUMNS, 'reserved'] : POOL_PROCESSES_COLUMNS,
+        rows: poolProcessesRows(withEmptySlots(children, cfg.num_init_children), reserved),
       };
+    }
     case 'pool_pools':
       return {
         columns: POOL_POOLS_COLUMNS,

@@ -50,6 +50,7 @@ export function crossCheck(cfg: PgpoolConfig, sources: ReadonlyMap<string, Setti
       'no client could ever be served',
     );
   }
+  checkAdminReservation(cfg, error, warn);
   if (cfg.process_management_mode === 'dynamic') {
     if (cfg.min_spare_children >= cfg.max_spare_children) {
       error(
@@ -138,4 +139,30 @@ export function capacityWarning(
   const allowed = maxConnections - superuserReserved;
   if (need <= allowed) return undefined;
   return `num_init_children (${cfg.num_init_children}) × max_pool (${cfg.max_pool}) = ${need} exceeds what the backend allows (max_connections ${maxConnections} − superuser_reserved_connections ${superuserReserved} = ${allowed}); clients may get "sorry, too many clients already" from PostgreSQL`;
+}
+
+type Report = (param: string, message: string, hint?: string) => void;
+
+/** admin_reserved_children (docs/behaviour.md#admission): some children must stay for everyone else. */
+function checkAdminReservation(cfg: PgpoolConfig, error: Report, warn: Report): void {
+  const reserved = cfg.admin_reserved_children;
+  if (reserved === 0) return;
+  if (reserved >= cfg.num_init_children)
+    error(
+      'admin_reserved_children',
+      `invalid configuration, admin_reserved_children:${reserved} must be less than num_init_children:${cfg.num_init_children}`,
+      'no other user could ever be served',
+    );
+  else if (cfg.reserved_connections > 0 && reserved + cfg.reserved_connections >= cfg.num_init_children)
+    error(
+      'admin_reserved_children',
+      `invalid configuration, admin_reserved_children:${reserved} + reserved_connections:${cfg.reserved_connections} must be less than num_init_children:${cfg.num_init_children}`,
+      'reserved_connections counts only the children not reserved for admin_users',
+    );
+  if (cfg.admin_users.length === 0)
+    warn(
+      'admin_reserved_children',
+      `admin_reserved_children:${reserved} with an empty admin_users: those children serve nobody`,
+      'list the administrators in admin_users',
+    );
 }

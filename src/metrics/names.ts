@@ -7,6 +7,7 @@ export const MetricNames = {
   clientsWaiting: 'pgpool_ts_clients_waiting',
   clientWaitSeconds: 'pgpool_ts_client_wait_seconds',
   children: 'pgpool_ts_children',
+  reservedChildren: 'pgpool_ts_reserved_children',
   rejections: 'pgpool_ts_rejections_total',
   cancelRequests: 'pgpool_ts_cancel_requests_total',
   workerRestarts: 'pgpool_ts_worker_restarts_total',

@@ -8,6 +8,8 @@ import { readCounter } from './read-counter.js';
 export interface SupervisorState {
   numInitChildren(): number;
   children(): { total: number; busy: number };
+  /** Children reserved for admin_users (admin_reserved_children), by whether one serves a client. */
+  reservedChildren(): { busy: number; idle: number };
   waiting(): number;
   counters(): {
     rejectedReserved: number;
@@ -66,6 +68,17 @@ export function supervisorRegistry(state: SupervisorState): {
       const c = state.children();
       this.set({ state: 'busy' }, c.busy);
       this.set({ state: 'idle' }, c.total - c.busy);
+    },
+  });
+  new client.Gauge({
+    name: MetricNames.reservedChildren,
+    help: 'Children reserved for admin_users (admin_reserved_children), by state',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const r = state.reservedChildren();
+      this.set({ state: 'busy' }, r.busy);
+      this.set({ state: 'idle' }, r.idle);
     },
   });
   // Counters, typed so (promtool): they only grow while the supervisor runs.

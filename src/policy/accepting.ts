@@ -1,7 +1,8 @@
 // Who accepts new clients (docs/behaviour.md#admission), pure: state in, plan out. A worker
 // accepts while it has an idle child, as a pgpool child calls accept() only when idle; the
 // supervisor accepts (and queues) only while no worker does, and always when the
-// reserved_connections count, which must be one number for all workers, is on.
+// reserved_connections count, which must be one number for all workers, or
+// admin_reserved_children, which reads who a waiting client is, is on.
 
 export interface AcceptingView {
   /** Free children per worker, as the supervisor's child directory has them. */
@@ -10,7 +11,7 @@ export interface AcceptingView {
   readonly listening: readonly boolean[];
   /** Clients in the supervisor's queue. */
   readonly waiting: number;
-  /** False while reserved_connections > 0. */
+  /** False while reserved_connections or admin_reserved_children > 0. */
   readonly workersAccept: boolean;
 }
 

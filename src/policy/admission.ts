@@ -4,6 +4,8 @@ export interface AdmissionLimits {
   readonly num_init_children: number;
   readonly reserved_connections: number;
   readonly listen_backlog_multiplier: number;
+  /** Children only admin_users may take (pgpool-ts; 0: none). */
+  readonly admin_reserved_children: number;
 }
 
 /** The listen() backlog and the longest queue of clients waiting for a child. */
@@ -13,24 +15,70 @@ export function backlogFor(cfg: AdmissionLimits): number {
 
 /**
  * At accept, before anything is read: with reserved_connections = r > 0, the client
- * that would be number c > num_init_children − r is refused at once.
- * `connected` counts clients already accepted and not yet finished.
+ * that would be number c > num_init_children − admin_reserved_children − r is refused at
+ * once; with children reserved for administrators it is read first ('read-first'), and
+ * refused unless it is one. `connected` counts clients accepted and not yet finished,
+ * known administrators not included.
  */
-export function admitOnAccept(connected: number, cfg: AdmissionLimits): 'accept' | 'reject-reserved' {
+export function admitOnAccept(connected: number, cfg: AdmissionLimits): 'accept' | 'reject-reserved' | 'read-first' {
   const c = connected + 1;
-  if (cfg.reserved_connections > 0 && c > cfg.num_init_children - cfg.reserved_connections) return 'reject-reserved';
+  if (cfg.reserved_connections > 0 && c > ordinaryChildren(cfg) - cfg.reserved_connections)
+    return cfg.admin_reserved_children > 0 ? 'read-first' : 'reject-reserved';
   return 'accept';
 }
 
-/** Once the first packet is in: hand it to a free child, let it wait in line, or refuse (line full). */
+/** How many children clients not in admin_users may hold at once. */
+export function ordinaryChildren(cfg: AdmissionLimits): number {
+  return cfg.num_init_children - cfg.admin_reserved_children;
+}
+
+/** Whether one more client not in admin_users may take a child, `holding` holding one already. */
+export function ordinaryMayTake(holding: number, cfg: AdmissionLimits): boolean {
+  return cfg.admin_reserved_children === 0 || holding < ordinaryChildren(cfg);
+}
+
+export interface Placement {
+  /** Children free in all workers. */
+  readonly free: number;
+  /** Clients in line before this one. */
+  readonly waiting: number;
+  /** Children held by clients not known to be administrators. */
+  readonly ordinaryHolding: number;
+  /** The client is in admin_users (known from its startup packet). */
+  readonly admin: boolean;
+}
+
+/**
+ * Once accepted (or its startup packet read): hand it to a free child, let it wait in
+ * line, or refuse it (line full). An administrator takes any free child ahead of the
+ * line; anyone else only a child the reservation leaves, and never past those waiting.
+ * With children reserved, a client the full line would refuse is read first
+ * ('read-first'), so that an administrator is not refused.
+ */
 export function placeClient(
-  freeChildren: number,
-  waiting: number,
+  v: Placement,
   cfg: AdmissionLimits,
-): 'dispatch' | 'wait' | 'reject-queue-full' {
-  if (freeChildren > 0 && waiting === 0) return 'dispatch';
-  if (waiting < backlogFor(cfg)) return 'wait';
-  return 'reject-queue-full';
+): 'dispatch' | 'wait' | 'read-first' | 'reject-queue-full' {
+  if (v.free > 0 && (v.admin || (v.waiting === 0 && ordinaryMayTake(v.ordinaryHolding, cfg)))) return 'dispatch';
+  if (v.waiting < backlogFor(cfg) || v.admin) return 'wait';
+  return cfg.admin_reserved_children > 0 ? 'read-first' : 'reject-queue-full';
+}
+
+/**
+ * Which children SHOW pool_processes marks reserved: those serving administrators, up to
+ * admin_reserved_children, then as many idle ones (highest id first) as make the count.
+ */
+export function reservedChildren(
+  children: readonly { readonly id: number; readonly busy: boolean; readonly admin: boolean }[],
+  cfg: AdmissionLimits,
+): Set<number> {
+  const out = new Set<number>();
+  const take = (c: { readonly id: number }) => {
+    if (out.size < cfg.admin_reserved_children) out.add(c.id);
+  };
+  for (const c of children) if (c.admin) take(c);
+  for (const c of children.filter((x) => !x.busy).sort((a, b) => b.id - a.id)) take(c);
+  return out;
 }
 
 /** Free children in all workers; a worker's count is below 0 while more sockets are on their way to it than it has. */

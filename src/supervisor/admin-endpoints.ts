@@ -32,6 +32,8 @@ export interface AdminDeps {
   readonly configDir: string;
   readonly pcpFile: string;
   readonly state: SupervisorState;
+  /** The children reserved for admin_users now. */
+  reservedChildren(): ReadonlySet<number>;
   reload(): void;
   shutdown(mode: StopMode): void;
   /** PCP's node requests (cluster/cluster-monitor.ts). */
@@ -60,8 +62,10 @@ export class AdminEndpoints {
       (reqId) => ({ t: 'report', reqId }),
       REPORT_TIMEOUT_MS,
     );
+    const reserved = this.d.reservedChildren();
+    const children = answers.flatMap((a) => a.children).sort((a, b) => a.childId - b.childId);
     return {
-      children: answers.flatMap((a) => a.children).sort((a, b) => a.childId - b.childId),
+      children: reserved.size === 0 ? children : children.map((c) => ({ ...c, reserved: reserved.has(c.childId) })),
       counts: sumCounts(answers.map((a) => a.counts)),
     };
   }

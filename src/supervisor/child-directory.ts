@@ -110,6 +110,10 @@ export class ChildDirectory {
     return out;
   }
 
+  values(): IterableIterator<ChildEntry> {
+    return this.children.values();
+  }
+
   get(id: number): ChildEntry | undefined {
     return this.children.get(id);
   }

@@ -2,18 +2,20 @@
 // worker accepted and could not serve, until a child has it. reserved_connections is
 // decided at accept; a client goes to a worker unread when a child is free, else it waits
 // in the overflow queue, read only far enough to catch a CancelRequest, a bad first packet
-// or a hang-up, and is handed over when a child frees.
+// or a hang-up, and is handed over when a child frees. With admin_reserved_children, a
+// waiting client's startup packet tells whether it is in admin_users: an administrator
+// takes any free child ahead of the line, others only the children the reservation leaves.
 import type net from 'node:net';
 import type client from 'prom-client';
 import { durationMs } from '../config/accessors.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import type { StopMode } from '../ipc/messages.js';
 import type { Logger } from '../logging/logger.js';
-import { admitOnAccept, chooseWorker, placeClient, totalFree } from '../policy/admission.js';
+import { admitOnAccept, chooseWorker, ordinaryMayTake, placeClient, totalFree } from '../policy/admission.js';
 import { errorResponse } from '../protocol/backend-write.js';
 import { CANCEL_REQUEST_CODE, MAX_CANCEL_KEY_LENGTH, MAX_STARTUP_PACKET_LENGTH } from '../protocol/codes.js';
 import { poolerError } from '../protocol/errors.js';
-import { readStartupPacket } from '../protocol/frontend-read.js';
+import { readStartupPacket, type StartupPacket } from '../protocol/frontend-read.js';
 import { stopReading } from '../protocol/socket-handoff.js';
 import type { ChildDirectory } from './child-directory.js';
 import { OverflowQueue } from './overflow-queue.js';
@@ -26,8 +28,14 @@ interface Pending {
   readonly id: number;
   socket: net.Socket;
   initial: Buffer;
-  /** new: just accepted; waiting: in line for a child; sent: handed to a worker. */
-  state: 'new' | 'waiting' | 'sent';
+  /** new: just accepted; reading: read before it is refused, unless an administrator; waiting: in line for a child; sent: handed to a worker. */
+  state: 'new' | 'reading' | 'waiting' | 'sent';
+  /** In admin_users, from its startup packet (admin_reserved_children on); undefined until read. */
+  admin?: boolean;
+  /** Handed to a worker and not done: it holds a child. */
+  holdsChild: boolean;
+  /** What a client read first is refused for unless it is an administrator. */
+  refusal?: 'reserved' | 'queue-full';
   /** authentication_timeout for a waiting client that has not sent a whole first packet. */
   timer?: NodeJS.Timeout;
   /** When it started waiting for a child (performance.now()), for the wait histogram. */
@@ -62,11 +70,22 @@ export class FrontDoor {
   private readonly queue = new OverflowQueue<Pending>();
   private nextConnId = 1;
   private stopping = false;
+  /** Known administrators among `pending` (reserved_connections does not count them). */
+  private admins = 0;
+  /** Children held by clients not known to be administrators. */
+  private ordinaryHolding = 0;
 
   constructor(private readonly d: FrontDoorDeps) {}
 
   get waiting(): number {
     return this.queue.length;
+  }
+
+  /** The clients of administrators that hold a child (SHOW pool_processes marks their children reserved). */
+  adminConnIds(): Set<number> {
+    const out = new Set<number>();
+    for (const p of this.pending.values()) if (p.admin && p.holdsChild) out.add(p.id);
+    return out;
   }
 
   onConnection(socket: net.Socket): void {
@@ -75,30 +94,42 @@ export class FrontDoor {
       return;
     }
     this.d.counters.supervisorAccepted++;
-    const cfg = this.d.config();
-    if (admitOnAccept(this.pending.size, cfg) === 'reject-reserved') {
-      this.d.counters.rejectedReserved++;
-      const e = poolerError('RESERVED_CONNECTIONS');
-      this.d.log().info({ peer: socket.remoteAddress, limit: e.limit }, `${e.message} (reserved_connections)`);
-      socket.on('error', () => {});
-      socket.end(errorResponse(e));
+    socket.on('error', () => {});
+    const admission = admitOnAccept(this.pending.size - this.admins, this.d.config());
+    if (admission === 'reject-reserved') {
+      this.rejectReserved(socket);
       return;
     }
     const p = this.admit(socket, Buffer.alloc(0));
-    socket.on('error', () => {});
+    if (admission === 'read-first') this.readFirst(p, 'reserved');
+    else this.place(p);
+  }
+
+  /** A free child if it may take one, else the line, or a refusal (line full). */
+  private place(p: Pending): void {
     const free = this.d.directory.freeByWorker();
-    const decision = placeClient(totalFree(free), this.queue.length, cfg);
-    if (decision === 'dispatch') {
-      // Fast path: the socket goes to a worker unread (pauseOnConnect), so no byte can be lost in the handoff.
-      this.dispatch(p, chooseWorker(free));
-      return;
+    const v = {
+      free: totalFree(free),
+      waiting: this.queue.length,
+      ordinaryHolding: this.ordinaryHolding,
+      admin: p.admin === true,
+    };
+    switch (placeClient(v, this.d.config())) {
+      case 'dispatch':
+        // Fast path: the socket goes to a worker unread (pauseOnConnect), so no byte can be lost in the handoff.
+        this.dispatch(p, chooseWorker(free));
+        return;
+      case 'reject-queue-full':
+        this.rejectQueueFull(p);
+        return;
+      case 'read-first':
+        this.readFirst(p, 'queue-full');
+        return;
+      case 'wait':
+        this.wait(p, false);
+        this.d.noFreeChild();
+        return;
     }
-    if (decision === 'reject-queue-full') {
-      this.rejectQueueFull(p);
-      return;
-    }
-    this.wait(p, false);
-    this.d.noFreeChild();
   }
 
   /**
@@ -114,6 +145,7 @@ export class FrontDoor {
       return;
     }
     socket.on('error', () => {});
+    this.release(p);
     p.socket = socket;
     p.initial = initial;
     this.wait(p, true);
@@ -122,22 +154,40 @@ export class FrontDoor {
 
   /** A client from now on counted until it is done with a child (reserved_connections). */
   private admit(socket: net.Socket, initial: Buffer): Pending {
-    const p: Pending = { id: this.nextConnId++, socket, initial, state: 'new' };
+    const p: Pending = { id: this.nextConnId++, socket, initial, state: 'new', holdsChild: false };
     this.pending.set(p.id, p);
     return p;
   }
 
   /** The client of `connId` is done with its child, or never reached one. */
   connDone(connId: number): void {
+    const p = this.pending.get(connId);
+    if (!p) return;
+    this.release(p);
+    if (p.admin) this.admins--;
     this.pending.delete(connId);
   }
 
-  /** Hands waiting clients to free children, first come first served. */
+  /** The client no longer holds a child. */
+  private release(p: Pending): void {
+    if (!p.holdsChild) return;
+    p.holdsChild = false;
+    if (!p.admin) this.ordinaryHolding--;
+  }
+
+  /**
+   * Hands waiting clients to free children, first come first served; administrators pass
+   * those the reservation holds back.
+   */
   drainQueue(): void {
+    const cfg = this.d.config();
+    const may = (p: Pending) => p.admin === true || ordinaryMayTake(this.ordinaryHolding, cfg);
     while (this.queue.length > 0) {
       const w = chooseWorker(this.d.directory.freeByWorker());
       if (w < 0) return;
-      this.dispatch(this.queue.shift()!, w);
+      const p = this.queue.takeFirst(may);
+      if (!p) return;
+      this.dispatch(p, w);
     }
   }
 
@@ -159,21 +209,35 @@ export class FrontDoor {
     p.waitingSince = performance.now();
     if (first) this.queue.pushFront(p);
     else this.queue.push(p);
-    p.onData = (chunk) => this.onWaitingBytes(p, chunk);
-    p.onGone = () => this.forget(p);
-    p.socket.on('data', p.onData);
-    p.socket.on('end', p.onGone);
-    p.socket.on('close', p.onGone);
-    p.socket.on('error', p.onGone);
-    if (p.initial.length > 0) this.onWaitingBytes(p, Buffer.alloc(0));
-    if (p.state !== 'waiting') return;
-    p.socket.resume();
+    this.watch(p);
+  }
+
+  /** Read before a refusal that an administrator escapes (admin_reserved_children). */
+  private readFirst(p: Pending, refusal: 'reserved' | 'queue-full'): void {
+    p.state = 'reading';
+    p.refusal = refusal;
+    this.watch(p);
+  }
+
+  /** Reads the client's first packet while it is not with a child. */
+  private watch(p: Pending): void {
+    if (!p.onData) {
+      p.onData = (chunk) => this.onWaitingBytes(p, chunk);
+      p.onGone = () => this.forget(p);
+      p.socket.on('data', p.onData);
+      p.socket.on('end', p.onGone);
+      p.socket.on('close', p.onGone);
+      p.socket.on('error', p.onGone);
+      if (p.initial.length > 0) this.onWaitingBytes(p, Buffer.alloc(0));
+      if (p.state === 'sent') return;
+      p.socket.resume();
+    }
     // A real client sends its whole first packet at once and then waits; one that is still
     // sending it after authentication_timeout is refused now rather than holding a child later.
     const timeoutMs = durationMs(this.d.config(), 'authentication_timeout');
     if (timeoutMs > 0 && !p.timer) {
       p.timer = setTimeout(() => {
-        if (p.state !== 'waiting' || readStartupPacket(p.initial).state === 'done') return;
+        if (p.state === 'sent' || readStartupPacket(p.initial).state === 'done') return;
         this.d.log().info({ peer: p.socket.remoteAddress }, 'authentication timeout while waiting for a child');
         p.socket.end(errorResponse(poolerError('AUTH_TIMEOUT')));
         this.forget(p);
@@ -200,6 +264,7 @@ export class FrontDoor {
       this.forget(p);
       return;
     }
+    if (first.state === 'done' && this.d.config().admin_reserved_children > 0 && this.classify(p, first.packet)) return;
     if (p.initial.length < 8 || p.initial.readInt32BE(4) !== CANCEL_REQUEST_CODE) return;
     const len = p.initial.readInt32BE(0);
     if (len < 12 || len > 12 + MAX_CANCEL_KEY_LENGTH) {
@@ -210,6 +275,45 @@ export class FrontDoor {
       this.forget(p);
       this.d.cancel(p.initial.readInt32BE(8), p.initial.toString('hex', 12, len));
     }
+  }
+
+  /**
+   * admin_reserved_children: whether the client is in admin_users, from its startup packet.
+   * An SSLRequest or GSSENCRequest the pooler would decline anyway is declined here, so the
+   * startup packet follows; under ssl = on the user is known only after the handshake, in a
+   * worker, and the client counts as not an administrator. True when `p` was dealt with.
+   */
+  private classify(p: Pending, packet: StartupPacket): boolean {
+    if (p.admin !== undefined || packet.kind === 'cancel') return false;
+    const cfg = this.d.config();
+    if (packet.kind === 'gssenc' || (packet.kind === 'ssl' && !cfg.ssl)) {
+      p.socket.write('N');
+      p.initial = p.initial.subarray(8);
+      if (p.initial.length > 0) this.onWaitingBytes(p, Buffer.alloc(0));
+      return true;
+    }
+    p.admin = packet.kind === 'startup' && cfg.admin_users.includes(packet.user);
+    if (p.admin) this.admins++;
+    if (p.state === 'reading') {
+      if (!p.admin) this.refuse(p, p.refusal!);
+      else this.place(p);
+    } else if (p.admin) this.drainQueue();
+    return true;
+  }
+
+  private refuse(p: Pending, why: 'reserved' | 'queue-full'): void {
+    if (why === 'queue-full') this.rejectQueueFull(p);
+    else {
+      this.rejectReserved(p.socket);
+      this.forget(p);
+    }
+  }
+
+  private rejectReserved(socket: net.Socket): void {
+    this.d.counters.rejectedReserved++;
+    const e = poolerError('RESERVED_CONNECTIONS');
+    this.d.log().info({ peer: socket.remoteAddress, limit: e.limit }, `${e.message} (reserved_connections)`);
+    socket.end(errorResponse(e));
   }
 
   private rejectQueueFull(p: Pending): void {
@@ -226,6 +330,8 @@ export class FrontDoor {
     if (p.waitingSince !== undefined) this.d.waitSeconds()?.observe((performance.now() - p.waitingSince) / 1000);
     p.waitingSince = undefined;
     p.state = 'sent';
+    p.holdsChild = true;
+    if (!p.admin) this.ordinaryHolding++;
     if (p.onData) {
       p.socket.off('data', p.onData);
       p.socket.off('end', p.onGone!);

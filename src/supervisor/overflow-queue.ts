@@ -18,9 +18,10 @@ export class OverflowQueue<T> {
     this.items.unshift(item);
   }
 
-  /** The first in line, removed; undefined when nobody waits. */
-  shift(): T | undefined {
-    return this.items.shift();
+  /** The first in line that `may` pass, removed; undefined when none may. */
+  takeFirst(may: (item: T) => boolean): T | undefined {
+    const i = this.items.findIndex(may);
+    return i < 0 ? undefined : this.items.splice(i, 1)[0];
   }
 
   /** A client that left (or was refused) while waiting. */

@@ -12,6 +12,7 @@ import type { LoadedConfig } from '../config/conf-loader.js';
 import { assertNever } from '../ipc/channel.js';
 import type { StopMode, ToWorker } from '../ipc/messages.js';
 import type { LogOutput } from '../logging/log-output.js';
+import { reservedChildren } from '../policy/admission.js';
 import { clientTls } from '../protocol/tls.js';
 import { AcceptControl } from './accept-control.js';
 import { AdminEndpoints } from './admin-endpoints.js';
@@ -132,9 +133,16 @@ export class Supervisor {
       state: {
         numInitChildren: () => running.cfg.num_init_children,
         children: () => this.childCounts,
+        reservedChildren: () => {
+          const reserved = this.reservedChildren();
+          let busy = 0;
+          for (const id of reserved) if (this.directory.get(id)?.connId !== undefined) busy++;
+          return { busy, idle: reserved.size - busy };
+        },
         waiting: () => this.frontDoor.waiting,
         counters: () => this.counters,
       },
+      reservedChildren: () => this.reservedChildren(),
       reload: () => this.lifecycle.reload(),
       shutdown: (mode) => this.lifecycle.shutdown(mode),
       nodeRequests: {
@@ -179,8 +187,9 @@ export class Supervisor {
         view: () => ({
           free: this.directory.freeByWorker(),
           waiting: this.frontDoor.waiting,
-          // reserved_connections counts every client of every worker: only the supervisor can.
-          workersAccept: this.running.cfg.reserved_connections === 0,
+          // reserved_connections counts every client of every worker, and admin_reserved_children
+          // must see each startup packet before placing the client: only the supervisor can.
+          workersAccept: this.running.cfg.reserved_connections === 0 && this.running.cfg.admin_reserved_children === 0,
         }),
         accepted: (socket) => this.frontDoor.onConnection(socket),
       },
@@ -217,6 +226,19 @@ export class Supervisor {
   /** Live children, and how many have a client. */
   get childCounts(): { total: number; busy: number } {
     return { total: this.processes.childCount, busy: this.directory.busy };
+  }
+
+  /** The children reserved for admin_users now (docs/behaviour.md#admission). */
+  private reservedChildren(): Set<number> {
+    const cfg = this.running.cfg;
+    if (cfg.admin_reserved_children === 0) return new Set();
+    const admins = this.frontDoor.adminConnIds();
+    const children = [...this.directory.values()].map((c) => ({
+      id: c.id,
+      busy: c.connId !== undefined,
+      admin: c.connId !== undefined && admins.has(c.connId),
+    }));
+    return reservedChildren(children, cfg);
   }
 
   private initMessages(w: number): ToWorker[] {

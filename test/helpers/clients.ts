@@ -30,3 +30,11 @@ export async function connectError(
   await c.end();
   throw new Error('connection unexpectedly succeeded');
 }
+
+/** A connected client whose later errors (the pooler closing it) are not thrown as events. */
+export async function connected(cfg: pg.ClientConfig): Promise<pg.Client> {
+  const c = new pg.Client(cfg);
+  c.on('error', () => {});
+  await c.connect();
+  return c;
+}

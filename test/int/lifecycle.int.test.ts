@@ -4,22 +4,14 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { backendPid, connectError } from '../helpers/clients.js';
+import { backendPid, connectError, connected } from '../helpers/clients.js';
 import { confText, startPooler, stopAllPoolers } from '../helpers/pooler.js';
 import { repoRoot } from '../helpers/shared.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 afterAll(stopAllPoolers);
-
-async function connected(cfg: pg.ClientConfig): Promise<pg.Client> {
-  const c = new pg.Client(cfg);
-  c.on('error', () => {});
-  await c.connect();
-  return c;
-}
 
 /** A copy of a test pooler's configuration in its own directory under the repo (pid file and socket there). */
 function confInDir(conf: string, prefix: string): { dir: string; confFile: string; pidFile: string; port: number } {

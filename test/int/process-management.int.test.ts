@@ -2,7 +2,7 @@
 // real PostgreSQL with real timing (the policies themselves are unit-tested with simulated time).
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { backendPid, connectError } from '../helpers/clients.js';
+import { backendPid, connectError, connected } from '../helpers/clients.js';
 import { startPooler, stopAllPoolers } from '../helpers/pooler.js';
 import { closeRawConnections, firstError, rawConnect } from '../helpers/raw.js';
 import { localTimestamp } from '../../src/local-time.js';
@@ -11,13 +11,6 @@ afterEach(closeRawConnections);
 afterAll(stopAllPoolers);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function connected(cfg: pg.ClientConfig): Promise<pg.Client> {
-  const c = new pg.Client(cfg);
-  c.on('error', () => {});
-  await c.connect();
-  return c;
-}
 
 describe('admission', () => {
   it('num_init_children = 2: a third client waits, unanswered, and is served when one leaves', async () => {

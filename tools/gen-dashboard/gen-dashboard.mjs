@@ -37,8 +37,13 @@ const rows = [
       {
         title: 'Children by state',
         unit: 'short',
-        stack: true,
-        targets: [{ expr: `sum by (state) (pgpool_ts_children{${I}})`, legendFormat: '{{state}}' }],
+        targets: [
+          { expr: `sum by (state) (pgpool_ts_children{${I}})`, legendFormat: '{{state}}' },
+          {
+            expr: `sum by (state) (pgpool_ts_reserved_children{${I}})`,
+            legendFormat: 'reserved for admin_users, {{state}}',
+          },
+        ],
       },
       {
         title: 'Wait for a free child',

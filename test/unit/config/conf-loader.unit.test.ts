@@ -387,8 +387,27 @@ describe('cross-parameter checks', () => {
       "backend_clustering_mode = 'snapshot_isolation'",
       "backend_clustering_mode = 'snapshot_isolation' is not supported by pgpool-ts",
     ],
+    [
+      "num_init_children = 3\nadmin_reserved_children = 3\nadmin_users = 'postgres'",
+      'invalid configuration, admin_reserved_children:3 must be less than num_init_children:3',
+    ],
+    [
+      "num_init_children = 4\nadmin_reserved_children = 2\nreserved_connections = 2\nadmin_users = 'postgres'",
+      'invalid configuration, admin_reserved_children:2 + reserved_connections:2 must be less than num_init_children:4',
+    ],
   ])('%j', (text, message) => {
     expect(errors(load(text))).toEqual([message]);
+  });
+
+  it('admin_reserved_children: at most num_init_children − 1, and a warning when admin_users is empty', () => {
+    const r = load('num_init_children = 3\nadmin_reserved_children = 2');
+    expect(errors(r)).toEqual([]);
+    expect(
+      r.diagnostics.filter((d) => d.param === 'admin_reserved_children').map((d) => [d.severity, d.line, d.message]),
+    ).toEqual([['warning', 2, 'admin_reserved_children:2 with an empty admin_users: those children serve nobody']]);
+    const ok = load("num_init_children = 3\nadmin_reserved_children = 2\nadmin_users = 'postgres, dba'");
+    expect(ok.diagnostics.filter((d) => d.param === 'admin_reserved_children')).toEqual([]);
+    expect(ok.config.admin_users).toEqual(['postgres', 'dba']);
   });
 
   it('lets static mode ignore the spare-children bounds', () => {
