@@ -24,6 +24,8 @@ export interface DirectoryEvents {
 
 export class ChildDirectory {
   private readonly children = new Map<number, ChildEntry>();
+  /** The child each client is with: a session that moved to a child whose cache fits is still held. */
+  private readonly childOfConn = new Map<number, number>();
   /** Sockets handed to a worker and not yet reported taken or lost, per worker. */
   private readonly handedOver = new Map<number, Set<number>>();
 
@@ -39,18 +41,27 @@ export class ChildDirectory {
     switch (state.kind) {
       case 'idle':
         this.children.set(childId, { id: childId, workerId, connId: undefined, pooled: state.pooled });
-        if (before?.connId !== undefined) this.events.connDone(before.connId);
+        this.released(before, childId);
         return;
       case 'busy':
         this.settle(workerId, state.connId);
         this.children.set(childId, { id: childId, workerId, connId: state.connId, pooled: before?.pooled ?? 0 });
+        this.childOfConn.set(state.connId, childId);
         return;
       case 'exited':
         this.children.delete(childId);
-        if (before?.connId !== undefined) this.events.connDone(before.connId);
+        this.released(before, childId);
         if (before) this.events.exited(before, state.reason);
         return;
     }
+  }
+
+  /** `childId` no longer serves its client: the client is done unless it moved to another child. */
+  private released(before: ChildEntry | undefined, childId: number): void {
+    const connId = before?.connId;
+    if (connId === undefined || this.childOfConn.get(connId) !== childId) return;
+    this.childOfConn.delete(connId);
+    this.events.connDone(connId);
   }
 
   handOver(workerId: number, connId: number): void {
@@ -67,7 +78,10 @@ export class ChildDirectory {
   /** Drops everything of a worker that died; returns its children and the sockets on their way to it. */
   dropWorker(workerId: number): { children: ChildEntry[]; inFlight: number[] } {
     const children = [...this.children.values()].filter((c) => c.workerId === workerId);
-    for (const c of children) this.children.delete(c.id);
+    for (const c of children) {
+      this.children.delete(c.id);
+      if (c.connId !== undefined) this.childOfConn.delete(c.connId);
+    }
     const inFlight = [...(this.handedOver.get(workerId) ?? [])];
     this.handedOver.delete(workerId);
     return { children, inFlight };

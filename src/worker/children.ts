@@ -87,8 +87,9 @@ export class Children {
     for (const c of this.idle) if (c.pool.cache.hasMatch(user, database, key)) better ??= c;
     if (!better) return child;
     const { connId } = child.state;
-    child.transition({ kind: 'idle', since: Date.now() });
+    // The new child first: the supervisor then sees the client held throughout (child-directory.ts).
     better.transition({ kind: 'busy', session, connId });
+    child.transition({ kind: 'idle', since: Date.now() });
     return better;
   }
 

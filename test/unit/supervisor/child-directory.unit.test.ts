@@ -34,6 +34,18 @@ describe('ChildDirectory', () => {
     expect([done, exited, d.size]).toEqual([[41, 42], ['7 max_connections'], 0]);
   });
 
+  it('keeps a client held when its session moves to a child whose cache fits (new child busy, then old idle)', () => {
+    const { d, done } = directory();
+    d.report(0, 1, { kind: 'idle', pooled: 0 });
+    d.report(0, 2, { kind: 'idle', pooled: 1 });
+    d.report(0, 1, { kind: 'busy', connId: 50 });
+    d.report(0, 2, { kind: 'busy', connId: 50 });
+    d.report(0, 1, { kind: 'idle', pooled: 0 });
+    expect([done, d.busy]).toEqual([[], 1]);
+    d.report(0, 2, { kind: 'idle', pooled: 1 });
+    expect(done).toEqual([50]);
+  });
+
   it('keeps the pooled count of the last report (a cache that shrinks reports again)', () => {
     const { d } = directory();
     d.report(0, 1, { kind: 'idle', pooled: 3 });

@@ -74,9 +74,10 @@ describe('Children', () => {
     sent.length = 0;
     const placed = c.settle(first, session, 'alice', 'app', key);
     expect(placed.id).toBe(2);
+    // The new child first, so the supervisor sees the client held throughout.
     expect(sent.map((m) => (m.t === 'childState' ? [m.childId, m.state.kind] : m.t))).toEqual([
-      [1, 'idle'],
       [2, 'busy'],
+      [1, 'idle'],
     ]);
     expect(c.settle(placed, session, 'bob', 'app', key)).toBe(placed); // no better child: stays
     pair.close();
