@@ -1,10 +1,11 @@
 // A worker's metrics, read from its state when the supervisor asks (collect callbacks),
 // so neither the relay nor a session updates a metric on its way. The supervisor merges
-// every worker's getMetricsAsJSON() with AggregatorRegistry.aggregate().
+// every worker's getMetricsAsJSON() with AggregatorRegistry.aggregate(). The worker imports
+// this module (and prom-client) only at the first scrape.
 import client from 'prom-client';
 import { MetricNames } from './names.js';
 import { readCounter } from './read-counter.js';
-import { DurationsByDatabase } from './duration-histogram.js';
+import { histogramMetric, type WorkerCounts } from './duration-histogram.js';
 
 export interface WorkerState {
   /** Connection cache lookups and evictions, over every child this worker ever hosted. */
@@ -23,16 +24,7 @@ export interface WorkerState {
   };
 }
 
-export interface WorkerMetrics {
-  readonly registry: client.Registry;
-  readonly connectSeconds: client.Histogram;
-  readonly resetSeconds: client.Histogram;
-  /** Counted by the relay (request-timing.ts), per database. */
-  readonly queries: DurationsByDatabase;
-  readonly transactions: DurationsByDatabase;
-}
-
-export function workerRegistry(state: WorkerState, processLabel: string): WorkerMetrics {
+export function workerRegistry(state: WorkerState, counts: WorkerCounts, processLabel: string): client.Registry {
   const registry = new client.Registry();
   // process_* and nodejs_* per process: the merge keeps differently labelled series apart.
   client.collectDefaultMetrics({ register: registry, labels: { process: processLabel } });
@@ -96,31 +88,29 @@ export function workerRegistry(state: WorkerState, processLabel: string): Worker
       set({ result: 'queried' }, c.queried);
     },
   );
-  const connectSeconds = new client.Histogram({
-    name: MetricNames.backendConnectSeconds,
-    help: 'Time to open and authenticate a new backend connection',
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
-    registers: [registry],
-  });
-  const resetSeconds = new client.Histogram({
-    name: MetricNames.resetSeconds,
-    help: 'Time to reset a backend connection (reset_query_list) before caching it',
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1],
-    registers: [registry],
-  });
-  const queries = new DurationsByDatabase();
-  const transactions = new DurationsByDatabase();
   registry.registerMetric(
-    queries.metric(
+    histogramMetric(MetricNames.backendConnectSeconds, 'Time to open and authenticate a new backend connection', () => [
+      [{}, counts.connectSeconds],
+    ]),
+  );
+  registry.registerMetric(
+    histogramMetric(
+      MetricNames.resetSeconds,
+      'Time to reset a backend connection (reset_query_list) before caching it',
+      () => [[{}, counts.resetSeconds]],
+    ),
+  );
+  registry.registerMetric(
+    counts.queries.metric(
       MetricNames.queryDurationSeconds,
       'Time from a request (Query, Sync, FunctionCall) reaching pgpool-ts to its ReadyForQuery, by database',
     ),
   );
   registry.registerMetric(
-    transactions.metric(
+    counts.transactions.metric(
       MetricNames.transactionDurationSeconds,
       "Time from a transaction's first request to the ReadyForQuery that ends it (idle, not in a block), by database",
     ),
   );
-  return { registry, connectSeconds, resetSeconds, queries, transactions };
+  return registry;
 }

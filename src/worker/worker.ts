@@ -16,8 +16,9 @@ import type { NodeSnapshot } from '../ipc/node-snapshot.js';
 import { isLastAlive } from '../policy/failover.js';
 import { decodeConfig } from '../ipc/wire.js';
 import { configuredLogger, type Logger } from '../logging/logger.js';
-import type { DurationCounts } from '../metrics/duration-histogram.js';
-import { workerRegistry } from '../metrics/worker-metrics.js';
+import { workerCounts, type DurationCounts } from '../metrics/duration-histogram.js';
+import type { WorkerState } from '../metrics/worker-metrics.js';
+import type client from 'prom-client';
 import { acceptClient } from './accept.js';
 import { AuthContext } from './auth-context.js';
 import { CancelKeys } from './cancel-keys.js';
@@ -85,41 +86,41 @@ class Worker implements SessionEnv {
       this.listening.childrenChanged();
     },
     observers: {
-      connected: (s) => this.metrics.connectSeconds.observe(s),
-      reset: (s) => this.metrics.resetSeconds.observe(s),
+      connected: (s) => this.counts.connectSeconds.observe(s),
+      reset: (s) => this.counts.resetSeconds.observe(s),
     },
     empty: () => setTimeout(() => process.exit(0), EXIT_GRACE_MS),
   });
-  private readonly metrics = workerRegistry(
-    {
-      cache: () => {
-        const c = { ...this.children.exitedTotals.cache };
-        for (const child of this.children.values()) {
-          c.hits += child.pool.cache.stats.hits;
-          c.misses += child.pool.cache.stats.misses;
-          c.evictions += child.pool.cache.stats.evictions;
-        }
-        return c;
-      },
-      sessions: () => this.totals.sessions,
-      routing: () => ({
-        cycles: this.routedCycles,
-        classified: { cached: this.routing?.classifier.hits ?? 0, parsed: this.routing?.classifier.misses ?? 0 },
-        catalog: { cached: this.routing?.facts.hits ?? 0, queried: this.routing?.facts.queries ?? 0 },
-      }),
-      childExits: () => this.children.exitedTotals.exits,
-      bytes: () => {
-        let fromClients = this.totals.fromClients;
-        let toClients = this.totals.toClients;
-        for (const child of this.children.values()) {
-          fromClients += child.session?.relay?.bytesFromClient ?? 0;
-          toClients += child.session?.relay?.bytesToClient ?? 0;
-        }
-        return { fromClients, toClients };
-      },
+  private readonly counts = workerCounts();
+  /** prom-client and the registry, loaded at the first scrape (a worker nobody scrapes never loads them). */
+  private registry: Promise<client.Registry> | undefined;
+  private readonly metricsState: WorkerState = {
+    cache: () => {
+      const c = { ...this.children.exitedTotals.cache };
+      for (const child of this.children.values()) {
+        c.hits += child.pool.cache.stats.hits;
+        c.misses += child.pool.cache.stats.misses;
+        c.evictions += child.pool.cache.stats.evictions;
+      }
+      return c;
     },
-    `worker ${process.env.PGPOOL_TS_WORKER ?? '?'}`,
-  );
+    sessions: () => this.totals.sessions,
+    routing: () => ({
+      cycles: this.routedCycles,
+      classified: { cached: this.routing?.classifier.hits ?? 0, parsed: this.routing?.classifier.misses ?? 0 },
+      catalog: { cached: this.routing?.facts.hits ?? 0, queried: this.routing?.facts.queries ?? 0 },
+    }),
+    childExits: () => this.children.exitedTotals.exits,
+    bytes: () => {
+      let fromClients = this.totals.fromClients;
+      let toClients = this.totals.toClients;
+      for (const child of this.children.values()) {
+        fromClients += child.session?.relay?.bytesFromClient ?? 0;
+        toClients += child.session?.relay?.bytesToClient ?? 0;
+      }
+      return { fromClients, toClients };
+    },
+  };
   private readonly janitor = startJanitor(this.children);
 
   handle(m: ToWorker, socket?: net.Socket): void {
@@ -171,8 +172,11 @@ class Worker implements SessionEnv {
         this.supervisorAnswers.answer(m.reqId, m);
         return;
       case 'metrics':
-        void this.metrics.registry
-          .getMetricsAsJSON()
+        this.registry ??= import('../metrics/worker-metrics.js').then((mod) =>
+          mod.workerRegistry(this.metricsState, this.counts, `worker ${process.env.PGPOOL_TS_WORKER ?? '?'}`),
+        );
+        void this.registry
+          .then((r) => r.getMetricsAsJSON())
           .then((json) => this.outbox.push({ t: 'metrics', reqId: m.reqId, json }));
         return;
       case 'report': {
@@ -259,7 +263,7 @@ class Worker implements SessionEnv {
   }
 
   durations(database: string): { readonly queries: DurationCounts; readonly transactions: DurationCounts } {
-    return { queries: this.metrics.queries.of(database), transactions: this.metrics.transactions.of(database) };
+    return { queries: this.counts.queries.of(database), transactions: this.counts.transactions.of(database) };
   }
 
   poolerCommand(

@@ -1,8 +1,9 @@
 // Statement classification with PostgreSQL's own parser (libpg-query, as pgpool uses a
 // copy of PostgreSQL's parser), cached by statement text so that a repeated statement
 // costs a Map lookup, not a parse (docs/behaviour.md#statement-classes). Loaded only when
-// routing needs it: the WebAssembly module costs ~6 MB per process.
-import { loadModule, parseSync } from 'libpg-query';
+// routing needs it: the WebAssembly module costs ~6 MB per process, and even its
+// JavaScript is imported only then, so a worker without routing starts lighter.
+import type { parseSync as ParseSync } from 'libpg-query';
 import { classifyStatement, EMPTY_QUERY, type StatementClass } from '../../policy/statement-class.js';
 
 export interface Classified {
@@ -18,10 +19,16 @@ export interface Classified {
 const UNPARSEABLE: StatementClass = { ...classifyStatement({ DeleteStmt: {} }), stat: 'ddl' };
 
 let loading: Promise<void> | undefined;
+let parseSync: typeof ParseSync = () => {
+  throw new Error('the statement parser is not loaded (loadParser)');
+};
 
 /** Loads the parser once per process; classify() needs it done. */
 export function loadParser(): Promise<void> {
-  return (loading ??= loadModule());
+  return (loading ??= import('libpg-query').then(async (m) => {
+    await m.loadModule();
+    parseSync = m.parseSync;
+  }));
 }
 
 /** Texts longer than this are classified but not kept (a cache of big one-off statements would only grow). */
