@@ -86,6 +86,15 @@ describe('streaming replication: the primary found, the standby watched', () => 
       tools.files,
     );
     await p.waitForLog(/find_primary_node: primary node is 1/);
+    // No session before the supervisor's node table says so (PCP asks the supervisor, no
+    // session): one that started on a worker still without the primary in its snapshot
+    // would connect to node 0, the main node, and mark the standby used ('up', not 'waiting').
+    await pollUntil(
+      async () => (await pcp(p, 'pcp_node_info', ['-n', '1'])).stdout.split(' ')[6] === 'primary',
+      'the primary in the node table',
+      20_000,
+      100,
+    );
     // SHOW answers through the one worker after the node snapshot it was sent first.
     await nodesUntil(p, (r) => r[1].role === 'primary');
   });

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { freshNode, type NodeSnapshot } from '../../../src/ipc/node-snapshot.js';
 import { readStatusFile, StatusFile, statusFilePath, statusLines } from '../../../src/cluster/status-file.js';
 import { createLogger } from '../../../src/logging/logger.js';
@@ -16,6 +16,7 @@ afterEach(() => {
   fs.rmSync(file, { force: true });
   lines.length = 0;
 });
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const node = (id: number, status: NodeSnapshot[number]['status']) => ({ ...freshNode(id, 'standby', 0), status });
 
