@@ -45,6 +45,17 @@ export interface StatementClass {
   readonly plainBeginForStandby: boolean;
   /** PREPARE name (defines), EXECUTE name / DEALLOCATE name (inherit the PREPARE's nodes). */
   readonly prepare?: { readonly name: string; readonly use: 'define' | 'execute' | 'deallocate' };
+  /** check_temp_table = trace: the temporary table it creates, the tables it drops, DISCARD ALL/TEMP. */
+  readonly temp?: TempTableChange;
+  /** ROLLBACK / ABORT: the transaction ends without committing. */
+  readonly rollback?: boolean;
+}
+
+export interface TempTableChange {
+  readonly creates?: string;
+  /** Unqualified or pg_temp names only: no other schema holds a temporary table. */
+  readonly drops?: readonly string[];
+  readonly discards?: boolean;
 }
 
 const OTHER_STATEMENTS = new Set([
@@ -215,8 +226,9 @@ function classifyTransaction(b: AstNode): StatementClass {
       return { ...other, tx: 'begin', serializable, plainBeginForStandby: serializable || readWrite };
     }
     case 'TRANS_STMT_COMMIT':
-    case 'TRANS_STMT_ROLLBACK':
       return { ...other, tx: 'end' };
+    case 'TRANS_STMT_ROLLBACK':
+      return { ...other, tx: 'end', rollback: true };
     case 'TRANS_STMT_ROLLBACK_TO':
       return { ...other, tx: 'rollback-to' };
     case 'TRANS_STMT_SAVEPOINT':
@@ -233,7 +245,42 @@ function classifyTransaction(b: AstNode): StatementClass {
 export function classifyStatement(stmt: unknown): StatementClass {
   const c = classifyTree(stmt);
   const mentions = c.read ? c.relations.map((r) => r.name) : usedBy(unwrap(stmt)?.[1]).relations.map((r) => r.name);
-  return mentions.length === 0 ? c : { ...c, mentions };
+  const temp = tempTableChange(stmt);
+  if (mentions.length === 0 && !temp) return c;
+  return { ...c, ...(mentions.length > 0 && { mentions }), ...(temp && { temp }) };
+}
+
+/** What a statement does to the session's temporary tables (check_temp_table = trace). */
+function tempTableChange(stmt: unknown): TempTableChange | undefined {
+  const u = unwrap(stmt);
+  if (!u) return undefined;
+  const [type, b] = u;
+  const created = (rel: unknown) => {
+    const r = rel as AstNode | undefined;
+    return r?.relpersistence === 't' && typeof r.relname === 'string' ? { creates: r.relname } : undefined;
+  };
+  switch (type) {
+    case 'CreateStmt':
+      return created(b.relation);
+    case 'CreateTableAsStmt':
+      return created((b.into as AstNode | undefined)?.rel);
+    case 'SelectStmt':
+      return created((b.intoClause as AstNode | undefined)?.rel);
+    case 'DropStmt': {
+      if (b.removeType !== 'OBJECT_TABLE') return undefined;
+      const drops: string[] = [];
+      for (const o of list(b.objects)) {
+        const items = list((o.List as AstNode | undefined)?.items);
+        const names = items.map((n) => String((n.String as AstNode | undefined)?.sval ?? ''));
+        if (names.length === 1 || (names.length === 2 && names[0] === 'pg_temp')) drops.push(names[names.length - 1]);
+      }
+      return drops.length > 0 ? { drops } : undefined;
+    }
+    case 'DiscardStmt':
+      return b.target === 'DISCARD_ALL' || b.target === 'DISCARD_TEMP' ? { discards: true } : undefined;
+    default:
+      return undefined;
+  }
 }
 
 function classifyTree(stmt: unknown): StatementClass {

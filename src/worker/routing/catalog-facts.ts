@@ -113,8 +113,9 @@ export class CatalogFacts {
     if (primaryPattern) return { facts: { ...NO_FACTS, primaryPattern } };
     if (functionsByList(cls.functions, cfg)) return { facts: { ...NO_FACTS, writingFunction: true } };
     const volatileOf = cfg.read_only_function_list.length + cfg.write_function_list.length > 0 ? [] : cls.functions;
+    // trace: the session knows its temporary tables (session-router.ts), the catalog is not asked.
     const relations =
-      cfg.check_temp_table === 'none' && !cfg.check_unlogged_table ? systemOnly(cls.relations) : cls.relations;
+      cfg.check_temp_table !== 'catalog' && !cfg.check_unlogged_table ? systemOnly(cls.relations) : cls.relations;
     if (relations.length === 0 && volatileOf.length === 0) return { facts: NO_FACTS };
     return { relations, volatileOf };
   }
@@ -139,7 +140,7 @@ export class CatalogFacts {
       facts = {
         ...NO_FACTS,
         systemCatalog: catalog === 't',
-        tempTable: cfg.check_temp_table !== 'none' && temp === 't',
+        tempTable: cfg.check_temp_table === 'catalog' && temp === 't',
         unloggedTable: cfg.check_unlogged_table && unlogged === 't',
         writingFunction: volatile === 't',
       };

@@ -26,6 +26,13 @@ import {
   type RelationshipEntry,
 } from '../../policy/dml-adaptive.js';
 import type { StatementClass } from '../../policy/statement-class.js';
+import {
+  afterBlock,
+  afterStatement,
+  NO_TEMP_TABLES,
+  usesTempTable,
+  type TempTables,
+} from '../../policy/temp-tables.js';
 import { CausalReads, type NodeQueries } from './causal-reads.js';
 import type { CatalogFacts } from './catalog-facts.js';
 import type { Classified, StatementClassifier } from './classifier.js';
@@ -111,6 +118,8 @@ export class SessionRouter {
   private readonly causal = new CausalReads(() => this.deps.config().causal_reads === 'session');
   /** A read on the standby failed inside the client's transaction: 25P02 until it ends, as pgpool. */
   failedOnStandby = false;
+  /** check_temp_table = trace: this session's temporary tables. */
+  private temp: TempTables = NO_TEMP_TABLES;
 
   constructor(private readonly deps: RouterDeps) {}
 
@@ -191,8 +200,16 @@ export class SessionRouter {
     return this.causal.standbyCaughtUp(ask).then((replayed) => (replayed ? 'lb' : 'primary'));
   }
 
+  /** The catalog's facts, and what this session itself knows: relations written in its transaction, its traced temp tables. */
+  private sessionFacts(c: Classified, known: ReadFacts): ReadFacts {
+    let facts = this.readsWrittenRelation(c.cls) ? { ...known, writtenInTransaction: true } : known;
+    if (this.deps.config().check_temp_table === 'trace' && usesTempTable(this.temp, c.cls.relations))
+      facts = { ...facts, tempTable: true };
+    return facts;
+  }
+
   private withFacts(c: Classified, sql: string, view: TxView, known: ReadFacts): Destination {
-    const facts = this.readsWrittenRelation(c.cls) ? { ...known, writtenInTransaction: true } : known;
+    const facts = this.sessionFacts(c, known);
     const d = routeStatement(c.cls, sql, c.multi, view, facts, this.settings);
     if (d !== 'lb') return d;
     if (this.deps.config().statement_level_load_balance && !this.deps.readOnStandby()) return 'primary';
@@ -212,7 +229,8 @@ export class SessionRouter {
     const c = this.classify(sql);
     const view = this.view();
     if (routeStatement(c.cls, sql, c.multi, view, NO_FACTS, cfg) !== 'lb') return undefined;
-    const facts = this.deps.facts.known(c.cls, sql, this.deps.database, this.deps.config());
+    const known = this.deps.facts.known(c.cls, sql, this.deps.database, this.deps.config());
+    const facts = known && this.sessionFacts(c, known);
     if (!facts || routeStatement(c.cls, sql, c.multi, view, facts, cfg) !== 'lb') return undefined;
     if (this.deps.lbDelayed() || this.readsWrittenRelation(c.cls) || this.causal.pending) return undefined;
     return this.routed(c, sql);
@@ -265,6 +283,22 @@ export class SessionRouter {
     return { to: only === 'both' && !complete ? 'primary' : only, statements };
   }
 
+  /** check_temp_table = trace: the temporary tables this cycle's statements created or dropped. */
+  private traceTempTables(
+    statements: readonly RoutedStatement[],
+    ok: boolean,
+    primaryStatus: number | undefined,
+  ): void {
+    const before = this.primaryStatus;
+    const after = primaryStatus ?? before;
+    const inBlock = after !== TxStatus.Idle;
+    if (ok) for (const s of statements) if (s.cls.temp) this.temp = afterStatement(this.temp, s.cls.temp, inBlock);
+    if (before !== TxStatus.Idle && !inBlock) {
+      const committed = ok && before === TxStatus.InTransaction && !statements.some((s) => s.cls.rollback);
+      this.temp = afterBlock(this.temp, committed);
+    }
+  }
+
   /**
    * After a cycle: each statement that succeeded moves the writing flag; the primary's new
    * status (undefined when the cycle did not go there); `standbyFailed`: an error came
@@ -278,6 +312,7 @@ export class SessionRouter {
   ): void {
     const mode = this.mode;
     const wasIdle = this.primaryStatus === TxStatus.Idle;
+    if (this.deps.config().check_temp_table === 'trace') this.traceTempTables(statements, ok, primaryStatus);
     if (ok)
       for (const s of statements) {
         const status = ch(primaryStatus ?? this.primaryStatus) as TxView['primaryStatus'];

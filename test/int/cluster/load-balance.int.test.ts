@@ -134,6 +134,51 @@ describe('load balancing', () => {
     });
   });
 
+  it('check_temp_table = trace: the session follows its temp tables, and asks the catalog nothing', async () => {
+    const metrics = await freePort();
+    const q = await startPooler(
+      conf({
+        check_temp_table: 'trace',
+        check_unlogged_table: false,
+        // The functions' volatility known from the list: nothing else could need the catalog.
+        read_only_function_list: 'inet_server_port,count',
+        metrics_port: metrics,
+        metrics_listen_addresses: '127.0.0.1',
+      }),
+    );
+    await ready(q);
+    // t is a permanent table on both nodes; a temporary t shadows it in this session only.
+    const read = 'SELECT inet_server_port() AS port, (SELECT count(*) FROM t) AS n';
+    await withClient(async (c) => {
+      expect(await port(c, read)).toBe(pair.standby.port);
+      await c.query('CREATE TEMP TABLE t (i int)');
+      expect(await port(c, read)).toBe(pair.primary.port);
+      expect(await port(c, 'SELECT inet_server_port() AS port FROM pg_temp.t RIGHT JOIN (SELECT 1) x ON true')).toBe(
+        pair.primary.port,
+      );
+      await c.query('DROP TABLE t'); // the temporary one
+      expect(await port(c, read)).toBe(pair.standby.port);
+      // Created in a transaction that rolls back: gone with it.
+      await c.query('BEGIN');
+      await c.query('CREATE TEMP TABLE t (i int)');
+      await c.query('ROLLBACK');
+      expect(await port(c, read)).toBe(pair.standby.port);
+      // Dropped in one that rolls back: still there.
+      await c.query('CREATE TEMP TABLE t (i int)');
+      await c.query('BEGIN');
+      await c.query('DROP TABLE t');
+      await c.query('ROLLBACK');
+      expect(await port(c, read)).toBe(pair.primary.port);
+      await c.query('DISCARD TEMP');
+      expect(await port(c, read)).toBe(pair.standby.port);
+    }, q);
+    // Another session never sees this one's temporary tables.
+    await withClient(async (c) => expect(await port(c, read)).toBe(pair.standby.port), q);
+    const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
+    expect(/^pgpool_ts_catalog_lookups_total\{result="queried"\} (\d+)/m.exec(text)?.[1]).toBe('0');
+    await q.stop();
+  });
+
   it('a named prepared statement read on the standby is parsed again on the primary in a writing transaction', async () => {
     await withClient(async (c) => {
       const q = { name: 'where_am_i', text: 'SELECT inet_server_port() AS port' };
