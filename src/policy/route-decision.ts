@@ -78,6 +78,22 @@ export function routeStatement(
 }
 
 /** A read for the load-balance node: there unless it is over its delay threshold (then a less-delayed standby or the primary). */
+/**
+ * Where the catalog is asked about a read (relcache_query_target): the primary, or the
+ * session's load-balance node. A temporary table is in the catalog of the session's own
+ * primary backend only, so while the catalog is asked about them (check_temp_table =
+ * catalog) a read that names tables asks the primary (pgpool would ask the standby and
+ * miss them; with check_temp_table = trace the session knows its temporary tables itself).
+ */
+export function catalogNode(
+  target: 'primary' | 'load_balance_node',
+  checkTempTable: 'catalog' | 'trace' | 'none' | 'on' | 'off',
+  namesTables: boolean,
+): 'primary' | 'lb' {
+  if (target === 'primary') return 'primary';
+  return namesTables && (checkTempTable === 'catalog' || checkTempTable === 'on') ? 'primary' : 'lb';
+}
+
 export function delayedRead(lbDelayed: boolean, preferLowerDelay: boolean): 'lb' | 'reselect' | 'primary' {
   if (!lbDelayed) return 'lb';
   return preferLowerDelay ? 'reselect' : 'primary';

@@ -10,6 +10,7 @@ import { TxStatus } from '../../protocol/tx-status.js';
 import {
   delayedRead,
   isRead,
+  catalogNode,
   NO_FACTS,
   routeStatement,
   writingAfter,
@@ -182,8 +183,9 @@ export class SessionRouter {
     if (unsure !== 'lb') return unsure;
     const known = this.deps.facts.known(c.cls, sql, this.deps.database, cfg);
     if (known) return this.withFacts(c, sql, view, known);
+    const node = catalogNode(cfg.relcache_query_target, cfg.check_temp_table, c.cls.relations.length > 0);
     return this.deps.facts
-      .factsFor(c.cls, sql, this.deps.database, cfg, ask.primary)
+      .factsFor(c.cls, sql, this.deps.database, cfg, node === 'lb' ? ask.standby : ask.primary)
       .then((facts) => this.withFacts(c, sql, view, facts));
   }
 

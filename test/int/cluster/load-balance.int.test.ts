@@ -5,6 +5,7 @@
 // inet_server_port() (STABLE) on each node.
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
@@ -177,6 +178,30 @@ describe('load balancing', () => {
     const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
     expect(/^pgpool_ts_catalog_lookups_total\{result="queried"\} (\d+)/m.exec(text)?.[1]).toBe('0');
     await q.stop();
+  });
+
+  it('relcache_query_target = load_balance_node asks the standby; with check_temp_table = catalog, the primary', async () => {
+    const logOf = (node: { dataDir: string }) => fs.readFileSync(path.join(node.dataDir, 'server.log'), 'utf8');
+    for (const [checkTemp, table, asked, notAsked] of [
+      ['trace', 'relcache_probe_lb', pair.standby, pair.primary],
+      ['catalog', 'relcache_probe_primary', pair.primary, pair.standby],
+    ] as const) {
+      const q = await startPooler(conf({ relcache_query_target: 'load_balance_node', check_temp_table: checkTemp }));
+      await ready(q);
+      await withClient(async (c) => {
+        await c.query(`CREATE TABLE ${table} (i int)`);
+        await standbyHas(pair, `SELECT to_regclass('${table}') IS NOT NULL`);
+        // SET goes to both nodes: each logs what this session's connection runs there.
+        await c.query("SET log_statement = 'all'");
+        const read = `SELECT inet_server_port() AS port FROM ${table} RIGHT JOIN (SELECT 1) x ON true`;
+        expect(await port(c, read)).toBe(pair.standby.port);
+        await c.query("SET log_statement = 'none'");
+        await c.query(`DROP TABLE ${table}`);
+      }, q);
+      const question = `pg_catalog.to_regclass('"${table}"')`;
+      expect([logOf(asked).includes(question), logOf(notAsked).includes(question)]).toEqual([true, false]);
+      await q.stop();
+    }
   });
 
   it('a named prepared statement read on the standby is parsed again on the primary in a writing transaction', async () => {

@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   NO_FACTS,
+  catalogNode,
   delayedRead,
   isRead,
   routeStatement,
@@ -263,6 +264,19 @@ describe('settings', () => {
     expect(delayedRead(false, false)).toBe('lb');
     expect(delayedRead(true, false)).toBe('primary');
     expect(delayedRead(true, true)).toBe('reselect');
+  });
+
+  it.each([
+    ['primary', 'trace', true, 'primary'],
+    ['primary', 'none', false, 'primary'],
+    ['load_balance_node', 'trace', true, 'lb'],
+    ['load_balance_node', 'none', true, 'lb'],
+    // Temporary tables are in the catalog of the session's primary backend only.
+    ['load_balance_node', 'catalog', true, 'primary'],
+    // Only functions' volatility to ask: the load-balance node knows it.
+    ['load_balance_node', 'catalog', false, 'lb'],
+  ] as const)('relcache_query_target %s, check_temp_table %s, names tables %s: asks the %s', (t, temp, names, want) => {
+    expect(catalogNode(t, temp, names)).toBe(want);
   });
 });
 
