@@ -3,11 +3,17 @@
 // PostgreSQL, TLS when the backend offers it. Relative paths resolve beside pgpool.conf.
 import { execSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import type net from 'node:net';
 import path from 'node:path';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import type { PgpoolConfig } from '../config/schema.js';
 import { SSL_REQUEST_CODE } from './codes.js';
+
+// node:tls (about 4 MB per process) is loaded at the first use: a worker with ssl = off never does.
+const requireBuiltin = createRequire(import.meta.url);
+let tlsModule: typeof tls | undefined;
+const tlsApi = (): typeof tls => (tlsModule ??= requireBuiltin('node:tls') as typeof tls);
 
 /** The 8-byte SSLRequest the pooler sends PostgreSQL. */
 const SSL_REQUEST = Buffer.from([
@@ -75,7 +81,7 @@ export function clientTls(cfg: PgpoolConfig, configDir: string): ClientTls {
   };
   let server: tls.Server;
   try {
-    server = tls.createServer({ ...options, requestCert: ca.length > 0, rejectUnauthorized: false });
+    server = tlsApi().createServer({ ...options, requestCert: ca.length > 0, rejectUnauthorized: false });
   } catch (e) {
     throw new Error(`ssl_cert/ssl_key: ${(e as Error).message}`, { cause: e });
   }
@@ -145,7 +151,7 @@ export function backendTls(socket: net.Socket, timeoutMs: number): Promise<net.S
         resolve(socket); // 'N': this backend has no TLS; carry on in the clear
         return;
       }
-      const secure = tls.connect({ socket, rejectUnauthorized: false });
+      const secure = tlsApi().connect({ socket, rejectUnauthorized: false });
       secure.once('secureConnect', () => {
         done();
         secure.off('error', onError);
