@@ -41,6 +41,7 @@ export const SUPERVISOR_REPORTS = new Set([
   'pool_backend_stats',
   'pool_health_check_stats',
   'pool_cache',
+  'pool_waiting',
 ]);
 
 /** Whether SHOW `name` is a report the pooler answers. */
@@ -78,8 +79,8 @@ const CACHE_COLUMNS = [
 
 /**
  * A report with the newest pgpool's columns. The statement counters are those of routed
- * sessions (docs/behaviour.md#statement-counts); pgpool-ts runs no health check and has
- * no query cache: the health-check counters and cache figures are zero.
+ * sessions (docs/behaviour.md#statement-counts); pgpool-ts has no query cache: the cache
+ * figures are zero.
  */
 export function buildReport(
   name: string,

@@ -9,6 +9,7 @@ import type { PcpClientVersion } from '../admin/pcp-protocol.js';
 import { pcpConnections } from '../admin/pcp-server.js';
 import type { ChildReport } from '../admin/process-report.js';
 import { buildReport, type Report } from '../admin/show-commands.js';
+import { waitingReport, type WaitingClient } from '../admin/waiting-report.js';
 import { sumCounts, type NodeCounts } from '../admin/statement-counts.js';
 import { loadPcpConf } from '../config/pcp-conf.js';
 import type { PgpoolConfig } from '../config/schema.js';
@@ -34,6 +35,8 @@ export interface AdminDeps {
   readonly state: SupervisorState;
   /** The children reserved for admin_users now. */
   reservedChildren(): ReadonlySet<number>;
+  /** The clients waiting for a child. */
+  waitingClients(): WaitingClient[];
   reload(): void;
   shutdown(mode: StopMode): void;
   /** PCP's node requests (cluster/cluster-monitor.ts). */
@@ -76,6 +79,7 @@ export class AdminEndpoints {
 
   /** SHOW `name` for a worker's client. */
   async showReport(name: string): Promise<Report> {
+    if (name === 'pool_waiting') return waitingReport(this.d.waitingClients());
     const { children, counts } = await this.gather();
     return buildReport(name, this.d.view(), children, counts);
   }

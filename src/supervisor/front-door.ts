@@ -8,6 +8,7 @@
 import type net from 'node:net';
 import type client from 'prom-client';
 import { durationMs } from '../config/accessors.js';
+import type { WaitingClient } from '../admin/waiting-report.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import type { StopMode } from '../ipc/messages.js';
 import type { Logger } from '../logging/logger.js';
@@ -79,6 +80,23 @@ export class FrontDoor {
 
   get waiting(): number {
     return this.queue.length;
+  }
+
+  /** The clients waiting for a child, first in line first (SHOW pool_waiting). */
+  waitingClients(): WaitingClient[] {
+    const now = performance.now();
+    return this.queue.values().map((p) => {
+      const first = readStartupPacket(p.initial);
+      const startup = first.state === 'done' && first.packet.kind === 'startup' ? first.packet : undefined;
+      return {
+        host: p.socket.remoteAddress ?? '[local]',
+        port: p.socket.remotePort,
+        user: startup?.user,
+        database: startup?.database,
+        since: Date.now() - (now - (p.waitingSince ?? now)),
+        admin: p.admin,
+      };
+    });
   }
 
   /** The clients of administrators that hold a child (SHOW pool_processes marks their children reserved). */

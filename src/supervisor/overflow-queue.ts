@@ -32,6 +32,11 @@ export class OverflowQueue<T> {
     return true;
   }
 
+  /** Everyone waiting, in order (the line unchanged). */
+  values(): readonly T[] {
+    return this.items;
+  }
+
   /** Everyone waiting, in order, and the line emptied. */
   drain(): T[] {
     return this.items.splice(0);

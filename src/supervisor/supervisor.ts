@@ -143,6 +143,7 @@ export class Supervisor {
         counters: () => this.counters,
       },
       reservedChildren: () => this.reservedChildren(),
+      waitingClients: () => this.frontDoor.waitingClients(),
       reload: () => this.lifecycle.reload(),
       shutdown: (mode) => this.lifecycle.shutdown(mode),
       nodeRequests: {

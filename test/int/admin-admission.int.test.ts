@@ -27,33 +27,18 @@ async function metric(port: number, series: string): Promise<number> {
   return Number(line?.slice(series.length + 1));
 }
 
-/** SHOW pool_processes by psql over TCP (sslmode=prefer: it sends an SSLRequest first), as username → reserved. */
-async function processesByPsql(p: Pooler): Promise<string[][]> {
+/** SHOW `report` by psql over TCP as postgres (sslmode=prefer: it sends an SSLRequest first): its rows. */
+async function showByPsql(p: Pooler, report: string): Promise<string[][]> {
   const { stdout } = await run(
     'psql',
-    [
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(p.port),
-      '-U',
-      'postgres',
-      '-d',
-      'app',
-      '-At',
-      '-F',
-      '|',
-      '-c',
-      'SHOW pool_processes',
-    ],
+    ['-h', '127.0.0.1', '-p', String(p.port), '-U', 'postgres', '-d', 'app', '-At', '-F', '|', '-c', `SHOW ${report}`],
     { timeout: 10_000, env: { ...process.env, PGSSLMODE: 'prefer', PGCONNECT_TIMEOUT: '5' } },
   );
   return stdout
     .trim()
     .split('\n')
-    .map((l) => l.split('|'))
-    .map((cols) => [cols[4], cols[8]])
-    .sort();
+    .filter((l) => l !== '')
+    .map((l) => l.split('|'));
 }
 
 describe('administrators always get in', () => {
@@ -75,14 +60,19 @@ describe('administrators always get in', () => {
     expect(await metric(metricsPort, 'pgpool_ts_clients_waiting')).toBe(1);
     expect(await metric(metricsPort, 'pgpool_ts_reserved_children{state="idle"}')).toBe(1);
 
-    // psql as postgres gets in at once and sees who holds the children.
+    // psql as postgres gets in at once, sees who holds the children, and who waits.
     const t0 = Date.now();
-    expect(await processesByPsql(p)).toEqual([
+    const processes = await showByPsql(p, 'pool_processes');
+    expect(processes.map((cols) => [cols[4], cols[8]]).sort()).toEqual([
       ['alice', 'no'],
       ['bob', 'no'],
       ['postgres', 'yes'],
     ]);
-    expect(Date.now() - t0).toBeLessThan(3000);
+    const waiting = await showByPsql(p, 'pool_waiting');
+    expect(waiting.map(([host, , user, database, , admin]) => [host, user, database, admin])).toEqual([
+      ['127.0.0.1', 'alice', 'app', 'no'],
+    ]);
+    expect(Date.now() - t0).toBeLessThan(5000);
     expect(third.served()).toBe(false);
 
     // An administrator holding the reserved child, and a fourth ordinary client, which waits too.
