@@ -64,6 +64,8 @@ export function pgpoolTsConf({ dir, port, pcpPort, pgPort, clients, maxPool, bac
     `port = ${port}`,
     `unix_socket_directories = '${dir}'`,
     `pid_file_name = '${dir}/pgpool.pid'`,
+    // pgpool_status in the run's directory, not /tmp's.
+    `work_dir = '${dir}'`,
     `backend_hostname0 = '${HOST}'`,
     `backend_port0 = ${pgPort}`,
     `pcp_port = ${pcpPort}`,
