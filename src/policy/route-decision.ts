@@ -77,7 +77,6 @@ export function routeStatement(
   return needsPrimary(facts) ? 'primary' : 'lb';
 }
 
-/** A read for the load-balance node: there unless it is over its delay threshold (then a less-delayed standby or the primary). */
 /**
  * Where the catalog is asked about a read (relcache_query_target): the primary, or the
  * session's load-balance node. A temporary table is in the catalog of the session's own
@@ -91,9 +90,11 @@ export function catalogNode(
   namesTables: boolean,
 ): 'primary' | 'lb' {
   if (target === 'primary') return 'primary';
-  return namesTables && (checkTempTable === 'catalog' || checkTempTable === 'on') ? 'primary' : 'lb';
+  // 'on' and 'off' are read as 'catalog' and 'none' (config/conf-values.ts).
+  return namesTables && checkTempTable === 'catalog' ? 'primary' : 'lb';
 }
 
+/** A read for the load-balance node: there unless it is over its delay threshold (then a less-delayed standby or the primary). */
 export function delayedRead(lbDelayed: boolean, preferLowerDelay: boolean): 'lb' | 'reselect' | 'primary' {
   if (!lbDelayed) return 'lb';
   return preferLowerDelay ? 'reselect' : 'primary';

@@ -71,10 +71,6 @@ export class FrontDoor {
   private readonly queue = new OverflowQueue<Pending>();
   private nextConnId = 1;
   private stopping = false;
-  /** Known administrators among `pending` (reserved_connections does not count them). */
-  private admins = 0;
-  /** Children held by clients not known to be administrators. */
-  private ordinaryHolding = 0;
 
   constructor(private readonly d: FrontDoorDeps) {}
 
@@ -113,7 +109,7 @@ export class FrontDoor {
     }
     this.d.counters.supervisorAccepted++;
     socket.on('error', () => {});
-    const admission = admitOnAccept(this.pending.size - this.admins, this.d.config());
+    const admission = admitOnAccept(this.pending.size - this.tally().admins, this.d.config());
     if (admission === 'reject-reserved') {
       this.rejectReserved(socket);
       return;
@@ -129,7 +125,7 @@ export class FrontDoor {
     const v = {
       free: totalFree(free),
       waiting: this.queue.length,
-      ordinaryHolding: this.ordinaryHolding,
+      ordinaryHolding: this.tally().ordinaryHolding,
       admin: p.admin === true,
     };
     switch (placeClient(v, this.d.config())) {
@@ -163,7 +159,7 @@ export class FrontDoor {
       return;
     }
     socket.on('error', () => {});
-    this.release(p);
+    p.holdsChild = false;
     p.socket = socket;
     p.initial = initial;
     this.wait(p, true);
@@ -181,16 +177,24 @@ export class FrontDoor {
   connDone(connId: number): void {
     const p = this.pending.get(connId);
     if (!p) return;
-    this.release(p);
-    if (p.admin) this.admins--;
+    p.holdsChild = false;
     this.pending.delete(connId);
   }
 
-  /** The client no longer holds a child. */
-  private release(p: Pending): void {
-    if (!p.holdsChild) return;
-    p.holdsChild = false;
-    if (!p.admin) this.ordinaryHolding--;
+  /**
+   * Known administrators among the clients (reserved_connections does not count them), and
+   * the children held by the others: derived from `pending` whenever the reservation asks,
+   * never counters that could drift; nothing to count without it.
+   */
+  private tally(): { admins: number; ordinaryHolding: number } {
+    let admins = 0;
+    let ordinaryHolding = 0;
+    if (this.d.config().admin_reserved_children > 0)
+      for (const p of this.pending.values()) {
+        if (p.admin) admins++;
+        else if (p.holdsChild) ordinaryHolding++;
+      }
+    return { admins, ordinaryHolding };
   }
 
   /**
@@ -199,11 +203,11 @@ export class FrontDoor {
    */
   drainQueue(): void {
     const cfg = this.d.config();
-    const may = (p: Pending) => p.admin === true || ordinaryMayTake(this.ordinaryHolding, cfg);
     while (this.queue.length > 0) {
       const w = chooseWorker(this.d.directory.freeByWorker());
       if (w < 0) return;
-      const p = this.queue.takeFirst(may);
+      const othersMay = ordinaryMayTake(this.tally().ordinaryHolding, cfg);
+      const p = this.queue.takeFirst((x) => othersMay || x.admin === true);
       if (!p) return;
       this.dispatch(p, w);
     }
@@ -311,7 +315,6 @@ export class FrontDoor {
       return true;
     }
     p.admin = packet.kind === 'startup' && cfg.admin_users.includes(packet.user);
-    if (p.admin) this.admins++;
     if (p.state === 'reading') {
       if (!p.admin) this.refuse(p, p.refusal!);
       else this.place(p);
@@ -349,7 +352,6 @@ export class FrontDoor {
     p.waitingSince = undefined;
     p.state = 'sent';
     p.holdsChild = true;
-    if (!p.admin) this.ordinaryHolding++;
     if (p.onData) {
       p.socket.off('data', p.onData);
       p.socket.off('end', p.onGone!);

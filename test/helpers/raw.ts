@@ -132,3 +132,15 @@ export function messageTypes(buf: Buffer): string {
   }
   return s;
 }
+
+/** The whole messages in `buf` from byte `from`, as [type, body]; a partial last one is left out. */
+export function messagesFrom(buf: Buffer, from = 0): Array<[string, Buffer]> {
+  const out: Array<[string, Buffer]> = [];
+  let i = from;
+  while (i + 5 <= buf.length && i + 1 + buf.readInt32BE(i + 1) <= buf.length) {
+    const len = buf.readInt32BE(i + 1);
+    out.push([String.fromCharCode(buf[i]), buf.subarray(i + 5, i + 1 + len)]);
+    i += 1 + len;
+  }
+  return out;
+}

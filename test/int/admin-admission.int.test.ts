@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { backendPid, connectError, connected } from '../helpers/clients.js';
 import { startPooler, stopAllPoolers, type Pooler } from '../helpers/pooler.js';
 import { freePort } from '../helpers/ports.js';
+import { scrape } from '../helpers/scrape-names.js';
 
 afterAll(stopAllPoolers);
 
@@ -21,11 +22,7 @@ function waiter(cfg: pg.ClientConfig): { served: () => boolean; client: Promise<
   return { served: () => served, client };
 }
 
-async function metric(port: number, series: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return Number(line?.slice(series.length + 1));
-}
+const metric = async (port: number, series: string) => (await scrape(port)).get(series);
 
 /** SHOW `report` by psql over TCP as postgres (sslmode=prefer: it sends an SSLRequest first): its rows. */
 async function showByPsql(p: Pooler, report: string): Promise<string[][]> {

@@ -6,18 +6,9 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/ports.js';
 import { startPooler, stopAllPoolers } from '../helpers/pooler.js';
+import { sampleValues, scrape } from '../helpers/scrape-names.js';
 
 afterAll(stopAllPoolers);
-
-function parse(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
 
 describe('/metrics', () => {
   it('shows children in use, waiting clients and rejections', async () => {
@@ -31,7 +22,7 @@ describe('/metrics', () => {
     const held = [new pg.Client(p.client()), new pg.Client(p.client())];
     for (const c of held) await c.connect();
     // A held client that came before the children's first reports may have waited a moment too: count from here.
-    const waitedBefore = parse(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    const waitedBefore = await scrape(port);
     const waitsBefore = waitedBefore.get('pgpool_ts_client_wait_seconds_count') ?? 0;
     const waitSumBefore = waitedBefore.get('pgpool_ts_client_wait_seconds_sum') ?? 0;
     const waiting = new pg.Client(p.client());
@@ -40,7 +31,7 @@ describe('/metrics', () => {
     const res = await fetch(`http://127.0.0.1:${port}/metrics`);
     expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     const text = await res.text();
-    const m = parse(text);
+    const m = sampleValues(text);
     // What only grows is typed a counter (promtool's rule for *_total).
     for (const name of [
       'pgpool_ts_rejections_total',
@@ -61,7 +52,7 @@ describe('/metrics', () => {
     expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
     await held[0].end();
     await waitingDone;
-    const after = parse(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    const after = await scrape(port);
     expect(after.get('pgpool_ts_client_wait_seconds_count')! - waitsBefore).toBe(1);
     expect(after.get('pgpool_ts_client_wait_seconds_sum')! - waitSumBefore).toBeGreaterThan(0.25);
     await Promise.all([held[1].end(), waiting.end()]);
@@ -71,18 +62,17 @@ describe('/metrics', () => {
   it('the workers accept while they have idle children: the supervisor accepts none of 20 sessions', async () => {
     const port = await freePort();
     const p = await startPooler({ num_init_children: 4, worker_processes: 2, metrics_port: port });
-    const scrape = async () => parse(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
     const one = async () => {
       const c = new pg.Client(p.client());
       await c.connect();
       await c.end();
     };
     await one(); // the first may come before a worker has its listeners
-    const before = (await scrape()).get('pgpool_ts_supervisor_accepted_total')!;
+    const before = (await scrape(port)).get('pgpool_ts_supervisor_accepted_total')!;
     for (let i = 0; i < 20; i++) await one();
     // Three clients at once on two workers of two children each: still the workers'.
     await Promise.all([one(), one(), one()]);
-    const after = await scrape();
+    const after = await scrape(port);
     expect(after.get('pgpool_ts_supervisor_accepted_total')).toBe(before);
     expect(after.get('pgpool_ts_sessions_total{end="terminate"}')).toBe(24);
     await p.stop();
@@ -106,7 +96,7 @@ describe('/metrics', () => {
     const held = new pg.Client(p.client('postgres', 'app'));
     await held.connect();
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const m = parse(text);
+    const m = sampleValues(text);
     expect(m.get('pgpool_ts_connection_cache_lookups_total{result="hit"}')).toBe(10); // the 10 later sessions and the held one reuse it
     expect(m.get('pgpool_ts_connection_cache_lookups_total{result="miss"}')).toBe(1);
     expect(m.get('pgpool_ts_sessions_total{end="terminate"}')).toBe(10);

@@ -1,12 +1,13 @@
 // No user enumeration (docs/behaviour.md#authentication): with an md5 or scram-sha-256
 // pool_hba.conf line, a user pool_passwd has no usable entry for is challenged exactly as a
 // known user and refused with a wrong password's message; only the log says what happened.
+import { serialize } from 'pg-protocol';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { md5Response, md5Stored } from '../../src/auth/md5.js';
 import { ScramClient } from '../../src/auth/scram-client.js';
 import { backendPid } from '../helpers/clients.js';
 import { startPooler, stopAllPoolers, type Pooler } from '../helpers/pooler.js';
-import { closeRawConnections, firstError, rawConnect, startupPacket } from '../helpers/raw.js';
+import { closeRawConnections, firstError, messagesFrom, rawConnect, startupPacket } from '../helpers/raw.js';
 import { USERS } from './global-setup.js';
 
 afterEach(closeRawConnections);
@@ -18,25 +19,9 @@ const pooler = (method: string, passwd: string) =>
     { 'pool_hba.conf': `host all all 127.0.0.1/32 ${method}\n`, pool_passwd: passwd },
   );
 
-/** A frontend message: type, length, body. */
-function message(type: string, body: Buffer): Buffer {
-  const b = Buffer.alloc(5 + body.length);
-  b.write(type, 0, 'latin1');
-  b.writeInt32BE(4 + body.length, 1);
-  body.copy(b, 5);
-  return b;
-}
-
-/** Every message the server sent, as [type, auth code or -1, body]. */
-function messages(buf: Buffer): Array<{ type: string; code: number; body: Buffer }> {
-  const out = [];
-  for (let i = 0; i + 5 <= buf.length; i += 1 + buf.readInt32BE(i + 1)) {
-    const body = buf.subarray(i + 5, i + 1 + buf.readInt32BE(i + 1));
-    const type = String.fromCharCode(buf[i]);
-    out.push({ type, code: type === 'R' ? body.readInt32BE(0) : -1, body });
-  }
-  return out;
-}
+/** Every message the server sent: type, its auth code (R) or -1, and its body. */
+const received = (buf: Buffer) =>
+  messagesFrom(buf).map(([type, body]) => ({ type, code: type === 'R' ? body.readInt32BE(0) : -1, body }));
 
 /** An md5 exchange as a client typing `password` for `user`: what it saw. */
 async function md5Attempt(p: Pooler, user: string, password: string) {
@@ -44,10 +29,10 @@ async function md5Attempt(p: Pooler, user: string, password: string) {
   raw.send(startupPacket({ user, database: 'app' }));
   const challenge = await raw.read(13);
   const salt = challenge.subarray(9, 13);
-  raw.send(message('p', Buffer.from(md5Response(md5Stored(password, user), salt) + '\0')));
+  raw.send(serialize.password(md5Response(md5Stored(password, user), salt)));
   const all = await raw.closed(10_000);
   return {
-    shape: messages(all).map((m) => [m.type, m.code, m.type === 'R' ? m.body.length : 0]),
+    shape: received(all).map((m) => [m.type, m.code, m.type === 'R' ? m.body.length : 0]),
     error: firstError(all),
   };
 }
@@ -57,22 +42,19 @@ async function scramAttempt(p: Pooler, user: string, password: string) {
   const raw = await rawConnect(p.port);
   raw.send(startupPacket({ user, database: 'app' }));
   const saslLength = 1 + 4 + 4 + 'SCRAM-SHA-256\0\0'.length;
-  const sasl = messages(await raw.read(saslLength))[0];
+  const sasl = received(await raw.read(saslLength))[0];
   const client = new ScramClient(password);
-  const first = Buffer.from(client.first());
-  const len = Buffer.alloc(4);
-  len.writeInt32BE(first.length);
-  raw.send(message('p', Buffer.concat([Buffer.from('SCRAM-SHA-256\0'), len, first])));
+  raw.send(serialize.sendSASLInitialResponseMessage('SCRAM-SHA-256', client.first()));
   // R 11 (SASLContinue): its length, then all of it.
   const head = await raw.read(saslLength + 5);
-  const continued = messages(await raw.read(saslLength + 1 + head.readInt32BE(saslLength + 1)))[1];
+  const continued = received(await raw.read(saslLength + 1 + head.readInt32BE(saslLength + 1)))[1];
   const serverFirst = continued.body.subarray(4).toString();
-  raw.send(message('p', Buffer.from(client.final(serverFirst))));
+  raw.send(serialize.sendSCRAMClientFinalMessage(client.final(serverFirst)));
   const all = await raw.closed(10_000);
   const attrs = new Map(serverFirst.split(',').map((kv) => [kv[0], kv.slice(2)]));
   return {
     mechanisms: sasl.body.subarray(4).toString(),
-    shape: messages(all).map((m) => [m.type, m.code]),
+    shape: received(all).map((m) => [m.type, m.code]),
     salt: attrs.get('s')!,
     saltBytes: Buffer.from(attrs.get('s')!, 'base64').length,
     iterations: attrs.get('i'),

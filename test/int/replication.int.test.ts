@@ -9,7 +9,7 @@ import { startPostgres, type PostgresInstance } from '../../src/dev/postgres-ins
 import { startPooler, stopAllPoolers, type Pooler } from '../helpers/pooler.js';
 import { pollUntil } from '../helpers/poll.js';
 import { freePort } from '../helpers/ports.js';
-import { firstError, rawConnect, startupPacket, type RawConn } from '../helpers/raw.js';
+import { firstError, messagesFrom, rawConnect, startupPacket, type RawConn } from '../helpers/raw.js';
 
 let db: PostgresInstance;
 let p: Pooler;
@@ -48,30 +48,18 @@ async function walsender(port: number): Promise<RawConn> {
   return raw;
 }
 
-/** The messages received after byte `from`: [type, body]. */
-function messages(buf: Buffer, from: number): Array<[string, Buffer]> {
-  const out: Array<[string, Buffer]> = [];
-  let i = from;
-  while (i + 5 <= buf.length && i + 1 + buf.readInt32BE(i + 1) <= buf.length) {
-    const len = buf.readInt32BE(i + 1);
-    out.push([String.fromCharCode(buf[i]), buf.subarray(i + 5, i + 1 + len)]);
-    i += 1 + len;
-  }
-  return out;
-}
-
 async function createSlot(raw: RawConn, slot: string): Promise<Record<string, string> | undefined> {
   const from = raw.received().length;
   raw.send(query(`CREATE_REPLICATION_SLOT ${slot} TEMPORARY LOGICAL test_decoding`));
   const until = Date.now() + 10_000;
-  while (!messages(raw.received(), from).some(([t]) => t === 'Z') && Date.now() < until)
+  while (!messagesFrom(raw.received(), from).some(([t]) => t === 'Z') && Date.now() < until)
     await new Promise((r) => setTimeout(r, 20));
   return firstError(raw.received().subarray(from));
 }
 
 /** The test_decoding text of the XLogData messages streamed after byte `from`. */
 const decoded = (raw: RawConn, from: number) =>
-  messages(raw.received(), from)
+  messagesFrom(raw.received(), from)
     .filter(([t, body]) => t === 'd' && body[0] === 0x77) // CopyData carrying XLogData ('w')
     .map(([, body]) => body.toString('utf8', 25));
 
@@ -118,7 +106,7 @@ describe('replication connections', () => {
       return from;
     });
     await new Promise((r) => setTimeout(r, 2500)); // longer than client_idle_limit = 1
-    expect(messages(viaPooler.received(), starts[0]).map(([t]) => t)[0]).toBe('W'); // CopyBothResponse
+    expect(messagesFrom(viaPooler.received(), starts[0]).map(([t]) => t)[0]).toBe('W'); // CopyBothResponse
     await insert(42, 'via-pooler');
     const until = Date.now() + 10_000;
     while (Date.now() < until && decoded(viaPooler, starts[0]).filter((d) => d.startsWith('table')).length === 0)
