@@ -13,6 +13,13 @@ export interface CancelTarget {
   readonly secret: Buffer;
 }
 
+/** Where a cancel for `conn` goes. */
+export const cancelTargetOf = (conn: {
+  readonly address: { readonly host: string; readonly port: number };
+  readonly pid: number;
+  readonly secret: Buffer;
+}): CancelTarget => ({ host: conn.address.host, port: conn.address.port, pid: conn.pid, secret: conn.secret });
+
 export function cancelRequestPacket(pid: number, secret: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(12 + secret.length);
   out.writeInt32BE(out.length, 0);

@@ -51,6 +51,7 @@ export function crossCheck(cfg: PgpoolConfig, sources: ReadonlyMap<string, Setti
     );
   }
   checkAdminReservation(cfg, error, warn);
+  checkTransactionMode(cfg, error, warn);
   if (cfg.process_management_mode === 'dynamic') {
     if (cfg.min_spare_children >= cfg.max_spare_children) {
       error(
@@ -142,6 +143,19 @@ export function capacityWarning(
 }
 
 type Report = (param: string, message: string, hint?: string) => void;
+
+/** pool_mode = transaction (docs/transaction-pooling.md): connections are shared, so there must be a pool. */
+function checkTransactionMode(cfg: PgpoolConfig, error: Report, warn: Report): void {
+  if (cfg.pool_mode !== 'transaction') return;
+  if (cfg.max_pool < 1 || !cfg.connection_cache)
+    error(
+      'pool_mode',
+      'invalid configuration, pool_mode = transaction needs connection_cache = on and max_pool of at least 1',
+      'transactions share the backend connections each child may hold',
+    );
+  for (const p of ['reserved_connections', 'admin_reserved_children'] as const)
+    if (cfg[p] > 0) warn(p, `${p} has no effect with pool_mode = transaction`, 'max_client_conn bounds the clients');
+}
 
 /** admin_reserved_children (docs/behaviour.md#admission): some children must stay for everyone else. */
 function checkAdminReservation(cfg: PgpoolConfig, error: Report, warn: Report): void {

@@ -269,6 +269,50 @@ export const CATALOGUE = {
     message: 'syntax error at or near "{near}"',
     hint: 'PGPOOL SHOW name|ALL, PGPOOL SET name TO value, PGPOOL RESET name|ALL',
   },
+  // Transaction pooling (docs/transaction-pooling.md)
+  MAX_CLIENT_CONN: {
+    sqlstate: SqlState.TooManyConnections,
+    severity: 'FATAL',
+    log: 'info',
+    message: 'Sorry, too many clients already',
+    detail: '{clients} clients are connected to this worker, its share of max_client_conn',
+    limit: 'max_client_conn',
+  },
+  QUERY_WAIT_TIMEOUT: {
+    sqlstate: SqlState.QueryCanceled,
+    severity: 'FATAL',
+    log: 'info',
+    message: 'no child became free for the transaction within query_wait_timeout ({limit} s)',
+    hint: 'raise num_init_children or query_wait_timeout, or shorten the transactions that hold the children',
+    limit: 'query_wait_timeout',
+  },
+  PIN_REFUSED: {
+    sqlstate: SqlState.FeatureNotSupported,
+    severity: 'ERROR',
+    log: 'info',
+    message: '{feature} is not supported in transaction pooling mode',
+    detail: 'it leaves state on the backend connection that the next transaction may not find; it was undone',
+    hint: 'set pin_policy = pin to keep such a client on its backend connection',
+  },
+  STATEMENT_EXISTS: {
+    sqlstate: SqlState.DuplicatePreparedStatement,
+    severity: 'ERROR',
+    log: 'debug',
+    message: 'prepared statement "{name}" already exists',
+  },
+  STATEMENT_MISSING: {
+    sqlstate: SqlState.InvalidSqlStatementName,
+    severity: 'ERROR',
+    log: 'debug',
+    message: 'prepared statement "{name}" does not exist',
+  },
+  RESTORE_FAILED: {
+    sqlstate: SqlState.ConnectionFailure,
+    severity: 'FATAL',
+    log: 'warn',
+    message: 'the session could not be carried over to a backend connection',
+    detail: '{detail}',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof CATALOGUE;

@@ -16,5 +16,7 @@ export const SqlState = {
   InvalidParameterValue: '22023',
   SyntaxError: '42601',
   InFailedSqlTransaction: '25P02',
+  DuplicatePreparedStatement: '42P05',
+  InvalidSqlStatementName: '26000',
 } as const;
 export type SqlStateCode = (typeof SqlState)[keyof typeof SqlState];

@@ -190,7 +190,10 @@ export class Supervisor {
           waiting: this.frontDoor.waiting,
           // reserved_connections counts every client of every worker, and admin_reserved_children
           // must see each startup packet before placing the client: only the supervisor can.
-          workersAccept: this.running.cfg.reserved_connections === 0 && this.running.cfg.admin_reserved_children === 0,
+          workersAccept:
+            // Transaction mode: clients hold children only per transaction; the reservations do not apply.
+            this.running.cfg.pool_mode === 'transaction' ||
+            (this.running.cfg.reserved_connections === 0 && this.running.cfg.admin_reserved_children === 0),
         }),
         accepted: (socket) => this.frontDoor.onConnection(socket),
       },

@@ -18,6 +18,8 @@ export interface ChildrenDeps {
   readonly observers: PoolObservers;
   /** The worker has no child left while stopping. */
   empty(): void;
+  /** A child became idle (transaction mode: the next waiting client takes it). */
+  freed?(): void;
 }
 
 export class Children {
@@ -32,6 +34,7 @@ export class Children {
       if (state.kind === 'idle') this.idle.add(child);
       else this.idle.delete(child);
       this.deps.send({ t: 'childState', childId: child.id, state });
+      if (state.kind === 'idle' && this.deps.freed) queueMicrotask(() => this.deps.freed?.());
     },
     lifeTimeOver: (child) => {
       if (!child.busy) this.exit(child, 'life_time');

@@ -20,6 +20,11 @@ import { workerCounts, type DurationCounts } from '../metrics/duration-histogram
 import type { WorkerState } from '../metrics/worker-metrics.js';
 import type client from 'prom-client';
 import { acceptClient } from './accept.js';
+import { durationMs } from '../config/accessors.js';
+import { acceptTransactionClient } from './transaction/tx-accept.js';
+import { TxClients } from './transaction/tx-clients.js';
+import { StatementNames } from './transaction/tx-messages.js';
+import { TxPool } from './transaction/tx-pool.js';
 import { AuthContext } from './auth-context.js';
 import { CancelKeys } from './cancel-keys.js';
 import { Children } from './children.js';
@@ -42,6 +47,7 @@ class Worker implements SessionEnv {
   config!: PgpoolConfig;
   log!: Logger;
   private workerId = -1;
+  private workerCount = 1;
   private files = { configFile: '', hbaFile: '', poolKeyFile: '' };
   readonly auth = new AuthContext(
     () => this.files,
@@ -67,7 +73,8 @@ class Worker implements SessionEnv {
       process.send?.(m, handle as net.Server, {}, done);
     },
     push: (m) => this.outbox.push(m),
-    idle: () => this.children.idleCount > 0,
+    // Transaction mode: clients hold no child while idle, so this worker accepts whatever its children do.
+    idle: () => this.transactionMode || this.children.idleCount > 0,
   });
   readonly children = new Children({
     config: () => this.config,
@@ -90,13 +97,31 @@ class Worker implements SessionEnv {
       reset: (s) => this.counts.resetSeconds.observe(s),
     },
     empty: () => setTimeout(() => process.exit(0), EXIT_GRACE_MS),
+    freed: () => this.txClients.childFreed(),
   });
+  /** pool_mode = transaction (docs/transaction-pooling.md): the clients, the shared connections, the statement names. */
+  readonly txClients = new TxClients(() => this.children);
+  private readonly txNames = new StatementNames();
+  readonly txPool = new TxPool(
+    {
+      perNode: () => this.children.size * this.config.max_pool,
+      lifeTimeMs: () => durationMs(this.config, 'connection_life_time'),
+    },
+    { connected: (s) => this.counts.connectSeconds.observe(s) },
+  );
+
+  private get transactionMode(): boolean {
+    return this.config?.pool_mode === 'transaction';
+  }
   private readonly counts = workerCounts();
   /** prom-client and the registry, loaded at the first scrape (a worker nobody scrapes never loads them). */
   private registry: Promise<client.Registry> | undefined;
   private readonly metricsState: WorkerState = {
     cache: () => {
       const c = { ...this.children.exitedTotals.cache };
+      c.hits += this.txPool.stats.hits;
+      c.misses += this.txPool.stats.misses;
+      c.evictions += this.txPool.stats.evictions;
       for (const child of this.children.values()) {
         c.hits += child.pool.cache.stats.hits;
         c.misses += child.pool.cache.stats.misses;
@@ -114,19 +139,26 @@ class Worker implements SessionEnv {
     bytes: () => {
       let fromClients = this.totals.fromClients;
       let toClients = this.totals.toClients;
-      for (const child of this.children.values()) {
-        fromClients += child.session?.relay?.bytesFromClient ?? 0;
-        toClients += child.session?.relay?.bytesToClient ?? 0;
+      for (const session of this.sessions()) {
+        fromClients += session.relay?.bytesFromClient ?? 0;
+        toClients += session.relay?.bytesToClient ?? 0;
       }
       return { fromClients, toClients };
     },
   };
-  private readonly janitor = startJanitor(this.children);
+  private readonly janitor = startJanitor(() => this.sessions());
+
+  /** Every session of this worker: those on a child, and transaction-mode clients between transactions. */
+  private *sessions(): Iterable<Session> {
+    if (this.transactionMode) yield* this.txClients.sessions;
+    else for (const child of this.children.values()) if (child.session) yield child.session;
+  }
 
   handle(m: ToWorker, socket?: net.Socket): void {
     switch (m.t) {
       case 'init':
         this.workerId = m.workerId;
+        this.workerCount = Math.max(1, m.workerCount);
         this.cancelKeys.owner(m.workerId, m.workerCount);
         this.files = { configFile: m.configFile, hbaFile: m.hbaFile, poolKeyFile: m.poolKeyFile };
         this.apply(decodeConfig(m.config));
@@ -138,7 +170,7 @@ class Worker implements SessionEnv {
         return;
       case 'reload':
         this.apply(decodeConfig(m.config));
-        for (const child of this.children.values()) child.session?.settingsChanged();
+        for (const session of this.sessions()) session.settingsChanged();
         return;
       case 'spawn':
         this.children.spawn(m.childId);
@@ -163,10 +195,14 @@ class Worker implements SessionEnv {
       case 'shutdown':
         this.listening.stop();
         this.janitor.stop();
+        this.txClients.shutdown(m.mode);
+        this.txPool.clear();
         this.children.shutdown(m.mode);
         return;
       case 'endSessions':
         this.children.endSessions(m.node, m.scope);
+        for (const s of this.txClients.sessions) if (m.scope === 'all' || s.usesNode(m.node)) s.stop('failover');
+        this.txPool.clear();
         return;
       case 'adminAnswer':
         this.supervisorAnswers.answer(m.reqId, m);
@@ -191,6 +227,18 @@ class Worker implements SessionEnv {
   }
 
   private accept(connId: number, socket: net.Socket, initial: Buffer): void {
+    if (this.transactionMode)
+      return acceptTransactionClient(connId, socket, initial, {
+        children: this.children,
+        clients: this.txClients,
+        pool: this.txPool,
+        names: this.txNames,
+        env: this,
+        share: Math.ceil(this.config.max_client_conn / this.workerCount),
+        send: (msg) => this.outbox.push(msg),
+        cancel: (pid, key) => this.cancelArrived(pid, key),
+        ended: (result, session, child) => this.sessionEnded(result, session, child),
+      });
     acceptClient(connId, socket, initial, {
       children: this.children,
       env: this,

@@ -12,6 +12,9 @@ import { matchHba, plainAddress } from '../../auth/hba-match.js';
 import type { Logger } from '../../logging/logger.js';
 import { poolerError } from '../../protocol/errors.js';
 import type { AuthContext } from '../auth-context.js';
+import type { PasswordSource } from '../../backend/connector.js';
+import type { ServerConnection } from '../../backend/server-connection.js';
+import type { SessionEnv } from './session-env.js';
 
 export interface HbaProof {
   readonly held: Secret | undefined;
@@ -53,4 +56,24 @@ export function heldPassword(method: BackendMethod, held: Secret | undefined): s
   if (held.kind === 'plain') return held.password;
   if (method !== 'md5') throw backendAuthFailed(method, 'valid password not found: pool_passwd holds only an md5 hash');
   return held.stored;
+}
+
+/** A cached connection made for an earlier client: this one proves the same password. */
+export async function proveReuse(
+  auth: ClientAuthenticator,
+  proved: HbaProof | undefined,
+  conn: ServerConnection,
+): Promise<void> {
+  if (!proved) await auth.proveForReuse(conn.authMethod, conn.password);
+  else if (proved.unchecked !== undefined) auth.checkReuse(proved.unchecked, conn.authMethod, conn.password);
+}
+
+/** Where the password for a new backend connection comes from. */
+export function passwordSource(
+  env: Pick<SessionEnv, 'auth' | 'config'>,
+  auth: ClientAuthenticator,
+  proved: HbaProof | undefined,
+): PasswordSource {
+  if (env.auth.hba) return async (method) => heldPassword(method, proved?.held);
+  return (method) => auth.forBackend(method, env.config.allow_clear_text_frontend_auth);
 }

@@ -4,8 +4,8 @@
 // start-up (it began when the worker took the socket) and disarms it once relaying starts.
 import type net from 'node:net';
 import { ClientAuthenticator } from '../../auth/frontend-auth.js';
+import { cancelTargetOf } from '../../backend/cancel.js';
 import type { BackendAddress } from '../../backend/address.js';
-import type { PasswordSource } from '../../backend/connector.js';
 import type { ServerConnection } from '../../backend/server-connection.js';
 import { unitMs } from '../../config/accessors.js';
 import { SessionSettings } from '../../config/session-settings.js';
@@ -25,10 +25,12 @@ import { ShutdownWatch } from '../relay/shutdown-watch.js';
 import { routedRelay } from './routed-session.js';
 import { RequestTiming } from '../relay/request-timing.js';
 import { cancelKeyLength, effectiveMinor, greeting } from './greeting.js';
-import { authenticateByHba, heldPassword, type HbaProof } from './hba-auth.js';
+import { authenticateByHba, passwordSource, proveReuse } from './hba-auth.js';
 import { backendFailure, backendLost, leaseRoute, logRefusal, sessionAddress, refusalBytes } from './refusal.js';
 import { peerOf, type SessionEnv } from './session-env.js';
 import { SessionLogging } from './session-logging.js';
+import { settleTransactions, transactionRelay, type TxSessionHost } from './tx-session.js';
+import type { TxRelay } from '../transaction/tx-relay.js';
 
 export type Startup = Extract<StartupPacket, { kind: 'startup' }>;
 
@@ -63,15 +65,17 @@ export interface SessionHost {
   placed(session: Session, startup: Startup, cacheKey: Buffer): Pooling | undefined;
   /** A CancelRequest arrived instead of a startup packet. */
   cancel(pid: number, keyHex: string): void;
+  /** pool_mode = transaction: the session holds a child only for its start-up and each transaction. */
+  readonly transactions?: TxSessionHost;
 }
 
 /** Runs the session to its end; never throws. */
 export class Session {
   private current: SessionPhase = 'startup';
   private authTimer: NodeJS.Timeout | undefined;
-  private relayed: Relay | RoutedRelay | undefined;
+  private relayed: Relay | RoutedRelay | TxRelay | undefined;
   /** The backend connection the client is using, while it has one (for reports). */
-  private leased: ServerConnection | undefined;
+  leased: ServerConnection | undefined;
   /** A routed session's connection to its load-balance node. */
   private leasedCompanion: ServerConnection | undefined;
   readonly startedAt = Date.now();
@@ -102,7 +106,7 @@ export class Session {
     return this.current;
   }
 
-  get relay(): Relay | RoutedRelay | undefined {
+  get relay(): Relay | RoutedRelay | TxRelay | undefined {
     return this.relayed;
   }
 
@@ -123,7 +127,7 @@ export class Session {
     return peerOf(this.client);
   }
 
-  private get log(): Logger {
+  get log(): Logger {
     return this.logging?.log ?? this.env.log;
   }
 
@@ -248,26 +252,29 @@ export class Session {
     const names = { user, database, applicationName: paramOf(startup, 'application_name') };
     const plan = this.env.plan(names);
     let address = plan.primary;
+    const tx = this.host.transactions;
     try {
       // pool_hba on: the client proves itself to pgpool-ts first, whether or not a connection is cached.
       const proved = this.env.auth.hba
         ? await authenticateByHba(auth, this.env.auth, this.client, { user, database, peer: this.peer }, this.log)
         : undefined;
       this.transition('connecting');
+      await tx?.enter();
       address = sessionAddress(plan, this.env.config, (m, f) => this.log.info({ ...this.who(), ...f }, m));
       request = {
         user,
         database,
         cacheKey,
         address,
-        proveReuse: (conn) => this.proveReuse(auth, proved, conn),
-        password: this.passwordSource(auth, proved),
+        proveReuse: (conn) => proveReuse(auth, proved, conn),
+        password: passwordSource(this.env, auth, proved),
         replication: isReplication(startup.params),
       };
       ({ lease, request } = await leaseRoute(pool, request, plan, (m, f) => this.log.info({ ...this.who(), ...f }, m)));
       address = request.address;
     } catch (e) {
       messages.detach();
+      tx?.leave();
       this.refuse(backendFailure(e, address, true, this.env, this.log), address);
       this.transition('ended');
       return { end: 'refused', startup, reused: false, backendPid: 0, cached: false };
@@ -275,7 +282,7 @@ export class Session {
     const { conn, reused, extra } = lease;
     // Load balancing over a second node: its connection too (without it, the primary serves all).
     const companion =
-      plan.standby && address === plan.primary && this.env.routing && request && !request.replication
+      plan.standby && address === plan.primary && this.env.routing && request && !request.replication && !tx
         ? await pool.leaseCompanion(conn, request, plan.standby, (e) =>
             backendFailure(e, plan.standby, false, this.env, this.log),
           )
@@ -284,6 +291,7 @@ export class Session {
     if (this.stopReason) {
       companion?.conn.close();
       conn.close();
+      tx?.leave();
       this.client.destroy();
       this.transition('ended');
       return { end: 'stopped', startup, reused, backendPid: conn.pid, cached: false };
@@ -295,18 +303,28 @@ export class Session {
     this.leased = conn;
     this.leasedCompanion = companion?.conn;
     // Registered before the greeting, so the key works as soon as the client has it; it cancels on every node the session holds.
+    const cancelTargets = [conn, ...(companion ? [companion.conn] : [])].map(cancelTargetOf);
     const { key: cancelKey, handle: keyHandle } = this.env.cancelKeys.issue(
       conn.pid,
       cancelKeyLength(effectiveMinor(startup.version, conn)),
-      [conn, ...(companion ? [companion.conn] : [])].map((c) => ({
-        host: c.address.host,
-        port: c.address.port,
-        pid: c.pid,
-        secret: c.secret,
-      })),
+      cancelTargets,
     );
     this.client.write(greeting(conn, reused, cancelKey));
     const d = this.env.durations(database);
+    if (tx) {
+      const start = { client: this.client, conn, request: request!, cancelTargets, durations: d };
+      const { relay, done } = transactionRelay(tx, this.env, this, start, extra, rest);
+      this.relayed = relay;
+      this.transition('active');
+      this.settingsChanged();
+      const end = await done;
+      this.env.cancelKeys.void(keyHandle);
+      this.transition('releasing');
+      const cached = await settleTransactions(tx, this.relayed as TxRelay, end, this.env.config);
+      this.leased = undefined;
+      this.endClient(end, conn);
+      return { end: end.kind, startup, reused, backendPid: conn.pid, cached };
+    }
     const end = await new Promise<RelayEnd>((resolve) => {
       const lbNode = (companion?.conn ?? conn).address.node;
       const poolerCommand: PoolerCommandHook = (query) =>
@@ -349,29 +367,18 @@ export class Session {
       },
       legs?.[1],
     );
+    this.endClient(end, conn);
+    return { end: end.kind, startup, reused, backendPid: conn.pid, cached };
+  }
+
+  /** What the client is told of how its session ended; then its socket closes. */
+  private endClient(end: RelayEnd, conn: ServerConnection): void {
     if (end.kind === 'backend-gone') backendLost(end, conn.address.node, this.client, this.env, this.log);
     if (end.kind === 'protocol-error' && !this.client.destroyed)
       this.client.write(errorResponse(poolerError('FRONTEND_PROTOCOL', { detail: end.message })));
     // end() unless already ended (a second end() only builds an error), then close.
     this.client.destroySoon();
     this.transition('ended');
-    return { end: end.kind, startup, reused, backendPid: conn.pid, cached };
-  }
-
-  /** A cached connection made for an earlier client: this one proves the same password. */
-  private async proveReuse(
-    auth: ClientAuthenticator,
-    proved: HbaProof | undefined,
-    conn: ServerConnection,
-  ): Promise<void> {
-    if (!proved) await auth.proveForReuse(conn.authMethod, conn.password);
-    else if (proved.unchecked !== undefined) auth.checkReuse(proved.unchecked, conn.authMethod, conn.password);
-  }
-
-  /** Where the password for a new backend connection comes from. */
-  private passwordSource(auth: ClientAuthenticator, proved: HbaProof | undefined): PasswordSource {
-    if (this.env.auth.hba) return async (method) => heldPassword(method, proved?.held);
-    return (method) => auth.forBackend(method, this.env.config.allow_clear_text_frontend_auth);
   }
 
   /** After PGPOOL SET/RESET or a reload: the logger and statement and message logging follow the values in effect. */

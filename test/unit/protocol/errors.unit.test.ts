@@ -24,7 +24,14 @@ describe('error catalogue', () => {
 
   it('every limit error names a parameter of the schema, and says it where it gives a hint', () => {
     const limits = codes.filter((c) => 'limit' in CATALOGUE[c]);
-    expect(limits.sort()).toEqual(['AUTH_TIMEOUT', 'IDLE_LIMIT', 'QUEUE_FULL', 'RESERVED_CONNECTIONS']);
+    expect(limits.sort()).toEqual([
+      'AUTH_TIMEOUT',
+      'IDLE_LIMIT',
+      'MAX_CLIENT_CONN',
+      'QUERY_WAIT_TIMEOUT',
+      'QUEUE_FULL',
+      'RESERVED_CONNECTIONS',
+    ]);
     for (const code of limits) {
       const e: { limit?: string; hint?: string; sqlstate: string } = CATALOGUE[code];
       expect(PARAMS.has(e.limit!), code).toBe(true);

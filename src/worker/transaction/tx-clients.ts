@@ -1,0 +1,98 @@
+// Transaction pooling's clients (docs/transaction-pooling.md): every session this worker
+// holds, busy or idle, and the first-come-first-served wait for a child, which a client
+// needs for its start-up and for each transaction, and gives back in between.
+import type { StopMode } from '../../ipc/messages.js';
+import { poolerError } from '../../protocol/errors.js';
+import type { Child } from '../child.js';
+import type { Children } from '../children.js';
+import type { Session } from '../session/session.js';
+import { TxRelay } from './tx-relay.js';
+
+interface Waiter {
+  readonly session: Session;
+  readonly connId: number;
+  readonly resolve: (child: Child) => void;
+  readonly reject: (e: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class TxClients {
+  /** Every transaction-mode session of this worker, from accept to its end. */
+  readonly sessions = new Set<Session>();
+  private readonly waiting: Waiter[] = [];
+
+  constructor(private readonly children: () => Children) {}
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Clients waiting for a child now (SHOW, metrics). */
+  get waitingCount(): number {
+    return this.waiting.length;
+  }
+
+  /** A child for `session`, busy with it: at once when one is idle and nobody waits, else in turn; `timeoutMs` 0 = forever. */
+  enter(session: Session, connId: number, timeoutMs: number, limitSeconds: number): Promise<Child> {
+    if (this.waiting.length === 0) {
+      const child = this.children().take(connId, () => session);
+      if (child) return Promise.resolve(child);
+    }
+    return new Promise((resolve, reject) => {
+      const w: Waiter = { session, connId, resolve, reject, timer: undefined };
+      if (timeoutMs > 0)
+        w.timer = setTimeout(() => {
+          this.drop(w);
+          reject(poolerError('QUERY_WAIT_TIMEOUT', { limit: limitSeconds }));
+        }, timeoutMs);
+      this.waiting.push(w);
+    });
+  }
+
+  /** The session's child is free again for the next one in line. */
+  leave(child: Child): void {
+    this.children().finished(child, false);
+  }
+
+  /** A session that ended while waiting leaves the line (its promise fails). */
+  abandon(session: Session, why: Error): void {
+    for (const w of [...this.waiting]) {
+      if (w.session !== session) continue;
+      this.drop(w);
+      w.reject(why);
+    }
+  }
+
+  /** A child became idle: the first waiter takes it. */
+  childFreed(): void {
+    while (this.waiting.length > 0) {
+      const w = this.waiting[0];
+      const child = this.children().take(w.connId, () => w.session);
+      if (!child) return;
+      this.drop(w);
+      w.resolve(child);
+    }
+  }
+
+  /**
+   * Shutdown: nobody waits for a child any more; fast and immediate end every client now,
+   * smart the clients between transactions (the others at their transaction's end).
+   */
+  shutdown(mode: StopMode): void {
+    for (const w of this.waiting.splice(0)) {
+      if (w.timer) clearTimeout(w.timer);
+      w.reject(poolerError('SHUTDOWN'));
+    }
+    for (const s of this.sessions) {
+      const relay = s.relay;
+      if (mode === 'smart' && relay instanceof TxRelay && s.conn) relay.stopWhenIdle('shutdown');
+      else s.stop('shutdown', mode === 'immediate' ? undefined : poolerError('SHUTDOWN'));
+    }
+  }
+
+  private drop(w: Waiter): void {
+    const i = this.waiting.indexOf(w);
+    if (i >= 0) this.waiting.splice(i, 1);
+    if (w.timer) clearTimeout(w.timer);
+  }
+}

@@ -1,0 +1,383 @@
+// Transaction pooling's relay (docs/transaction-pooling.md): one client for its whole
+// session, a backend connection (and a child) only while a transaction runs. Whole
+// messages are read both ways, as this mode must: the client's named statements are
+// renamed to the worker's shared server names and prepared where missing (replies the
+// backend does not send are made here, in their place in the stream), the tags that may
+// change session state are watched, and at the transaction's end the state is probed,
+// carried with the client, or the client pinned to its connection.
+import type net from 'node:net';
+import { simpleQuery } from '../../backend/simple-query.js';
+import type { ServerConnection } from '../../backend/server-connection.js';
+import type { Logger } from '../../logging/logger.js';
+import {
+  NO_STATE,
+  UNDO_PINS_SQL,
+  isSinglePrepare,
+  probeQuery,
+  readProbe,
+  restoreSql,
+  type CarriedState,
+  type PinReason,
+} from '../../policy/session-state.js';
+import { errorResponse } from '../../protocol/backend-write.js';
+import { FrontendCode } from '../../protocol/codes.js';
+import { poolerError, PoolerError } from '../../protocol/errors.js';
+import type { MessageTap } from '../../protocol/header-scanner.js';
+import { MessageReader, type Message } from '../../protocol/message-reader.js';
+import { StreamState } from '../../protocol/stream-state.js';
+import type { PoolerCommandHook, RelayEnd } from '../relay/relay.js';
+import type { RequestTiming } from '../relay/request-timing.js';
+import { cstringAt, type StatementNames } from './tx-messages.js';
+import type { ConnSession, TxPool } from './tx-pool.js';
+import { TxRequests } from './tx-requests.js';
+
+/** How long the pooler's own queries (restore, probe) may take. */
+const OWN_QUERY_TIMEOUT_MS = 10_000;
+
+export interface TxRelayDeps {
+  readonly client: net.Socket;
+  readonly pool: TxPool;
+  readonly names: StatementNames;
+  /** A child for the next transaction (first come, first served; query_wait_timeout). */
+  enter(): Promise<void>;
+  /** The child goes back. */
+  leave(): void;
+  /** A connection for the client's key and node, from the pool or new. */
+  open(): Promise<ServerConnection>;
+  /** The connection the client is on now (undefined: none): reports and cancel. */
+  leased(conn: ServerConnection | undefined): void;
+  readonly pinPolicy: () => 'pin' | 'error';
+  readonly maxPrepared: number;
+  readonly poolerCommand: PoolerCommandHook;
+  readonly timing: RequestTiming;
+  readonly log: () => Logger;
+  readonly onEnd: (end: RelayEnd) => void;
+}
+
+export class TxRelay {
+  readonly stream = new StreamState();
+  lastActivity = performance.now();
+  bytesFromClient = 0;
+  bytesToClient = 0;
+  /** Transactions run (each lease of a backend connection). */
+  transactions = 0;
+  /** Why the client keeps its connection between transactions; empty when it does not. */
+  pins: readonly PinReason[] = [];
+  private conn: ServerConnection | undefined;
+  private connSession: ConnSession | undefined;
+  private readonly fromClient = new MessageReader();
+  private readonly inbox: Message[] = [];
+  private fromServer = new MessageReader();
+  private readonly toServer: Buffer[] = [];
+  private readonly toClient: Buffer[] = [];
+  private readonly requests: TxRequests;
+  private state: CarriedState = NO_STATE;
+  /** Acquiring a connection, or running the pooler's own queries: the client's messages wait. */
+  private busy = false;
+  private ended = false;
+  private stopReason: string | undefined;
+  private loggedPin = false;
+  private tap: MessageTap | undefined;
+
+  private readonly onClientData = (chunk: Buffer) => {
+    this.d.timing.now = this.lastActivity = performance.now();
+    this.bytesFromClient += chunk.length;
+    this.fromClient.push(chunk);
+    this.readClient();
+  };
+  private readonly onClientEnd = () => this.finish({ kind: 'client-gone' });
+  private readonly onServerData = (chunk: Buffer) => {
+    this.d.timing.now = this.lastActivity = performance.now();
+    this.fromServer.push(chunk);
+    this.readServer();
+  };
+  private readonly onServerClose = () => this.finish({ kind: 'backend-gone', saidWhy: false });
+
+  constructor(private readonly d: TxRelayDeps) {
+    this.requests = new TxRequests(this.stream, d.names, d.maxPrepared, this.toServer, this.toClient);
+    this.stream.onRequest = d.timing.sent;
+    this.stream.onReady = d.timing.ready;
+  }
+
+  /** The connection held now (a transaction runs, or the client is pinned). */
+  get held(): ServerConnection | undefined {
+    return this.conn;
+  }
+
+  setTap(tap: MessageTap | undefined): void {
+    this.tap = tap;
+  }
+
+  clientIdleFor(now: number): number {
+    return this.stream.executing ? 0 : now - this.lastActivity;
+  }
+
+  stop(reason: string): void {
+    this.finish({ kind: 'stopped', reason });
+  }
+
+  /** Ends the session at its transaction's end (now when none runs). */
+  stopWhenIdle(reason: string): void {
+    this.stopReason = reason;
+    if (!this.conn && !this.busy) this.stop(reason);
+  }
+
+  /** Starts with the login's connection held: it goes back to the pool at once, unless the client already sent more. */
+  start(conn: ServerConnection, extra: Buffer, rest: Buffer): void {
+    const c = this.d.client;
+    c.on('data', this.onClientData);
+    c.on('end', this.onClientEnd);
+    c.on('close', this.onClientEnd);
+    this.attach(conn);
+    if (extra.length > 0) c.write(extra);
+    if (rest.length > 0) this.fromClient.push(rest);
+    c.resume();
+    this.release();
+    this.readClient();
+  }
+
+  private attach(conn: ServerConnection): void {
+    this.conn = conn;
+    this.connSession = this.d.pool.sessionOf(conn);
+    this.requests.prepared = this.connSession.prepared;
+    this.fromServer = new MessageReader();
+    conn.socket.on('data', this.onServerData);
+    conn.socket.on('close', this.onServerClose);
+    conn.socket.resume();
+    this.d.leased(conn);
+  }
+
+  private detach(): ServerConnection | undefined {
+    const conn = this.conn;
+    if (!conn) return undefined;
+    conn.socket.off('data', this.onServerData);
+    conn.socket.off('close', this.onServerClose);
+    conn.socket.pause();
+    this.conn = undefined;
+    this.connSession = undefined;
+    this.d.leased(undefined);
+    return conn;
+  }
+
+  /** The transaction is over and nothing pins: the connection to the pool, the child back. */
+  private release(): void {
+    const conn = this.detach();
+    if (!conn) return;
+    this.d.pool.put(conn);
+    this.d.leave();
+    if (this.stopReason) this.stop(this.stopReason);
+  }
+
+  private readClient(): void {
+    if (this.ended) return;
+    try {
+      for (let m = this.fromClient.next(); m; m = this.fromClient.next()) this.inbox.push(m);
+    } catch (e) {
+      this.finish({ kind: 'protocol-error', message: (e as Error).message });
+      return;
+    }
+    this.pump();
+  }
+
+  /** Forwards what the client sent, first getting a connection when none is held. */
+  private pump(): void {
+    while (!this.busy && !this.ended && this.inbox.length > 0) {
+      if (!this.conn) {
+        const first = this.inbox[0];
+        if (first.type === FrontendCode.Terminate) return this.finish({ kind: 'terminate' });
+        if (first.type === FrontendCode.Query && this.answerOwnCommand(first)) return;
+        void this.acquire();
+        return;
+      }
+      const m = this.inbox.shift()!;
+      this.observe(m);
+      if (!this.requests.clientMessage(m)) return this.finish({ kind: 'terminate' });
+    }
+    this.flush();
+  }
+
+  /** SHOW pool_* and PGPOOL commands between transactions are answered without a backend. */
+  private answerOwnCommand(m: Message): boolean {
+    const run = this.d.poolerCommand(cstringAt(m.body, 0)[0]);
+    if (!run) return false;
+    this.inbox.shift();
+    this.observe(m);
+    this.busy = true;
+    this.stream.answeringCommand = true;
+    void Promise.resolve()
+      .then(run)
+      .then(
+        (bytes) => this.d.client.write(bytes),
+        (e: Error) => this.d.client.write(errorResponse(poolerError('RESTORE_FAILED', { detail: e.message }))),
+      )
+      .finally(() => {
+        this.stream.answeringCommand = false;
+        this.busy = false;
+        this.pump();
+      });
+    return true;
+  }
+
+  private async acquire(): Promise<void> {
+    this.busy = true;
+    this.d.client.pause();
+    let conn: ServerConnection | undefined;
+    try {
+      await this.d.enter();
+      if (this.ended) return this.d.leave();
+      try {
+        conn = await this.d.open();
+      } catch (e) {
+        this.d.leave();
+        throw e;
+      }
+      if (this.ended) {
+        this.d.pool.put(conn);
+        return this.d.leave();
+      }
+      this.attach(conn);
+      this.transactions++;
+      const session = this.connSession!;
+      const sql = restoreSql(session.state, this.state);
+      if (sql) await this.ownQuery(conn, sql);
+      session.state = this.state;
+    } catch (e) {
+      if (this.ended) return;
+      const err = e instanceof PoolerError ? e : poolerError('RESTORE_FAILED', { detail: (e as Error).message });
+      this.d.log().info({ detail: err.detail }, err.message);
+      this.d.client.write(errorResponse(err));
+      this.finish({ kind: 'stopped', reason: err.code });
+      return;
+    } finally {
+      this.busy = false;
+    }
+    this.d.client.resume();
+    this.pump();
+  }
+
+  /** A query of the pooler's own on the held connection, its replies kept from the client. */
+  private async ownQuery(conn: ServerConnection, sql: string): Promise<Array<Array<string | null>>> {
+    conn.socket.off('data', this.onServerData);
+    try {
+      return await simpleQuery(conn, sql, OWN_QUERY_TIMEOUT_MS);
+    } finally {
+      if (this.conn === conn) {
+        conn.socket.on('data', this.onServerData);
+        conn.socket.resume();
+      }
+    }
+  }
+
+  private observe(m: Message): void {
+    const tap = this.tap;
+    if (!tap) return;
+    tap.start(m.type, m.body.length);
+    tap.body(m.raw, 5, m.raw.length);
+    tap.end();
+  }
+
+  private flush(): void {
+    if (this.toServer.length > 0 && this.conn) {
+      const out = this.toServer.length === 1 ? this.toServer[0] : Buffer.concat(this.toServer);
+      this.toServer.length = 0;
+      if (!this.conn.socket.write(out)) {
+        this.d.client.pause();
+        this.conn.socket.once('drain', () => this.d.client.resume());
+      }
+    }
+    if (this.toClient.length > 0) {
+      const out = this.toClient.length === 1 ? this.toClient[0] : Buffer.concat(this.toClient);
+      this.toClient.length = 0;
+      this.bytesToClient += out.length;
+      if (!this.d.client.write(out) && this.conn) {
+        const s = this.conn.socket;
+        s.pause();
+        this.d.client.once('drain', () => s.resume());
+      }
+    }
+  }
+
+  private readServer(): void {
+    if (this.ended || !this.conn) return;
+    let m: Message | undefined;
+    try {
+      while ((m = this.fromServer.next())) {
+        if (this.requests.serverMessage(m, this.inbox.length > 0)) {
+          this.flush();
+          void this.transactionOver(m.raw);
+          return;
+        }
+      }
+    } catch (e) {
+      this.finish({ kind: 'backend-gone', garbled: (e as Error).message, saidWhy: false });
+      return;
+    }
+    this.flush();
+  }
+
+  /** Probes when asked, then releases or pins; `ready` (the transaction's last ReadyForQuery) goes to the client last. */
+  private async transactionOver(ready: Buffer): Promise<void> {
+    const conn = this.conn!;
+    if (this.requests.probeWanted) {
+      this.busy = true;
+      try {
+        await this.probe(conn);
+      } catch (e) {
+        this.pins = ['PREPARE'];
+        this.d.log().warn({ backendPid: conn.pid, why: (e as Error).message }, 'session state unknown: client pinned');
+      } finally {
+        this.busy = false;
+      }
+      if (this.ended) return;
+    }
+    this.d.client.write(ready);
+    this.bytesToClient += ready.length;
+    if (this.pins.length === 0) this.release();
+    this.pump();
+  }
+
+  private async probe(conn: ServerConnection): Promise<void> {
+    this.requests.probeWanted = false;
+    const [row] = await this.ownQuery(conn, probeQuery(this.requests.customNames));
+    const result = readProbe(row ?? []);
+    let pins = result.pins;
+    let prepared = result.sqlPrepared;
+    if (pins.length > 0 && this.d.pinPolicy() === 'error') {
+      const multi = [...prepared].filter(([, text]) => !isSinglePrepare(text)).map(([name]) => name);
+      await this.ownQuery(
+        conn,
+        [UNDO_PINS_SQL, ...multi.map((n) => `DEALLOCATE "${n.replace(/"/g, '""')}"`)].join('; '),
+      );
+      if (multi.length > 0) prepared = new Map([...prepared].filter(([n]) => !multi.includes(n)));
+      this.toClient.push(errorResponse(poolerError('PIN_REFUSED', { feature: pins.join(', ') })));
+      this.flush();
+      pins = [];
+    }
+    this.state = { settings: result.settings, sqlPrepared: prepared };
+    this.connSession!.state = this.state;
+    if (pins.length > 0 && !this.loggedPin) {
+      this.loggedPin = true;
+      this.d.log().info({ backendPid: conn.pid, reasons: pins.join(', ') }, 'client pinned to its backend connection');
+    }
+    this.pins = pins;
+  }
+
+  /** Ends relaying once; the session then calls settle(). */
+  private finish(end: RelayEnd): void {
+    if (this.ended) return;
+    this.ended = true;
+    const c = this.d.client;
+    c.off('data', this.onClientData);
+    c.off('end', this.onClientEnd);
+    c.off('close', this.onClientEnd);
+    this.flush();
+    this.d.onEnd(end);
+  }
+
+  /** After the end: a held connection is reset (see the session) or closed; its child goes back. */
+  takeHeld(): { conn: ServerConnection; session: ConnSession } | undefined {
+    const session = this.connSession;
+    const conn = this.detach();
+    return conn && session ? { conn, session } : undefined;
+  }
+}

@@ -1,0 +1,243 @@
+// pool_mode = transaction against the real PostgreSQL with real drivers: more clients than
+// children, so transactions really move between backend connections, and what a session
+// set up (settings, prepared statements) is found on whichever connection it lands.
+// Two children with one connection each: LIFO reuse makes the moves deterministic.
+import pg from 'pg';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CANCEL_REQUEST_CODE } from '../../src/protocol/codes.js';
+import { connected } from '../helpers/clients.js';
+import { rawConnect, requestPacket } from '../helpers/raw.js';
+import { startPooler, stopAllPoolers, type Pooler } from '../helpers/pooler.js';
+
+let pooler: Pooler;
+const open: pg.Client[] = [];
+
+beforeAll(async () => {
+  pooler = await startPooler({
+    pool_mode: 'transaction',
+    num_init_children: 2,
+    max_pool: 1,
+    worker_processes: 1,
+    log_connections: false,
+    log_disconnections: false,
+  });
+});
+afterAll(async () => {
+  await Promise.all(open.splice(0).map((c) => c.end().catch(() => {})));
+  await stopAllPoolers();
+});
+
+async function client(): Promise<pg.Client> {
+  const c = await connected(pooler.client('postgres', 'app'));
+  open.push(c);
+  return c;
+}
+
+const pid = async (c: pg.Client): Promise<number> => (await c.query('select pg_backend_pid() as p')).rows[0].p;
+
+/**
+ * Runs `first` on `a` while `blocker` holds the other connection in a transaction, then
+ * `second` on `a` once the blocker committed: LIFO reuse puts it on the blocker's
+ * connection. Returns both pids, which the caller expects to differ.
+ */
+async function moved<T>(
+  a: pg.Client,
+  blocker: pg.Client,
+  first: () => Promise<void>,
+  second: () => Promise<T>,
+): Promise<{ before: number; after: number; result: T }> {
+  await blocker.query('BEGIN');
+  const held = await pid(blocker);
+  await first();
+  const before = await pid(a);
+  await blocker.query('COMMIT');
+  const after = await pid(a);
+  const result = await second();
+  expect(after).toBe(held);
+  return { before, after, result };
+}
+
+describe('transaction pooling: session state follows the client', () => {
+  it('carries SET search_path, TimeZone and a custom setting to another backend', async () => {
+    const a = await client();
+    const b = await client();
+    const r = await moved(
+      a,
+      b,
+      async () => {
+        await a.query(`SET search_path = pg_catalog, public`);
+        await a.query(`SET TimeZone = 'Asia/Tokyo'`);
+        await a.query(`SET myapp.tenant = 'acme'`);
+      },
+      async () =>
+        (
+          await a.query(
+            `select current_setting('search_path') sp, current_setting('TimeZone') tz, current_setting('myapp.tenant') t`,
+          )
+        ).rows[0],
+    );
+    expect(r.after).not.toBe(r.before);
+    expect(r.result).toEqual({ sp: 'pg_catalog, public', tz: 'Asia/Tokyo', t: 'acme' });
+    // The other client's session never saw them (a custom parameter, once defined on a
+    // backend, stays defined there empty: PostgreSQL cannot forget a placeholder).
+    const other = (await b.query(`select current_setting('TimeZone') tz, current_setting('myapp.tenant', true) t`))
+      .rows[0];
+    expect(other.tz).not.toMatch(/Tokyo/);
+    expect([null, '']).toContain(other.t);
+  });
+
+  it('ends SET LOCAL with the transaction, and undoes a SET that was rolled back', async () => {
+    const a = await client();
+    await a.query('BEGIN');
+    await a.query(`SET LOCAL work_mem = '7MB'`);
+    expect((await a.query('show work_mem')).rows[0].work_mem).toBe('7MB');
+    await a.query('COMMIT');
+    await a.query('BEGIN');
+    await a.query(`SET statement_timeout = '3s'`);
+    await a.query('ROLLBACK');
+    const r = (
+      await a.query('select current_setting($1) wm, current_setting($2) st', ['work_mem', 'statement_timeout'])
+    ).rows[0];
+    expect(r).toEqual({ wm: '4MB', st: '0' });
+  });
+
+  it('keeps node-postgres named statements across backends', async () => {
+    const a = await client();
+    const b = await client();
+    const q = { name: 'plus_one', text: 'select $1::int + 1 as v', values: [41] };
+    const r = await moved(
+      a,
+      b,
+      async () => {
+        expect((await a.query(q)).rows[0].v).toBe(42);
+      },
+      async () => (await a.query({ ...q, values: [99] })).rows[0].v,
+    );
+    expect(r.after).not.toBe(r.before);
+    expect(r.result).toBe(100);
+  });
+
+  it('keeps SQL PREPARE / EXECUTE across backends, and DEALLOCATE works', async () => {
+    const a = await client();
+    const b = await client();
+    const r = await moved(
+      a,
+      b,
+      async () => {
+        await a.query('PREPARE twice(int) AS SELECT $1 * 2 AS v');
+      },
+      async () => (await a.query('EXECUTE twice(21)')).rows[0].v,
+    );
+    expect(r.after).not.toBe(r.before);
+    expect(r.result).toBe(42);
+    await a.query('DEALLOCATE twice');
+    await expect(a.query('EXECUTE twice(1)')).rejects.toMatchObject({ code: '26000' });
+    // The other client never had it.
+    await expect(b.query('EXECUTE twice(1)')).rejects.toMatchObject({ code: '26000' });
+  });
+
+  it('serves postgres.js (named prepared statements by default) with more clients than children', async () => {
+    const sql = postgres({ ...pooler.client('postgres', 'app'), max: 8, onnotice: () => {} });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => sql`select ${i}::int * 3 as v, pg_backend_pid() as p`),
+      );
+      expect(results.map((r) => r[0].v)).toEqual(Array.from({ length: 40 }, (_, i) => i * 3));
+      expect(new Set(results.map((r) => r[0].p)).size).toBe(2);
+      const tx = await sql.begin(async (t) => [await t`select 1 as one`, await t`select 2 as two`]);
+      expect(tx[1][0].two).toBe(2);
+    } finally {
+      await sql.end();
+    }
+  });
+});
+
+describe('transaction pooling: state that pins', () => {
+  it('delivers LISTEN/NOTIFY to a listener pinned to its backend', async () => {
+    const listener = await client();
+    const notifier = await client();
+    await listener.query('LISTEN jobs');
+    const heard = new Promise<pg.Notification>((r) => listener.once('notification', r));
+    await notifier.query(`NOTIFY jobs, 'hello'`);
+    expect((await heard).payload).toBe('hello');
+    await pooler.waitForLog(/client pinned to its backend connection.*LISTEN|LISTEN.*client pinned/);
+    await listener.query('UNLISTEN *');
+  });
+
+  it('keeps a temporary table visible to its own session only', async () => {
+    const a = await client();
+    const b = await client();
+    await a.query('CREATE TEMP TABLE scratch(x int)');
+    await a.query('INSERT INTO scratch VALUES (7)');
+    await expect(b.query('select * from scratch')).rejects.toMatchObject({ code: '42P01' });
+    expect((await a.query('select x from scratch')).rows).toEqual([{ x: 7 }]);
+    await a.query('DROP TABLE scratch');
+  });
+
+  it('keeps a session advisory lock, and moves again once it is released', async () => {
+    const a = await client();
+    const b = await client();
+    await a.query('select pg_advisory_lock(4242)');
+    const pinned = await pid(a);
+    expect((await b.query('select pg_try_advisory_lock(4242) as got')).rows[0].got).toBe(false);
+    expect(await pid(a)).toBe(pinned);
+    await a.query('select pg_advisory_unlock(4242)');
+    expect((await b.query('select pg_try_advisory_lock(4242) as got')).rows[0].got).toBe(true);
+    await b.query('select pg_advisory_unlock(4242)');
+    const r = await moved(
+      a,
+      b,
+      async () => {},
+      async () => undefined,
+    );
+    expect(r.after).not.toBe(r.before);
+  });
+});
+
+describe('transaction pooling: errors, cancel and departures', () => {
+  it('recovers from an error mid-transaction', async () => {
+    const a = await client();
+    await a.query('BEGIN');
+    await expect(a.query('select 1/0')).rejects.toMatchObject({ code: '22012' });
+    await expect(a.query('select 1')).rejects.toMatchObject({ code: '25P02' });
+    await a.query('ROLLBACK');
+    expect((await a.query('select 5 as v')).rows[0].v).toBe(5);
+  });
+
+  it('cancels a running query on the backend its transaction runs on', async () => {
+    const a = await client();
+    const b = await client();
+    // The key names the login's backend; the query runs on the other one.
+    await b.query('BEGIN');
+    const { processID, secretKey } = a as unknown as { processID: number; secretKey: number };
+    const running = a.query('select pg_sleep(20)');
+    await new Promise((r) => setTimeout(r, 300));
+    const key = Buffer.alloc(8);
+    key.writeInt32BE(processID, 0);
+    key.writeInt32BE(secretKey, 4);
+    const raw = await rawConnect(pooler.port);
+    raw.send(requestPacket(CANCEL_REQUEST_CODE, key));
+    const started = Date.now();
+    await expect(running).rejects.toMatchObject({ code: '57014' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await b.query('COMMIT');
+    expect((await a.query('select 1 as v')).rows[0].v).toBe(1);
+  });
+
+  it('gives the child back when a client vanishes mid-transaction, and its work is rolled back', async () => {
+    const setup = await client();
+    await setup.query('CREATE TABLE IF NOT EXISTS vanish(x int)');
+    const gone = await client();
+    await gone.query('BEGIN');
+    await gone.query('INSERT INTO vanish VALUES (1)');
+    (gone as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+    // Both children serve again: two transactions at once.
+    const [x, y] = [await client(), await client()];
+    await x.query('BEGIN');
+    await y.query('BEGIN');
+    expect((await y.query('select count(*)::int n from vanish')).rows[0].n).toBe(0);
+    await x.query('COMMIT');
+    await y.query('COMMIT');
+  });
+});
