@@ -14,6 +14,18 @@ export function backlogFor(cfg: AdmissionLimits): number {
 }
 
 /**
+ * The listen() backlog. In transaction mode a burst of up to max_client_conn clients may
+ * connect at once while every child is busy: the kernel's queue holds them all (it caps it
+ * at net.core.somaxconn), not pgpool's children × multiplier.
+ */
+export function listenBacklog(
+  cfg: AdmissionLimits & { readonly pool_mode: 'session' | 'transaction'; readonly max_client_conn: number },
+): number {
+  const pgpool = backlogFor(cfg);
+  return cfg.pool_mode === 'transaction' ? Math.min(Math.max(pgpool, cfg.max_client_conn), 65535) : pgpool;
+}
+
+/**
  * At accept, before anything is read: with reserved_connections = r > 0, the client
  * that would be number c > num_init_children − admin_reserved_children − r is refused at
  * once; with children reserved for administrators it is read first ('read-first'), and

@@ -5,7 +5,7 @@
 import type net from 'node:net';
 import path from 'node:path';
 import type { PgpoolConfig } from '../config/schema.js';
-import { backlogFor } from '../policy/admission.js';
+import { listenBacklog } from '../policy/admission.js';
 import { openListeners, type OpenListeners } from './listeners.js';
 import { pidFilePath, removePidFile, writePidFile } from './pid-file.js';
 
@@ -34,7 +34,7 @@ export async function listenEarly(cfg: PgpoolConfig, configDir: string): Promise
       socketDirs: cfg.unix_socket_directories.map((d) => path.resolve(configDir, d)),
       socketPermissions: cfg.unix_socket_permissions,
       socketGroup: cfg.unix_socket_group,
-      backlog: backlogFor(cfg),
+      backlog: listenBacklog(cfg),
       pauseOnConnect: true,
     },
     // Accepted paused: a socket held here is handed on unread.

@@ -9,7 +9,8 @@ const RING = 256;
 export class RequestTiming {
   /** performance.now() of the chunk being scanned, set by the relay with its lastActivity. */
   now = 0;
-  private readonly starts = new Float64Array(RING);
+  private readonly starts: Float64Array;
+  private readonly ring: number;
   private head = 0;
   private size = 0;
   /** Requests beyond the ring's capacity: not timed, but still matched to their answers. */
@@ -20,17 +21,22 @@ export class RequestTiming {
   constructor(
     private readonly queries: DurationCounts,
     private readonly transactions: DurationCounts,
-  ) {}
+    /** Requests timed at once (transaction mode keeps its idle clients small: a few). */
+    ring = RING,
+  ) {
+    this.ring = ring;
+    this.starts = new Float64Array(ring);
+  }
 
   /** A request went to PostgreSQL. */
   readonly sent = (): void => {
     if (Number.isNaN(this.txStart)) this.txStart = this.now;
     // Once one request went untimed, later ones must too, or answers would pair with the wrong starts.
-    if (this.untimed > 0 || this.size === RING) {
+    if (this.untimed > 0 || this.size === this.ring) {
       this.untimed++;
       return;
     }
-    this.starts[(this.head + this.size) % RING] = this.now;
+    this.starts[(this.head + this.size) % this.ring] = this.now;
     this.size++;
   };
 
@@ -38,7 +44,7 @@ export class RequestTiming {
   readonly ready = (status: number): void => {
     if (this.size > 0) {
       this.queries.observe((this.now - this.starts[this.head]) / 1000);
-      this.head = (this.head + 1) % RING;
+      this.head = (this.head + 1) % this.ring;
       this.size--;
     } else if (this.untimed > 0) {
       this.untimed--;

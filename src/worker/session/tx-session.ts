@@ -20,6 +20,8 @@ import type { TxPool } from '../transaction/tx-pool.js';
 import { TxRelay } from '../transaction/tx-relay.js';
 
 const RESET_TIMEOUT_MS = 10_000;
+/** Pipelined requests timed at once: an idle client should cost little (docs/transaction-pooling.md#sizing). */
+const TIMED_REQUESTS = 8;
 
 /** What a transaction-mode session gets from the worker. */
 export interface TxSessionHost {
@@ -79,7 +81,7 @@ export function transactionRelay(
     pinPolicy: () => env.config.pin_policy,
     maxPrepared: env.config.max_prepared_statements,
     poolerCommand: (query) => env.poolerCommand(query, session.settings, () => session.settingsChanged()),
-    timing: new RequestTiming(s.durations.queries, s.durations.transactions),
+    timing: new RequestTiming(s.durations.queries, s.durations.transactions, TIMED_REQUESTS),
     log: () => session.log,
     onEnd: resolve,
   });

@@ -11,6 +11,7 @@ import { NO_STATE, type CarriedState } from '../../policy/session-state.js';
 import type { Lease, LeaseRequest, Pooling, ReleaseHooks, ReleaseReason } from '../pooling/lease.js';
 import type { StreamState } from '../../protocol/stream-state.js';
 import type { PoolObservers } from '../pooling/session-pool.js';
+import { MessageReader } from '../../protocol/message-reader.js';
 
 const NOTHING = Buffer.alloc(0);
 
@@ -19,6 +20,8 @@ export interface ConnSession {
   state: CarriedState;
   /** Protocol-level statements prepared on it (server names), least recently used first. */
   readonly prepared: Map<string, true>;
+  /** Its replies, framed (kept with the connection, not with each idle client). */
+  readonly reader: MessageReader;
 }
 
 export interface TxPoolLimits {
@@ -45,7 +48,7 @@ export class TxPool {
   /** The session state a connection carries (created empty for a new one). */
   sessionOf(conn: ServerConnection): ConnSession {
     let s = this.sessions.get(conn);
-    if (!s) this.sessions.set(conn, (s = { state: NO_STATE, prepared: new Map() }));
+    if (!s) this.sessions.set(conn, (s = { state: NO_STATE, prepared: new Map(), reader: new MessageReader() }));
     return s;
   }
 

@@ -67,7 +67,6 @@ export class TxRelay {
   private connSession: ConnSession | undefined;
   private readonly fromClient = new MessageReader();
   private readonly inbox: Message[] = [];
-  private fromServer = new MessageReader();
   private readonly toServer: Buffer[] = [];
   private readonly toClient: Buffer[] = [];
   private readonly requests: TxRequests;
@@ -88,7 +87,7 @@ export class TxRelay {
   private readonly onClientEnd = () => this.finish({ kind: 'client-gone' });
   private readonly onServerData = (chunk: Buffer) => {
     this.d.timing.now = this.lastActivity = performance.now();
-    this.fromServer.push(chunk);
+    this.connSession?.reader.push(chunk);
     this.readServer();
   };
   private readonly onServerClose = () => this.finish({ kind: 'backend-gone', saidWhy: false });
@@ -140,7 +139,6 @@ export class TxRelay {
     this.conn = conn;
     this.connSession = this.d.pool.sessionOf(conn);
     this.requests.prepared = this.connSession.prepared;
-    this.fromServer = new MessageReader();
     conn.socket.on('data', this.onServerData);
     conn.socket.on('close', this.onServerClose);
     conn.socket.resume();
@@ -301,7 +299,8 @@ export class TxRelay {
     if (this.ended || !this.conn) return;
     let m: Message | undefined;
     try {
-      while ((m = this.fromServer.next())) {
+      const reader = this.connSession!.reader;
+      while ((m = reader.next())) {
         if (this.requests.serverMessage(m, this.inbox.length > 0)) {
           this.flush();
           void this.transactionOver(m.raw);

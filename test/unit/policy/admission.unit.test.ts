@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   admitOnAccept,
   backlogFor,
+  listenBacklog,
   chooseWorker,
   leastLoaded,
   ordinaryMayTake,
@@ -30,6 +31,15 @@ describe('admission', () => {
     expect(backlogFor(limits)).toBe(8);
     expect(backlogFor({ ...limits, num_init_children: 3000, listen_backlog_multiplier: 5 })).toBe(10000);
   });
+
+  it.each([
+    ['session', 10000, 8],
+    ['transaction', 10000, 10000],
+    ['transaction', 3, 8],
+    ['transaction', 100000, 65535],
+  ] as const)('listens with a backlog for %s mode, max_client_conn %i: %i', (mode, clients, want) =>
+    expect(listenBacklog({ ...limits, pool_mode: mode, max_client_conn: clients })).toBe(want),
+  );
 
   it('refuses at once beyond num_init_children − reserved_connections', () => {
     const cfg = { ...limits, reserved_connections: 1 };

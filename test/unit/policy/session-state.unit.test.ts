@@ -110,7 +110,12 @@ describe('restoring a client on another connection', () => {
       state({ TimeZone: 'Asia/Tokyo', 'app.t': 'a' }),
       `SELECT pg_catalog.set_config('TimeZone', 'Asia/Tokyo', false), pg_catalog.set_config('app.t', 'a', false)`,
     ],
-    ['resets what the client lacks', state({ work_mem: '8MB', 'app.t': 'x' }), NO_STATE, 'RESET "work_mem"; RESET "app"."t"'],
+    [
+      'resets what the client lacks',
+      state({ work_mem: '8MB', 'app.t': 'x' }),
+      NO_STATE,
+      'RESET "work_mem"; RESET "app"."t"',
+    ],
     [
       'replaces SQL prepared statements',
       state({}, { a: 'PREPARE a AS SELECT 1', b: 'PREPARE b AS SELECT 2;' }),
