@@ -16,6 +16,7 @@ export const MetricNames = {
   cacheEvictions: 'pgpool_ts_connection_cache_evictions_total',
   sessions: 'pgpool_ts_sessions_total',
   childExits: 'pgpool_ts_child_exits_total',
+  transactionClients: 'pgpool_ts_transaction_clients',
   bytes: 'pgpool_ts_bytes_total',
   backendConnectSeconds: 'pgpool_ts_backend_connect_seconds',
   resetSeconds: 'pgpool_ts_reset_seconds',

@@ -16,6 +16,13 @@ export interface WorkerState {
   childExits(): ReadonlyMap<string, number>;
   /** Bytes relayed: from clients to PostgreSQL and back. */
   bytes(): { fromClients: number; toClients: number };
+  /** pool_mode = transaction: clients by what they hold (docs/transaction-pooling.md). */
+  transactionClients(): {
+    readonly idle: number;
+    readonly active: number;
+    readonly pinned: number;
+    readonly waiting: number;
+  };
   /** Load-balanced sessions: request cycles by node, statement classifications and catalog lookups. */
   routing(): {
     readonly cycles: ReadonlyMap<number, number>;
@@ -88,6 +95,16 @@ export function workerRegistry(state: WorkerState, counts: WorkerCounts, process
       set({ result: 'queried' }, c.queried);
     },
   );
+  new client.Gauge({
+    name: MetricNames.transactionClients,
+    help: 'pool_mode = transaction: clients idle (no child), active (a transaction runs), pinned (keep their backend connection), waiting (for a child)',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const c = state.transactionClients();
+      for (const k of ['idle', 'active', 'pinned', 'waiting'] as const) this.set({ state: k }, c[k]);
+    },
+  });
   registry.registerMetric(
     histogramMetric(MetricNames.backendConnectSeconds, 'Time to open and authenticate a new backend connection', () => [
       [{}, counts.connectSeconds],

@@ -136,6 +136,7 @@ class Worker implements SessionEnv {
       catalog: { cached: this.routing?.facts.hits ?? 0, queried: this.routing?.facts.queries ?? 0 },
     }),
     childExits: () => this.children.exitedTotals.exits,
+    transactionClients: () => this.txClients.counts(),
     bytes: () => {
       let fromClients = this.totals.fromClients;
       let toClients = this.totals.toClients;

@@ -8,13 +8,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CANCEL_REQUEST_CODE } from '../../src/protocol/codes.js';
 import { connected } from '../helpers/clients.js';
 import { rawConnect, requestPacket } from '../helpers/raw.js';
+import { freePort } from '../helpers/ports.js';
+import { scrape } from '../helpers/scrape-names.js';
 import { startPooler, stopAllPoolers, type Pooler } from '../helpers/pooler.js';
 
 let pooler: Pooler;
+let metricsPort: number;
 const open: pg.Client[] = [];
 
 beforeAll(async () => {
+  metricsPort = await freePort();
   pooler = await startPooler({
+    metrics_port: metricsPort,
+    metrics_listen_addresses: '127.0.0.1',
     pool_mode: 'transaction',
     num_init_children: 2,
     max_pool: 1,
@@ -162,7 +168,9 @@ describe('transaction pooling: state that pins', () => {
     await notifier.query(`NOTIFY jobs, 'hello'`);
     expect((await heard).payload).toBe('hello');
     await pooler.waitForLog(/client pinned to its backend connection.*LISTEN|LISTEN.*client pinned/);
+    expect((await scrape(metricsPort)).get('pgpool_ts_transaction_clients{state="pinned"}')).toBe(1);
     await listener.query('UNLISTEN *');
+    expect((await scrape(metricsPort)).get('pgpool_ts_transaction_clients{state="pinned"}')).toBe(0);
   });
 
   it('keeps a temporary table visible to its own session only', async () => {

@@ -32,6 +32,19 @@ export class TxClients {
     return this.waiting.length;
   }
 
+  /** The clients by what they hold (metrics); a waiting client counts as waiting only. */
+  counts(): { idle: number; active: number; pinned: number; waiting: number } {
+    const c = { idle: 0, active: 0, pinned: 0, waiting: this.waiting.length };
+    for (const s of this.sessions) {
+      const relay = s.relay;
+      if (relay instanceof TxRelay && relay.pins.length > 0) c.pinned++;
+      else if (relay instanceof TxRelay && relay.held) c.active++;
+      else c.idle++;
+    }
+    c.idle = Math.max(0, c.idle - c.waiting);
+    return c;
+  }
+
   /** A child for `session`, busy with it: at once when one is idle and nobody waits, else in turn; `timeoutMs` 0 = forever. */
   enter(session: Session, connId: number, timeoutMs: number, limitSeconds: number): Promise<Child> {
     if (this.waiting.length === 0) {

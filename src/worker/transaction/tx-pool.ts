@@ -22,7 +22,17 @@ export interface ConnSession {
   readonly prepared: Map<string, true>;
   /** Its replies, framed (kept with the connection, not with each idle client). */
   readonly reader: MessageReader;
+  /**
+   * Who reads it now: the relay of the transaction on it, nobody (the pooler's own query
+   * reads for itself), or, while idle, the pool, which drops a connection that speaks
+   * unasked. One listener for the connection's life: nothing is added or removed per transaction.
+   */
+  sink: (chunk: Buffer) => void;
+  /** Called when it closes while a relay holds it. */
+  closed: () => void;
 }
+
+const IGNORE = (): void => {};
 
 export interface TxPoolLimits {
   /** Connections per node: this worker's children × max_pool. */
@@ -48,13 +58,28 @@ export class TxPool {
   /** The session state a connection carries (created empty for a new one). */
   sessionOf(conn: ServerConnection): ConnSession {
     let s = this.sessions.get(conn);
-    if (!s) this.sessions.set(conn, (s = { state: NO_STATE, prepared: new Map(), reader: new MessageReader() }));
+    if (s) return s;
+    const session: ConnSession = {
+      state: NO_STATE,
+      prepared: new Map(),
+      reader: new MessageReader(),
+      sink: IGNORE,
+      closed: IGNORE,
+    };
+    this.sessions.set(conn, (s = session));
+    conn.socket.on('data', (chunk: Buffer) => session.sink(chunk));
+    conn.socket.on('close', () => session.closed());
+    conn.socket.resume();
     return s;
   }
 
   /** Forgets what a connection holds: after DISCARD ALL or a reset. */
   forgetSession(conn: ServerConnection): void {
-    this.sessions.delete(conn);
+    const s = this.sessions.get(conn);
+    if (!s) return;
+    s.state = NO_STATE;
+    s.prepared.clear();
+    s.reader.rest();
   }
 
   count(node: number): number {
@@ -69,13 +94,13 @@ export class TxPool {
     address: BackendAddress,
     password: PasswordSource,
   ): Promise<Lease> {
+    this.expire();
     // The connection released last first: its statements and pages are the warmest.
     for (let i = this.idle.length - 1; i >= 0; i--) {
       const c = this.idle[i];
       if (c.node !== address.node || c.user !== user || c.database !== database || !c.startupKey.equals(key)) continue;
       this.idle.splice(i, 1);
       if (c.closed) continue;
-      c.transition('leased');
       this.stats.hits++;
       return { conn: c, reused: true, extra: NOTHING };
     }
@@ -97,12 +122,34 @@ export class TxPool {
     }
   }
 
-  /** Keeps a leased connection that is idle and clean for the next transaction. */
+  /**
+   * Keeps a connection that is idle and clean for the next transaction. It stays leased
+   * (to the pool) and read: a byte PostgreSQL sends unasked, or its close, drops it.
+   */
   put(conn: ServerConnection): void {
     if (conn.closed) return;
-    if (conn.state === 'leased') conn.transition('resetting');
+    // After a reset: back to leased through cached (the state table's way), which pauses it.
+    if (conn.state === 'resetting') {
+      conn.transition('cached', { lifeTimeMs: 0, onGone: IGNORE });
+      conn.transition('leased');
+      conn.socket.resume();
+    }
+    const s = this.sessionOf(conn);
+    s.sink = () => {
+      conn.close();
+      this.forget(conn);
+    };
+    s.closed = () => this.forget(conn);
+    conn.releasedAt = Date.now();
     this.idle.push(conn);
-    conn.transition('cached', { lifeTimeMs: this.limits.lifeTimeMs(), onGone: () => this.forget(conn) });
+  }
+
+  /** connection_life_time: idle connections released longer ago than that are closed (oldest first). */
+  private expire(): void {
+    const ms = this.limits.lifeTimeMs();
+    if (ms <= 0) return;
+    const before = Date.now() - ms;
+    while (this.idle.length > 0 && this.idle[0].releasedAt < before) this.idle.shift()!.close();
   }
 
   /** Closes every idle connection (a node's status changed). */

@@ -31,6 +31,7 @@ import { cstringAt, type StatementNames } from './tx-messages.js';
 import type { ConnSession, TxPool } from './tx-pool.js';
 import { TxRequests } from './tx-requests.js';
 
+const IGNORE = (): void => {};
 /** How long the pooler's own queries (restore, probe) may take. */
 const OWN_QUERY_TIMEOUT_MS = 10_000;
 
@@ -139,18 +140,16 @@ export class TxRelay {
     this.conn = conn;
     this.connSession = this.d.pool.sessionOf(conn);
     this.requests.prepared = this.connSession.prepared;
-    conn.socket.on('data', this.onServerData);
-    conn.socket.on('close', this.onServerClose);
-    conn.socket.resume();
+    this.connSession.sink = this.onServerData;
+    this.connSession.closed = this.onServerClose;
     this.d.leased(conn);
   }
 
   private detach(): ServerConnection | undefined {
     const conn = this.conn;
     if (!conn) return undefined;
-    conn.socket.off('data', this.onServerData);
-    conn.socket.off('close', this.onServerClose);
-    conn.socket.pause();
+    this.connSession!.sink = IGNORE;
+    this.connSession!.closed = IGNORE;
     this.conn = undefined;
     this.connSession = undefined;
     this.d.leased(undefined);
@@ -255,14 +254,12 @@ export class TxRelay {
 
   /** A query of the pooler's own on the held connection, its replies kept from the client. */
   private async ownQuery(conn: ServerConnection, sql: string): Promise<Array<Array<string | null>>> {
-    conn.socket.off('data', this.onServerData);
+    const session = this.connSession!;
+    session.sink = IGNORE;
     try {
       return await simpleQuery(conn, sql, OWN_QUERY_TIMEOUT_MS);
     } finally {
-      if (this.conn === conn) {
-        conn.socket.on('data', this.onServerData);
-        conn.socket.resume();
-      }
+      if (this.conn === conn) session.sink = this.onServerData;
     }
   }
 
