@@ -46,6 +46,45 @@ export const tagChangesSession = (tag: string): boolean => STATE_TAGS.has(tag);
 const STATE_TEXT = /advisory|set_config|temp|hold/i;
 export const textMayChangeSession = (sql: string): boolean => STATE_TEXT.test(sql);
 
+const WORDS = ['advisory', 'set_config', 'temp', 'hold'].map((w) => Buffer.from(w));
+const SET_WORD = Buffer.from('set');
+const DOT = 0x2e;
+
+/** ASCII case-insensitive: does `buf[at…]` start with the lowercase `word`? */
+function wordAt(buf: Buffer, at: number, word: Buffer): boolean {
+  if (at + word.length > buf.length) return false;
+  for (let j = 0; j < word.length; j++) {
+    const b = buf[at + j];
+    if ((b >= 0x41 && b <= 0x5a ? b | 0x20 : b) !== word[j]) return false;
+  }
+  return true;
+}
+
+/**
+ * The same questions asked of the query's bytes, without decoding it (every Parse and Query
+ * passes here): `state`, whether the text may change session state; `custom`, whether it
+ * may name a custom parameter (a `set` and a dot), so only then is it decoded for
+ * customSettingNames.
+ */
+export function scanSessionWords(buf: Buffer, from: number, to: number): { state: boolean; custom: boolean } {
+  let state = false;
+  let set = false;
+  let dot = false;
+  for (let i = from; i < to; i++) {
+    const c = buf[i] | 0x20;
+    if (c === 0x61 /* a */) state ||= wordAt(buf, i, WORDS[0]);
+    else if (c === 0x73 /* s */) {
+      if (wordAt(buf, i, SET_WORD)) {
+        set = true;
+        state ||= wordAt(buf, i, WORDS[1]);
+      }
+    } else if (c === 0x74 /* t */) state ||= wordAt(buf, i, WORDS[2]);
+    else if (c === 0x68 /* h */) state ||= wordAt(buf, i, WORDS[3]);
+    else if (buf[i] === DOT) dot = true;
+  }
+  return { state, custom: set && dot };
+}
+
 /**
  * Custom (dotted) parameters a statement sets: pg_settings does not list them, so the probe
  * asks for each by name. `SET [SESSION] a.b …`, `RESET a.b` and `set_config('a.b', …)`.

@@ -29,6 +29,8 @@ export interface TxSessionHost {
   readonly names: StatementNames;
   /** Takes a child for the session (first come, first served). */
   enter(): Promise<void>;
+  /** Takes a child now if one is idle and nobody waits. */
+  enterNow(): boolean;
   /** Gives the session's child back (nothing when it holds none). */
   leave(): void;
 }
@@ -71,6 +73,8 @@ export function transactionRelay(
     pool: host.pool,
     names: host.names,
     enter: () => host.enter(),
+    enterNow: () => host.enterNow(),
+    openNow: () => host.pool.takeIdle(req.user, req.database, req.cacheKey, req.address.node),
     leave: () => host.leave(),
     open: async () => (await host.pool.take(req.user, req.database, req.cacheKey, req.address, password)).conn,
     leased: (conn) => {

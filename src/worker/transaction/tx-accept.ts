@@ -56,6 +56,10 @@ export function acceptTransactionClient(connId: number, socket: net.Socket, init
       const cfg = env.config;
       child = await clients.enter(session, connId, durationMs(cfg, 'query_wait_timeout'), cfg.query_wait_timeout);
     },
+    enterNow: () => {
+      child ??= clients.enterNow(session, connId);
+      return child !== undefined;
+    },
     leave: () => {
       const c = child;
       child = undefined;

@@ -45,12 +45,15 @@ export class TxClients {
     return c;
   }
 
+  /** A child for `session` now, when one is idle and nobody waits; else undefined (enter() waits). */
+  enterNow(session: Session, connId: number): Child | undefined {
+    return this.waiting.length === 0 ? this.children().take(connId, () => session) : undefined;
+  }
+
   /** A child for `session`, busy with it: at once when one is idle and nobody waits, else in turn; `timeoutMs` 0 = forever. */
   enter(session: Session, connId: number, timeoutMs: number, limitSeconds: number): Promise<Child> {
-    if (this.waiting.length === 0) {
-      const child = this.children().take(connId, () => session);
-      if (child) return Promise.resolve(child);
-    }
+    const now = this.enterNow(session, connId);
+    if (now) return Promise.resolve(now);
     return new Promise((resolve, reject) => {
       const w: Waiter = { session, connId, resolve, reject, timer: undefined };
       if (timeoutMs > 0)

@@ -30,6 +30,9 @@ export interface ConnSession {
   sink: (chunk: Buffer) => void;
   /** Called when it closes while a relay holds it. */
   closed: () => void;
+  /** The pool's own sink and close handler while it is idle (made once). */
+  readonly idleSink: () => void;
+  readonly idleClosed: () => void;
 }
 
 const IGNORE = (): void => {};
@@ -65,6 +68,11 @@ export class TxPool {
       reader: new MessageReader(),
       sink: IGNORE,
       closed: IGNORE,
+      idleSink: () => {
+        conn.close();
+        this.forget(conn);
+      },
+      idleClosed: () => this.forget(conn),
     };
     this.sessions.set(conn, (s = session));
     conn.socket.on('data', (chunk: Buffer) => session.sink(chunk));
@@ -86,6 +94,21 @@ export class TxPool {
     return (this.live.get(node)?.size ?? 0) + (this.opening.get(node) ?? 0);
   }
 
+  /** An idle connection for the key, now the caller's; undefined when none is idle (take() makes one). */
+  takeIdle(user: string, database: string, key: Buffer, node: number): ServerConnection | undefined {
+    this.expire();
+    // The connection released last first: its statements and pages are the warmest.
+    for (let i = this.idle.length - 1; i >= 0; i--) {
+      const c = this.idle[i];
+      if (c.node !== node || c.user !== user || c.database !== database || !c.startupKey.equals(key)) continue;
+      this.idle.splice(i, 1);
+      if (c.closed) continue;
+      this.stats.hits++;
+      return c;
+    }
+    return undefined;
+  }
+
   /** An idle connection for the key, now leased; or a new one (an idle one of another key closed when the node is at its limit). */
   async take(
     user: string,
@@ -94,16 +117,8 @@ export class TxPool {
     address: BackendAddress,
     password: PasswordSource,
   ): Promise<Lease> {
-    this.expire();
-    // The connection released last first: its statements and pages are the warmest.
-    for (let i = this.idle.length - 1; i >= 0; i--) {
-      const c = this.idle[i];
-      if (c.node !== address.node || c.user !== user || c.database !== database || !c.startupKey.equals(key)) continue;
-      this.idle.splice(i, 1);
-      if (c.closed) continue;
-      this.stats.hits++;
-      return { conn: c, reused: true, extra: NOTHING };
-    }
+    const idle = this.takeIdle(user, database, key, address.node);
+    if (idle) return { conn: idle, reused: true, extra: NOTHING };
     this.stats.misses++;
     this.makeRoom(address.node);
     const t0 = performance.now();
@@ -135,11 +150,8 @@ export class TxPool {
       conn.socket.resume();
     }
     const s = this.sessionOf(conn);
-    s.sink = () => {
-      conn.close();
-      this.forget(conn);
-    };
-    s.closed = () => this.forget(conn);
+    s.sink = s.idleSink;
+    s.closed = s.idleClosed;
     conn.releasedAt = Date.now();
     this.idle.push(conn);
   }

@@ -41,6 +41,10 @@ export interface TxRelayDeps {
   readonly names: StatementNames;
   /** A child for the next transaction (first come, first served; query_wait_timeout). */
   enter(): Promise<void>;
+  /** A child now, when one is idle and nobody waits. */
+  enterNow(): boolean;
+  /** An idle pooled connection for the client, when there is one. */
+  openNow(): ServerConnection | undefined;
   /** The child goes back. */
   leave(): void;
   /** A connection for the client's key and node, from the pool or new. */
@@ -183,8 +187,10 @@ export class TxRelay {
         const first = this.inbox[0];
         if (first.type === FrontendCode.Terminate) return this.finish({ kind: 'terminate' });
         if (first.type === FrontendCode.Query && this.answerOwnCommand(first)) return;
-        void this.acquire();
-        return;
+        if (!this.acquireNow()) {
+          void this.acquire();
+          return;
+        }
       }
       const m = this.inbox.shift()!;
       this.observe(m);
@@ -215,6 +221,27 @@ export class TxRelay {
     return true;
   }
 
+  /**
+   * The common case without waiting: a child idle, a pooled connection idle, the client's
+   * state already there (or none to carry). Else false, holding nothing (acquire() waits).
+   */
+  private acquireNow(): boolean {
+    if (!this.d.enterNow()) return false;
+    const conn = this.d.openNow();
+    if (
+      !conn ||
+      (this.d.pool.sessionOf(conn).state !== this.state && restoreSql(this.d.pool.sessionOf(conn).state, this.state))
+    ) {
+      if (conn) this.d.pool.put(conn);
+      this.d.leave();
+      return false;
+    }
+    this.attach(conn);
+    this.transactions++;
+    this.connSession!.state = this.state;
+    return true;
+  }
+
   private async acquire(): Promise<void> {
     this.busy = true;
     this.d.client.pause();
@@ -235,7 +262,7 @@ export class TxRelay {
       this.attach(conn);
       this.transactions++;
       const session = this.connSession!;
-      const sql = restoreSql(session.state, this.state);
+      const sql = session.state === this.state ? undefined : restoreSql(session.state, this.state);
       if (sql) await this.ownQuery(conn, sql);
       session.state = this.state;
     } catch (e) {

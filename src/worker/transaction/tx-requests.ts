@@ -2,26 +2,45 @@
 // the client's named statements renamed to the worker's shared server names and prepared
 // on the held connection where missing, the replies owed in order (those the backend does
 // not send made here, in their place), and the tags and texts that call for a probe.
-import { tagChangesSession, textMayChangeSession, customSettingNames } from '../../policy/session-state.js';
+import { customSettingNames, scanSessionWords, tagChangesSession } from '../../policy/session-state.js';
 import { errorResponse } from '../../protocol/backend-write.js';
 import { BackendCode, FrontendCode } from '../../protocol/codes.js';
 import { poolerError, type PoolerError } from '../../protocol/errors.js';
 import type { Message } from '../../protocol/message-reader.js';
 import type { StreamState } from '../../protocol/stream-state.js';
 import { TxStatus } from '../../protocol/tx-status.js';
-import { Expected } from './tx-expected.js';
+import { Expected, type Entry } from './tx-expected.js';
 import { bindMessage, cstringAt, parseMessage, statementMessage, type StatementNames } from './tx-messages.js';
 
 /** NotificationResponse: LISTEN's, any time. */
 const NOTIFICATION = 0x41;
 const PARSE_COMPLETE = Buffer.from([0x31, 0, 0, 0, 4]);
 const CLOSE_COMPLETE = Buffer.from([0x33, 0, 0, 0, 4]);
+const MADE_PARSE: Entry = { kind: 'made', bytes: PARSE_COMPLETE };
+const MADE_CLOSE: Entry = { kind: 'made', bytes: CLOSE_COMPLETE };
+/** The entries without a payload, made once (the hot path allocates none per message). */
+const ENTRY = {
+  query: { kind: 'query' },
+  sync: { kind: 'sync' },
+  parse: { kind: 'parse' },
+  bind: { kind: 'bind' },
+  describeStatement: { kind: 'describeStatement' },
+  describePortal: { kind: 'describePortal' },
+  execute: { kind: 'execute' },
+  close: { kind: 'close' },
+} as const satisfies Record<string, Entry>;
 
 /** A client's named statement: its server name and the Parse body after the name. */
 interface ClientStatement {
   readonly server: string;
   readonly rest: Buffer;
 }
+
+/** Tags of the common statements, which never change session state: not decoded (three letters say). */
+const three = (s: string): number => (s.charCodeAt(0) << 16) | (s.charCodeAt(1) << 8) | s.charCodeAt(2);
+const PLAIN_TAGS = new Set(['SEL', 'INS', 'UPD', 'DEL', 'COM', 'BEG', 'FET', 'MOV', 'COP', 'MER', 'ROL'].map(three));
+const mayBeStateTag = (body: Buffer): boolean =>
+  body.length < 3 || !PLAIN_TAGS.has((body[0] << 16) | (body[1] << 8) | body[2]);
 
 export class TxRequests {
   readonly expected = new Expected();
@@ -56,15 +75,15 @@ export class TxRequests {
     switch (t) {
       case FrontendCode.Query:
       case FrontendCode.FunctionCall:
-        if (t === FrontendCode.Query) this.watchText(cstringAt(m.body, 0)[0]);
+        if (t === FrontendCode.Query) this.watchText(m.body, 0);
         this.send(m.raw);
-        q.push({ kind: 'query' });
+        q.push(ENTRY.query);
         this.stream.requestSent();
         break;
       case FrontendCode.Sync:
         this.skipping = false;
         this.send(m.raw);
-        q.push({ kind: 'sync' });
+        q.push(ENTRY.sync);
         this.stream.unsynced = false;
         this.stream.requestSent();
         break;
@@ -82,7 +101,7 @@ export class TxRequests {
           if (server === undefined) break;
           this.send(bindMessage(cstringAt(m.body, 0)[0], server, m.body.subarray(after)));
         }
-        q.push({ kind: 'bind' });
+        q.push(ENTRY.bind);
         break;
       }
       case FrontendCode.Describe:
@@ -92,23 +111,23 @@ export class TxRequests {
         const name = cstringAt(m.body, 1)[0];
         if (!isStatement || name === '') {
           this.send(m.raw);
-          q.push({ kind: t === FrontendCode.Close ? 'close' : isStatement ? 'describeStatement' : 'describePortal' });
+          q.push(t === FrontendCode.Close ? ENTRY.close : isStatement ? ENTRY.describeStatement : ENTRY.describePortal);
         } else if (t === FrontendCode.Close) {
           // The server statement may serve other clients: only the client's name goes.
           this.statements.delete(name);
-          q.push({ kind: 'made', bytes: CLOSE_COMPLETE });
+          q.push(MADE_CLOSE);
         } else {
           const server = this.serverStatement(name);
           if (server === undefined) break;
           this.send(statementMessage(FrontendCode.Describe, server));
-          q.push({ kind: 'describeStatement' });
+          q.push(ENTRY.describeStatement);
         }
         break;
       }
       case FrontendCode.Execute:
         this.stream.unsynced = true;
         this.send(m.raw);
-        q.push({ kind: 'execute' });
+        q.push(ENTRY.execute);
         break;
       case FrontendCode.Terminate:
         return false;
@@ -120,18 +139,22 @@ export class TxRequests {
     return true;
   }
 
-  private watchText(sql: string): void {
-    if (textMayChangeSession(sql)) this.probeWanted = true;
-    if (sql.length > 6) for (const n of customSettingNames(sql)) this.customNames.add(n);
+  /** Whether the query text at `from` in `body` may change session state (its bytes scanned, decoded only when it may name a custom parameter). */
+  private watchText(body: Buffer, from: number): void {
+    const end = body.indexOf(0, from);
+    const to = end < 0 ? body.length : end;
+    const seen = scanSessionWords(body, from, to);
+    if (seen.state) this.probeWanted = true;
+    if (seen.custom) for (const n of customSettingNames(body.toString('utf8', from, to))) this.customNames.add(n);
   }
 
   private parse(m: Message): void {
     const [name, at] = cstringAt(m.body, 0);
     const rest = m.body.subarray(at);
-    this.watchText(cstringAt(rest, 0)[0]);
+    this.watchText(rest, 0);
     if (name === '') {
       this.send(m.raw);
-      this.expected.push({ kind: 'parse' });
+      this.expected.push(ENTRY.parse);
       return;
     }
     if (this.statements.has(name)) return this.madeError(poolerError('STATEMENT_EXISTS', { name }));
@@ -156,7 +179,7 @@ export class TxRequests {
     const prepared = this.prepared;
     if (prepared.delete(server)) {
       prepared.set(server, true);
-      if (defines !== undefined) this.expected.push({ kind: 'made', bytes: PARSE_COMPLETE });
+      if (defines !== undefined) this.expected.push(MADE_PARSE);
       return;
     }
     while (prepared.size >= this.maxPrepared) {
@@ -200,7 +223,7 @@ export class TxRequests {
       return false;
     }
     if (t === BackendCode.CopyInResponse) this.stream.inCopyIn = true;
-    if (t === BackendCode.CommandComplete) this.tagSeen(cstringAt(m.body, 0)[0]);
+    if (t === BackendCode.CommandComplete && mayBeStateTag(m.body)) this.tagSeen(cstringAt(m.body, 0)[0]);
     if (!head || t === BackendCode.NoticeResponse || t === NOTIFICATION || t === BackendCode.ParameterStatus) {
       this.toClient.push(m.raw);
       return false;

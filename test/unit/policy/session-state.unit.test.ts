@@ -10,6 +10,7 @@ import {
   probeQuery,
   readProbe,
   restoreSql,
+  scanSessionWords,
   tagChangesSession,
   textMayChangeSession,
 } from '../../../src/policy/session-state.js';
@@ -37,6 +38,22 @@ describe('what may change session state', () => {
     ['declare c cursor with hold for select 1', true],
     ['select * from accounts where id = $1', false],
   ])('text %s → %s', (sql, want) => expect(textMayChangeSession(sql)).toBe(want));
+
+  it.each([
+    ['select pg_advisory_lock(1)', true, false],
+    ['SELECT PG_ADVISORY_LOCK(1)', true, false],
+    [`select set_config('a.b', 'x', false)`, true, true],
+    ['CREATE TEMPORARY TABLE t AS SELECT 1', true, false],
+    ['declare c cursor with HOLD for select 1', true, false],
+    [`SET myapp.tenant = 'acme'`, false, true],
+    ['select a.id from accounts a offset 5', false, true],
+    ['select * from accounts where id = $1', false, false],
+  ])('bytes of %s: state %s, custom %s', (sql, state, custom) => {
+    const b = Buffer.from(`xx${sql}\0`);
+    expect(scanSessionWords(b, 2, b.length - 1)).toEqual({ state, custom });
+    // The bytes agree with the text's own test.
+    expect(state).toBe(textMayChangeSession(sql));
+  });
 
   it.each([
     [`SET myapp.tenant = 'acme'`, ['myapp.tenant']],
