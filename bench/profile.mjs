@@ -8,7 +8,7 @@
 //
 //   node bench/profile.mjs select|tpcb|churn|idle        (after npm run build)
 //   env: SECS (10), CLIENTS (8), CHILDREN (num_init_children, default CLIENTS), SCALE (pgbench's, 10), WORKERS (worker_processes, default: as configured),
-//        CPU_PROF=1, PROFILE_DIR (default: a new temporary directory), TOP (25)
+//        POOL_MODE (session|transaction), MAX_POOL (4), CPU_PROF=1, PROFILE_DIR (default: a new temporary directory), TOP (25)
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -109,7 +109,8 @@ try {
       `pcp_port = ${await freePort()}`,
       `pcp_socket_dir = '${dir}'`,
       `num_init_children = ${process.env.CHILDREN ?? clients}`,
-      'max_pool = 4',
+      `max_pool = ${process.env.MAX_POOL ?? 4}`,
+      ...(process.env.POOL_MODE ? [`pool_mode = '${process.env.POOL_MODE}'`] : []),
       'child_life_time = 0',
       'metrics_port = 0',
       ...(process.env.WORKERS ? [`worker_processes = ${process.env.WORKERS}`] : []),

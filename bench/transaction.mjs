@@ -3,7 +3,8 @@
 // directly, PgBouncer in transaction mode and pgpool-ts with pool_mode = transaction, both
 // poolers holding POOL backend connections (16), measured with pgbench at many clients.
 // Targets alternate round by round; figures are medians over rounds. Run after
-// `npm run build`: `node bench/transaction.mjs` (ROUNDS, DURATION, POINTS to change).
+// `npm run build`: `node bench/transaction.mjs` (ROUNDS, DURATION, POINTS, TARGETS, POOL to change;
+// PGPOOL_TS_EXTRA: more pgpool.conf lines for pgpool-ts, separated by ';').
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -96,7 +97,7 @@ async function startTarget(name, pgPort) {
   } else {
     const conf =
       pgpoolTsConf({ dir, port, pcpPort: await freePort(), pgPort, clients: POOL, maxPool: 1 }) +
-      ["pool_mode = 'transaction'", 'max_client_conn = 20000', ''].join('\n');
+      ["pool_mode = 'transaction'", 'max_client_conn = 20000', ...env('PGPOOL_TS_EXTRA', '').split(';'), ''].join('\n');
     fs.writeFileSync(path.join(dir, 'pgpool.conf'), conf);
     [cmd, args] = [
       process.execPath,

@@ -32,6 +32,8 @@ import type { ConnSession, TxPool } from './tx-pool.js';
 import { TxRequests } from './tx-requests.js';
 
 const IGNORE = (): void => {};
+/** Bytes a client waiting for a child may have sent before its socket is paused. */
+const MAX_WAITING_BYTES = 256 * 1024;
 /** How long the pooler's own queries (restore, probe) may take. */
 const OWN_QUERY_TIMEOUT_MS = 10_000;
 
@@ -79,6 +81,9 @@ export class TxRelay {
   /** Acquiring a connection, or running the pooler's own queries: the client's messages wait. */
   private busy = false;
   private ended = false;
+  /** The client's socket is paused while too much of it waits. */
+  private paused = false;
+  private inboxBytes = 0;
   private stopReason: string | undefined;
   private loggedPin = false;
   private tap: MessageTap | undefined;
@@ -172,7 +177,15 @@ export class TxRelay {
   private readClient(): void {
     if (this.ended) return;
     try {
-      for (let m = this.fromClient.next(); m; m = this.fromClient.next()) this.inbox.push(m);
+      for (let m = this.fromClient.next(); m; m = this.fromClient.next()) {
+        this.inbox.push(m);
+        this.inboxBytes += m.raw.length;
+      }
+      // Waiting for a child: read on, up to a bound, then let TCP hold the rest.
+      if (this.busy && !this.paused && this.inboxBytes > MAX_WAITING_BYTES) {
+        this.paused = true;
+        this.d.client.pause();
+      }
     } catch (e) {
       this.finish({ kind: 'protocol-error', message: (e as Error).message });
       return;
@@ -193,6 +206,7 @@ export class TxRelay {
         }
       }
       const m = this.inbox.shift()!;
+      this.inboxBytes -= m.raw.length;
       this.observe(m);
       if (!this.requests.clientMessage(m)) return this.finish({ kind: 'terminate' });
     }
@@ -204,6 +218,7 @@ export class TxRelay {
     const run = this.d.poolerCommand(cstringAt(m.body, 0)[0]);
     if (!run) return false;
     this.inbox.shift();
+    this.inboxBytes -= m.raw.length;
     this.observe(m);
     this.busy = true;
     this.stream.answeringCommand = true;
@@ -244,13 +259,12 @@ export class TxRelay {
 
   private async acquire(): Promise<void> {
     this.busy = true;
-    this.d.client.pause();
     let conn: ServerConnection | undefined;
     try {
       await this.d.enter();
       if (this.ended) return this.d.leave();
       try {
-        conn = await this.d.open();
+        conn = this.d.openNow() ?? (await this.d.open());
       } catch (e) {
         this.d.leave();
         throw e;
@@ -275,7 +289,10 @@ export class TxRelay {
     } finally {
       this.busy = false;
     }
-    this.d.client.resume();
+    if (this.paused) {
+      this.paused = false;
+      this.d.client.resume();
+    }
     this.pump();
   }
 
@@ -326,8 +343,16 @@ export class TxRelay {
       const reader = this.connSession!.reader;
       while ((m = reader.next())) {
         if (this.requests.serverMessage(m, this.inbox.length > 0)) {
+          if (this.requests.probeWanted) {
+            this.flush();
+            void this.transactionOver(m.raw);
+            return;
+          }
+          // The common end: the last ReadyForQuery goes out with the rest, in one write.
+          this.toClient.push(m.raw);
           this.flush();
-          void this.transactionOver(m.raw);
+          if (this.pins.length === 0) this.release();
+          this.pump();
           return;
         }
       }
