@@ -33,6 +33,8 @@ export interface ChildReport {
   readonly clientIdleMs?: number;
   /** Reserved for admin_users now (the supervisor's word: policy/admission.ts reservedChildren). */
   readonly reserved?: boolean;
+  /** pool_mode = transaction: why its client keeps its backend connection ('' when it does not). */
+  readonly pinned?: string;
 }
 
 /** A report's timestamp cell: empty when the event has not happened. */
@@ -127,8 +129,8 @@ export function poolPoolsRows(children: readonly ChildReport[], maxPool: number)
   return rows;
 }
 
-/** Rows of SHOW pool_processes: one per child, with the slot its client uses; `reserved` adds pgpool-ts's column. */
-export function poolProcessesRows(children: readonly ChildReport[], reserved = false): string[][] {
+/** Rows of SHOW pool_processes: one per child, with the slot its client uses; `reserved` and `pinned` add pgpool-ts's columns. */
+export function poolProcessesRows(children: readonly ChildReport[], reserved = false, pinned = false): string[][] {
   return children.map((c) => {
     const s = c.slots.find((x) => x.connected);
     const row = [
@@ -142,6 +144,7 @@ export function poolProcessesRows(children: readonly ChildReport[], reserved = f
       c.status,
     ];
     if (reserved) row.push(c.reserved ? 'yes' : 'no');
+    if (pinned) row.push(c.pinned ?? '');
     return row;
   });
 }

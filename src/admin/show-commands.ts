@@ -114,11 +114,12 @@ export function buildReport(
         ]),
       };
     case 'pool_processes': {
-      // pgpool's columns; with admin_reserved_children, pgpool-ts's `reserved` after them.
+      // pgpool's columns; with admin_reserved_children, pgpool-ts's `reserved` after them, in transaction mode `pinned`.
       const reserved = cfg.admin_reserved_children > 0;
+      const pinned = cfg.pool_mode === 'transaction';
       return {
-        columns: reserved ? [...POOL_PROCESSES_COLUMNS, 'reserved'] : POOL_PROCESSES_COLUMNS,
-        rows: poolProcessesRows(withEmptySlots(children, cfg.num_init_children), reserved),
+        columns: [...POOL_PROCESSES_COLUMNS, ...(reserved ? ['reserved'] : []), ...(pinned ? ['pinned'] : [])],
+        rows: poolProcessesRows(withEmptySlots(children, cfg.num_init_children), reserved, pinned),
       };
     }
     case 'pool_pools':

@@ -9,8 +9,11 @@ export interface Message {
   readonly body: Buffer;
 }
 
+/** The one empty buffer every reader starts and ends with (idle transaction-mode clients have one reader each). */
+const EMPTY = Buffer.alloc(0);
+
 export class MessageReader {
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = EMPTY;
 
   constructor(private readonly maxLength: number = 1 << 30) {}
 
@@ -26,14 +29,15 @@ export class MessageReader {
       throw new Error(`invalid message length ${len} for message type "${String.fromCharCode(this.buf[0])}"`);
     if (this.buf.length < len + 1) return undefined;
     const raw = this.buf.subarray(0, len + 1);
-    this.buf = this.buf.subarray(len + 1);
+    // Nothing left: keep no view of the chunk, which would keep its memory alive.
+    this.buf = this.buf.length === len + 1 ? EMPTY : this.buf.subarray(len + 1);
     return { type: raw[0], raw, body: raw.subarray(5) };
   }
 
   /** Bytes received after the last complete message. */
   rest(): Buffer {
     const r = this.buf;
-    this.buf = Buffer.alloc(0);
+    this.buf = EMPTY;
     return r;
   }
 }

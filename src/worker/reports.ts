@@ -34,5 +34,6 @@ export function childReport(c: Child, now: number): ChildReport {
     clientHost: s?.clientAddress,
     clientPort: s?.clientPort,
     clientIdleMs: relay ? relay.clientIdleFor(now) : undefined,
+    pinned: relay && 'pins' in relay ? relay.pins.join(', ') : undefined,
   };
 }

@@ -11,6 +11,7 @@ import { connected, connectError } from '../helpers/clients.js';
 import { startPooler, stopAllPoolers, type Pooler } from '../helpers/pooler.js';
 import { closeRawConnections, rawConnect, startupPacket, type RawConn } from '../helpers/raw.js';
 import { messagesFrom } from '../helpers/raw.js';
+import { USERS } from './global-setup.js';
 
 const open: pg.Client[] = [];
 afterEach(async () => {
@@ -130,6 +131,51 @@ async function roundTrip(raw: RawConn, ...msgs: Buffer[]): Promise<Array<{ type:
     await raw.read(raw.received().length + 1, 10_000);
   }
 }
+
+describe('transaction pooling keeps the session-wide settings', () => {
+  it('ends a client idle between transactions past client_idle_limit, and logs statements with log_statement', async () => {
+    const p = await startPooler({
+      ...TX,
+      num_init_children: 1,
+      max_pool: 1,
+      client_idle_limit: 1,
+      log_statement: true,
+    });
+    const a = await client(p);
+    expect((await a.query('select 42 as v')).rows[0].v).toBe(42);
+    await p.waitForLog(/statement: select 42 as v/);
+    const ended = new Promise<Error>((r) => a.once('error', r));
+    a.on('error', () => {});
+    const e = await Promise.race([ended, new Promise<undefined>((r) => setTimeout(r, 5000))]);
+    expect(e).toMatchObject({ code: '57000', message: 'unable to read data' });
+    // Its child was free all along: another client is served at once.
+    const b = await client(p);
+    expect((await b.query('select 1 as v')).rows[0].v).toBe(1);
+  });
+});
+
+describe('transaction pooling and authentication', () => {
+  it('authenticates against pool_passwd, opens later connections itself, and refuses a wrong password with idle connections there', async () => {
+    const u = USERS.scram;
+    const p = await startPooler(
+      { ...TX, num_init_children: 2, max_pool: 1, pool_passwd: 'pool_passwd' },
+      { pool_passwd: `${u.name}:TEXT${u.password}\n` },
+    );
+    const cfg = { ...p.client(u.name, 'app'), password: u.password };
+    const [a, b, c] = await Promise.all([connected(cfg), connected(cfg), connected(cfg)]);
+    open.push(a, b, c);
+    // Two transactions at once: the second needs a connection the pooler opens with the stored password.
+    await a.query('BEGIN');
+    await b.query('BEGIN');
+    const pids = await Promise.all([a, b].map(async (x) => (await x.query('select pg_backend_pid() p')).rows[0].p));
+    expect(new Set(pids).size).toBe(2);
+    await a.query('COMMIT');
+    await b.query('COMMIT');
+    expect((await c.query('select current_user u')).rows[0].u).toBe(u.name);
+    const wrong = await connectError({ ...cfg, password: 'wrong' });
+    expect(wrong).toMatchObject({ code: '28P01', message: 'authentication failed' });
+  });
+});
 
 describe('transaction pooling and drivers', () => {
   it('runs pgJDBC-style named statements (Parse once, Bind/Execute many) across backends', async () => {

@@ -169,6 +169,8 @@ describe('transaction pooling: state that pins', () => {
     expect((await heard).payload).toBe('hello');
     await pooler.waitForLog(/client pinned to its backend connection.*LISTEN|LISTEN.*client pinned/);
     expect((await scrape(metricsPort)).get('pgpool_ts_transaction_clients{state="pinned"}')).toBe(1);
+    const processes = (await notifier.query('SHOW pool_processes')).rows as Array<{ pinned: string; status: string }>;
+    expect(processes.map((r) => r.pinned).sort()).toEqual(['', 'LISTEN']);
     await listener.query('UNLISTEN *');
     expect((await scrape(metricsPort)).get('pgpool_ts_transaction_clients{state="pinned"}')).toBe(0);
   });

@@ -313,10 +313,11 @@ export class Session {
     const d = this.env.durations(database);
     if (tx) {
       const start = { client: this.client, conn, request: request!, cancelTargets, durations: d };
-      const { relay, done } = transactionRelay(tx, this.env, this, start, extra, rest);
+      const { relay, done, start: go } = transactionRelay(tx, this.env, this, start, extra, rest);
       this.relayed = relay;
       this.transition('active');
       this.settingsChanged();
+      go();
       const end = await done;
       this.env.cancelKeys.void(keyHandle);
       this.transition('releasing');

@@ -61,7 +61,7 @@ export function transactionRelay(
   s: TxRelayStart,
   extra: Buffer,
   rest: Buffer,
-): { relay: TxRelay; done: Promise<RelayEnd> } {
+): { relay: TxRelay; done: Promise<RelayEnd>; start(): void } {
   const login = s.conn;
   const req = s.request;
   // Never asked of the client mid-session: the first connection's, or pool_passwd's.
@@ -89,8 +89,8 @@ export function transactionRelay(
     log: () => session.log,
     onEnd: resolve,
   });
-  relay.start(login, extra, rest);
-  return { relay, done };
+  // Started by the session once its logging is set up, so the tap sees the first message.
+  return { relay, done, start: () => relay.start(login, extra, rest) };
 }
 
 /**

@@ -5,61 +5,27 @@
 // backend does not send are made here, in their place in the stream), the tags that may
 // change session state are watched, and at the transaction's end the state is probed,
 // carried with the client, or the client pinned to its connection.
-import type net from 'node:net';
 import { simpleQuery } from '../../backend/simple-query.js';
 import type { ServerConnection } from '../../backend/server-connection.js';
-import type { Logger } from '../../logging/logger.js';
-import {
-  NO_STATE,
-  UNDO_PINS_SQL,
-  isSinglePrepare,
-  probeQuery,
-  readProbe,
-  restoreSql,
-  type CarriedState,
-  type PinReason,
-} from '../../policy/session-state.js';
+import { NO_STATE, restoreSql, type CarriedState, type PinReason } from '../../policy/session-state.js';
 import { errorResponse } from '../../protocol/backend-write.js';
 import { FrontendCode } from '../../protocol/codes.js';
 import { poolerError, PoolerError } from '../../protocol/errors.js';
 import type { MessageTap } from '../../protocol/header-scanner.js';
 import { MessageReader, type Message } from '../../protocol/message-reader.js';
 import { StreamState } from '../../protocol/stream-state.js';
-import type { PoolerCommandHook, RelayEnd } from '../relay/relay.js';
-import type { RequestTiming } from '../relay/request-timing.js';
-import { cstringAt, type StatementNames } from './tx-messages.js';
-import type { ConnSession, TxPool } from './tx-pool.js';
+import type { RelayEnd } from '../relay/relay.js';
+import { cstringAt } from './tx-messages.js';
+import type { ConnSession } from './tx-pool.js';
 import { TxRequests } from './tx-requests.js';
+import type { TxRelayDeps } from './tx-relay-deps.js';
+import { probeSession } from './tx-probe.js';
 
 const IGNORE = (): void => {};
 /** Bytes a client waiting for a child may have sent before its socket is paused. */
 const MAX_WAITING_BYTES = 256 * 1024;
 /** How long the pooler's own queries (restore, probe) may take. */
 const OWN_QUERY_TIMEOUT_MS = 10_000;
-
-export interface TxRelayDeps {
-  readonly client: net.Socket;
-  readonly pool: TxPool;
-  readonly names: StatementNames;
-  /** A child for the next transaction (first come, first served; query_wait_timeout). */
-  enter(): Promise<void>;
-  /** A child now, when one is idle and nobody waits. */
-  enterNow(): boolean;
-  /** An idle pooled connection for the client, when there is one. */
-  openNow(): ServerConnection | undefined;
-  /** The child goes back. */
-  leave(): void;
-  /** A connection for the client's key and node, from the pool or new. */
-  open(): Promise<ServerConnection>;
-  /** The connection the client is on now (undefined: none): reports and cancel. */
-  leased(conn: ServerConnection | undefined): void;
-  readonly pinPolicy: () => 'pin' | 'error';
-  readonly maxPrepared: number;
-  readonly poolerCommand: PoolerCommandHook;
-  readonly timing: RequestTiming;
-  readonly log: () => Logger;
-  readonly onEnd: (end: RelayEnd) => void;
-}
 
 export class TxRelay {
   readonly stream = new StreamState();
@@ -386,28 +352,20 @@ export class TxRelay {
 
   private async probe(conn: ServerConnection): Promise<void> {
     this.requests.probeWanted = false;
-    const [row] = await this.ownQuery(conn, probeQuery(this.requests.customNames));
-    const result = readProbe(row ?? []);
-    let pins = result.pins;
-    let prepared = result.sqlPrepared;
-    if (pins.length > 0 && this.d.pinPolicy() === 'error') {
-      const multi = [...prepared].filter(([, text]) => !isSinglePrepare(text)).map(([name]) => name);
-      await this.ownQuery(
-        conn,
-        [UNDO_PINS_SQL, ...multi.map((n) => `DEALLOCATE "${n.replace(/"/g, '""')}"`)].join('; '),
-      );
-      if (multi.length > 0) prepared = new Map([...prepared].filter(([n]) => !multi.includes(n)));
-      this.toClient.push(errorResponse(poolerError('PIN_REFUSED', { feature: pins.join(', ') })));
+    const r = await probeSession((sql) => this.ownQuery(conn, sql), this.requests.customNames, this.d.pinPolicy());
+    if (r.refused) {
+      this.toClient.push(r.refused);
       this.flush();
-      pins = [];
     }
-    this.state = { settings: result.settings, sqlPrepared: prepared };
+    this.state = r.state;
     this.connSession!.state = this.state;
-    if (pins.length > 0 && !this.loggedPin) {
+    if (r.pins.length > 0 && !this.loggedPin) {
       this.loggedPin = true;
-      this.d.log().info({ backendPid: conn.pid, reasons: pins.join(', ') }, 'client pinned to its backend connection');
+      this.d
+        .log()
+        .info({ backendPid: conn.pid, reasons: r.pins.join(', ') }, 'client pinned to its backend connection');
     }
-    this.pins = pins;
+    this.pins = r.pins;
   }
 
   /** Ends relaying once; the session then calls settle(). */
