@@ -2,6 +2,8 @@
 // children, so transactions really move between backend connections, and what a session
 // set up (settings, prepared statements) is found on whichever connection it lands.
 // Two children with one connection each: LIFO reuse makes the moves deterministic.
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -153,6 +155,34 @@ describe('transaction pooling: session state follows the client', () => {
       expect(new Set(results.map((r) => r[0].p)).size).toBe(2);
       const tx = await sql.begin(async (t) => [await t`select 1 as one`, await t`select 2 as two`]);
       expect(tx[1][0].two).toBe(2);
+    } finally {
+      await sql.end();
+    }
+  });
+});
+
+describe('transaction pooling: COPY', () => {
+  it('copies in and out through transactions on shared connections', async () => {
+    const sql = postgres({ ...pooler.client('postgres', 'app'), max: 4, onnotice: () => {} });
+    try {
+      await sql`CREATE TABLE IF NOT EXISTS tx_copy (id int, payload text)`;
+      await sql`TRUNCATE tx_copy`;
+      const lines = Array.from({ length: 5000 }, (_, i) => `${i}\trow ${i}\n`);
+      const writable = await sql`COPY tx_copy (id, payload) FROM STDIN`.writable();
+      await pipeline(Readable.from(lines), writable);
+      expect((await sql`select count(*)::int n from tx_copy`)[0].n).toBe(5000);
+      let bytes = 0;
+      const readable = await sql`COPY tx_copy TO STDOUT`.readable();
+      await pipeline(
+        readable,
+        new Writable({
+          write(chunk: Buffer, _e, cb) {
+            bytes += chunk.length;
+            cb();
+          },
+        }),
+      );
+      expect(bytes).toBe(lines.reduce((a, l) => a + l.length, 0));
     } finally {
       await sql.end();
     }

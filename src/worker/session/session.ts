@@ -76,6 +76,8 @@ export class Session {
   private relayed: Relay | RoutedRelay | TxRelay | undefined;
   /** The backend connection the client is using, while it has one (for reports). */
   leased: ServerConnection | undefined;
+  /** Transaction mode: the node all of the session's transactions go to. */
+  private home: number | undefined;
   /** A routed session's connection to its load-balance node. */
   private leasedCompanion: ServerConnection | undefined;
   readonly startedAt = Date.now();
@@ -185,7 +187,7 @@ export class Session {
 
   /** Whether the session holds a connection to `node` now. */
   usesNode(node: number): boolean {
-    return this.leased?.address.node === node || this.leasedCompanion?.address.node === node;
+    return this.leased?.address.node === node || this.leasedCompanion?.address.node === node || this.home === node;
   }
 
   /** Ends the session from outside: fast shutdown, client_idle_limit, authentication_timeout. */
@@ -272,6 +274,7 @@ export class Session {
       };
       ({ lease, request } = await leaseRoute(pool, request, plan, (m, f) => this.log.info({ ...this.who(), ...f }, m)));
       address = request.address;
+      if (tx) this.home = address.node; // every transaction goes there, held or not
     } catch (e) {
       messages.detach();
       tx?.leave();
