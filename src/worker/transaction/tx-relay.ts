@@ -18,6 +18,7 @@ import type { RelayEnd } from '../relay/relay.js';
 import { cstringAt } from './tx-messages.js';
 import type { ConnSession } from './tx-pool.js';
 import { TxRequests } from './tx-requests.js';
+import { Outgoing } from './outgoing.js';
 import type { TxRelayDeps } from './tx-relay-deps.js';
 import { probeSession } from './tx-probe.js';
 
@@ -40,8 +41,8 @@ export class TxRelay {
   private connSession: ConnSession | undefined;
   private readonly fromClient = new MessageReader();
   private readonly inbox: Message[] = [];
-  private readonly toServer: Buffer[] = [];
-  private readonly toClient: Buffer[] = [];
+  private readonly toServer = new Outgoing();
+  private readonly toClient = new Outgoing();
   private readonly requests: TxRequests;
   private state: CarriedState = NO_STATE;
   /** Acquiring a connection, or running the pooler's own queries: the client's messages wait. */
@@ -117,6 +118,8 @@ export class TxRelay {
     this.requests.prepared = this.connSession.prepared;
     this.connSession.sink = this.onServerData;
     this.connSession.closed = this.onServerClose;
+    // A client that read slowly may have left it paused (flush's backpressure).
+    conn.socket.resume();
     this.d.leased(conn);
   }
 
@@ -282,19 +285,15 @@ export class TxRelay {
   }
 
   private flush(): void {
-    if (this.toServer.length > 0 && this.conn) {
-      const out = this.toServer.length === 1 ? this.toServer[0] : Buffer.concat(this.toServer);
-      this.toServer.length = 0;
-      if (!this.conn.socket.write(out)) {
+    if (!this.toServer.empty && this.conn) {
+      if (!this.toServer.writeTo(this.conn.socket)) {
         this.d.client.pause();
         this.conn.socket.once('drain', () => this.d.client.resume());
       }
     }
-    if (this.toClient.length > 0) {
-      const out = this.toClient.length === 1 ? this.toClient[0] : Buffer.concat(this.toClient);
-      this.toClient.length = 0;
-      this.bytesToClient += out.length;
-      if (!this.d.client.write(out) && this.conn) {
+    if (!this.toClient.empty) {
+      this.bytesToClient += this.toClient.bytes;
+      if (!this.toClient.writeTo(this.d.client) && this.conn) {
         const s = this.conn.socket;
         s.pause();
         this.d.client.once('drain', () => s.resume());

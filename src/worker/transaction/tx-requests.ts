@@ -10,6 +10,7 @@ import type { Message } from '../../protocol/message-reader.js';
 import type { StreamState } from '../../protocol/stream-state.js';
 import { TxStatus } from '../../protocol/tx-status.js';
 import { Expected, type Entry } from './tx-expected.js';
+import type { Outgoing } from './outgoing.js';
 import { bindMessage, cstringAt, parseMessage, statementMessage, type StatementNames } from './tx-messages.js';
 
 /** NotificationResponse: LISTEN's, any time. */
@@ -59,8 +60,8 @@ export class TxRequests {
     private readonly names: StatementNames,
     private readonly maxPrepared: number,
     /** What goes to the backend and to the client next (the relay writes and empties them). */
-    private readonly toServer: Buffer[],
-    private readonly toClient: Buffer[],
+    private readonly toServer: Outgoing,
+    private readonly toClient: Outgoing,
   ) {}
 
   private send(b: Buffer): void {
