@@ -270,3 +270,37 @@ describe('a primary that stops', () => {
     await discarded.stop();
   });
 });
+
+describe('a primary that stops, in transaction pooling mode', () => {
+  it('ends the clients idle between transactions, and new transactions write on the promoted standby', async () => {
+    const pair = await made.pair();
+    const dir = made.dir('pgpool-ts-tx-failover-');
+    const script = path.join(dir, 'failover.sh');
+    fs.writeFileSync(script, `#!/bin/sh\npsql -h "$1" -p "$2" -U postgres -d postgres -Atc 'SELECT pg_promote()'\n`, {
+      mode: 0o755,
+    });
+    const p = await pooler(pair, {
+      ...HEALTH_CHECK,
+      work_dir: dir,
+      pool_mode: 'transaction',
+      num_init_children: 2,
+      max_pool: 1,
+      failover_command: `${script} %H %r`,
+    });
+    // Connected and idle between transactions: it holds no backend connection.
+    const idle = await clientAs(p, 'idle');
+    expect(await portOf(idle, "INSERT INTO t (v) VALUES ('tx before') RETURNING inet_server_port() AS port")).toBe(
+      pair.primary.port,
+    );
+    const ended = new Promise<Error>((r) => idle.once('error', r));
+    await pgCtl(pair.primary.dataDir, ['-m', 'fast', '-w', 'stop']);
+    const write = () =>
+      withClient(p, (c) =>
+        portOf(c, "INSERT INTO t (v) VALUES ('tx after') RETURNING inet_server_port() AS port"),
+      ).catch(() => undefined);
+    await pollUntil(async () => (await write()) === pair.standby.port, 'a write on the promoted standby', 30_000, 100);
+    // The failover ended its session (pgpool restarts all children), though it held no connection.
+    expect((await ended).message).toMatch(/Connection terminated unexpectedly|terminat/);
+    await p.stop();
+  });
+});
