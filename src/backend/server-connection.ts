@@ -105,8 +105,12 @@ export class ServerConnection {
     this.statusMessages = undefined;
   }
 
-  /** One ParameterStatus message per parameter, for greeting a client. */
-  parameterStatuses(): Buffer {
+  /** One ParameterStatus message per parameter, for greeting a client; `overrides` replace values (and add parameters). */
+  parameterStatuses(overrides?: ReadonlyMap<string, string>): Buffer {
+    if (overrides) {
+      const values = new Map([...this.paramValues, ...overrides]);
+      return Buffer.concat([...values].map(([k, v]) => parameterStatus(k, v)));
+    }
     return (this.statusMessages ??= Buffer.concat([...this.paramValues].map(([k, v]) => parameterStatus(k, v))));
   }
 

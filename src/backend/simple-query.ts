@@ -2,7 +2,7 @@
 // later the health and role checks): the rows as text, NULL as null.
 import { serialize } from 'pg-protocol';
 import { BackendCode } from '../protocol/codes.js';
-import { errorFields } from '../protocol/message-reader.js';
+import { cstrings, errorFields } from '../protocol/message-reader.js';
 import { MessageStream } from '../protocol/message-stream.js';
 import type { ServerConnection } from './server-connection.js';
 
@@ -10,6 +10,8 @@ export async function simpleQuery(
   conn: ServerConnection,
   sql: string,
   timeoutMs: number,
+  /** Sees each ParameterStatus the query makes PostgreSQL send. */
+  onStatus?: (name: string, value: string) => void,
 ): Promise<Array<Array<string | null>>> {
   const stream = new MessageStream(conn.socket);
   const rows: Array<Array<string | null>> = [];
@@ -20,7 +22,10 @@ export async function simpleQuery(
       const m = await stream.next(timeoutMs);
       if (m.type === BackendCode.DataRow) rows.push(dataRow(m.body));
       else if (m.type === BackendCode.ErrorResponse) error = errorFields(m.body).get('M');
-      else if (m.type === BackendCode.ReadyForQuery) break;
+      else if (m.type === BackendCode.ParameterStatus && onStatus) {
+        const [name, value] = cstrings(m.body);
+        onStatus(name, value);
+      } else if (m.type === BackendCode.ReadyForQuery) break;
     }
   } finally {
     stream.detach();

@@ -134,10 +134,11 @@ export function probeQuery(customNames: Iterable<string>): string {
 export function readProbe(row: readonly (string | null)[]): ProbeResult {
   if (row.length !== 7) throw new Error(`the state probe returned ${row.length} columns`);
   const obj = (s: string | null) => Object.entries(JSON.parse(s ?? '{}') as Record<string, string | null>);
+  // Names lowercased: PostgreSQL's are case-insensitive, and startup settings compare with them.
   const settings = new Map<string, string>();
-  for (const [k, v] of obj(row[0])) if (v !== null) settings.set(k, v);
+  for (const [k, v] of obj(row[0])) if (v !== null) settings.set(k.toLowerCase(), v);
   // A custom parameter reset (or never set) reads as '' or NULL: nothing to carry.
-  for (const [k, v] of obj(row[1])) if (v !== null && v !== '') settings.set(k, v);
+  for (const [k, v] of obj(row[1])) if (v !== null && v !== '') settings.set(k.toLowerCase(), v);
   const sqlPrepared = new Map<string, string>();
   const pins: PinReason[] = [];
   for (const [k, v] of obj(row[2])) {

@@ -9,7 +9,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CANCEL_REQUEST_CODE } from '../../src/protocol/codes.js';
 import { connected } from '../helpers/clients.js';
-import { rawConnect, requestPacket } from '../helpers/raw.js';
+import { messagesFrom, rawConnect, requestPacket, startupPacket } from '../helpers/raw.js';
 import { freePort } from '../helpers/ports.js';
 import { scrape } from '../helpers/scrape-names.js';
 import { startPooler, stopAllPoolers, type Pooler } from '../helpers/pooler.js';
@@ -279,5 +279,78 @@ describe('transaction pooling: errors, cancel and departures', () => {
     expect((await y.query('select count(*)::int n from vanish')).rows[0].n).toBe(0);
     await x.query('COMMIT');
     await y.query('COMMIT');
+  });
+});
+
+describe('transaction pooling: startup parameters', () => {
+  let one: Pooler;
+  beforeAll(async () => {
+    // One child with one connection: clients share it or evict each other's.
+    one = await startPooler({
+      pool_mode: 'transaction',
+      num_init_children: 1,
+      max_pool: 1,
+      worker_processes: 1,
+      log_connections: false,
+      log_disconnections: false,
+    });
+  });
+
+  const as = async (extra: pg.ClientConfig) => {
+    const c = await connected({ ...one.client('postgres', 'app'), ...extra });
+    open.push(c);
+    return c;
+  };
+  const view = async (c: pg.Client) =>
+    (
+      await c.query(
+        `select pg_backend_pid() p, current_setting('application_name') a, current_setting('search_path') sp,
+                (select application_name from pg_stat_activity where pid = pg_backend_pid()) seen`,
+      )
+    ).rows[0];
+
+  it('shares one backend between clients whose application_name differs, each seeing its own', async () => {
+    const alpha = await as({ application_name: 'alpha' });
+    const beta = await as({ application_name: 'beta', options: '-c search_path=pg_catalog' });
+    const [a, b, a2] = [await view(alpha), await view(beta), await view(alpha)];
+    expect(b.p).toBe(a.p);
+    expect(a2.p).toBe(a.p);
+    expect([a.a, a.seen, b.a, b.seen, a2.a]).toEqual(['alpha', 'alpha', 'beta', 'beta', 'alpha']);
+    expect(b.sp).toBe('pg_catalog');
+    expect(a2.sp).toBe('"$user", public');
+  });
+
+  it('reports the startup values in the greeting and brings a RESET one back to it', async () => {
+    const raw = await rawConnect(one.port);
+    raw.send(startupPacket({ user: 'postgres', database: 'app', application_name: 'gamma', TimeZone: 'Asia/Tokyo' }));
+    const greeting = messagesFrom(await raw.ready());
+    const status = new Map(
+      greeting
+        .filter(([t]) => t === 'S')
+        .map(([, body]) => body.toString().split('\0').slice(0, 2) as [string, string]),
+    );
+    expect([status.get('application_name'), status.get('TimeZone')]).toEqual(['gamma', 'Asia/Tokyo']);
+    raw.socket.destroy();
+    const c = await as({ application_name: 'delta' });
+    const heard: string[] = [];
+    (c as unknown as { connection: pg.Connection }).connection.on(
+      'parameterStatus',
+      (m: { parameterName: string; parameterValue: string }) => {
+        if (m.parameterName === 'application_name') heard.push(m.parameterValue);
+      },
+    );
+    await c.query('SET application_name = other');
+    await c.query('RESET application_name');
+    expect((await view(c)).a).toBe('delta');
+    expect(heard.at(-1)).toBe('delta');
+  });
+
+  it('gives a client whose startup packet cannot be carried connections of its own', async () => {
+    const plain = await as({});
+    const own = await as({ options: '-c enable_seqscan=off' });
+    const pPlain = (await view(plain)).p;
+    const r = (await own.query(`select pg_backend_pid() p, current_setting('enable_seqscan') s`)).rows[0];
+    expect(r.s).toBe('off');
+    expect(r.p).not.toBe(pPlain);
   });
 });

@@ -5,15 +5,21 @@ import { authenticationOk, backendKeyData, readyForQuery } from '../../protocol/
 import { TxStatus } from '../../protocol/tx-status.js';
 
 /** The greeting bytes. A connection is greeted only when idle: fresh, or reset and cached. */
-export function greeting(conn: ServerConnection, reused: boolean, cancelKey: Buffer): Buffer {
+export function greeting(
+  conn: ServerConnection,
+  reused: boolean,
+  cancelKey: Buffer,
+  /** Transaction mode: values the client's startup settings gave the connection, reported instead of its own. */
+  statuses?: ReadonlyMap<string, string>,
+): Buffer {
   const parts: Buffer[] = [];
   if (conn.negotiate) parts.push(conn.negotiate);
   parts.push(authenticationOk());
   // Fresh: ParameterStatus then BackendKeyData, as PostgreSQL sends them; reused: K before S (pgpool's order).
-  const statuses = conn.parameterStatuses();
+  const own = statuses && statuses.size > 0 ? conn.parameterStatuses(statuses) : conn.parameterStatuses();
   const key = backendKeyData(conn.pid, cancelKey);
-  if (reused) parts.push(key, statuses);
-  else parts.push(statuses, key);
+  if (reused) parts.push(key, own);
+  else parts.push(own, key);
   parts.push(readyForQuery(TxStatus.Idle));
   return Buffer.concat(parts);
 }

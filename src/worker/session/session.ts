@@ -312,7 +312,7 @@ export class Session {
       cancelKeyLength(effectiveMinor(startup.version, conn)),
       cancelTargets,
     );
-    this.client.write(greeting(conn, reused, cancelKey));
+    this.client.write(greeting(conn, reused, cancelKey, tx?.login.statuses));
     const d = this.env.durations(database);
     if (tx) {
       const start = { client: this.client, conn, request: request!, cancelTargets, durations: d };

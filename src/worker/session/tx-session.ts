@@ -16,7 +16,7 @@ import type { LeaseRequest } from '../pooling/lease.js';
 import type { RelayEnd } from '../relay/relay.js';
 import { RequestTiming } from '../relay/request-timing.js';
 import type { StatementNames } from '../transaction/tx-messages.js';
-import type { TxPool } from '../transaction/tx-pool.js';
+import type { TxLogin, TxPool } from '../transaction/tx-pool.js';
 import { TxRelay } from '../transaction/tx-relay.js';
 
 const RESET_TIMEOUT_MS = 10_000;
@@ -25,6 +25,8 @@ const TIMED_REQUESTS = 8;
 
 /** What a transaction-mode session gets from the worker. */
 export interface TxSessionHost {
+  /** The session's start-up: its connections' key and startup settings. */
+  readonly login: TxLogin;
   readonly pool: TxPool;
   readonly names: StatementNames;
   /** Takes a child for the session (first come, first served). */
@@ -64,6 +66,7 @@ export function transactionRelay(
 ): { relay: TxRelay; done: Promise<RelayEnd>; start(): void } {
   const login = s.conn;
   const req = s.request;
+  const key = host.login.key ?? req.cacheKey;
   // Never asked of the client mid-session: the first connection's, or pool_passwd's.
   const password: PasswordSource = env.auth.hba ? req.password : () => Promise.resolve(login.password);
   let resolve!: (end: RelayEnd) => void;
@@ -74,9 +77,11 @@ export function transactionRelay(
     names: host.names,
     enter: () => host.enter(),
     enterNow: () => host.enterNow(),
-    openNow: () => host.pool.takeIdle(req.user, req.database, req.cacheKey, req.address.node),
+    openNow: () => host.pool.takeIdle(req.user, req.database, key, req.address.node),
+    state: host.pool.sessionOf(login).state,
+    startup: host.login.settings,
     leave: () => host.leave(),
-    open: async () => (await host.pool.take(req.user, req.database, req.cacheKey, req.address, password)).conn,
+    open: async () => (await host.pool.take(req.user, req.database, key, req.address, password)).conn,
     leased: (conn) => {
       s.cancelTargets.length = 0;
       if (conn) s.cancelTargets.push(cancelTargetOf(conn));

@@ -49,7 +49,9 @@ export function acceptTransactionClient(connId: number, socket: net.Socket, init
   const timeoutMs = durationMs(env.config, 'authentication_timeout');
   const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : 0;
   let child: Child | undefined;
+  const login = new TxLogin(d.pool);
   const tx: TxSessionHost = {
+    login,
     pool: d.pool,
     names: d.names,
     enter: async () => {
@@ -66,9 +68,12 @@ export function acceptTransactionClient(connId: number, socket: net.Socket, init
       if (c) clients.leave(c);
     },
   };
-  const login = new TxLogin(d.pool);
   const host: SessionHost = {
-    placed: () => (d.children.stopMode ? undefined : login),
+    placed: (_session, startup) => {
+      if (d.children.stopMode) return undefined;
+      login.place(startup.version, startup.params);
+      return login;
+    },
     cancel: d.cancel,
     transactions: tx,
   };

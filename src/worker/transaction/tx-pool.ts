@@ -7,13 +7,18 @@ import type { BackendAddress } from '../../backend/address.js';
 import { openServerConnection, type PasswordSource } from '../../backend/connector.js';
 import type { ServerConnection } from '../../backend/server-connection.js';
 import { victim } from '../../policy/cache-choice.js';
-import { NO_STATE, type CarriedState } from '../../policy/session-state.js';
+import { NO_STATE, restoreSql, type CarriedState } from '../../policy/session-state.js';
+import { startupSettings } from '../../policy/startup-settings.js';
+import { sortedStartupPacket } from '../../protocol/frontend-read.js';
+import { simpleQuery } from '../../backend/simple-query.js';
 import type { Lease, LeaseRequest, Pooling, ReleaseHooks, ReleaseReason } from '../pooling/lease.js';
 import type { StreamState } from '../../protocol/stream-state.js';
 import type { PoolObservers } from '../pooling/session-pool.js';
 import { MessageReader } from '../../protocol/message-reader.js';
 
 const NOTHING = Buffer.alloc(0);
+/** How long the login's settings may take. */
+const LOGIN_QUERY_TIMEOUT_MS = 10_000;
 
 /** What a backend connection holds of its last client's session. */
 export interface ConnSession {
@@ -191,22 +196,53 @@ export class TxPool {
 /**
  * The Pooling interface over the worker's TxPool, for a transaction-mode session's start-up
  * (docs/architecture.md#pooling-modes): the login takes a connection as the first
- * transaction does; the session gives its connection back itself between transactions.
+ * transaction does, and brings it to the client's startup settings; the session gives its
+ * connection back itself between transactions.
  */
 export class TxLogin implements Pooling {
+  /** The key the client's connections have: user and database alone when its packet may share (else its own). */
+  key: Buffer | undefined;
+  /** Its startup parameters as session settings (empty when it has connections of its own). */
+  settings: ReadonlyMap<string, string> = new Map();
+  /** ParameterStatus values the settings gave the login's connection: the greeting reports them. */
+  readonly statuses = new Map<string, string>();
+
   constructor(private readonly pool: TxPool) {}
 
+  /** The startup packet is in (docs/transaction-pooling.md#startup-parameters). */
+  place(version: number, params: ReadonlyArray<readonly [string, string]>): void {
+    const shared = startupSettings(params);
+    if (!shared) return;
+    this.settings = shared;
+    const user = params.find(([k]) => k === 'user')?.[1] ?? '';
+    const database = params.find(([k]) => k === 'database')?.[1] ?? user;
+    this.key = sortedStartupPacket(version, [
+      ['user', user],
+      ['database', database],
+    ]);
+  }
+
   async lease(req: LeaseRequest): Promise<Lease> {
-    const lease = await this.pool.take(req.user, req.database, req.cacheKey, req.address, req.password);
-    if (lease.reused) {
-      try {
-        await req.proveReuse(lease.conn);
-      } catch (e) {
-        this.pool.put(lease.conn);
-        throw e;
-      }
+    const lease = await this.pool.take(req.user, req.database, this.key ?? req.cacheKey, req.address, req.password);
+    try {
+      if (lease.reused) await req.proveReuse(lease.conn);
+      await this.bringToStartup(lease.conn);
+    } catch (e) {
+      if (lease.reused && !lease.conn.closed) this.pool.put(lease.conn);
+      else lease.conn.close();
+      throw e;
     }
     return lease;
+  }
+
+  /** The connection's settings made the client's startup ones (what another client left undone). */
+  private async bringToStartup(conn: ServerConnection): Promise<void> {
+    const session = this.pool.sessionOf(conn);
+    const want: CarriedState = { settings: this.settings, sqlPrepared: new Map() };
+    const sql = restoreSql(session.state, want);
+    session.sink = IGNORE;
+    if (sql) await simpleQuery(conn, sql, LOGIN_QUERY_TIMEOUT_MS, (name, value) => this.statuses.set(name, value));
+    session.state = want;
   }
 
   leaseCompanion(): Promise<Lease | undefined> {

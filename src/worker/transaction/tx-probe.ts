@@ -5,6 +5,7 @@ import {
   isSinglePrepare,
   probeQuery,
   readProbe,
+  restoreSql,
   UNDO_PINS_SQL,
   type CarriedState,
   type PinReason,
@@ -21,14 +22,24 @@ export interface ProbeOutcome {
   readonly refused?: Buffer;
 }
 
-/** Runs the probe with `query` (the pooler's own query on the held connection). */
+type OwnQuery = (sql: string, onStatus?: (name: string, value: string) => void) => Promise<Array<Array<string | null>>>;
+
+/**
+ * Runs the probe with `query` (the pooler's own query on the held connection). A startup
+ * setting it no longer finds was RESET (RESET ALL, DISCARD ALL): on a direct connection it
+ * would be back at its startup value, so it is set again and the client hears its value
+ * (`told`; docs/transaction-pooling.md#startup-parameters).
+ */
 export async function probeSession(
-  query: (sql: string) => Promise<Array<Array<string | null>>>,
+  query: OwnQuery,
   customNames: Iterable<string>,
   policy: 'pin' | 'error',
+  startup: ReadonlyMap<string, string>,
+  told: (name: string, value: string) => void,
 ): Promise<ProbeOutcome> {
   const [row] = await query(probeQuery(customNames));
-  const result = readProbe(row ?? []);
+  const probed = readProbe(row ?? []);
+  const result = { ...probed, ...(await withStartup(query, probed, startup, told)) };
   if (result.pins.length === 0 || policy === 'pin') return { state: result, pins: result.pins };
   const multi = [...result.sqlPrepared].filter(([, text]) => !isSinglePrepare(text)).map(([name]) => name);
   await query([UNDO_PINS_SQL, ...multi.map((n) => `DEALLOCATE "${n.replace(/"/g, '""')}"`)].join('; '));
@@ -38,4 +49,19 @@ export async function probeSession(
     pins: [],
     refused: errorResponse(poolerError('PIN_REFUSED', { feature: result.pins.join(', ') })),
   };
+}
+
+async function withStartup(
+  query: OwnQuery,
+  state: CarriedState,
+  startup: ReadonlyMap<string, string>,
+  told: (name: string, value: string) => void,
+): Promise<CarriedState> {
+  const missing = [...startup].filter(([name]) => !state.settings.has(name));
+  if (missing.length === 0) return state;
+  const settings = new Map(state.settings);
+  for (const [name, value] of missing) settings.set(name, value);
+  const sql = restoreSql(state, { settings, sqlPrepared: state.sqlPrepared });
+  if (sql) await query(sql, told);
+  return { settings, sqlPrepared: state.sqlPrepared };
 }

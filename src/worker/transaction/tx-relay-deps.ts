@@ -6,6 +6,7 @@ import type { PoolerCommandHook, RelayEnd } from '../relay/relay.js';
 import type { RequestTiming } from '../relay/request-timing.js';
 import type { StatementNames } from './tx-messages.js';
 import type { TxPool } from './tx-pool.js';
+import type { CarriedState } from '../../policy/session-state.js';
 
 export interface TxRelayDeps {
   readonly client: net.Socket;
@@ -23,6 +24,10 @@ export interface TxRelayDeps {
   open(): Promise<ServerConnection>;
   /** The connection the client is on now (undefined: none): reports and cancel. */
   leased(conn: ServerConnection | undefined): void;
+  /** The client's state after its start-up (its startup settings, applied by the login). */
+  readonly state: CarriedState;
+  /** Its startup parameters as settings: a RESET of one goes back to it, as on a direct connection. */
+  readonly startup: ReadonlyMap<string, string>;
   readonly pinPolicy: () => 'pin' | 'error';
   readonly maxPrepared: number;
   readonly poolerCommand: PoolerCommandHook;

@@ -7,8 +7,8 @@
 // carried with the client, or the client pinned to its connection.
 import { simpleQuery } from '../../backend/simple-query.js';
 import type { ServerConnection } from '../../backend/server-connection.js';
-import { NO_STATE, restoreSql, type CarriedState, type PinReason } from '../../policy/session-state.js';
-import { errorResponse } from '../../protocol/backend-write.js';
+import { restoreSql, type CarriedState, type PinReason } from '../../policy/session-state.js';
+import { errorResponse, parameterStatus } from '../../protocol/backend-write.js';
 import { FrontendCode } from '../../protocol/codes.js';
 import { poolerError, PoolerError } from '../../protocol/errors.js';
 import type { MessageTap } from '../../protocol/header-scanner.js';
@@ -44,7 +44,7 @@ export class TxRelay {
   private readonly toServer = new Outgoing();
   private readonly toClient = new Outgoing();
   private readonly requests: TxRequests;
-  private state: CarriedState = NO_STATE;
+  private state: CarriedState;
   /** Acquiring a connection, or running the pooler's own queries: the client's messages wait. */
   private busy = false;
   private ended = false;
@@ -70,6 +70,7 @@ export class TxRelay {
   private readonly onServerClose = () => this.finish({ kind: 'backend-gone', saidWhy: false });
 
   constructor(private readonly d: TxRelayDeps) {
+    this.state = d.state;
     this.requests = new TxRequests(this.stream, d.names, d.maxPrepared, this.toServer, this.toClient);
     this.stream.onRequest = d.timing.sent;
     this.stream.onReady = d.timing.ready;
@@ -182,7 +183,7 @@ export class TxRelay {
     this.flush();
   }
 
-  /** SHOW pool_* and PGPOOL commands between transactions are answered without a backend. */
+  /** SHOW pool_* and PGPOOL commands between transactions are answered without a backend; a failed one ends the session, as in relay.ts. */
   private answerOwnCommand(m: Message): boolean {
     const run = this.d.poolerCommand(cstringAt(m.body, 0)[0]);
     if (!run) return false;
@@ -195,7 +196,7 @@ export class TxRelay {
       .then(run)
       .then(
         (bytes) => this.d.client.write(bytes),
-        (e: Error) => this.d.client.write(errorResponse(poolerError('RESTORE_FAILED', { detail: e.message }))),
+        (e: Error) => this.finish({ kind: 'protocol-error', message: `admin command failed: ${e.message}` }),
       )
       .finally(() => {
         this.stream.answeringCommand = false;
@@ -266,11 +267,15 @@ export class TxRelay {
   }
 
   /** A query of the pooler's own on the held connection, its replies kept from the client. */
-  private async ownQuery(conn: ServerConnection, sql: string): Promise<Array<Array<string | null>>> {
+  private async ownQuery(
+    conn: ServerConnection,
+    sql: string,
+    onStatus?: (name: string, value: string) => void,
+  ): Promise<Array<Array<string | null>>> {
     const session = this.connSession!;
     session.sink = IGNORE;
     try {
-      return await simpleQuery(conn, sql, OWN_QUERY_TIMEOUT_MS);
+      return await simpleQuery(conn, sql, OWN_QUERY_TIMEOUT_MS, onStatus);
     } finally {
       if (this.conn === conn) session.sink = this.onServerData;
     }
@@ -351,7 +356,13 @@ export class TxRelay {
 
   private async probe(conn: ServerConnection): Promise<void> {
     this.requests.probeWanted = false;
-    const r = await probeSession((sql) => this.ownQuery(conn, sql), this.requests.customNames, this.d.pinPolicy());
+    const r = await probeSession(
+      (sql, onStatus) => this.ownQuery(conn, sql, onStatus),
+      this.requests.customNames,
+      this.d.pinPolicy(),
+      this.d.startup,
+      (name, value) => this.toClient.push(parameterStatus(name, value)),
+    );
     if (r.refused) {
       this.toClient.push(r.refused);
       this.flush();

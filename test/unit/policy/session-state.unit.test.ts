@@ -97,7 +97,7 @@ describe('the probe', () => {
     ]);
     expect([...r.settings]).toEqual([
       ['search_path', 'x, public'],
-      ['TimeZone', 'Asia/Tokyo'],
+      ['timezone', 'Asia/Tokyo'],
       ['app.t', 'acme'],
     ]);
     expect([...r.sqlPrepared.keys()]).toEqual(['p1', 'p2']);
