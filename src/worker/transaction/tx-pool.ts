@@ -17,6 +17,8 @@ import type { PoolObservers } from '../pooling/session-pool.js';
 import { MessageReader } from '../../protocol/message-reader.js';
 
 const NOTHING = Buffer.alloc(0);
+/** Distinct startup-setting sets remembered for sharing (a bound against clients that vary them without end). */
+const MAX_STARTUP_STATES = 1000;
 /** How long the login's settings may take. */
 const LOGIN_QUERY_TIMEOUT_MS = 10_000;
 
@@ -62,6 +64,20 @@ export class TxPool {
     private readonly limits: TxPoolLimits,
     private readonly observers: PoolObservers = {},
   ) {}
+
+  /** One state object per distinct set of startup settings: clients that never SET share it, so restoring between them is an identity check. */
+  private readonly startupStates = new Map<string, CarriedState>();
+
+  stateFor(settings: ReadonlyMap<string, string>): CarriedState {
+    if (settings.size === 0) return NO_STATE;
+    const key = JSON.stringify([...settings]);
+    let state = this.startupStates.get(key);
+    if (!state) {
+      if (this.startupStates.size >= MAX_STARTUP_STATES) this.startupStates.clear();
+      this.startupStates.set(key, (state = { settings, sqlPrepared: new Map() }));
+    }
+    return state;
+  }
 
   /** The session state a connection carries (created empty for a new one). */
   sessionOf(conn: ServerConnection): ConnSession {
@@ -238,7 +254,7 @@ export class TxLogin implements Pooling {
   /** The connection's settings made the client's startup ones (what another client left undone). */
   private async bringToStartup(conn: ServerConnection): Promise<void> {
     const session = this.pool.sessionOf(conn);
-    const want: CarriedState = { settings: this.settings, sqlPrepared: new Map() };
+    const want = this.pool.stateFor(this.settings);
     const sql = restoreSql(session.state, want);
     session.sink = IGNORE;
     if (sql) await simpleQuery(conn, sql, LOGIN_QUERY_TIMEOUT_MS, (name, value) => this.statuses.set(name, value));
