@@ -14,7 +14,14 @@ export interface CarriedState {
 export const NO_STATE: CarriedState = { settings: new Map(), sqlPrepared: new Map() };
 
 /** State that stays on the backend and cannot be moved: the client keeps its connection. */
-export type PinReason = 'LISTEN' | 'session advisory locks' | 'temporary tables' | 'WITH HOLD cursors' | 'PREPARE';
+export type PinReason =
+  | 'LISTEN'
+  | 'session advisory locks'
+  | 'temporary tables'
+  | 'WITH HOLD cursors'
+  | 'PREPARE'
+  /** A walsender (replication=…): its slots and streams are the backend's; pinned for the whole session. */
+  | 'replication connection';
 
 export interface ProbeResult extends CarriedState {
   readonly pins: readonly PinReason[];

@@ -119,3 +119,37 @@ describe('replication connections', () => {
     for (const raw of [viaPooler, direct]) raw.socket.destroy();
   });
 });
+
+describe('a replication connection in transaction pooling mode', () => {
+  it('keeps its backend for the whole session: a temporary slot it made is still its own', async () => {
+    const tx = await startPooler({
+      backend_port0: db.port,
+      pool_mode: 'transaction',
+      num_init_children: 2,
+      max_pool: 1,
+      worker_processes: 1,
+    });
+    const raw = await rawConnect(tx.port);
+    raw.send(startupPacket({ user: 'postgres', database: 'app', replication: 'database' }));
+    await raw.ready();
+    const run = async (sql: string) => {
+      const before = raw.received().length;
+      raw.send(query(sql));
+      for (;;) {
+        const got = raw.received().subarray(before);
+        if (messagesFrom(got).some(([t]) => t === 'Z')) return got;
+        await raw.read(raw.received().length + 1, 10_000);
+      }
+    };
+    expect(firstError(await run('CREATE_REPLICATION_SLOT tx_tmp TEMPORARY LOGICAL test_decoding'))).toBeUndefined();
+    const own = await run(
+      `SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'tx_tmp' AND active_pid = pg_backend_pid()`,
+    );
+    const row = messagesFrom(own).find(([t]) => t === 'D')![1];
+    expect(row.toString('utf8', 2 + 4)).toBe('1');
+    // Between its commands it holds its child and backend: SHOW says why.
+    expect((await run('SHOW pool_processes')).toString('latin1')).toContain('replication connection');
+    raw.socket.destroy();
+    await tx.stop();
+  });
+});

@@ -300,6 +300,8 @@ describe('transaction pooling and drivers', () => {
     const viewer = await client(p);
     const rows = (await viewer.query('SHOW pool_processes')).rows as Array<{ status: string; backend_pid: string }>;
     expect(rows.map((r) => r.status).sort()).toEqual(['Idle in transaction', 'Wait for connection']);
+    // Inside its transaction too, SHOW is the pooler's, not PostgreSQL's.
+    expect((await a.query('SHOW pool_processes')).rows).toHaveLength(2);
     await a.query('COMMIT');
   });
 });

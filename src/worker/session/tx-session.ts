@@ -95,6 +95,8 @@ export function transactionRelay(
     onEnd: resolve,
   });
   // Started by the session once its logging is set up, so the tap sees the first message.
+  // A walsender keeps its backend for the whole session (its slots and streams are there).
+  if (req.replication) relay.pinForSession('replication connection');
   return { relay, done, start: () => relay.start(login, extra, rest) };
 }
 

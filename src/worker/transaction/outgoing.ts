@@ -52,3 +52,23 @@ export class Outgoing {
     return ok;
   }
 }
+
+/**
+ * Writes what waits for the backend (when one is held) and for the client; a socket that
+ * cannot take more pauses the other until it drains, so memory stays bounded both ways.
+ */
+export function flushBoth(
+  toServer: Outgoing,
+  server: net.Socket | undefined,
+  toClient: Outgoing,
+  client: net.Socket,
+): void {
+  if (!toServer.empty && server && !toServer.writeTo(server)) {
+    client.pause();
+    server.once('drain', () => client.resume());
+  }
+  if (!toClient.empty && !toClient.writeTo(client) && server) {
+    server.pause();
+    client.once('drain', () => server.resume());
+  }
+}

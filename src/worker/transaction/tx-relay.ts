@@ -5,6 +5,7 @@
 // backend does not send are made here, in their place in the stream), the tags that may
 // change session state are watched, and at the transaction's end the state is probed,
 // carried with the client, or the client pinned to its connection.
+import { mayBePoolerCommand } from '../../admin/pooler-command.js';
 import { simpleQuery } from '../../backend/simple-query.js';
 import type { ServerConnection } from '../../backend/server-connection.js';
 import { restoreSql, type CarriedState, type PinReason } from '../../policy/session-state.js';
@@ -18,7 +19,7 @@ import type { RelayEnd } from '../relay/relay.js';
 import { cstringAt } from './tx-messages.js';
 import type { ConnSession } from './tx-pool.js';
 import { TxRequests } from './tx-requests.js';
-import { Outgoing } from './outgoing.js';
+import { flushBoth, Outgoing } from './outgoing.js';
 import type { TxRelayDeps } from './tx-relay-deps.js';
 import { probeSession } from './tx-probe.js';
 
@@ -52,6 +53,8 @@ export class TxRelay {
   private paused = false;
   private inboxBytes = 0;
   private stopReason: string | undefined;
+  /** A pin no probe lifts (a walsender's). */
+  private sessionPin: PinReason | undefined;
   private loggedPin = false;
   private tap: MessageTap | undefined;
 
@@ -93,6 +96,12 @@ export class TxRelay {
     this.finish({ kind: 'stopped', reason });
   }
 
+  /** Keeps the backend for the whole session, whatever probes find (before start()). */
+  pinForSession(reason: PinReason): void {
+    this.sessionPin = reason;
+    this.pins = [reason];
+  }
+
   /** Ends the session at its transaction's end (now when none runs). */
   stopWhenIdle(reason: string): void {
     this.stopReason = reason;
@@ -109,7 +118,7 @@ export class TxRelay {
     if (extra.length > 0) c.write(extra);
     if (rest.length > 0) this.fromClient.push(rest);
     c.resume();
-    this.release();
+    if (this.pins.length === 0) this.release();
     this.readClient();
   }
 
@@ -166,10 +175,12 @@ export class TxRelay {
   /** Forwards what the client sent, first getting a connection when none is held. */
   private pump(): void {
     while (!this.busy && !this.ended && this.inbox.length > 0) {
+      const first = this.inbox[0];
+      // As the session relay: a pooler command with nothing pending is answered here, connection held or not.
+      if (first.type === FrontendCode.Query && this.requests.expected.length === 0 && this.answerOwnCommand(first))
+        return;
       if (!this.conn) {
-        const first = this.inbox[0];
         if (first.type === FrontendCode.Terminate) return this.finish({ kind: 'terminate' });
-        if (first.type === FrontendCode.Query && this.answerOwnCommand(first)) return;
         if (!this.acquireNow()) {
           void this.acquire();
           return;
@@ -183,8 +194,9 @@ export class TxRelay {
     this.flush();
   }
 
-  /** SHOW pool_* and PGPOOL commands between transactions are answered without a backend; a failed one ends the session, as in relay.ts. */
+  /** SHOW pool_* and PGPOOL commands are answered without a backend; a failed one ends the session, as in relay.ts. */
   private answerOwnCommand(m: Message): boolean {
+    if (!mayBePoolerCommand(m.raw, 5, m.raw.length - 1)) return false;
     const run = this.d.poolerCommand(cstringAt(m.body, 0)[0]);
     if (!run) return false;
     this.inbox.shift();
@@ -290,20 +302,8 @@ export class TxRelay {
   }
 
   private flush(): void {
-    if (!this.toServer.empty && this.conn) {
-      if (!this.toServer.writeTo(this.conn.socket)) {
-        this.d.client.pause();
-        this.conn.socket.once('drain', () => this.d.client.resume());
-      }
-    }
-    if (!this.toClient.empty) {
-      this.bytesToClient += this.toClient.bytes;
-      if (!this.toClient.writeTo(this.d.client) && this.conn) {
-        const s = this.conn.socket;
-        s.pause();
-        this.d.client.once('drain', () => s.resume());
-      }
-    }
+    this.bytesToClient += this.toClient.bytes;
+    flushBoth(this.toServer, this.conn?.socket, this.toClient, this.d.client);
   }
 
   private readServer(): void {
@@ -375,7 +375,7 @@ export class TxRelay {
         .log()
         .info({ backendPid: conn.pid, reasons: r.pins.join(', ') }, 'client pinned to its backend connection');
     }
-    this.pins = r.pins;
+    this.pins = this.sessionPin ? [this.sessionPin, ...r.pins] : r.pins;
   }
 
   /** Ends relaying once; the session then calls settle(). */
