@@ -14,20 +14,43 @@ const EMPTY = Buffer.alloc(0);
 
 export class MessageReader {
   private buf: Buffer = EMPTY;
+  /** Chunks after `buf` not yet joined to it: a long message is copied once when whole, not at every chunk. */
+  private readonly later: Buffer[] = [];
+  private laterBytes = 0;
 
   constructor(private readonly maxLength: number = 1 << 30) {}
 
   push(chunk: Buffer): void {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    if (this.buf.length === 0 && this.laterBytes === 0) this.buf = chunk;
+    else {
+      this.later.push(chunk);
+      this.laterBytes += chunk.length;
+    }
+  }
+
+  /** Bytes held: those of messages not taken yet, whole or not. */
+  get buffered(): number {
+    return this.buf.length + this.laterBytes;
+  }
+
+  private join(): void {
+    if (this.laterBytes === 0) return;
+    this.buf = Buffer.concat([this.buf, ...this.later]);
+    this.later.length = 0;
+    this.laterBytes = 0;
   }
 
   /** The next complete message, or undefined; throws on a length outside 4..maxLength. */
   next(): Message | undefined {
-    if (this.buf.length < 5) return undefined;
+    if (this.buffered < 5) return undefined;
+    if (this.buf.length < 5) this.join();
     const len = this.buf.readInt32BE(1);
     if (len < 4 || len > this.maxLength)
       throw new Error(`invalid message length ${len} for message type "${String.fromCharCode(this.buf[0])}"`);
-    if (this.buf.length < len + 1) return undefined;
+    if (this.buf.length < len + 1) {
+      if (this.buffered < len + 1) return undefined;
+      this.join();
+    }
     const raw = this.buf.subarray(0, len + 1);
     // Nothing left: keep no view of the chunk, which would keep its memory alive.
     this.buf = this.buf.length === len + 1 ? EMPTY : this.buf.subarray(len + 1);
@@ -36,6 +59,7 @@ export class MessageReader {
 
   /** Bytes received after the last complete message. */
   rest(): Buffer {
+    this.join();
     const r = this.buf;
     this.buf = EMPTY;
     return r;

@@ -53,6 +53,19 @@ describe('transaction pooling limits', () => {
     await holder.query('COMMIT');
   });
 
+  it('reads a waiting client up to a bound, then lets TCP hold the rest, and serves it whole', async () => {
+    const p = await startPooler({ ...TX, num_init_children: 1, max_pool: 1 });
+    const holder = await client(p);
+    const waiter = await client(p);
+    await holder.query('BEGIN');
+    // Over 256 KB in one query, sent while the only child is taken.
+    const big = 'x'.repeat(600_000);
+    const answer = waiter.query(`select length('${big}') as n, 'done' as d`);
+    await new Promise((r) => setTimeout(r, 300));
+    await holder.query('COMMIT');
+    expect((await answer).rows[0]).toEqual({ n: 600_000, d: 'done' });
+  });
+
   it('refuses LISTEN with 0A000 under pin_policy = error, and undoes it', async () => {
     const p = await startPooler({ ...TX, num_init_children: 2, max_pool: 1, pin_policy: 'error' });
     const a = await client(p);

@@ -161,7 +161,7 @@ export class TxRelay {
         this.inboxBytes += m.raw.length;
       }
       // Waiting for a child: read on, up to a bound, then let TCP hold the rest.
-      if (this.busy && !this.paused && this.inboxBytes > MAX_WAITING_BYTES) {
+      if (this.busy && !this.paused && this.inboxBytes + this.fromClient.buffered > MAX_WAITING_BYTES) {
         this.paused = true;
         this.d.client.pause();
       }
@@ -172,8 +172,12 @@ export class TxRelay {
     this.pump();
   }
 
-  /** Forwards what the client sent, first getting a connection when none is held. */
+  /** Forwards what the client sent, first getting a connection when none is held (and reads again if too much had waited). */
   private pump(): void {
+    if (this.paused && !this.busy) {
+      this.paused = false;
+      this.d.client.resume();
+    }
     while (!this.busy && !this.ended && this.inbox.length > 0) {
       const first = this.inbox[0];
       // As the session relay: a pooler command with nothing pending is answered here, connection held or not.
@@ -270,10 +274,6 @@ export class TxRelay {
       return;
     } finally {
       this.busy = false;
-    }
-    if (this.paused) {
-      this.paused = false;
-      this.d.client.resume();
     }
     this.pump();
   }
