@@ -15,7 +15,7 @@ const EMPTY = Buffer.alloc(0);
 export class MessageReader {
   private buf: Buffer = EMPTY;
   /** Chunks after `buf` not yet joined to it: a long message is copied once when whole, not at every chunk. */
-  private readonly later: Buffer[] = [];
+  private later: Buffer[] | undefined;
   private laterBytes = 0;
 
   constructor(private readonly maxLength: number = 1 << 30) {}
@@ -23,7 +23,7 @@ export class MessageReader {
   push(chunk: Buffer): void {
     if (this.buf.length === 0 && this.laterBytes === 0) this.buf = chunk;
     else {
-      this.later.push(chunk);
+      (this.later ??= []).push(chunk);
       this.laterBytes += chunk.length;
     }
   }
@@ -34,9 +34,10 @@ export class MessageReader {
   }
 
   private join(): void {
-    if (this.laterBytes === 0) return;
+    if (this.laterBytes === 0 || !this.later) return;
     this.buf = Buffer.concat([this.buf, ...this.later]);
-    this.later.length = 0;
+    // Dropped, not emptied: most readers never need it again (an idle client's keeps nothing).
+    this.later = undefined;
     this.laterBytes = 0;
   }
 

@@ -65,10 +65,12 @@ export function transactionRelay(
   rest: Buffer,
 ): { relay: TxRelay; done: Promise<RelayEnd>; start(): void } {
   const login = s.conn;
-  const req = s.request;
-  const key = host.login.key ?? req.cacheKey;
+  // Only what later transactions need is kept: an idle client holds no more of its start-up.
+  const { user, database, address, replication } = s.request;
+  const key = host.login.key ?? s.request.cacheKey;
+  const loginPassword = login.password;
   // Never asked of the client mid-session: the first connection's, or pool_passwd's.
-  const password: PasswordSource = env.auth.hba ? req.password : () => Promise.resolve(login.password);
+  const password: PasswordSource = env.auth.hba ? s.request.password : () => Promise.resolve(loginPassword);
   let resolve!: (end: RelayEnd) => void;
   const done = new Promise<RelayEnd>((r) => (resolve = r));
   const relay = new TxRelay({
@@ -77,11 +79,11 @@ export function transactionRelay(
     names: host.names,
     enter: () => host.enter(),
     enterNow: () => host.enterNow(),
-    openNow: () => host.pool.takeIdle(req.user, req.database, key, req.address.node),
+    openNow: () => host.pool.takeIdle(user, database, key, address.node),
     state: host.pool.sessionOf(login).state,
     startup: host.login.settings,
     leave: () => host.leave(),
-    open: async () => (await host.pool.take(req.user, req.database, key, req.address, password)).conn,
+    open: async () => (await host.pool.take(user, database, key, address, password)).conn,
     leased: (conn) => {
       s.cancelTargets.length = 0;
       if (conn) s.cancelTargets.push(cancelTargetOf(conn));
@@ -96,7 +98,7 @@ export function transactionRelay(
   });
   // Started by the session once its logging is set up, so the tap sees the first message.
   // A walsender keeps its backend for the whole session (its slots and streams are there).
-  if (req.replication) relay.pinForSession('replication connection');
+  if (replication) relay.pinForSession('replication connection');
   return { relay, done, start: () => relay.start(login, extra, rest) };
 }
 

@@ -4,7 +4,8 @@
 import type net from 'node:net';
 
 export class Outgoing {
-  private readonly parts: Buffer[] = [];
+  /** Sealed parts before `first`; made only when a write has more than one. */
+  private parts: Buffer[] | undefined;
   /** The last part, as a span of memory that contiguous pushes extend. */
   private first: Buffer | undefined;
   private end = 0;
@@ -23,27 +24,32 @@ export class Outgoing {
   }
 
   get empty(): boolean {
-    return this.first === undefined && this.parts.length === 0;
+    return this.first === undefined && !this.parts?.length;
+  }
+
+  /** The span `first` … `end` as one buffer. */
+  private span(): Buffer | undefined {
+    const f = this.first;
+    if (!f) return undefined;
+    this.first = undefined;
+    const len = this.end - f.byteOffset;
+    return len === f.length ? f : Buffer.from(f.buffer, f.byteOffset, len);
   }
 
   private seal(): void {
-    const f = this.first;
-    if (!f) return;
-    const len = this.end - f.byteOffset;
-    this.parts.push(len === f.length ? f : Buffer.from(f.buffer, f.byteOffset, len));
-    this.first = undefined;
+    const b = this.span();
+    if (b) (this.parts ??= []).push(b);
   }
 
   /** Writes everything and forgets it; socket.write's answer (false: wait for drain). */
   writeTo(socket: net.Socket): boolean {
+    this.bytes = 0;
+    if (!this.parts?.length) {
+      const b = this.span();
+      return b ? socket.write(b) : true;
+    }
     this.seal();
     const parts = this.parts;
-    this.bytes = 0;
-    if (parts.length === 1) {
-      const ok = socket.write(parts[0]);
-      parts.length = 0;
-      return ok;
-    }
     socket.cork();
     let ok = true;
     for (const p of parts) ok = socket.write(p);

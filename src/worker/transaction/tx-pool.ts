@@ -68,6 +68,25 @@ export class TxPool {
   /** One state object per distinct set of startup settings: clients that never SET share it, so restoring between them is an identity check. */
   private readonly startupStates = new Map<string, CarriedState>();
 
+  /** The startup packet of user and database alone, one buffer per user and database (every client of theirs holds it). */
+  neutralKey(version: number, user: string, database: string): Buffer {
+    const id = `${version}\0${user}\0${database}`;
+    let key = this.neutralKeys.get(id);
+    if (!key) {
+      if (this.neutralKeys.size >= MAX_STARTUP_STATES) this.neutralKeys.clear();
+      this.neutralKeys.set(
+        id,
+        (key = sortedStartupPacket(version, [
+          ['user', user],
+          ['database', database],
+        ])),
+      );
+    }
+    return key;
+  }
+
+  private readonly neutralKeys = new Map<string, Buffer>();
+
   stateFor(settings: ReadonlyMap<string, string>): CarriedState {
     if (settings.size === 0) return NO_STATE;
     const key = JSON.stringify([...settings]);
@@ -219,9 +238,9 @@ export class TxLogin implements Pooling {
   /** The key the client's connections have: user and database alone when its packet may share (else its own). */
   key: Buffer | undefined;
   /** Its startup parameters as session settings (empty when it has connections of its own). */
-  settings: ReadonlyMap<string, string> = new Map();
+  settings: ReadonlyMap<string, string> = NO_STATE.settings;
   /** ParameterStatus values the settings gave the login's connection: the greeting reports them. */
-  readonly statuses = new Map<string, string>();
+  statuses: Map<string, string> | undefined;
 
   constructor(private readonly pool: TxPool) {}
 
@@ -229,13 +248,10 @@ export class TxLogin implements Pooling {
   place(version: number, params: ReadonlyArray<readonly [string, string]>): void {
     const shared = startupSettings(params);
     if (!shared) return;
-    this.settings = shared;
+    if (shared.size > 0) this.settings = shared;
     const user = params.find(([k]) => k === 'user')?.[1] ?? '';
     const database = params.find(([k]) => k === 'database')?.[1] ?? user;
-    this.key = sortedStartupPacket(version, [
-      ['user', user],
-      ['database', database],
-    ]);
+    this.key = this.pool.neutralKey(version, user, database);
   }
 
   async lease(req: LeaseRequest): Promise<Lease> {
@@ -257,7 +273,10 @@ export class TxLogin implements Pooling {
     const want = this.pool.stateFor(this.settings);
     const sql = restoreSql(session.state, want);
     session.sink = IGNORE;
-    if (sql) await simpleQuery(conn, sql, LOGIN_QUERY_TIMEOUT_MS, (name, value) => this.statuses.set(name, value));
+    if (sql)
+      await simpleQuery(conn, sql, LOGIN_QUERY_TIMEOUT_MS, (name, value) =>
+        (this.statuses ??= new Map()).set(name, value),
+      );
     session.state = want;
   }
 
