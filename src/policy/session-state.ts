@@ -20,6 +20,8 @@ export type PinReason =
   | 'temporary tables'
   | 'WITH HOLD cursors'
   | 'PREPARE'
+  /** The probe failed: nothing is known of what the backend holds. */
+  | 'state unknown'
   /** A walsender (replication=…): its slots and streams are the backend's; pinned for the whole session. */
   | 'replication connection';
 
@@ -49,11 +51,12 @@ const STATE_TAGS = new Set([
 
 export const tagChangesSession = (tag: string): boolean => STATE_TAGS.has(tag);
 
-/** Statement text that may change session state without a telling tag (SELECT pg_advisory_lock(), set_config(), SELECT INTO TEMP). */
-const STATE_TEXT = /advisory|set_config|temp|hold/i;
+/** Words of statement texts that may change session state without a telling tag (SELECT pg_advisory_lock(), set_config(), SELECT INTO TEMP, WITH HOLD). */
+const STATE_WORDS = ['advisory', 'set_config', 'temp', 'hold'] as const;
+const STATE_TEXT = new RegExp(STATE_WORDS.join('|'), 'i');
 export const textMayChangeSession = (sql: string): boolean => STATE_TEXT.test(sql);
 
-const WORDS = ['advisory', 'set_config', 'temp', 'hold'].map((w) => Buffer.from(w));
+const WORDS = STATE_WORDS.map((w) => Buffer.from(w));
 const SET_WORD = Buffer.from('set');
 const DOT = 0x2e;
 
@@ -102,7 +105,7 @@ export function customSettingNames(sql: string): string[] {
   const set = new RegExp(String.raw`\b(?:set(?:\s+session)?|reset)\s+` + word, 'gi');
   for (const m of sql.matchAll(set)) out.push(`${m[1]}.${m[2]}`.toLowerCase());
   for (const m of sql.matchAll(/set_config\s*\(\s*'([^']+\.[^']+)'/gi)) out.push(m[1].toLowerCase());
-  return out.filter((n) => !n.startsWith('local.'));
+  return out;
 }
 
 /** SQL string literal, safe whatever standard_conforming_strings is. */

@@ -6,30 +6,28 @@
 // with its whole startup packet.
 
 /** Startup parameters every client may set in a session, lowercased (PostgreSQL's names are case-insensitive). */
-const SESSION_SETTABLE = new Set(
-  [
-    'application_name',
-    'client_encoding',
-    'datestyle',
-    'timezone',
-    'intervalstyle',
-    'extra_float_digits',
-    'search_path',
-    'statement_timeout',
-    'lock_timeout',
-    'idle_in_transaction_session_timeout',
-    'standard_conforming_strings',
-    'bytea_output',
-    'default_transaction_isolation',
-    'default_transaction_read_only',
-    'lc_monetary',
-    'lc_numeric',
-    'lc_time',
-    'geqo',
-    'work_mem',
-    'jit',
-  ].map((n) => n.toLowerCase()),
-);
+const SESSION_SETTABLE = new Set([
+  'application_name',
+  'client_encoding',
+  'datestyle',
+  'timezone',
+  'intervalstyle',
+  'extra_float_digits',
+  'search_path',
+  'statement_timeout',
+  'lock_timeout',
+  'idle_in_transaction_session_timeout',
+  'standard_conforming_strings',
+  'bytea_output',
+  'default_transaction_isolation',
+  'default_transaction_read_only',
+  'lc_monetary',
+  'lc_numeric',
+  'lc_time',
+  'geqo',
+  'work_mem',
+  'jit',
+]);
 
 const NOT_SETTINGS = new Set(['user', 'database']);
 

@@ -30,17 +30,29 @@ export interface AcceptDeps {
   ended(result: Exclude<SessionResult, { end: 'no-session' }>, session: Session, child: number): void;
 }
 
-export function acceptClient(connId: number, socket: net.Socket, initial: Buffer, deps: AcceptDeps): void {
+/**
+ * Every accepted client socket, in either pooling mode: kept alive and its errors handled;
+ * refused (false) while the worker stops.
+ */
+export function takeClientSocket(
+  connId: number,
+  socket: net.Socket,
+  children: Children,
+  send: (m: FromWorker) => void,
+): boolean {
   // As pgpool (SO_KEEPALIVE): a client that vanished without a FIN (half-open TCP) is
   // found by the kernel's keepalive probes instead of holding its child forever.
   socket.setKeepAlive?.(true, CLIENT_KEEPALIVE_MS);
   socket.on('error', () => {});
+  if (!children.stopMode) return true;
+  socket.end(errorResponse(poolerError('SHUTDOWN')));
+  send({ t: 'clientLost', connId });
+  return false;
+}
+
+export function acceptClient(connId: number, socket: net.Socket, initial: Buffer, deps: AcceptDeps): void {
   const { children, env } = deps;
-  if (children.stopMode) {
-    socket.end(errorResponse(poolerError('SHUTDOWN')));
-    deps.send({ t: 'clientLost', connId });
-    return;
-  }
+  if (!takeClientSocket(connId, socket, children, deps.send)) return;
   const cfg = env.config;
   const timeoutMs = durationMs(cfg, 'authentication_timeout');
   const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : 0;
@@ -70,9 +82,10 @@ export function acceptClient(connId: number, socket: net.Socket, initial: Buffer
 }
 
 /** log_connections, with the client's host name when log_hostname is on (a reverse lookup, a second at most). */
-async function logConnection(
+export async function logConnection(
   env: SessionEnv,
-  child: number,
+  /** The child it is on (none in transaction mode, before its first transaction). */
+  child: number | undefined,
   user: string,
   database: string,
   socket: net.Socket,

@@ -34,7 +34,7 @@ export class Children {
       if (state.kind === 'idle') this.idle.add(child);
       else this.idle.delete(child);
       this.deps.send({ t: 'childState', childId: child.id, state });
-      if (state.kind === 'idle' && this.deps.freed) queueMicrotask(() => this.deps.freed?.());
+      if (state.kind === 'idle') this.deps.freed?.();
     },
     lifeTimeOver: (child) => {
       if (!child.busy) this.exit(child, 'life_time');

@@ -3,6 +3,7 @@
 import type { ChildReport, SlotReport } from '../admin/process-report.js';
 import type { ServerConnection } from '../backend/server-connection.js';
 import { pgpoolStatus, type Child } from './child.js';
+import { TxRelay } from './transaction/tx-relay.js';
 
 function slotOf(conn: ServerConnection, connected: boolean): SlotReport {
   return {
@@ -34,6 +35,6 @@ export function childReport(c: Child, now: number): ChildReport {
     clientHost: s?.clientAddress,
     clientPort: s?.clientPort,
     clientIdleMs: relay ? relay.clientIdleFor(now) : undefined,
-    pinned: relay && 'pins' in relay ? relay.pins.join(', ') : undefined,
+    pinned: relay instanceof TxRelay ? relay.pins.join(', ') : undefined,
   };
 }

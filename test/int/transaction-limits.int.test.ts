@@ -146,15 +146,17 @@ async function roundTrip(raw: RawConn, ...msgs: Buffer[]): Promise<Array<{ type:
 }
 
 describe('transaction pooling keeps the session-wide settings', () => {
-  it('ends a client idle between transactions past client_idle_limit, and logs statements with log_statement', async () => {
+  it('ends a client idle between transactions past client_idle_limit, and logs connections and statements', async () => {
     const p = await startPooler({
       ...TX,
       num_init_children: 1,
       max_pool: 1,
       client_idle_limit: 1,
       log_statement: true,
+      log_connections: true,
     });
     const a = await client(p);
+    await p.waitForLog(/new connection received/);
     expect((await a.query('select 42 as v')).rows[0].v).toBe(42);
     await p.waitForLog(/statement: select 42 as v/);
     const ended = new Promise<Error>((r) => a.once('error', r));

@@ -341,6 +341,8 @@ describe('transaction pooling: startup parameters', () => {
     );
     await c.query('SET application_name = other');
     await c.query('RESET application_name');
+    // Told before the RESET's ReadyForQuery, as a direct connection tells it.
+    expect(heard.at(-1)).toBe('delta');
     expect((await view(c)).a).toBe('delta');
     expect(heard.at(-1)).toBe('delta');
   });

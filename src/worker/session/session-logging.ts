@@ -5,7 +5,7 @@ import type { ServerConnection } from '../../backend/server-connection.js';
 import type { SessionSettings } from '../../config/session-settings.js';
 import { sessionLogger, type Logger } from '../../logging/logger.js';
 import type { MessageTap } from '../../protocol/header-scanner.js';
-import { ClientMessageLog, type StatementTarget } from '../relay/client-message-log.js';
+import { ClientMessageLog, perNodeStatement, type StatementTarget } from '../relay/client-message-log.js';
 import type { SessionEnv } from './session-env.js';
 
 /** What the message tap is set on: either relay; a routed one says which node each message goes to. */
@@ -35,6 +35,13 @@ export class SessionLogging {
       client: this.who.peer,
       backendPid: conn.pid,
     });
+  }
+
+  /** log_per_node_statement shows the reset queries too, as pgpool's does: what sees each (undefined: off). */
+  resetQueries(conn: ServerConnection): ((query: string, on: ServerConnection) => void) | undefined {
+    if (!this.settings.get('log_per_node_statement')) return undefined;
+    const log = this.connectionLog(conn);
+    return (q, on) => log.info(perNodeStatement(on.address.node, on.pid, q));
   }
 
   /** Applies the values in effect now to the logger and, while relaying, to the message tap. */

@@ -18,7 +18,6 @@ import { isReplication } from '../../policy/cache-choice.js';
 import { sortedStartupPacket } from '../../protocol/frontend-read.js';
 import { readClientStartup } from './startup-reader.js';
 import type { Lease, LeaseRequest, Pooling } from '../pooling/lease.js';
-import { perNodeStatement } from '../relay/client-message-log.js';
 import { Relay, type PoolerCommandHook, type RelayEnd } from '../relay/relay.js';
 import { RoutedRelay } from '../relay/routed-relay.js';
 import { ShutdownWatch } from '../relay/shutdown-watch.js';
@@ -324,7 +323,7 @@ export class Session {
       const end = await done;
       this.env.cancelKeys.void(keyHandle);
       this.transition('releasing');
-      const cached = await settleTransactions(tx, this.relayed as TxRelay, end, this.env.config);
+      const cached = await settleTransactions(tx, relay, end, this.env.config, this.logging!.resetQueries(conn));
       this.leased = undefined;
       this.endClient(end, conn);
       return { end: end.kind, startup, reused, backendPid: conn.pid, cached };
@@ -357,8 +356,6 @@ export class Session {
     this.transition('releasing');
     this.leased = undefined;
     this.leasedCompanion = undefined;
-    // log_per_node_statement shows the reset queries too, as pgpool's does.
-    const perNode = this.settings.get('log_per_node_statement') ? this.logging!.connectionLog(conn) : undefined;
     const relay = this.relayed!;
     const legs = relay instanceof RoutedRelay ? relay.connections : undefined;
     const cached = await pool.release(
@@ -366,7 +363,7 @@ export class Session {
       legs ? legs[0].stream : relay.stream,
       end.kind,
       {
-        sending: perNode && ((q, c) => perNode.info(perNodeStatement(c.address.node, c.pid, q))),
+        sending: this.logging!.resetQueries(conn),
         failed: (why) => this.log.debug({ backendPid: conn.pid, why }, 'backend connection not cached: reset failed'),
       },
       legs?.[1],

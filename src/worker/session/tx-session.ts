@@ -105,7 +105,8 @@ export function transactionRelay(
 /**
  * After the end: a connection the client still held (it left mid-transaction, or pinned) is
  * reset with reset_query_list and pooled only when that list discards everything the
- * session left (DISCARD ALL); otherwise, or after any other end, it is closed. The child goes back.
+ * session left (DISCARD ALL); otherwise, or after any other end, it is closed. The child
+ * goes back when the session is over (tx-accept.ts).
  */
 export async function settleTransactions(
   host: TxSessionHost,
@@ -114,13 +115,12 @@ export async function settleTransactions(
   cfg: PgpoolConfig,
   sending?: (q: string, conn: ServerConnection) => void,
 ): Promise<boolean> {
-  const held = relay.takeHeld();
-  if (!held) return false;
-  const { conn } = held;
+  const conn = relay.takeHeld();
+  if (!conn) return false;
   let kept = false;
   const discards = cfg.reset_query_list.some((q) => /^\s*discard\s+all\s*$/i.test(q));
+  // It stays leased to the pool while reset: the pool's idle connections are leased ones.
   if ((end.kind === 'terminate' || end.kind === 'client-gone') && discards && !conn.closed) {
-    conn.transition('resetting');
     const outcome = await resetConnection(conn, relay.stream, {
       queries: cfg.reset_query_list,
       timeoutMs: RESET_TIMEOUT_MS,
@@ -133,6 +133,5 @@ export async function settleTransactions(
     }
   }
   if (!kept) conn.close();
-  host.leave();
   return kept;
 }

@@ -8,14 +8,13 @@ import { errorResponse } from '../../protocol/backend-write.js';
 import { poolerError } from '../../protocol/errors.js';
 import type { Child } from '../child.js';
 import type { Children } from '../children.js';
+import { logConnection, takeClientSocket } from '../accept.js';
 import type { SessionEnv } from '../session/session-env.js';
 import { Session, type SessionHost, type SessionResult } from '../session/session.js';
 import type { TxSessionHost } from '../session/tx-session.js';
 import type { TxClients } from './tx-clients.js';
 import type { StatementNames } from './tx-messages.js';
 import { TxLogin, type TxPool } from './tx-pool.js';
-
-const CLIENT_KEEPALIVE_MS = 60_000;
 
 export interface TxAcceptDeps {
   readonly children: Children;
@@ -31,19 +30,13 @@ export interface TxAcceptDeps {
 }
 
 export function acceptTransactionClient(connId: number, socket: net.Socket, initial: Buffer, d: TxAcceptDeps): void {
-  socket.setKeepAlive?.(true, CLIENT_KEEPALIVE_MS);
-  socket.on('error', () => {});
   const { env, clients } = d;
-  if (d.children.stopMode) {
-    socket.end(errorResponse(poolerError('SHUTDOWN')));
-    if (connId > 0) d.send({ t: 'clientLost', connId });
-    return;
-  }
+  if (!takeClientSocket(connId, socket, d.children, d.send)) return;
   if (clients.size >= d.share) {
     const e = poolerError('MAX_CLIENT_CONN', { clients: clients.size });
     env.log.info({ limit: e.limit, clients: clients.size }, e.message);
     socket.end(errorResponse(e));
-    if (connId > 0) d.send({ t: 'clientLost', connId });
+    d.send({ t: 'clientLost', connId });
     return;
   }
   const timeoutMs = durationMs(env.config, 'authentication_timeout');
@@ -71,6 +64,7 @@ export function acceptTransactionClient(connId: number, socket: net.Socket, init
   const host: SessionHost = {
     placed: (_session, startup) => {
       if (d.children.stopMode) return undefined;
+      if (env.config.log_connections) void logConnection(env, undefined, startup.user, startup.database, socket);
       login.place(startup.version, startup.params);
       return login;
     },

@@ -27,11 +27,6 @@ export class TxClients {
     return this.sessions.size;
   }
 
-  /** Clients waiting for a child now (SHOW, metrics). */
-  get waitingCount(): number {
-    return this.waiting.length;
-  }
-
   /** The clients by what they hold (metrics); a waiting client counts as waiting only. */
   counts(): { idle: number; active: number; pinned: number; waiting: number } {
     const c = { idle: 0, active: 0, pinned: 0, waiting: this.waiting.length };
@@ -79,8 +74,21 @@ export class TxClients {
     }
   }
 
-  /** A child became idle: the first waiter takes it. */
+  /**
+   * A child became idle (called inside its transition): the first waiter takes it, after
+   * the transition is over. Nothing is scheduled while nobody waits (session mode, or an idle pool).
+   */
   childFreed(): void {
+    if (this.waiting.length > 0 && !this.waking) {
+      this.waking = true;
+      queueMicrotask(() => this.wake());
+    }
+  }
+
+  private waking = false;
+
+  private wake(): void {
+    this.waking = false;
     while (this.waiting.length > 0) {
       const w = this.waiting[0];
       const child = this.children().take(w.connId, () => w.session);

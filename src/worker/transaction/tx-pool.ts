@@ -1,6 +1,7 @@
 // Transaction pooling's backend connections (docs/transaction-pooling.md): one pool for the
-// whole worker, keyed as the session cache is (user, database, startup packet), holding at
-// most its children × max_pool connections per node. Each connection carries what the
+// whole worker, keyed by user, database and the startup packet they were opened with (user
+// and database alone for clients whose startup parameters are carried), holding at most its
+// children × max_pool connections per node. Each connection carries what the
 // pooler knows of its session state (settings, SQL and protocol prepared statements), so
 // the next client's transaction finds it as its own.
 import type { BackendAddress } from '../../backend/address.js';
@@ -17,14 +18,15 @@ import type { PoolObservers } from '../pooling/session-pool.js';
 import { MessageReader } from '../../protocol/message-reader.js';
 
 const NOTHING = Buffer.alloc(0);
-/** Distinct startup-setting sets remembered for sharing (a bound against clients that vary them without end). */
-const MAX_STARTUP_STATES = 1000;
+/** Distinct neutral keys and startup-setting sets remembered (a bound against clients that vary them without end). */
+const MAX_REMEMBERED = 1000;
 /** How long the login's settings may take. */
 const LOGIN_QUERY_TIMEOUT_MS = 10_000;
 
 /** What a backend connection holds of its last client's session. */
 export interface ConnSession {
-  state: CarriedState;
+  /** The session state on it (changed only by TxPool.carries). */
+  readonly state: CarriedState;
   /** Protocol-level statements prepared on it (server names), least recently used first. */
   readonly prepared: Map<string, true>;
   /** Its replies, framed (kept with the connection, not with each idle client). */
@@ -73,7 +75,7 @@ export class TxPool {
     const id = `${version}\0${user}\0${database}`;
     let key = this.neutralKeys.get(id);
     if (!key) {
-      if (this.neutralKeys.size >= MAX_STARTUP_STATES) this.neutralKeys.clear();
+      if (this.neutralKeys.size >= MAX_REMEMBERED) this.neutralKeys.clear();
       this.neutralKeys.set(
         id,
         (key = sortedStartupPacket(version, [
@@ -92,7 +94,7 @@ export class TxPool {
     const key = JSON.stringify([...settings]);
     let state = this.startupStates.get(key);
     if (!state) {
-      if (this.startupStates.size >= MAX_STARTUP_STATES) this.startupStates.clear();
+      if (this.startupStates.size >= MAX_REMEMBERED) this.startupStates.clear();
       this.startupStates.set(key, (state = { settings, sqlPrepared: new Map() }));
     }
     return state;
@@ -121,11 +123,16 @@ export class TxPool {
     return s;
   }
 
+  /** The connection now holds `state` (restored, probed, or a login's start-up). */
+  carries(conn: ServerConnection, state: CarriedState): void {
+    (this.sessionOf(conn) as { state: CarriedState }).state = state;
+  }
+
   /** Forgets what a connection holds: after DISCARD ALL or a reset. */
   forgetSession(conn: ServerConnection): void {
     const s = this.sessions.get(conn);
     if (!s) return;
-    s.state = NO_STATE;
+    this.carries(conn, NO_STATE);
     s.prepared.clear();
     s.reader.rest();
   }
@@ -140,7 +147,9 @@ export class TxPool {
     // The connection released last first: its statements and pages are the warmest.
     for (let i = this.idle.length - 1; i >= 0; i--) {
       const c = this.idle[i];
-      if (c.node !== node || c.user !== user || c.database !== database || !c.startupKey.equals(key)) continue;
+      // Keys are shared buffers (neutralKey), so identity usually answers.
+      if (c.node !== node || c.user !== user || c.database !== database) continue;
+      if (c.startupKey !== key && !c.startupKey.equals(key)) continue;
       this.idle.splice(i, 1);
       if (c.closed) continue;
       this.stats.hits++;
@@ -179,16 +188,11 @@ export class TxPool {
 
   /**
    * Keeps a connection that is idle and clean for the next transaction. It stays leased
-   * (to the pool) and read: a byte PostgreSQL sends unasked, or its close, drops it.
+   * (to the pool: the session cache's cached state would watch it with listeners of its
+   * own) and read: a byte PostgreSQL sends unasked, or its close, drops it.
    */
   put(conn: ServerConnection): void {
     if (conn.closed) return;
-    // After a reset: back to leased through cached (the state table's way), which pauses it.
-    if (conn.state === 'resetting') {
-      conn.transition('cached', { lifeTimeMs: 0, onGone: IGNORE });
-      conn.transition('leased');
-      conn.socket.resume();
-    }
     const s = this.sessionOf(conn);
     s.sink = s.idleSink;
     s.closed = s.idleClosed;
@@ -277,13 +281,15 @@ export class TxLogin implements Pooling {
       await simpleQuery(conn, sql, LOGIN_QUERY_TIMEOUT_MS, (name, value) =>
         (this.statuses ??= new Map()).set(name, value),
       );
-    session.state = want;
+    this.pool.carries(conn, want);
   }
 
+  /** Never asked: a transaction-mode session has no load-balance companion (Session.serve). */
   leaseCompanion(): Promise<Lease | undefined> {
     return Promise.resolve(undefined);
   }
 
+  /** Never asked either (the session settles its own connection, tx-session.ts); closing is the safe answer. */
   release(
     conn: ServerConnection,
     _stream: StreamState,

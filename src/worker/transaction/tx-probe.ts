@@ -2,6 +2,7 @@
 // (docs/transaction-pooling.md#session-state-carried-over): what the client's session now
 // holds on the backend, and under pin_policy = error the pinning state undone and refused.
 import {
+  ident,
   isSinglePrepare,
   probeQuery,
   readProbe,
@@ -39,15 +40,15 @@ export async function probeSession(
 ): Promise<ProbeOutcome> {
   const [row] = await query(probeQuery(customNames));
   const probed = readProbe(row ?? []);
-  const result = { ...probed, ...(await withStartup(query, probed, startup, told)) };
-  if (result.pins.length === 0 || policy === 'pin') return { state: result, pins: result.pins };
-  const multi = [...result.sqlPrepared].filter(([, text]) => !isSinglePrepare(text)).map(([name]) => name);
-  await query([UNDO_PINS_SQL, ...multi.map((n) => `DEALLOCATE "${n.replace(/"/g, '""')}"`)].join('; '));
-  const sqlPrepared = new Map([...result.sqlPrepared].filter(([n]) => !multi.includes(n)));
+  const state = await withStartup(query, probed, startup, told);
+  if (probed.pins.length === 0 || policy === 'pin') return { state, pins: probed.pins };
+  const multi = [...state.sqlPrepared].filter(([, text]) => !isSinglePrepare(text)).map(([name]) => name);
+  await query([UNDO_PINS_SQL, ...multi.map((n) => `DEALLOCATE ${ident(n)}`)].join('; '));
+  const sqlPrepared = new Map([...state.sqlPrepared].filter(([n]) => !multi.includes(n)));
   return {
-    state: { settings: result.settings, sqlPrepared },
+    state: { settings: state.settings, sqlPrepared },
     pins: [],
-    refused: errorResponse(poolerError('PIN_REFUSED', { feature: result.pins.join(', ') })),
+    refused: errorResponse(poolerError('PIN_REFUSED', { feature: probed.pins.join(', ') })),
   };
 }
 
@@ -58,7 +59,7 @@ async function withStartup(
   told: (name: string, value: string) => void,
 ): Promise<CarriedState> {
   const missing = [...startup].filter(([name]) => !state.settings.has(name));
-  if (missing.length === 0) return state;
+  if (missing.length === 0) return { settings: state.settings, sqlPrepared: state.sqlPrepared };
   const settings = new Map(state.settings);
   for (const [name, value] of missing) settings.set(name, value);
   const sql = restoreSql(state, { settings, sqlPrepared: state.sqlPrepared });

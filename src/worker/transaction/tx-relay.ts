@@ -34,8 +34,6 @@ export class TxRelay {
   lastActivity = performance.now();
   bytesFromClient = 0;
   bytesToClient = 0;
-  /** Transactions run (each lease of a backend connection). */
-  transactions = 0;
   /** Why the client keeps its connection between transactions; empty when it does not. */
   pins: readonly PinReason[] = [];
   private conn: ServerConnection | undefined;
@@ -185,8 +183,12 @@ export class TxRelay {
         return;
       if (!this.conn) {
         if (first.type === FrontendCode.Terminate) return this.finish({ kind: 'terminate' });
-        if (!this.acquireNow()) {
-          void this.acquire();
+        // The common case takes no turn of the event loop: a child and a connection idle, the state already there.
+        const entered = this.d.enterNow();
+        const conn = entered ? this.d.openNow() : undefined;
+        const sql = conn ? this.carryTo(conn) : undefined;
+        if (!conn || sql !== undefined) {
+          void this.acquire(entered, conn, sql);
           return;
         }
       }
@@ -222,49 +224,42 @@ export class TxRelay {
     return true;
   }
 
-  /**
-   * The common case without waiting: a child idle, a pooled connection idle, the client's
-   * state already there (or none to carry). Else false, holding nothing (acquire() waits).
-   */
-  private acquireNow(): boolean {
-    if (!this.d.enterNow()) return false;
-    const conn = this.d.openNow();
-    if (
-      !conn ||
-      (this.d.pool.sessionOf(conn).state !== this.state && restoreSql(this.d.pool.sessionOf(conn).state, this.state))
-    ) {
-      if (conn) this.d.pool.put(conn);
-      this.d.leave();
-      return false;
-    }
+  /** Attaches `conn` for the client; the statements that give it the client's state, undefined when it has it (then recorded). */
+  private carryTo(conn: ServerConnection): string | undefined {
     this.attach(conn);
-    this.transactions++;
-    this.connSession!.state = this.state;
-    return true;
+    const session = this.connSession!;
+    const sql = session.state === this.state ? undefined : restoreSql(session.state, this.state);
+    if (sql === undefined) this.d.pool.carries(conn, this.state);
+    return sql;
   }
 
-  private async acquire(): Promise<void> {
+  /**
+   * What acquiring had to wait for: a child (unless `entered`), a connection (unless `held`:
+   * then attached, and `sql` what brings it to the client's state), the restore.
+   */
+  private async acquire(entered: boolean, held: ServerConnection | undefined, sql?: string): Promise<void> {
+    let conn = held;
     this.busy = true;
-    let conn: ServerConnection | undefined;
     try {
-      await this.d.enter();
+      if (!entered) await this.d.enter();
       if (this.ended) return this.d.leave();
-      try {
-        conn = this.d.openNow() ?? (await this.d.open());
-      } catch (e) {
-        this.d.leave();
-        throw e;
+      if (!conn) {
+        try {
+          conn = this.d.openNow() ?? (await this.d.open());
+        } catch (e) {
+          this.d.leave();
+          throw e;
+        }
+        if (this.ended) {
+          this.d.pool.put(conn);
+          return this.d.leave();
+        }
       }
-      if (this.ended) {
-        this.d.pool.put(conn);
-        return this.d.leave();
+      if (!held) sql = this.carryTo(conn);
+      if (sql) {
+        await this.ownQuery(conn, sql);
+        this.d.pool.carries(conn, this.state);
       }
-      this.attach(conn);
-      this.transactions++;
-      const session = this.connSession!;
-      const sql = session.state === this.state ? undefined : restoreSql(session.state, this.state);
-      if (sql) await this.ownQuery(conn, sql);
-      session.state = this.state;
     } catch (e) {
       if (this.ended) return;
       const err = e instanceof PoolerError ? e : poolerError('RESTORE_FAILED', { detail: (e as Error).message });
@@ -313,16 +308,8 @@ export class TxRelay {
       const reader = this.connSession!.reader;
       while ((m = reader.next())) {
         if (this.requests.serverMessage(m, this.inbox.length > 0)) {
-          if (this.requests.probeWanted) {
-            this.flush();
-            void this.transactionOver(m.raw);
-            return;
-          }
-          // The common end: the last ReadyForQuery goes out with the rest, in one write.
-          this.toClient.push(m.raw);
-          this.flush();
-          if (this.pins.length === 0) this.release();
-          this.pump();
+          if (this.requests.probeWanted) void this.probeThenEnd(m.raw);
+          else this.transactionOver(m.raw);
           return;
         }
       }
@@ -333,25 +320,31 @@ export class TxRelay {
     this.flush();
   }
 
-  /** Probes when asked, then releases or pins; `ready` (the transaction's last ReadyForQuery) goes to the client last. */
-  private async transactionOver(ready: Buffer): Promise<void> {
-    const conn = this.conn!;
-    if (this.requests.probeWanted) {
-      this.busy = true;
-      try {
-        await this.probe(conn);
-      } catch (e) {
-        this.pins = ['PREPARE'];
-        this.d.log().warn({ backendPid: conn.pid, why: (e as Error).message }, 'session state unknown: client pinned');
-      } finally {
-        this.busy = false;
-      }
-      if (this.ended) return;
-    }
-    this.d.client.write(ready);
-    this.bytesToClient += ready.length;
+  /**
+   * The transaction's last ReadyForQuery goes out with whatever precedes it (the reply, a
+   * probe's ParameterStatus or 0A000), in one write; then the connection goes back unless pinned.
+   */
+  private transactionOver(ready: Buffer): void {
+    this.toClient.push(ready);
+    this.flush();
     if (this.pins.length === 0) this.release();
     this.pump();
+  }
+
+  /** The state may have changed: probe it, then end the transaction; the client's messages wait meanwhile. */
+  private async probeThenEnd(ready: Buffer): Promise<void> {
+    const conn = this.conn!;
+    this.flush();
+    this.busy = true;
+    try {
+      await this.probe(conn);
+    } catch (e) {
+      this.pins = ['state unknown'];
+      this.d.log().warn({ backendPid: conn.pid, why: (e as Error).message }, 'session state unknown: client pinned');
+    } finally {
+      this.busy = false;
+    }
+    if (!this.ended) this.transactionOver(ready);
   }
 
   private async probe(conn: ServerConnection): Promise<void> {
@@ -363,12 +356,9 @@ export class TxRelay {
       this.d.startup,
       (name, value) => this.toClient.push(parameterStatus(name, value)),
     );
-    if (r.refused) {
-      this.toClient.push(r.refused);
-      this.flush();
-    }
+    if (r.refused) this.toClient.push(r.refused);
     this.state = r.state;
-    this.connSession!.state = this.state;
+    this.d.pool.carries(conn, this.state);
     if (r.pins.length > 0 && !this.loggedPin) {
       this.loggedPin = true;
       this.d
@@ -390,10 +380,8 @@ export class TxRelay {
     this.d.onEnd(end);
   }
 
-  /** After the end: a held connection is reset (see the session) or closed; its child goes back. */
-  takeHeld(): { conn: ServerConnection; session: ConnSession } | undefined {
-    const session = this.connSession;
-    const conn = this.detach();
-    return conn && session ? { conn, session } : undefined;
+  /** After the end: the connection still held, if any, for the session to reset or close. */
+  takeHeld(): ServerConnection | undefined {
+    return this.detach();
   }
 }
