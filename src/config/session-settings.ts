@@ -14,13 +14,15 @@ export const SESSION_PARAMS: ReadonlySet<string> = new Set(
 export type SettingError = PoolerError;
 
 export class SessionSettings {
-  private readonly overrides = new Map<string, ParsedValue>();
+  /** Made at the first PGPOOL SET: most sessions never have one. */
+  private overrides: Map<string, ParsedValue> | undefined;
 
   constructor(private readonly base: () => PgpoolConfig) {}
 
   /** The value in effect for this session. */
   get<K extends ScalarParamName>(name: K): PgpoolConfig[K] {
-    return (this.overrides.has(name) ? this.overrides.get(name) : this.base()[name]) as PgpoolConfig[K];
+    const o = this.overrides;
+    return (o?.has(name) ? o.get(name) : this.base()[name]) as PgpoolConfig[K];
   }
 
   /** PGPOOL SET name = text. */
@@ -29,19 +31,19 @@ export class SessionSettings {
     if (refused) return refused;
     const r = parseValue(text, PARAMS.get(name)!);
     if (!r.ok) return poolerError('INVALID_VALUE', { message: r.message, hint: r.hint });
-    this.overrides.set(name, r.value);
+    (this.overrides ??= new Map()).set(name, r.value);
     return undefined;
   }
 
   /** PGPOOL RESET name | ALL: back to the configuration's value. */
   reset(name: string): SettingError | undefined {
     if (name === 'all') {
-      this.overrides.clear();
+      this.overrides = undefined;
       return undefined;
     }
     const refused = this.changeable(name);
     if (refused) return refused;
-    this.overrides.delete(name);
+    this.overrides?.delete(name);
     return undefined;
   }
 

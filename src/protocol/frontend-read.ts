@@ -65,7 +65,8 @@ export function readStartupPacket(buf: Buffer): PacketRead {
   return {
     state: 'done',
     length,
-    packet: { kind: 'startup', version: code, params: parsed, user, database: db === '' ? user : db },
+    // slice(): an array of its own size (push left room for more), kept for the whole session.
+    packet: { kind: 'startup', version: code, params: parsed.slice(), user, database: db === '' ? user : db },
   };
 }
 

@@ -22,8 +22,17 @@ export class StreamState {
   onRequest: (() => void) | undefined;
   onReady: ((status: number) => void) | undefined;
 
-  readonly client = new FrontendScanner(this);
-  readonly server = new BackendScanner(this);
+  private clientScanner: FrontendScanner | undefined;
+  private serverScanner: BackendScanner | undefined;
+
+  /** The scanners, made when a relay first scans (transaction mode reads whole messages instead). */
+  get client(): FrontendScanner {
+    return (this.clientScanner ??= new FrontendScanner(this));
+  }
+
+  get server(): BackendScanner {
+    return (this.serverScanner ??= new BackendScanner(this));
+  }
 
   requestSent(): void {
     this.requests++;

@@ -12,7 +12,7 @@ import { hostNameOf } from './auth-context.js';
 import type { Child } from './child.js';
 import type { Children } from './children.js';
 import { peerOf, type SessionEnv } from './session/session-env.js';
-import { Session, type SessionHost, type SessionResult } from './session/session.js';
+import { Session, type SessionHost, type EndedSession } from './session/session.js';
 
 /** Idle time before the first keepalive probe on a client connection. */
 const CLIENT_KEEPALIVE_MS = 60_000;
@@ -27,7 +27,7 @@ export interface AcceptDeps {
   /** A CancelRequest that arrived here. */
   cancel(pid: number, keyHex: string): void;
   /** A session ended: the worker counts it. */
-  ended(result: Exclude<SessionResult, { end: 'no-session' }>, session: Session, child: number): void;
+  ended(result: EndedSession, session: Session, child: number): void;
 }
 
 /**
@@ -76,6 +76,7 @@ export function acceptClient(connId: number, socket: net.Socket, initial: Buffer
   }
   const s = session;
   void s.run().then((result) => {
+    if (result.end === 'relaying') return; // transaction mode only
     if (result.end !== 'no-session') deps.ended(result, s, current!.id);
     children.finished(current!, result.end !== 'no-session');
   });

@@ -21,7 +21,7 @@ import type { WorkerState } from '../metrics/worker-metrics.js';
 import type client from 'prom-client';
 import { acceptClient } from './accept.js';
 import { durationMs } from '../config/accessors.js';
-import { acceptTransactionClient } from './transaction/tx-accept.js';
+import { acceptTransactionClient, type TxAcceptDeps } from './transaction/tx-accept.js';
 import { TxClients } from './transaction/tx-clients.js';
 import { StatementNames } from './transaction/tx-messages.js';
 import { TxPool } from './transaction/tx-pool.js';
@@ -36,12 +36,14 @@ import { CatalogFacts } from './routing/catalog-facts.js';
 import { loadParser, StatementClassifier } from './routing/classifier.js';
 import { mayLoadBalance, planSession, readOnStandby, type SessionPlan } from './routing/router.js';
 import type { SessionEnv, SessionNames } from './session/session-env.js';
-import type { Session, SessionResult } from './session/session.js';
+import type { EndedSession, Session } from './session/session.js';
 
 /** How long a SHOW pool_* waits for the supervisor's report. */
 const ADMIN_ANSWER_TIMEOUT_MS = 10_000;
 /** Time for the last Terminate messages to PostgreSQL and IPC messages to leave before exiting. */
 const EXIT_GRACE_MS = 50;
+/** What a client this worker accepted had sent before: nothing (one buffer for all of them). */
+const NOTHING_READ = Buffer.alloc(0);
 
 class Worker implements SessionEnv {
   config!: PgpoolConfig;
@@ -67,7 +69,7 @@ class Worker implements SessionEnv {
   /** Ids of the clients this worker accepted itself: negative, so they never meet the supervisor's. */
   private lastOwnConnId = 0;
   private readonly listening = new Listening({
-    accepted: (socket) => this.accept(--this.lastOwnConnId, socket, Buffer.alloc(0)),
+    accepted: (socket) => this.accept(--this.lastOwnConnId, socket, NOTHING_READ),
     send: (m, handle, done) => {
       this.outbox.flushNow();
       process.send?.(m, handle as net.Server, {}, done);
@@ -229,17 +231,7 @@ class Worker implements SessionEnv {
 
   private accept(connId: number, socket: net.Socket, initial: Buffer): void {
     if (this.transactionMode)
-      return acceptTransactionClient(connId, socket, initial, {
-        children: this.children,
-        clients: this.txClients,
-        pool: this.txPool,
-        names: this.txNames,
-        env: this,
-        share: Math.ceil(this.config.max_client_conn / this.workerCount),
-        send: (msg) => this.outbox.push(msg),
-        cancel: (pid, key) => this.cancelArrived(pid, key),
-        ended: (result, session, child) => this.sessionEnded(result, session, child),
-      });
+      return acceptTransactionClient(connId, socket, initial, (this.txAcceptDeps ??= this.txDeps()));
     acceptClient(connId, socket, initial, {
       children: this.children,
       env: this,
@@ -247,6 +239,23 @@ class Worker implements SessionEnv {
       cancel: (pid, key) => this.cancelArrived(pid, key),
       ended: (result, session, child) => this.sessionEnded(result, session, child),
     });
+  }
+
+  /** One for every client (each keeps it for its session). */
+  private txAcceptDeps: TxAcceptDeps | undefined;
+
+  private txDeps(): TxAcceptDeps {
+    return {
+      children: this.children,
+      clients: this.txClients,
+      pool: this.txPool,
+      names: this.txNames,
+      env: this,
+      share: () => Math.ceil(this.config.max_client_conn / this.workerCount),
+      send: (msg) => this.outbox.push(msg),
+      cancel: (pid, key) => this.cancelArrived(pid, key),
+      ended: (result, session, child) => this.sessionEnded(result, session, child),
+    };
   }
 
   private apply(cfg: PgpoolConfig): void {
@@ -362,7 +371,7 @@ class Worker implements SessionEnv {
     return true;
   }
 
-  private sessionEnded(result: Exclude<SessionResult, { end: 'no-session' }>, session: Session, child: number): void {
+  private sessionEnded(result: EndedSession, session: Session, child: number): void {
     this.totals.sessions.set(result.end, (this.totals.sessions.get(result.end) ?? 0) + 1);
     this.totals.fromClients += session.relay?.bytesFromClient ?? 0;
     this.totals.toClients += session.relay?.bytesToClient ?? 0;

@@ -9,7 +9,8 @@ const RING = 256;
 export class RequestTiming {
   /** performance.now() of the chunk being scanned, set by the relay with its lastActivity. */
   now = 0;
-  private readonly starts: Float64Array;
+  /** A plain array of doubles: a typed array would cost an ArrayBuffer more per session. */
+  private readonly starts: number[];
   private readonly ring: number;
   private head = 0;
   private size = 0;
@@ -25,7 +26,7 @@ export class RequestTiming {
     ring = RING,
   ) {
     this.ring = ring;
-    this.starts = new Float64Array(ring);
+    this.starts = new Array<number>(ring).fill(0.5);
   }
 
   /** A request went to PostgreSQL. */

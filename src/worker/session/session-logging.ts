@@ -22,7 +22,10 @@ export class SessionLogging {
   constructor(
     private readonly env: SessionEnv,
     private readonly settings: SessionSettings,
-    private readonly who: { readonly user: string; readonly database: string; readonly peer: string },
+    private readonly user: string,
+    private readonly database: string,
+    /** Asked only when a line is logged: the address costs a system call. */
+    private readonly client: { readonly peer: string },
   ) {
     this.log = env.log;
   }
@@ -30,9 +33,9 @@ export class SessionLogging {
   /** Lines about this connection name the client and its backend. */
   connectionLog(conn: ServerConnection): Logger {
     return this.log.child({
-      user: this.who.user,
-      database: this.who.database,
-      client: this.who.peer,
+      user: this.user,
+      database: this.database,
+      client: this.client.peer,
       backendPid: conn.pid,
     });
   }

@@ -33,6 +33,8 @@ import type { TxRelay } from '../transaction/tx-relay.js';
 
 export type Startup = Extract<StartupPacket, { kind: 'startup' }>;
 
+const NOTHING = Buffer.alloc(0);
+
 /** A startup parameter's value, '' when the client did not send it. */
 const paramOf = (s: Startup, name: string): string => s.params.find(([k]) => k === name)?.[1] ?? '';
 
@@ -46,6 +48,8 @@ export type SessionPhase = 'startup' | 'authenticating' | 'connecting' | 'active
 export type SessionResult =
   /** No session: the start-up failed or was a CancelRequest. */
   | { readonly end: 'no-session' }
+  /** Transaction mode: relaying; the end is told to TxSessionHost.over() (run's promises are not kept meanwhile). */
+  | { readonly end: 'relaying' }
   | {
       readonly end: RelayEnd['kind'] | 'refused';
       readonly startup: Startup;
@@ -53,6 +57,7 @@ export type SessionResult =
       readonly backendPid: number;
       readonly cached: boolean;
     };
+export type EndedSession = Exclude<SessionResult, { end: 'no-session' | 'relaying' }>;
 
 /** The child hosting a session, as the session sees it. */
 export interface SessionHost {
@@ -92,7 +97,7 @@ export class Session {
   constructor(
     accepted: net.Socket,
     /** Bytes the supervisor already read from the client. */
-    private readonly initial: Buffer,
+    private initial: Buffer,
     private readonly host: SessionHost,
     private readonly env: SessionEnv,
     /** performance.now() by which start-up and authentication must be over (authentication_timeout; 0 = none). */
@@ -164,18 +169,15 @@ export class Session {
   }
 
   /** What is left of authentication_timeout for the next read from the client (ms; 0 = no limit). */
-  private readonly remainingAuthMs = (): number =>
-    this.authDeadline > 0 ? Math.max(1, this.authDeadline - performance.now()) : 0;
+  private remainingAuthMs(): number {
+    return this.authDeadline > 0 ? Math.max(1, this.authDeadline - performance.now()) : 0;
+  }
 
   /** client_idle_limit (seconds, 0 = off; PGPOOL SET may change it): ends a session idle longer than that, as pgpool does. */
   enforceIdleLimit(now: number): boolean {
     const limitSeconds = this.settings.get('client_idle_limit');
-    if (
-      limitSeconds <= 0 ||
-      !this.relayed ||
-      this.relayed.clientIdleFor(now) <= unitMs('client_idle_limit', limitSeconds)
-    )
-      return false;
+    const idleMs = this.relayed?.clientIdleFor(now) ?? 0;
+    if (limitSeconds <= 0 || idleMs <= unitMs('client_idle_limit', limitSeconds)) return false;
     this.log.info(
       { ...this.who(), backendPid: this.leased?.pid, limit: limitSeconds },
       'unable to read data: client_idle_limit reached',
@@ -204,6 +206,7 @@ export class Session {
 
   async run(): Promise<SessionResult> {
     const outcome = await readClientStartup(this.client, this.initial, this.remainingAuthMs(), this.env.auth.tls);
+    this.initial = NOTHING;
     if (!outcome.ok) {
       const e = outcome.error;
       this.env.log[e?.silent ? e.logLevel : 'debug']({ client: this.peer }, outcome.reason);
@@ -225,15 +228,7 @@ export class Session {
       this.transition('ended');
       return { end: 'no-session' };
     }
-    const peer = () => this.peer;
-    this.logging = new SessionLogging(this.env, this.settings, {
-      user: startup.user,
-      database: startup.database,
-      // Asked only when a line is logged: the address costs a system call.
-      get peer() {
-        return peer();
-      },
-    });
+    this.logging = new SessionLogging(this.env, this.settings, startup.user, startup.database, this);
     this.transition('authenticating');
     return this.serve(startup, cacheKey, outcome.rest, pool);
   }
@@ -314,19 +309,12 @@ export class Session {
     this.client.write(greeting(conn, reused, cancelKey, tx?.login.statuses));
     const d = this.env.durations(database);
     if (tx) {
-      const start = { client: this.client, conn, request: request!, cancelTargets, durations: d };
-      const { relay, done, start: go } = transactionRelay(tx, this.env, this, start, extra, rest);
-      this.relayed = relay;
+      const start = { client: this.client, conn, request: request!, cancelTargets, durations: d, keyHandle, reused };
+      const relay = (this.relayed = transactionRelay(tx, this.env, this, start));
       this.transition('active');
       this.settingsChanged();
-      go();
-      const end = await done;
-      this.env.cancelKeys.void(keyHandle);
-      this.transition('releasing');
-      const cached = await settleTransactions(tx, relay, end, this.env.config, this.logging!.resetQueries(conn));
-      this.leased = undefined;
-      this.endClient(end, conn);
-      return { end: end.kind, startup, reused, backendPid: conn.pid, cached };
+      relay.start(conn, extra, rest);
+      return { end: 'relaying' };
     }
     const end = await new Promise<RelayEnd>((resolve) => {
       const lbNode = (companion?.conn ?? conn).address.node;
@@ -370,6 +358,18 @@ export class Session {
     );
     this.endClient(end, conn);
     return { end: end.kind, startup, reused, backendPid: conn.pid, cached };
+  }
+
+  /** Transaction mode: the relay ended; the session ends as after a relay, then tx.over() is told. */
+  async transactionsOver(end: RelayEnd, keyHandle: string, conn: ServerConnection, reused: boolean): Promise<void> {
+    const tx = this.host.transactions!;
+    this.env.cancelKeys.void(keyHandle);
+    this.transition('releasing');
+    const relay = this.relayed as TxRelay;
+    const cached = await settleTransactions(tx, relay, end, this.env.config, this.logging!.resetQueries(conn));
+    this.leased = undefined;
+    this.endClient(end, conn);
+    tx.over({ end: end.kind, startup: this.startup!, reused, backendPid: conn.pid, cached });
   }
 
   /** What the client is told of how its session ended; then its socket closes. */

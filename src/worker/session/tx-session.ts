@@ -7,17 +7,21 @@ import { cancelTargetOf, type CancelTarget } from '../../backend/cancel.js';
 import type { PasswordSource } from '../../backend/connector.js';
 import { resetConnection } from '../../backend/reset.js';
 import type { ServerConnection } from '../../backend/server-connection.js';
+import type { BackendAddress } from '../../backend/address.js';
 import type { PgpoolConfig } from '../../config/schema.js';
+import type { CarriedState } from '../../policy/session-state.js';
 import type { SessionSettings } from '../../config/session-settings.js';
 import type { DurationCounts } from '../../metrics/duration-histogram.js';
 import type { SessionEnv } from './session-env.js';
+import type { EndedSession } from './session.js';
 import type { Logger } from '../../logging/logger.js';
 import type { LeaseRequest } from '../pooling/lease.js';
-import type { RelayEnd } from '../relay/relay.js';
+import type { PoolerCommandHook, RelayEnd } from '../relay/relay.js';
 import { RequestTiming } from '../relay/request-timing.js';
 import type { StatementNames } from '../transaction/tx-messages.js';
 import type { TxLogin, TxPool } from '../transaction/tx-pool.js';
 import { TxRelay } from '../transaction/tx-relay.js';
+import type { TxRelayDeps } from '../transaction/tx-relay-deps.js';
 
 const RESET_TIMEOUT_MS = 10_000;
 /** Pipelined requests timed at once: an idle client should cost little (docs/transaction-pooling.md#sizing). */
@@ -35,6 +39,8 @@ export interface TxSessionHost {
   enterNow(): boolean;
   /** Gives the session's child back (nothing when it holds none). */
   leave(): void;
+  /** The session is over (after run() gave 'relaying'). */
+  over(result: EndedSession): void;
 }
 
 export interface TxRelayStart {
@@ -44,6 +50,9 @@ export interface TxRelayStart {
   /** The cancel key's targets: the connection of the transaction running now. */
   readonly cancelTargets: CancelTarget[];
   readonly durations: { readonly queries: DurationCounts; readonly transactions: DurationCounts };
+  /** For the session's end: its cancel key, and whether the login's connection was reused. */
+  readonly keyHandle: string;
+  readonly reused: boolean;
 }
 
 /** The session as its relay sees it. */
@@ -53,53 +62,118 @@ export interface TxSessionView {
   readonly log: Logger;
   /** The connection the session is on now. */
   leased: ServerConnection | undefined;
+  transactionsOver(end: RelayEnd, keyHandle: string, conn: ServerConnection, reused: boolean): Promise<void>;
 }
 
-/** The relay for the rest of the session, started; `done` resolves when the client is gone or stopped. */
+/**
+ * What the relay asks of its session and worker, as one object whose methods are shared:
+ * an idle client keeps this, not a closure (and a context holding its start-up) per call.
+ */
+class SessionTxDeps implements TxRelayDeps {
+  readonly pool: TxPool;
+  readonly names: StatementNames;
+  readonly state: CarriedState;
+  readonly startup: ReadonlyMap<string, string>;
+  readonly maxPrepared: number;
+  readonly timing: RequestTiming;
+  private readonly loginPassword: ServerConnection['password'];
+  private readonly keyHandle: string;
+  private readonly reused: boolean;
+
+  constructor(
+    private readonly host: TxSessionHost,
+    private readonly env: SessionEnv,
+    private readonly session: TxSessionView,
+    readonly client: net.Socket,
+    private readonly cancelTargets: CancelTarget[],
+    private readonly user: string,
+    private readonly database: string,
+    private readonly key: Buffer,
+    private readonly address: BackendAddress,
+    /** pool_hba on: the client's own (else the first connection's is used). */
+    private readonly clientPassword: PasswordSource | undefined,
+    private readonly login: ServerConnection,
+    start: TxRelayStart,
+  ) {
+    this.keyHandle = start.keyHandle;
+    this.reused = start.reused;
+    this.loginPassword = login.password;
+    this.pool = host.pool;
+    this.names = host.names;
+    this.state = host.pool.sessionOf(login).state;
+    this.startup = host.login.settings;
+    this.maxPrepared = env.config.max_prepared_statements;
+    this.timing = new RequestTiming(start.durations.queries, start.durations.transactions, TIMED_REQUESTS);
+  }
+
+  enter(): Promise<void> {
+    return this.host.enter();
+  }
+  enterNow(): boolean {
+    return this.host.enterNow();
+  }
+  leave(): void {
+    this.host.leave();
+  }
+  openNow(): ServerConnection | undefined {
+    return this.pool.takeIdle(this.user, this.database, this.key, this.address.node);
+  }
+  async open(): Promise<ServerConnection> {
+    // Never asked of the client mid-session: the first connection's, or pool_passwd's.
+    const loginPassword = this.loginPassword;
+    const password = this.clientPassword ?? (() => Promise.resolve(loginPassword));
+    return (await this.pool.take(this.user, this.database, this.key, this.address, password)).conn;
+  }
+  leased(conn: ServerConnection | undefined): void {
+    this.cancelTargets.length = 0;
+    if (conn) this.cancelTargets.push(cancelTargetOf(conn));
+    this.session.leased = conn;
+  }
+  pinPolicy(): 'pin' | 'error' {
+    return this.env.config.pin_policy;
+  }
+  poolerCommand(query: string): ReturnType<PoolerCommandHook> {
+    const session = this.session;
+    return this.env.poolerCommand(query, session.settings, () => session.settingsChanged());
+  }
+  log(): Logger {
+    return this.session.log;
+  }
+  onEnd(end: RelayEnd): void {
+    void this.session.transactionsOver(end, this.keyHandle, this.login, this.reused);
+  }
+}
+
+/** The relay for the rest of the session (the session starts it); its end calls session.transactionsOver(). */
 export function transactionRelay(
   host: TxSessionHost,
   env: SessionEnv,
   session: TxSessionView,
   s: TxRelayStart,
-  extra: Buffer,
-  rest: Buffer,
-): { relay: TxRelay; done: Promise<RelayEnd>; start(): void } {
+): TxRelay {
   const login = s.conn;
   // Only what later transactions need is kept: an idle client holds no more of its start-up.
   const { user, database, address, replication } = s.request;
   const key = host.login.key ?? s.request.cacheKey;
-  const loginPassword = login.password;
-  // Never asked of the client mid-session: the first connection's, or pool_passwd's.
-  const password: PasswordSource = env.auth.hba ? s.request.password : () => Promise.resolve(loginPassword);
-  let resolve!: (end: RelayEnd) => void;
-  const done = new Promise<RelayEnd>((r) => (resolve = r));
-  const relay = new TxRelay({
-    client: s.client,
-    pool: host.pool,
-    names: host.names,
-    enter: () => host.enter(),
-    enterNow: () => host.enterNow(),
-    openNow: () => host.pool.takeIdle(user, database, key, address.node),
-    state: host.pool.sessionOf(login).state,
-    startup: host.login.settings,
-    leave: () => host.leave(),
-    open: async () => (await host.pool.take(user, database, key, address, password)).conn,
-    leased: (conn) => {
-      s.cancelTargets.length = 0;
-      if (conn) s.cancelTargets.push(cancelTargetOf(conn));
-      session.leased = conn;
-    },
-    pinPolicy: () => env.config.pin_policy,
-    maxPrepared: env.config.max_prepared_statements,
-    poolerCommand: (query) => env.poolerCommand(query, session.settings, () => session.settingsChanged()),
-    timing: new RequestTiming(s.durations.queries, s.durations.transactions, TIMED_REQUESTS),
-    log: () => session.log,
-    onEnd: resolve,
-  });
-  // Started by the session once its logging is set up, so the tap sees the first message.
+  const clientPassword = env.auth.hba ? s.request.password : undefined;
+  const deps = new SessionTxDeps(
+    host,
+    env,
+    session,
+    s.client,
+    s.cancelTargets,
+    user,
+    database,
+    key,
+    address,
+    clientPassword,
+    login,
+    s,
+  );
+  const relay = new TxRelay(deps);
   // A walsender keeps its backend for the whole session (its slots and streams are there).
   if (replication) relay.pinForSession('replication connection');
-  return { relay, done, start: () => relay.start(login, extra, rest) };
+  return relay;
 }
 
 /**

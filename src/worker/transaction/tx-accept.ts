@@ -10,7 +10,7 @@ import type { Child } from '../child.js';
 import type { Children } from '../children.js';
 import { logConnection, takeClientSocket } from '../accept.js';
 import type { SessionEnv } from '../session/session-env.js';
-import { Session, type SessionHost, type SessionResult } from '../session/session.js';
+import { Session, type SessionHost, type SessionResult, type EndedSession, type Startup } from '../session/session.js';
 import type { TxSessionHost } from '../session/tx-session.js';
 import type { TxClients } from './tx-clients.js';
 import type { StatementNames } from './tx-messages.js';
@@ -23,16 +23,16 @@ export interface TxAcceptDeps {
   readonly names: StatementNames;
   readonly env: SessionEnv;
   /** This worker's share of max_client_conn. */
-  readonly share: number;
+  share(): number;
   send(m: FromWorker): void;
   cancel(pid: number, keyHex: string): void;
-  ended(result: Exclude<SessionResult, { end: 'no-session' }>, session: Session, child: number): void;
+  ended(result: EndedSession, session: Session, child: number): void;
 }
 
 export function acceptTransactionClient(connId: number, socket: net.Socket, initial: Buffer, d: TxAcceptDeps): void {
   const { env, clients } = d;
   if (!takeClientSocket(connId, socket, d.children, d.send)) return;
-  if (clients.size >= d.share) {
+  if (clients.size >= d.share()) {
     const e = poolerError('MAX_CLIENT_CONN', { clients: clients.size });
     env.log.info({ limit: e.limit, clients: clients.size }, e.message);
     socket.end(errorResponse(e));
@@ -41,42 +41,76 @@ export function acceptTransactionClient(connId: number, socket: net.Socket, init
   }
   const timeoutMs = durationMs(env.config, 'authentication_timeout');
   const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : 0;
-  let child: Child | undefined;
-  const login = new TxLogin(d.pool);
-  const tx: TxSessionHost = {
-    login,
-    pool: d.pool,
-    names: d.names,
-    enter: async () => {
-      const cfg = env.config;
-      child = await clients.enter(session, connId, durationMs(cfg, 'query_wait_timeout'), cfg.query_wait_timeout);
-    },
-    enterNow: () => {
-      child ??= clients.enterNow(session, connId);
-      return child !== undefined;
-    },
-    leave: () => {
-      const c = child;
-      child = undefined;
-      if (c) clients.leave(c);
-    },
-  };
-  const host: SessionHost = {
-    placed: (_session, startup) => {
-      if (d.children.stopMode) return undefined;
-      if (env.config.log_connections) void logConnection(env, undefined, startup.user, startup.database, socket);
-      login.place(startup.version, startup.params);
-      return login;
-    },
-    cancel: d.cancel,
-    transactions: tx,
-  };
-  const session: Session = new Session(socket, initial, host, env, deadline);
+  const host = new TxClientHost(connId, socket, d);
+  const session = (host.session = new Session(socket, initial, host, env, deadline));
   clients.sessions.add(session);
   void session.run().then((result) => {
-    clients.sessions.delete(session);
-    clients.abandon(session, new Error('session ended'));
-    tx.leave();
-    if (result.end !== 'no-session') d.ended(result, session, -1);
+    // 'relaying': the session tells host.over() itself at its end.
+    if (result.end !== 'relaying') host.over(result);
   });
+}
+
+/**
+ * The session's host and its transactions' (one object, its methods shared by every
+ * client): the child it holds while a transaction runs, and its login.
+ */
+class TxClientHost implements SessionHost, TxSessionHost {
+  session!: Session;
+  readonly login: TxLogin;
+  readonly pool: TxPool;
+  readonly names: StatementNames;
+  readonly cancel: SessionHost['cancel'];
+  private child: Child | undefined;
+
+  constructor(
+    private readonly connId: number,
+    private readonly socket: net.Socket,
+    private readonly d: TxAcceptDeps,
+  ) {
+    this.login = new TxLogin(d.pool);
+    this.pool = d.pool;
+    this.names = d.names;
+    this.cancel = d.cancel;
+  }
+
+  get transactions(): TxSessionHost {
+    return this;
+  }
+
+  placed(_session: Session, startup: Startup): TxLogin | undefined {
+    const env = this.d.env;
+    if (this.d.children.stopMode) return undefined;
+    if (env.config.log_connections) void logConnection(env, undefined, startup.user, startup.database, this.socket);
+    this.login.place(startup.version, startup.params);
+    return this.login;
+  }
+
+  async enter(): Promise<void> {
+    const cfg = this.d.env.config;
+    this.child = await this.d.clients.enter(
+      this.session,
+      this.connId,
+      durationMs(cfg, 'query_wait_timeout'),
+      cfg.query_wait_timeout,
+    );
+  }
+
+  enterNow(): boolean {
+    this.child ??= this.d.clients.enterNow(this.session, this.connId);
+    return this.child !== undefined;
+  }
+
+  leave(): void {
+    const c = this.child;
+    this.child = undefined;
+    if (c) this.d.clients.leave(c);
+  }
+
+  over(result: Exclude<SessionResult, { end: 'relaying' }>): void {
+    const clients = this.d.clients;
+    clients.sessions.delete(this.session);
+    clients.abandon(this.session, new Error('session ended'));
+    this.leave();
+    if (result.end !== 'no-session') this.d.ended(result, this.session, -1);
+  }
 }

@@ -7,19 +7,25 @@ import type { Child } from '../child.js';
 import type { Children } from '../children.js';
 import type { Session } from '../session/session.js';
 import { TxRelay } from './tx-relay.js';
+import { WaitLine, type Place } from './wait-line.js';
 
 interface Waiter {
   readonly session: Session;
   readonly connId: number;
+  readonly limitSeconds: number;
   readonly resolve: (child: Child) => void;
   readonly reject: (e: Error) => void;
-  timer: NodeJS.Timeout | undefined;
 }
 
 export class TxClients {
   /** Every transaction-mode session of this worker, from accept to its end. */
   readonly sessions = new Set<Session>();
-  private readonly waiting: Waiter[] = [];
+  private readonly waiting = new WaitLine<Waiter>();
+  /** The line's one query_wait_timeout timer, due at its earliest deadline. */
+  private timer: NodeJS.Timeout | undefined;
+  private timerDue = 0;
+  /** Each waiting session's place (a session waits once at a time). */
+  private readonly places = new Map<Session, Place<Waiter>>();
 
   constructor(private readonly children: () => Children) {}
 
@@ -50,14 +56,28 @@ export class TxClients {
     const now = this.enterNow(session, connId);
     if (now) return Promise.resolve(now);
     return new Promise((resolve, reject) => {
-      const w: Waiter = { session, connId, resolve, reject, timer: undefined };
-      if (timeoutMs > 0)
-        w.timer = setTimeout(() => {
-          this.drop(w);
-          reject(poolerError('QUERY_WAIT_TIMEOUT', { limit: limitSeconds }));
-        }, timeoutMs);
-      this.waiting.push(w);
+      const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : 0;
+      this.places.set(session, this.waiting.push({ session, connId, limitSeconds, resolve, reject }, deadline));
+      if (deadline > 0) this.armTimer(deadline);
     });
+  }
+
+  /** The timer fires by the earliest deadline (a reload may shorten query_wait_timeout for later waiters). */
+  private armTimer(deadline: number): void {
+    if (this.timer && this.timerDue <= deadline) return;
+    clearTimeout(this.timer);
+    this.timerDue = deadline;
+    this.timer = setTimeout(() => this.expire(), Math.max(0, deadline - performance.now()));
+  }
+
+  private expire(): void {
+    this.timer = undefined;
+    for (const w of this.waiting.takeExpired(performance.now())) {
+      this.places.delete(w.session);
+      w.reject(poolerError('QUERY_WAIT_TIMEOUT', { limit: w.limitSeconds }));
+    }
+    const next = this.waiting.earliestDeadline();
+    if (next > 0) this.armTimer(next);
   }
 
   /** The session's child is free again for the next one in line. */
@@ -67,11 +87,10 @@ export class TxClients {
 
   /** A session that ended while waiting leaves the line (its promise fails). */
   abandon(session: Session, why: Error): void {
-    for (const w of [...this.waiting]) {
-      if (w.session !== session) continue;
-      this.drop(w);
-      w.reject(why);
-    }
+    const place = this.places.get(session);
+    if (!place) return;
+    this.places.delete(session);
+    if (this.waiting.remove(place)) place.item.reject(why);
   }
 
   /**
@@ -89,11 +108,12 @@ export class TxClients {
 
   private wake(): void {
     this.waking = false;
-    while (this.waiting.length > 0) {
-      const w = this.waiting[0];
+    for (let place = this.waiting.first(); place; place = this.waiting.first()) {
+      const w = place.item;
       const child = this.children().take(w.connId, () => w.session);
       if (!child) return;
-      this.drop(w);
+      this.waiting.remove(place);
+      this.places.delete(w.session);
       w.resolve(child);
     }
   }
@@ -103,20 +123,14 @@ export class TxClients {
    * smart the clients between transactions (the others at their transaction's end).
    */
   shutdown(mode: StopMode): void {
-    for (const w of this.waiting.splice(0)) {
-      if (w.timer) clearTimeout(w.timer);
-      w.reject(poolerError('SHUTDOWN'));
-    }
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.places.clear();
+    for (const w of this.waiting.drain()) w.reject(poolerError('SHUTDOWN'));
     for (const s of this.sessions) {
       const relay = s.relay;
       if (mode === 'smart' && relay instanceof TxRelay && s.conn) relay.stopWhenIdle('shutdown');
       else s.stop('shutdown', mode === 'immediate' ? undefined : poolerError('SHUTDOWN'));
     }
-  }
-
-  private drop(w: Waiter): void {
-    const i = this.waiting.indexOf(w);
-    if (i >= 0) this.waiting.splice(i, 1);
-    if (w.timer) clearTimeout(w.timer);
   }
 }

@@ -89,11 +89,11 @@ export class Expected {
    * created is undone: the server names they prepared, the client names they defined; a
    * skipped Close left its statement in place.
    */
-  failed(prepared: Map<string, true>, statements: Map<string, unknown>): void {
+  failed(prepared: Map<string, true>, statements: Map<string, unknown> | undefined): void {
     for (let e = this.head; e && e.kind !== 'sync'; e = this.head) {
       if (e.kind === 'parse' || e.kind === 'hiddenParse') {
         if (e.server !== undefined) prepared.delete(e.server);
-        if (e.kind === 'parse' && e.defines !== undefined) statements.delete(e.defines);
+        if (e.kind === 'parse' && e.defines !== undefined) statements?.delete(e.defines);
       } else if (e.kind === 'hiddenClose') prepared.set(e.server, true);
       this.shift();
     }

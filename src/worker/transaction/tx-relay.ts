@@ -24,6 +24,7 @@ import type { TxRelayDeps } from './tx-relay-deps.js';
 import { probeSession } from './tx-probe.js';
 
 const IGNORE = (): void => {};
+const NO_PINS: readonly PinReason[] = [];
 /** Bytes a client waiting for a child may have sent before its socket is paused. */
 const MAX_WAITING_BYTES = 256 * 1024;
 /** How long the pooler's own queries (restore, probe) may take. */
@@ -35,7 +36,7 @@ export class TxRelay {
   bytesFromClient = 0;
   bytesToClient = 0;
   /** Why the client keeps its connection between transactions; empty when it does not. */
-  pins: readonly PinReason[] = [];
+  pins: readonly PinReason[] = NO_PINS;
   private conn: ServerConnection | undefined;
   private connSession: ConnSession | undefined;
   private readonly fromClient = new MessageReader();
@@ -351,7 +352,7 @@ export class TxRelay {
     this.requests.probeWanted = false;
     const r = await probeSession(
       (sql, onStatus) => this.ownQuery(conn, sql, onStatus),
-      this.requests.customNames,
+      this.requests.customNames ?? [],
       this.d.pinPolicy(),
       this.d.startup,
       (name, value) => this.toClient.push(parameterStatus(name, value)),

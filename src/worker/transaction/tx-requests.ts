@@ -45,15 +45,16 @@ const mayBeStateTag = (body: Buffer): boolean =>
 
 export class TxRequests {
   readonly expected = new Expected();
-  readonly statements = new Map<string, ClientStatement>();
-  /** Custom parameters the client's statements named (the probe asks for each). */
-  readonly customNames = new Set<string>();
+  /** The client's named statements; made at its first (an idle client should cost little). */
+  private statements: Map<string, ClientStatement> | undefined;
+  /** Custom parameters the client's statements named (the probe asks for each); made at the first. */
+  customNames: Set<string> | undefined;
   /** A tag or a text said the session state may have changed: probe at the transaction's end. */
   probeWanted = false;
   /** After an error made here: the client's messages up to Sync are dropped, as PostgreSQL skips them. */
   private skipping = false;
   /** The held connection's prepared statements (server names, least recently used first). */
-  prepared = new Map<string, true>();
+  prepared!: Map<string, true>;
 
   constructor(
     private readonly stream: StreamState,
@@ -115,7 +116,7 @@ export class TxRequests {
           q.push(t === FrontendCode.Close ? ENTRY.close : isStatement ? ENTRY.describeStatement : ENTRY.describePortal);
         } else if (t === FrontendCode.Close) {
           // The server statement may serve other clients: only the client's name goes.
-          this.statements.delete(name);
+          this.statements?.delete(name);
           q.push(MADE_CLOSE);
         } else {
           const server = this.serverStatement(name);
@@ -146,7 +147,8 @@ export class TxRequests {
     const to = end < 0 ? body.length : end;
     const seen = scanSessionWords(body, from, to);
     if (seen.state) this.probeWanted = true;
-    if (seen.custom) for (const n of customSettingNames(body.toString('utf8', from, to))) this.customNames.add(n);
+    if (seen.custom)
+      for (const n of customSettingNames(body.toString('utf8', from, to))) (this.customNames ??= new Set()).add(n);
   }
 
   private parse(m: Message): void {
@@ -158,15 +160,15 @@ export class TxRequests {
       this.expected.push(ENTRY.parse);
       return;
     }
-    if (this.statements.has(name)) return this.madeError(poolerError('STATEMENT_EXISTS', { name }));
+    if (this.statements?.has(name)) return this.madeError(poolerError('STATEMENT_EXISTS', { name }));
     const server = this.names.of(rest);
-    this.statements.set(name, { server, rest });
+    (this.statements ??= new Map()).set(name, { server, rest });
     this.prepare(server, rest, name);
   }
 
   /** The server name of the client's statement, prepared on this connection; undefined (and an error made) when the client has no such statement. */
   private serverStatement(name: string): string | undefined {
-    const s = this.statements.get(name);
+    const s = this.statements?.get(name);
     if (!s) {
       this.madeError(poolerError('STATEMENT_MISSING', { name }));
       return undefined;
@@ -244,7 +246,7 @@ export class TxRequests {
     if (tagChangesSession(tag)) this.probeWanted = true;
     if (tag === 'DISCARD ALL' || tag === 'DEALLOCATE ALL') {
       // Every prepared statement of the backend is gone, the client's and the shared ones.
-      this.statements.clear();
+      this.statements = undefined;
       this.prepared.clear();
     }
   }
