@@ -17,12 +17,13 @@ export class SessionSettings {
   /** Made at the first PGPOOL SET: most sessions never have one. */
   private overrides: Map<string, ParsedValue> | undefined;
 
-  constructor(private readonly base: () => PgpoolConfig) {}
+  /** `source.config`: the running configuration (an object, not a closure per session). */
+  constructor(private readonly source: { readonly config: PgpoolConfig }) {}
 
   /** The value in effect for this session. */
   get<K extends ScalarParamName>(name: K): PgpoolConfig[K] {
     const o = this.overrides;
-    return (o?.has(name) ? o.get(name) : this.base()[name]) as PgpoolConfig[K];
+    return (o?.has(name) ? o.get(name) : this.source.config[name]) as PgpoolConfig[K];
   }
 
   /** PGPOOL SET name = text. */

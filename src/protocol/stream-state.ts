@@ -5,6 +5,12 @@
 import { BackendScanner, FrontendScanner } from './header-scanner.js';
 import { TxStatus } from './tx-status.js';
 
+/** What times requests (relay/request-timing.ts): an object, so a session keeps no closures for it. */
+export interface RequestTimer {
+  sent(): void;
+  ready(status: number): void;
+}
+
 export class StreamState {
   /** Requests sent that the server answers with ReadyForQuery (Query, Sync, FunctionCall). */
   requests = 0;
@@ -18,9 +24,8 @@ export class StreamState {
   inCopyIn = false;
   /** The pooler itself is answering one of its commands (SHOW pool_*) for this client. */
   answeringCommand = false;
-  /** Called for each request counted and each ReadyForQuery (query timing); unset when nobody times. */
-  onRequest: (() => void) | undefined;
-  onReady: ((status: number) => void) | undefined;
+  /** Told of each request counted and each ReadyForQuery (query timing); unset when nobody times. */
+  timer: RequestTimer | undefined;
 
   private clientScanner: FrontendScanner | undefined;
   private serverScanner: BackendScanner | undefined;
@@ -36,13 +41,13 @@ export class StreamState {
 
   requestSent(): void {
     this.requests++;
-    this.onRequest?.();
+    this.timer?.sent();
   }
 
   readyReceived(status: number): void {
     this.txStatus = status;
     this.replies++;
-    this.onReady?.(status);
+    this.timer?.ready(status);
   }
 
   /** ReadyForQuery messages the server still owes. */

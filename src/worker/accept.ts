@@ -30,6 +30,9 @@ export interface AcceptDeps {
   ended(result: EndedSession, session: Session, child: number): void;
 }
 
+/** A client's socket errors end its session through 'close'; one listener for all of them. */
+const IGNORE_ERROR = (): void => {};
+
 /**
  * Every accepted client socket, in either pooling mode: kept alive and its errors handled;
  * refused (false) while the worker stops.
@@ -43,7 +46,7 @@ export function takeClientSocket(
   // As pgpool (SO_KEEPALIVE): a client that vanished without a FIN (half-open TCP) is
   // found by the kernel's keepalive probes instead of holding its child forever.
   socket.setKeepAlive?.(true, CLIENT_KEEPALIVE_MS);
-  socket.on('error', () => {});
+  socket.on('error', IGNORE_ERROR);
   if (!children.stopMode) return true;
   socket.end(errorResponse(poolerError('SHUTDOWN')));
   send({ t: 'clientLost', connId });

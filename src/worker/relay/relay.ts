@@ -62,8 +62,7 @@ export class Relay {
     private readonly timing: RequestTiming,
   ) {
     this.stream.client.stopAtQuery = true;
-    this.stream.onRequest = timing.sent;
-    this.stream.onReady = timing.ready;
+    this.stream.timer = timing;
   }
 
   /** Shows the client's messages to `tap` (undefined: to nobody) from the next message boundary on. */

@@ -2,11 +2,12 @@
 // FunctionCall) starts when its bytes arrive and ends at its ReadyForQuery. Start times
 // wait in a fixed ring, so timing allocates nothing per request.
 import type { DurationCounts } from '../../metrics/duration-histogram.js';
+import type { RequestTimer } from '../../protocol/stream-state.js';
 import { TxStatus } from '../../protocol/tx-status.js';
 
 const RING = 256;
 
-export class RequestTiming {
+export class RequestTiming implements RequestTimer {
   /** performance.now() of the chunk being scanned, set by the relay with its lastActivity. */
   now = 0;
   /** A plain array of doubles: a typed array would cost an ArrayBuffer more per session. */
@@ -30,7 +31,7 @@ export class RequestTiming {
   }
 
   /** A request went to PostgreSQL. */
-  readonly sent = (): void => {
+  sent(): void {
     if (Number.isNaN(this.txStart)) this.txStart = this.now;
     // Once one request went untimed, later ones must too, or answers would pair with the wrong starts.
     if (this.untimed > 0 || this.size === this.ring) {
@@ -39,10 +40,10 @@ export class RequestTiming {
     }
     this.starts[(this.head + this.size) % this.ring] = this.now;
     this.size++;
-  };
+  }
 
   /** A ReadyForQuery passed to the client with this transaction status. */
-  readonly ready = (status: number): void => {
+  ready(status: number): void {
     if (this.size > 0) {
       this.queries.observe((this.now - this.starts[this.head]) / 1000);
       this.head = (this.head + 1) % this.ring;
@@ -56,5 +57,5 @@ export class RequestTiming {
     if (!Number.isNaN(this.txStart)) this.transactions.observe((this.now - this.txStart) / 1000);
     // A pipelined request already waiting opens the next transaction when it was sent.
     this.txStart = this.size > 0 ? this.starts[this.head] : this.untimed > 0 ? this.now : NaN;
-  };
+  }
 }

@@ -84,8 +84,7 @@ export class RoutedRelay {
     // The standby's own notices between requests are not the client's (its notifications cannot be: LISTEN runs on the primary).
     this.standby = new Leg(p.standby, (m) => idleError(p.standby.address.node, m), lost);
     this.target = { node: this.primary.node, pid: p.primary.pid };
-    this.stream.onRequest = p.timing.sent;
-    this.stream.onReady = p.timing.ready;
+    this.stream.timer = p.timing;
     this.sqlPrepared = new SqlPrepared(this.primary, this.standby, p.router);
     this.counts = new RoutedCounts(p.counts, p.prepared, p.shutdown);
   }

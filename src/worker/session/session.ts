@@ -104,7 +104,7 @@ export class Session {
     private readonly authDeadline: number,
   ) {
     this.client = accepted;
-    this.settings = new SessionSettings(() => env.config);
+    this.settings = new SessionSettings(env);
     this.transition('startup');
   }
 

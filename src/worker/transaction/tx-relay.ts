@@ -74,8 +74,7 @@ export class TxRelay {
   constructor(private readonly d: TxRelayDeps) {
     this.state = d.state;
     this.requests = new TxRequests(this.stream, d.names, d.maxPrepared, this.toServer, this.toClient);
-    this.stream.onRequest = d.timing.sent;
-    this.stream.onReady = d.timing.ready;
+    this.stream.timer = d.timing;
   }
 
   /** The connection held now (a transaction runs, or the client is pinned). */

@@ -38,8 +38,8 @@ describe('PGPOOL commands and session settings', () => {
   });
 
   it('keep overrides per session over a configuration that a reload may change', () => {
-    let cfg = defaultConfig();
-    const s = new SessionSettings(() => cfg);
+    const running = { config: defaultConfig() };
+    const s = new SessionSettings(running);
     expect(s.set('log_statement', 'on')).toBeUndefined();
     expect(s.get('log_statement')).toBe(true);
     expect(s.set('client_idle_limit', '2min')).toBeUndefined();
@@ -47,7 +47,7 @@ describe('PGPOOL commands and session settings', () => {
     expect(s.set('port', '1')).toMatchObject({ sqlstate: '55P02' });
     expect(s.set('nope', '1')).toMatchObject({ sqlstate: '42704' });
     expect(s.set('log_error_verbosity', 'loud')).toMatchObject({ sqlstate: '22023' });
-    cfg = { ...cfg, log_per_node_statement: true };
+    running.config = { ...running.config, log_per_node_statement: true };
     expect(s.get('log_per_node_statement')).toBe(true);
     s.reset('all');
     expect(s.get('log_statement')).toBe(false);
