@@ -60,21 +60,39 @@ export class Outgoing {
 }
 
 /**
- * Writes what waits for the backend (when one is held) and for the client; a socket that
- * cannot take more pauses the other until it drains, so memory stays bounded both ways.
+ * Writes `out` to `to`; when `to` cannot take more, `other` (the socket feeding it, if any)
+ * pauses until it drains, so memory stays bounded both ways.
  */
-export function flushBoth(
-  toServer: Outgoing,
-  server: net.Socket | undefined,
-  toClient: Outgoing,
-  client: net.Socket,
-): void {
-  if (!toServer.empty && server && !toServer.writeTo(server)) {
-    client.pause();
-    server.once('drain', () => client.resume());
-  }
-  if (!toClient.empty && !toClient.writeTo(client) && server) {
-    server.pause();
-    client.once('drain', () => server.resume());
-  }
+export function flushTo(out: Outgoing, to: net.Socket, other: net.Socket | undefined): void {
+  if (out.empty || out.writeTo(to) || !other) return;
+  other.pause();
+  to.once('drain', () => other.resume());
+}
+
+/** What writes its client's replies at the end of the event loop's turn. */
+export interface ClientFlusher {
+  flushClient(): void;
+}
+
+const turnFlushes: ClientFlusher[] = [];
+let turnScheduled = false;
+
+/**
+ * Replies to clients go out after the turn's other work (docs/transaction-pooling.md#sizing):
+ * the backend writes of the transactions that start in this turn first, so PostgreSQL works
+ * while the replies are written, and a client with many connections (pgbench, a driver's
+ * pool) is woken once for the replies of the whole turn, not once per reply.
+ */
+export function flushClientThisTurn(f: ClientFlusher): void {
+  turnFlushes.push(f);
+  if (turnScheduled) return;
+  turnScheduled = true;
+  setImmediate(flushTurn);
+}
+
+function flushTurn(): void {
+  turnScheduled = false;
+  // A flush may queue another (a paused socket resumed): it joins this loop.
+  for (let i = 0; i < turnFlushes.length; i++) turnFlushes[i].flushClient();
+  turnFlushes.length = 0;
 }

@@ -3,6 +3,8 @@
 // worker that prepares the same text with the same parameter types, and the messages that
 // name them on a backend connection instead of the client's own name.
 import { FrontendCode } from '../../protocol/codes.js';
+import type { MessageTap } from '../../protocol/header-scanner.js';
+import type { Message } from '../../protocol/message-reader.js';
 
 /** Distinct statements remembered; beyond it the oldest text gets a new name when it comes back. */
 const MAX_NAMES = 50_000;
@@ -49,3 +51,10 @@ export const bindMessage = (portal: string, statement: string, after: Buffer): B
 
 /** Describe or Close of a statement by its server name. */
 export const statementMessage = (type: number, name: string): Buffer => message(type, Buffer.from([0x53]), name);
+
+/** Statement logging's tap sees a whole message at once. */
+export function tapMessage(tap: MessageTap, m: Message): void {
+  tap.start(m.type, m.body.length);
+  tap.body(m.raw, 5, m.raw.length);
+  tap.end();
+}

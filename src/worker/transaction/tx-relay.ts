@@ -16,10 +16,10 @@ import type { MessageTap } from '../../protocol/header-scanner.js';
 import { MessageReader, type Message } from '../../protocol/message-reader.js';
 import { StreamState } from '../../protocol/stream-state.js';
 import type { RelayEnd } from '../relay/relay.js';
-import { cstringAt } from './tx-messages.js';
+import { cstringAt, tapMessage } from './tx-messages.js';
 import type { ConnSession } from './tx-pool.js';
 import { TxRequests } from './tx-requests.js';
-import { flushBoth, Outgoing } from './outgoing.js';
+import { flushClientThisTurn, flushTo, Outgoing, type ClientFlusher } from './outgoing.js';
 import type { TxRelayDeps } from './tx-relay-deps.js';
 import { probeSession } from './tx-probe.js';
 
@@ -30,7 +30,7 @@ const MAX_WAITING_BYTES = 256 * 1024;
 /** How long the pooler's own queries (restore, probe) may take. */
 const OWN_QUERY_TIMEOUT_MS = 10_000;
 
-export class TxRelay {
+export class TxRelay implements ClientFlusher {
   readonly stream = new StreamState();
   lastActivity = performance.now();
   bytesFromClient = 0;
@@ -56,6 +56,8 @@ export class TxRelay {
   private sessionPin: PinReason | undefined;
   private loggedPin = false;
   private tap: MessageTap | undefined;
+  /** The client's replies wait for the end of this turn (flushClientThisTurn). */
+  private clientFlushQueued = false;
 
   private readonly onClientData = (chunk: Buffer) => {
     this.d.timing.now = this.lastActivity = performance.now();
@@ -194,7 +196,7 @@ export class TxRelay {
       }
       const m = this.inbox.shift()!;
       this.inboxBytes -= m.raw.length;
-      this.observe(m);
+      if (this.tap) tapMessage(this.tap, m);
       if (!this.requests.clientMessage(m)) return this.finish({ kind: 'terminate' });
     }
     this.flush();
@@ -207,13 +209,16 @@ export class TxRelay {
     if (!run) return false;
     this.inbox.shift();
     this.inboxBytes -= m.raw.length;
-    this.observe(m);
+    if (this.tap) tapMessage(this.tap, m);
     this.busy = true;
     this.stream.answeringCommand = true;
     void Promise.resolve()
       .then(run)
       .then(
-        (bytes) => this.d.client.write(bytes),
+        (bytes) => {
+          this.flushClient();
+          this.d.client.write(bytes);
+        },
         (e: Error) => this.finish({ kind: 'protocol-error', message: `admin command failed: ${e.message}` }),
       )
       .finally(() => {
@@ -264,6 +269,7 @@ export class TxRelay {
       if (this.ended) return;
       const err = e instanceof PoolerError ? e : poolerError('RESTORE_FAILED', { detail: (e as Error).message });
       this.d.log().info({ detail: err.detail }, err.message);
+      this.flushClient();
       this.d.client.write(errorResponse(err));
       this.finish({ kind: 'stopped', reason: err.code });
       return;
@@ -288,17 +294,20 @@ export class TxRelay {
     }
   }
 
-  private observe(m: Message): void {
-    const tap = this.tap;
-    if (!tap) return;
-    tap.start(m.type, m.body.length);
-    tap.body(m.raw, 5, m.raw.length);
-    tap.end();
+  /** The backend's bytes now, the client's at the end of the turn. */
+  private flush(): void {
+    const conn = this.conn;
+    if (conn) flushTo(this.toServer, conn.socket, this.d.client);
+    if (this.toClient.empty || this.clientFlushQueued) return;
+    this.clientFlushQueued = true;
+    flushClientThisTurn(this);
   }
 
-  private flush(): void {
+  /** Writes the client's replies (at the end of the turn, or now before writing to it directly). */
+  flushClient(): void {
+    this.clientFlushQueued = false;
     this.bytesToClient += this.toClient.bytes;
-    flushBoth(this.toServer, this.conn?.socket, this.toClient, this.d.client);
+    flushTo(this.toClient, this.d.client, this.conn?.socket);
   }
 
   private readServer(): void {
@@ -377,6 +386,7 @@ export class TxRelay {
     c.off('end', this.onClientEnd);
     c.off('close', this.onClientEnd);
     this.flush();
+    this.flushClient();
     this.d.onEnd(end);
   }
 
