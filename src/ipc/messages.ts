@@ -70,6 +70,8 @@ export type FromWorker =
   | { t: 'listenerCopy'; index: number }
   /** No child of this worker is idle: it closed its listeners and accepts nothing until the next listen. */
   | { t: 'notListening' }
+  /** Transaction mode: how many clients this worker holds now (lazy: the latest within 100 ms). */
+  | { t: 'txClients'; count: number }
   /** The client of `connId` was handed over and is gone without reaching a child. */
   | { t: 'clientLost'; connId: number }
   /** A session of this worker opened the first connection to a node that was still waiting. */

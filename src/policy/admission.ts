@@ -6,6 +6,8 @@ export interface AdmissionLimits {
   readonly listen_backlog_multiplier: number;
   /** Children only admin_users may take (pgpool-ts; 0: none). */
   readonly admin_reserved_children: number;
+  /** In transaction mode max_client_conn bounds the clients, not the line (docs/transaction-pooling.md#sizing). */
+  readonly pool_mode?: 'session' | 'transaction';
 }
 
 /** The listen() backlog and the longest queue of clients waiting for a child. */
@@ -72,7 +74,7 @@ export function placeClient(
   cfg: AdmissionLimits,
 ): 'dispatch' | 'wait' | 'read-first' | 'reject-queue-full' {
   if (v.free > 0 && (v.admin || (v.waiting === 0 && ordinaryMayTake(v.ordinaryHolding, cfg)))) return 'dispatch';
-  if (v.waiting < backlogFor(cfg) || v.admin) return 'wait';
+  if (v.waiting < backlogFor(cfg) || v.admin || cfg.pool_mode === 'transaction') return 'wait';
   return cfg.admin_reserved_children > 0 ? 'read-first' : 'reject-queue-full';
 }
 
@@ -112,4 +114,28 @@ export function leastLoaded(childCounts: readonly number[]): number {
   let best = 0;
   for (let w = 1; w < childCounts.length; w++) if (childCounts[w] < childCounts[best]) best = w;
   return best;
+}
+
+/**
+ * Transaction mode (docs/transaction-pooling.md#sizing): worker `w`'s share of
+ * max_client_conn; the shares add up to it exactly.
+ */
+export function clientShare(w: number, workers: number, maxClientConn: number): number {
+  return Math.floor(maxClientConn / workers) + (w < maxClientConn % workers ? 1 : 0);
+}
+
+/**
+ * The worker to take a client its own worker had no room for: the one with the most room
+ * left in its share, by the counts reported; undefined when none has any (then 53300).
+ */
+export function txClientTarget(clients: readonly number[], maxClientConn: number): number | undefined {
+  let best: number | undefined;
+  let bestRoom = 0;
+  let total = 0;
+  for (let w = 0; w < clients.length; w++) {
+    total += clients[w];
+    const room = clientShare(w, clients.length, maxClientConn) - clients[w];
+    if (room > bestRoom) [best, bestRoom] = [w, room];
+  }
+  return total < maxClientConn ? best : undefined;
 }

@@ -275,7 +275,7 @@ export const CATALOGUE = {
     severity: 'FATAL',
     log: 'info',
     message: 'Sorry, too many clients already',
-    detail: '{clients} clients are connected to this worker, its share of max_client_conn',
+    detail: '{clients} clients are connected, as many as max_client_conn allows',
     limit: 'max_client_conn',
   },
   QUERY_WAIT_TIMEOUT: {

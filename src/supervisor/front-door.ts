@@ -166,6 +166,11 @@ export class FrontDoor {
     this.drainQueue();
   }
 
+  /** Transaction mode: a client another worker had no room for, to worker `w` (supervisor/tx-clients.ts). */
+  handTo(w: number, socket: net.Socket, initial: Buffer): void {
+    this.dispatch(this.admit(socket, Buffer.concat([initial, stopReading(socket)])), w);
+  }
+
   /** A client from now on counted until it is done with a child (reserved_connections). */
   private admit(socket: net.Socket, initial: Buffer): Pending {
     const p: Pending = { id: this.nextConnId++, socket, initial, state: 'new', holdsChild: false };

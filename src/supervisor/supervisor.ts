@@ -19,6 +19,7 @@ import { AdminEndpoints } from './admin-endpoints.js';
 import { CancelRouter } from './cancel-router.js';
 import { checkBackendCapacity } from './capacity-check.js';
 import { ChildDirectory } from './child-directory.js';
+import { TxClientCounts } from './tx-clients.js';
 import { FrontDoor } from './front-door.js';
 import { Lifecycle, RunningConfig } from './lifecycle.js';
 import type { EarlyStart } from './listen-early.js';
@@ -38,6 +39,7 @@ export class Supervisor {
   private readonly cluster: ClusterMonitor;
   private readonly processes: ProcessManager;
   private readonly frontDoor: FrontDoor;
+  private readonly txClients: TxClientCounts;
   private readonly cancels: CancelRouter;
   private readonly admin: AdminEndpoints;
   private readonly lifecycle: Lifecycle;
@@ -80,6 +82,7 @@ export class Supervisor {
       exited: (w, code, signal) => this.onWorkerExit(w, code, signal),
       logLine: logging.output.write,
     });
+    this.txClients = new TxClientCounts(this.workerCount);
     this.directory = new ChildDirectory(this.workerCount, {
       connDone: (connId) => this.frontDoor.connDone(connId),
       exited: (entry, reason) => {
@@ -270,6 +273,14 @@ export class Supervisor {
         if (m.state.kind !== 'busy') this.drainQueue();
         return;
       case 'clientBack':
+        if (socket && this.running.cfg.pool_mode === 'transaction') {
+          // One the front door had handed over is done with (it comes back as a new client).
+          this.directory.settle(w, m.connId);
+          this.frontDoor.connDone(m.connId);
+          const to = this.txClients.place(socket, this.running.cfg.max_client_conn, this.running.log);
+          if (to !== undefined) this.frontDoor.handTo(to, socket, Buffer.from(m.initial, 'base64'));
+          return;
+        }
         this.frontDoor.clientBack(w, m.connId, Buffer.from(m.initial, 'base64'), socket);
         this.accepting?.update();
         return;
@@ -302,6 +313,9 @@ export class Supervisor {
       case 'cancelHandled':
         this.cancels.handled(m.pid, m.forwarded);
         return;
+      case 'txClients':
+        this.txClients.reported(w, m.count);
+        return;
       default:
         assertNever(m);
     }
@@ -309,6 +323,7 @@ export class Supervisor {
 
   private onWorkerExit(w: number, code: number | null, signal: NodeJS.Signals | null): void {
     const { children, inFlight } = this.directory.dropWorker(w);
+    this.txClients.reported(w, 0);
     const starting = this.processes.workerDied(w);
     this.accepting?.notListening(w);
     const busy = children.filter((c) => c.connId !== undefined);

@@ -42,6 +42,7 @@ import type { EndedSession, Session } from './session/session.js';
 const ADMIN_ANSWER_TIMEOUT_MS = 10_000;
 /** Time for the last Terminate messages to PostgreSQL and IPC messages to leave before exiting. */
 const EXIT_GRACE_MS = 50;
+const TX_CLIENTS_KEY = -1; // pushLazy's key of the txClients count (children's are their ids, from 0)
 /** What a client this worker accepted had sent before: nothing (one buffer for all of them). */
 const NOTHING_READ = Buffer.alloc(0);
 
@@ -102,7 +103,10 @@ class Worker implements SessionEnv {
     freed: () => this.txClients.childFreed(),
   });
   /** pool_mode = transaction (docs/transaction-pooling.md): the clients, the shared connections, the statement names. */
-  readonly txClients = new TxClients(() => this.children);
+  readonly txClients = new TxClients(
+    () => this.children,
+    (count) => this.outbox.pushLazy(TX_CLIENTS_KEY, { t: 'txClients', count }),
+  );
   private readonly txNames = new StatementNames();
   readonly txPool = new TxPool(
     {
@@ -121,14 +125,8 @@ class Worker implements SessionEnv {
   private readonly metricsState: WorkerState = {
     cache: () => {
       const c = { ...this.children.exitedTotals.cache };
-      c.hits += this.txPool.stats.hits;
-      c.misses += this.txPool.stats.misses;
-      c.evictions += this.txPool.stats.evictions;
-      for (const child of this.children.values()) {
-        c.hits += child.pool.cache.stats.hits;
-        c.misses += child.pool.cache.stats.misses;
-        c.evictions += child.pool.cache.stats.evictions;
-      }
+      for (const stats of [this.txPool.stats, ...[...this.children.values()].map((ch) => ch.pool.cache.stats)])
+        for (const k of ['hits', 'misses', 'evictions'] as const) c[k] += stats[k];
       return c;
     },
     sessions: () => this.totals.sessions,
@@ -229,9 +227,26 @@ class Worker implements SessionEnv {
     }
   }
 
+  /** Transaction mode's, one for every client (each keeps it for its session). */
+  private txAccept: TxAcceptDeps | undefined;
+
   private accept(connId: number, socket: net.Socket, initial: Buffer): void {
-    if (this.transactionMode)
-      return acceptTransactionClient(connId, socket, initial, (this.txAcceptDeps ??= this.txDeps()));
+    if (this.transactionMode) {
+      this.txAccept ??= {
+        children: this.children,
+        clients: this.txClients,
+        pool: this.txPool,
+        names: this.txNames,
+        env: this,
+        worker: this.workerId,
+        workers: this.workerCount,
+        handBack: (connId, s, initial) => this.sendNow({ t: 'clientBack', connId, initial }, s),
+        send: (msg) => this.outbox.push(msg),
+        cancel: (pid, key) => this.cancelArrived(pid, key),
+        ended: (result, session, child) => this.sessionEnded(result, session, child),
+      };
+      return acceptTransactionClient(connId, socket, initial, this.txAccept);
+    }
     acceptClient(connId, socket, initial, {
       children: this.children,
       env: this,
@@ -239,23 +254,6 @@ class Worker implements SessionEnv {
       cancel: (pid, key) => this.cancelArrived(pid, key),
       ended: (result, session, child) => this.sessionEnded(result, session, child),
     });
-  }
-
-  /** One for every client (each keeps it for its session). */
-  private txAcceptDeps: TxAcceptDeps | undefined;
-
-  private txDeps(): TxAcceptDeps {
-    return {
-      children: this.children,
-      clients: this.txClients,
-      pool: this.txPool,
-      names: this.txNames,
-      env: this,
-      share: () => Math.ceil(this.config.max_client_conn / this.workerCount),
-      send: (msg) => this.outbox.push(msg),
-      cancel: (pid, key) => this.cancelArrived(pid, key),
-      ended: (result, session, child) => this.sessionEnded(result, session, child),
-    };
   }
 
   private apply(cfg: PgpoolConfig): void {

@@ -39,6 +39,33 @@ describe('transaction pooling limits', () => {
     expect(rows).toEqual([1, 1, 1]);
   });
 
+  it('admits max_client_conn clients over two workers however the kernel spreads them, then 53300', async () => {
+    const max = 16;
+    const p = await startPooler({
+      ...TX,
+      worker_processes: 2,
+      num_init_children: 2,
+      max_pool: 1,
+      max_client_conn: max,
+    });
+    // All at once: the kernel rarely splits them 8 / 8; whichever worker accepts more than its
+    // share hands the rest to the supervisor, which places them on the other (or on either,
+    // while the workers are not yet listening at start).
+    await Promise.all(Array.from({ length: max }, () => client(p)));
+    const e = await connectError(p.client('postgres', 'app'));
+    expect(e).toMatchObject({
+      code: '53300',
+      message: 'Sorry, too many clients already',
+      detail: `${max} clients are connected, as many as max_client_conn allows`,
+    });
+    const rows = await Promise.all(open.map(async (c) => (await c.query('select 1 as v')).rows[0].v));
+    expect(rows).toEqual(Array(max).fill(1));
+    // One leaves: its place is free again, on whichever worker it was.
+    await open.pop()!.end();
+    await new Promise((r) => setTimeout(r, 300)); // the workers' counts reach the supervisor within 100 ms
+    await client(p);
+  });
+
   it('ends a client that waited query_wait_timeout for a child with a FATAL naming it', async () => {
     const p = await startPooler({ ...TX, num_init_children: 1, max_pool: 1, query_wait_timeout: 1 });
     const holder = await client(p);

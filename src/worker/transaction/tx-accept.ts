@@ -1,8 +1,11 @@
 // A client accepted in transaction pooling mode (docs/transaction-pooling.md): it takes no
 // child until its start-up needs a backend connection, and then only for as long as each
-// transaction runs. This worker admits its share of max_client_conn; beyond it, 53300.
+// transaction runs. This worker admits its share of max_client_conn; beyond it the client goes
+// to the supervisor, which places it on a worker with room or refuses it with 53300.
 import type net from 'node:net';
 import { durationMs } from '../../config/accessors.js';
+import { clientShare } from '../../policy/admission.js';
+import { stopReading } from '../../protocol/socket-handoff.js';
 import type { FromWorker } from '../../ipc/messages.js';
 import { errorResponse } from '../../protocol/backend-write.js';
 import { poolerError } from '../../protocol/errors.js';
@@ -22,8 +25,11 @@ export interface TxAcceptDeps {
   readonly pool: TxPool;
   readonly names: StatementNames;
   readonly env: SessionEnv;
-  /** This worker's share of max_client_conn. */
-  share(): number;
+  /** This worker's index and worker_processes: it admits its share of max_client_conn (policy/admission.ts). */
+  readonly worker: number;
+  readonly workers: number;
+  /** A client this worker accepted beyond its share: to the supervisor, for a worker with room (or 53300). */
+  handBack(connId: number, socket: net.Socket, initialBase64: string): void;
   send(m: FromWorker): void;
   cancel(pid: number, keyHex: string): void;
   ended(result: EndedSession, session: Session, child: number): void;
@@ -32,7 +38,11 @@ export interface TxAcceptDeps {
 export function acceptTransactionClient(connId: number, socket: net.Socket, initial: Buffer, d: TxAcceptDeps): void {
   const { env, clients } = d;
   if (!takeClientSocket(connId, socket, d.children, d.send)) return;
-  if (clients.size >= d.share()) {
+  // Its share, whoever accepted it; beyond it, the supervisor looks for room in another.
+  if (clients.size >= clientShare(d.worker, d.workers, env.config.max_client_conn)) {
+    // Every byte read so far travels with the socket (protocol/socket-handoff.ts).
+    if (d.workers > 1)
+      return d.handBack(connId, socket, Buffer.concat([initial, stopReading(socket)]).toString('base64'));
     const e = poolerError('MAX_CLIENT_CONN', { clients: clients.size });
     env.log.info({ limit: e.limit, clients: clients.size }, e.message);
     socket.end(errorResponse(e));
@@ -43,7 +53,7 @@ export function acceptTransactionClient(connId: number, socket: net.Socket, init
   const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : 0;
   const host = new TxClientHost(connId, socket, d);
   const session = (host.session = new Session(socket, initial, host, env, deadline));
-  clients.sessions.add(session);
+  clients.add(session);
   void session.run().then((result) => {
     // 'relaying': the session tells host.over() itself at its end.
     if (result.end !== 'relaying') host.over(result);
@@ -108,7 +118,7 @@ class TxClientHost implements SessionHost, TxSessionHost {
 
   over(result: Exclude<SessionResult, { end: 'relaying' }>): void {
     const clients = this.d.clients;
-    clients.sessions.delete(this.session);
+    clients.remove(this.session);
     clients.abandon(this.session, new Error('session ended'));
     this.leave();
     if (result.end !== 'no-session') this.d.ended(result, this.session, -1);

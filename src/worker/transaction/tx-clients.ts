@@ -18,8 +18,8 @@ interface Waiter {
 }
 
 export class TxClients {
-  /** Every transaction-mode session of this worker, from accept to its end. */
-  readonly sessions = new Set<Session>();
+  /** Every transaction-mode session of this worker, from accept to its end (add/remove change it). */
+  private readonly all = new Set<Session>();
   private readonly waiting = new WaitLine<Waiter>();
   /** The line's one query_wait_timeout timer, due at its earliest deadline. */
   private timer: NodeJS.Timeout | undefined;
@@ -27,10 +27,27 @@ export class TxClients {
   /** Each waiting session's place (a session waits once at a time). */
   private readonly places = new Map<Session, Place<Waiter>>();
 
-  constructor(private readonly children: () => Children) {}
+  constructor(
+    private readonly children: () => Children,
+    /** The count changed (the supervisor places clients a full worker hands back by it). */
+    private readonly counted: (clients: number) => void = () => {},
+  ) {}
+
+  get sessions(): ReadonlySet<Session> {
+    return this.all;
+  }
 
   get size(): number {
-    return this.sessions.size;
+    return this.all.size;
+  }
+
+  add(session: Session): void {
+    this.all.add(session);
+    this.counted(this.all.size);
+  }
+
+  remove(session: Session): void {
+    if (this.all.delete(session)) this.counted(this.all.size);
   }
 
   /** The clients by what they hold (metrics); a waiting client counts as waiting only. */

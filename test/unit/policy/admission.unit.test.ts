@@ -9,6 +9,8 @@ import {
   ordinaryMayTake,
   placeClient,
   reservedChildren,
+  txClientTarget,
+  clientShare,
 } from '../../../src/policy/admission.js';
 
 const limits = {
@@ -58,6 +60,8 @@ describe('admission', () => {
     expect(placeClient(place(1, 2), limits)).toBe('wait'); // others were first
     expect(placeClient(place(0, 7), limits)).toBe('wait');
     expect(placeClient(place(0, 8), limits)).toBe('reject-queue-full');
+    // Transaction mode (workers not listening yet, at start): the line is not the bound.
+    expect(placeClient(place(0, 8), { ...limits, pool_mode: 'transaction' })).toBe('wait');
     // Without reserved children, what others hold does not matter.
     expect(placeClient(place(1, 0, 3), limits)).toBe('dispatch');
   });
@@ -97,5 +101,23 @@ describe('admission', () => {
     expect(chooseWorker([0, 2, 3, 1])).toBe(2);
     expect(chooseWorker([0, 0])).toBe(-1);
     expect(leastLoaded([3, 2, 2])).toBe(1);
+  });
+
+  it.each<[string, number[], number, number | undefined]>([
+    ['the worker with the most room in its share', [5, 2, 3], 12, 1],
+    ['the first of equals', [2, 2], 10, 0],
+    ['refused when all shares are full', [5, 5], 10, undefined],
+    ['refused when together they hold it (counts reported late)', [7, 3], 10, undefined],
+    ['room left in one share', [5, 4], 10, 1],
+    ['none in a share beyond its size', [6, 3], 11, 1],
+    ['no worker', [], 10, undefined],
+  ])('transaction mode places a client a full worker handed back: %s', (_name, counts, max, want) =>
+    expect(txClientTarget(counts, max)).toBe(want),
+  );
+
+  it('splits max_client_conn into shares that add up to it', () => {
+    expect([0, 1, 2].map((w) => clientShare(w, 3, 10))).toEqual([4, 3, 3]);
+    expect([0, 1].map((w) => clientShare(w, 2, 10000))).toEqual([5000, 5000]);
+    expect(clientShare(0, 1, 7)).toBe(7);
   });
 });
