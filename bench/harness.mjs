@@ -18,7 +18,16 @@ import { startPostgres } from '../dist/dev/postgres-instance.js';
 import { SMALL_YOUNG_GENERATION } from '../dist/node-flags.js';
 import { processTree, processUsage, TICKS_PER_SECOND } from './process-tree.mjs';
 import { roundOrder, summarize } from './summary.mjs';
-import { asPostgres, HOST, PGPOOL, pgpool2Args, pgpool2Conf, pgpoolTsConf, stopDetached } from './targets.mjs';
+import {
+  HOST,
+  PGBOUNCER,
+  PGPOOL,
+  pgbouncerSetup,
+  pgpool2Args,
+  pgpool2Conf,
+  pgpoolTsConf,
+  stopDetached,
+} from './targets.mjs';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,7 +49,6 @@ const S = {
   maxPool: Number(env('PGPOOL_MAX_POOL', 4)),
 };
 const PGBENCH = env('PGBENCH', 'pgbench');
-const PGBOUNCER = env('PGBOUNCER', '/usr/sbin/pgbouncer');
 // Target pgpool-ts-baseline: another built checkout of pgpool-ts (an older commit), measured
 // in the same run as this one for before/after ratios.
 const BASELINE = env('BASELINE', '');
@@ -104,27 +112,8 @@ async function startTarget(name, clients, pg, extra = {}) {
   let cmd;
   let args;
   if (name === 'pgbouncer') {
-    fs.writeFileSync(
-      path.join(dir, 'pgbouncer.ini'),
-      [
-        '[databases]',
-        `bench = host=${HOST} port=${pg.port} dbname=bench`,
-        '[pgbouncer]',
-        `listen_addr = ${HOST}`,
-        `listen_port = ${port}`,
-        'unix_socket_dir =',
-        'auth_type = trust',
-        `auth_file = ${dir}/users.txt`,
-        'pool_mode = session',
-        `default_pool_size = ${clients}`,
-        `max_client_conn = ${Math.max(100, clients * 2, extra.maxClients ?? 0)}`,
-        `logfile = ${dir}/pgbouncer.log`,
-        `pidfile = ${dir}/pgbouncer.pid`,
-        '',
-      ].join('\n'),
-    );
-    fs.writeFileSync(path.join(dir, 'users.txt'), '"postgres" ""\n');
-    [cmd, args] = asPostgres(PGBOUNCER, [path.join(dir, 'pgbouncer.ini')]);
+    const maxClients = Math.max(100, clients * 2, extra.maxClients ?? 0);
+    [cmd, args] = pgbouncerSetup({ dir, port, pgPort: pg.port, poolMode: 'session', poolSize: clients, maxClients });
   } else if (name === 'pgpool2') {
     fs.writeFileSync(
       path.join(dir, 'pgpool.conf'),

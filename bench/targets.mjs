@@ -1,6 +1,7 @@
 // How the bench scripts configure, start and stop the poolers they compare: pgpool-II and
 // pgpool-ts as pure poolers in front of one PostgreSQL (raw mode, no health check, no load
 // balancing), trust authentication.
+import fs from 'node:fs';
 import path from 'node:path';
 
 export const HOST = '127.0.0.1';
@@ -11,6 +12,35 @@ export const asPostgres = (cmd, args) =>
   process.getuid?.() === 0
     ? ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', cmd, ...args]]
     : [cmd, args];
+
+export const PGBOUNCER = process.env.PGBOUNCER ?? '/usr/sbin/pgbouncer';
+
+/**
+ * Writes pgbouncer.ini (trust authentication, database `bench`) and its users file into
+ * `dir`; returns PgBouncer's command line.
+ */
+export function pgbouncerSetup({ dir, port, pgPort, poolMode, poolSize, maxClients, backlog }) {
+  const ini = [
+    '[databases]',
+    `bench = host=${HOST} port=${pgPort} dbname=bench`,
+    '[pgbouncer]',
+    `listen_addr = ${HOST}`,
+    `listen_port = ${port}`,
+    'unix_socket_dir =',
+    'auth_type = trust',
+    `auth_file = ${dir}/users.txt`,
+    `pool_mode = ${poolMode}`,
+    `default_pool_size = ${poolSize}`,
+    `max_client_conn = ${maxClients}`,
+    ...(backlog ? [`listen_backlog = ${backlog}`] : []),
+    `logfile = ${dir}/pgbouncer.log`,
+    `pidfile = ${dir}/pgbouncer.pid`,
+    '',
+  ];
+  fs.writeFileSync(path.join(dir, 'pgbouncer.ini'), ini.join('\n'));
+  fs.writeFileSync(path.join(dir, 'users.txt'), '"postgres" ""\n');
+  return asPostgres(PGBOUNCER, [path.join(dir, 'pgbouncer.ini')]);
+}
 
 /** pgpool-II's pgpool.conf, and its command line (pcp.conf and pool_hba.conf beside it). */
 export function pgpool2Conf({ dir, port, pcpPort, pgPort, clients, maxPool }) {

@@ -15,7 +15,7 @@ import { freePort } from '../dist/dev/free-port.js';
 import { startPostgres } from '../dist/dev/postgres-instance.js';
 import { SMALL_YOUNG_GENERATION } from '../dist/node-flags.js';
 import { processTree, processUsage, TICKS_PER_SECOND } from './process-tree.mjs';
-import { asPostgres, HOST, pgpoolTsConf, stopDetached } from './targets.mjs';
+import { HOST, pgbouncerSetup, pgpoolTsConf, stopDetached } from './targets.mjs';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,7 +24,6 @@ const ROUNDS = Number(env('ROUNDS', 2));
 const DURATION = Number(env('DURATION', 10));
 const POOL = Number(env('POOL', 16));
 const TARGETS = env('TARGETS', 'direct pgbouncer pgpool-ts').split(/\s+/);
-const PGBOUNCER = env('PGBOUNCER', '/usr/sbin/pgbouncer');
 // id: pgbench arguments; clients beyond max_connections are not run against direct.
 const POINTS = env('POINTS', 'select-64 tpcb-64 select-1000 prepared-1000 select-10000').split(/\s+/);
 const MAX_CONNECTIONS = 1100;
@@ -72,28 +71,8 @@ async function startTarget(name, pgPort) {
   let cmd;
   let args;
   if (name === 'pgbouncer') {
-    fs.writeFileSync(
-      path.join(dir, 'pgbouncer.ini'),
-      [
-        '[databases]',
-        `bench = host=${HOST} port=${pgPort} dbname=bench`,
-        '[pgbouncer]',
-        `listen_addr = ${HOST}`,
-        `listen_port = ${port}`,
-        'unix_socket_dir =',
-        'auth_type = trust',
-        `auth_file = ${dir}/users.txt`,
-        'pool_mode = transaction',
-        `default_pool_size = ${POOL}`,
-        'max_client_conn = 20000',
-        'listen_backlog = 4096',
-        `logfile = ${dir}/pgbouncer.log`,
-        `pidfile = ${dir}/pgbouncer.pid`,
-        '',
-      ].join('\n'),
-    );
-    fs.writeFileSync(path.join(dir, 'users.txt'), '"postgres" ""\n');
-    [cmd, args] = asPostgres(PGBOUNCER, [path.join(dir, 'pgbouncer.ini')]);
+    const ini = { dir, port, pgPort, poolMode: 'transaction', poolSize: POOL, maxClients: 20000, backlog: 4096 };
+    [cmd, args] = pgbouncerSetup(ini);
   } else {
     const conf =
       pgpoolTsConf({ dir, port, pcpPort: await freePort(), pgPort, clients: POOL, maxPool: 1 }) +
