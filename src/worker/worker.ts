@@ -22,6 +22,7 @@ import type client from 'prom-client';
 import { acceptClient } from './accept.js';
 import { durationMs } from '../config/accessors.js';
 import { acceptTransactionClient, type TxAcceptDeps } from './transaction/tx-accept.js';
+import { readsFrom } from './session/tx-session.js';
 import { TxClients } from './transaction/tx-clients.js';
 import { StatementNames } from './transaction/tx-messages.js';
 import { TxPool } from './transaction/tx-pool.js';
@@ -202,7 +203,8 @@ class Worker implements SessionEnv {
         return;
       case 'endSessions':
         this.children.endSessions(m.node, m.scope);
-        for (const s of this.txClients.sessions) if (m.scope === 'all' || s.usesNode(m.node)) s.stop('failover');
+        for (const s of this.txClients.sessions)
+          if (m.scope === 'all' || s.usesNode(m.node) || readsFrom(s, m.node)) s.stop('failover');
         this.txPool.clear();
         return;
       case 'adminAnswer':

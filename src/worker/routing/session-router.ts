@@ -46,6 +46,9 @@ interface Settings {
 }
 const settingsOf = new WeakMap<PgpoolConfig, Settings>();
 
+/** The routing rules' settings of a configuration snapshot (transaction mode reads them too). */
+export const routeSettingsFor = (cfg: PgpoolConfig): RouteSettings => settingsFor(cfg).route;
+
 /** The settings routing reads, derived once per configuration snapshot. */
 function settingsFor(cfg: PgpoolConfig): Settings {
   let s = settingsOf.get(cfg);

@@ -311,8 +311,9 @@ export class Session {
     this.client.write(greeting(conn, reused, cancelKey, tx?.login.statuses));
     const d = this.env.durations(database);
     if (tx) {
+      const lb = address === plan.primary ? plan.standby : undefined;
       const start = { client: this.client, conn, request: request!, cancelTargets, durations: d, keyHandle, reused };
-      const relay = (this.relayed = transactionRelay(tx, this.env, this, start));
+      const relay = (this.relayed = transactionRelay(tx, this.env, this, { ...start, standby: lb }));
       this.transition('active');
       this.settingsChanged();
       relay.start(conn, extra, rest);

@@ -21,6 +21,10 @@ import { RequestTiming } from '../relay/request-timing.js';
 import type { StatementNames } from '../transaction/tx-messages.js';
 import type { TxLogin, TxPool } from '../transaction/tx-pool.js';
 import { TxRelay } from '../transaction/tx-relay.js';
+import type { TxRequests } from '../transaction/tx-requests.js';
+import { TxReadRouting } from '../transaction/tx-routing.js';
+import type { Message } from '../../protocol/message-reader.js';
+import type { InternalQuery } from '../routing/catalog-facts.js';
 import type { TxRelayDeps } from '../transaction/tx-relay-deps.js';
 
 const RESET_TIMEOUT_MS = 10_000;
@@ -50,6 +54,8 @@ export interface TxRelayStart {
   /** The cancel key's targets: the connection of the transaction running now. */
   readonly cancelTargets: CancelTarget[];
   readonly durations: { readonly queries: DurationCounts; readonly transactions: DurationCounts };
+  /** The session's load-balance node, when reads may go there (streaming replication, load_balance_mode). */
+  readonly standby?: BackendAddress;
   /** For the session's end: its cancel key, and whether the login's connection was reused. */
   readonly keyHandle: string;
   readonly reused: boolean;
@@ -79,6 +85,9 @@ class SessionTxDeps implements TxRelayDeps {
   private readonly loginPassword: ServerConnection['password'];
   private readonly keyHandle: string;
   private readonly reused: boolean;
+  /** Load balancing (transaction/tx-routing.ts), and whether the transaction now runs on the standby. */
+  readonly routing: TxReadRouting | undefined;
+  private onStandby = false;
 
   constructor(
     private readonly host: TxSessionHost,
@@ -97,6 +106,9 @@ class SessionTxDeps implements TxRelayDeps {
   ) {
     this.keyHandle = start.keyHandle;
     this.reused = start.reused;
+    // A walsender's session is pinned to its node; it never balances.
+    this.routing =
+      start.standby && !start.request.replication ? new TxReadRouting(start.standby, database, env) : undefined;
     this.loginPassword = login.password;
     this.pool = host.pool;
     this.names = host.names;
@@ -115,14 +127,29 @@ class SessionTxDeps implements TxRelayDeps {
   leave(): void {
     this.host.leave();
   }
+  route(first: Message, requests: TxRequests): boolean {
+    const r = this.routing;
+    this.onStandby = r !== undefined && r.onStandby(first, (name) => requests.statementText(name), this.address.node);
+    return this.onStandby;
+  }
+  get learning(): boolean {
+    return this.routing?.learning ?? false;
+  }
+  learn(ask: InternalQuery): Promise<void> {
+    return this.routing?.learn(ask) ?? Promise.resolve();
+  }
+  /** Where the transaction runs: the session's node, or its load-balance node for a read. */
+  private get target(): BackendAddress {
+    return this.onStandby ? this.routing!.standby : this.address;
+  }
   openNow(): ServerConnection | undefined {
-    return this.pool.takeIdle(this.user, this.database, this.key, this.address.node);
+    return this.pool.takeIdle(this.user, this.database, this.key, this.target.node);
   }
   async open(): Promise<ServerConnection> {
     // Never asked of the client mid-session: the first connection's, or pool_passwd's.
     const loginPassword = this.loginPassword;
     const password = this.clientPassword ?? (() => Promise.resolve(loginPassword));
-    return (await this.pool.take(this.user, this.database, this.key, this.address, password)).conn;
+    return (await this.pool.take(this.user, this.database, this.key, this.target, password)).conn;
   }
   leased(conn: ServerConnection | undefined): void {
     this.cancelTargets.length = 0;
@@ -171,6 +198,7 @@ export function transactionRelay(
     s,
   );
   const relay = new TxRelay(deps);
+  if (deps.routing) standbyOf.set(relay, deps.routing.standby.node);
   // A walsender keeps its backend for the whole session (its slots and streams are there).
   if (replication) relay.pinForSession('replication connection');
   return relay;
@@ -209,3 +237,11 @@ export async function settleTransactions(
   if (!kept) conn.close();
   return kept;
 }
+
+/** Whether a transaction-mode session sends reads to `node` (its load-balance node): a failover of it ends the session, as pgpool's. */
+export function readsFrom(session: { readonly relay: unknown }, node: number): boolean {
+  return session.relay instanceof TxRelay && standbyOf.get(session.relay) === node;
+}
+
+/** The load-balance node of each relay that balances reads. */
+const standbyOf = new WeakMap<TxRelay, number>();

@@ -7,6 +7,9 @@ import type { RequestTiming } from '../relay/request-timing.js';
 import type { StatementNames } from './tx-messages.js';
 import type { TxPool } from './tx-pool.js';
 import type { CarriedState } from '../../policy/session-state.js';
+import type { Message } from '../../protocol/message-reader.js';
+import type { InternalQuery } from '../routing/catalog-facts.js';
+import type { TxRequests } from './tx-requests.js';
 
 export interface TxRelayDeps {
   readonly client: net.Socket;
@@ -22,6 +25,14 @@ export interface TxRelayDeps {
   leave(): void;
   /** A connection for the client's key and node, from the pool or new. */
   open(): Promise<ServerConnection>;
+  /**
+   * Load balancing: the next transaction, starting with `first`, runs on the standby (true:
+   * then openNow/open give the standby's connections, and only its first request is sent).
+   */
+  route(first: Message, requests: TxRequests): boolean;
+  /** A read's catalog facts are to be asked on the primary connection before it goes back. */
+  readonly learning: boolean;
+  learn(ask: InternalQuery): Promise<void>;
   /** The connection the client is on now (undefined: none): reports and cancel. */
   leased(conn: ServerConnection | undefined): void;
   /** The client's state after its start-up (its startup settings, applied by the login). */

@@ -1,10 +1,7 @@
-// Transaction pooling's relay (docs/transaction-pooling.md): one client for its whole
-// session, a backend connection (and a child) only while a transaction runs. Whole
-// messages are read both ways, as this mode must: the client's named statements are
-// renamed to the worker's shared server names and prepared where missing (replies the
-// backend does not send are made here, in their place in the stream), the tags that may
-// change session state are watched, and at the transaction's end the state is probed,
-// carried with the client, or the client pinned to its connection.
+// Transaction pooling's relay (docs/transaction-pooling.md): one client for its whole session,
+// a backend connection (and a child) only while a transaction runs, on the primary or, for a
+// read, the load-balance node. Whole messages are read both ways: named statements renamed
+// and prepared where missing, state-changing tags watched, the state probed at the end.
 import { mayBePoolerCommand } from '../../admin/pooler-command.js';
 import { simpleQuery } from '../../backend/simple-query.js';
 import type { ServerConnection } from '../../backend/server-connection.js';
@@ -23,6 +20,8 @@ import { flushClientThisTurn, flushTo, Outgoing, type ClientFlusher } from './ou
 import type { TxRelayDeps } from './tx-relay-deps.js';
 import { probeSession } from './tx-probe.js';
 
+type Rows = Array<Array<string | null>>;
+type StatusSink = (name: string, value: string) => void;
 const IGNORE = (): void => {};
 const NO_PINS: readonly PinReason[] = [];
 /** Bytes a client waiting for a child may have sent before its socket is paused. */
@@ -58,6 +57,9 @@ export class TxRelay implements ClientFlusher {
   private tap: MessageTap | undefined;
   /** The client's replies wait for the end of this turn (flushClientThisTurn). */
   private clientFlushQueued = false;
+  /** Load balancing: the transaction runs on the standby, which gets its first request only (then sent). */
+  private oneRequest = false;
+  private requestSent = false;
 
   private readonly onClientData = (chunk: Buffer) => {
     this.d.timing.now = this.lastActivity = performance.now();
@@ -148,6 +150,7 @@ export class TxRelay implements ClientFlusher {
   private release(): void {
     const conn = this.detach();
     if (!conn) return;
+    this.oneRequest = this.requestSent = false;
     this.d.pool.put(conn);
     this.d.leave();
     if (this.stopReason) this.stop(this.stopReason);
@@ -178,13 +181,14 @@ export class TxRelay implements ClientFlusher {
       this.paused = false;
       this.d.client.resume();
     }
-    while (!this.busy && !this.ended && this.inbox.length > 0) {
+    while (!this.busy && !this.ended && !this.requestSent && this.inbox.length > 0) {
       const first = this.inbox[0];
       // As the session relay: a pooler command with nothing pending is answered here, connection held or not.
       if (first.type === FrontendCode.Query && this.requests.expected.length === 0 && this.answerOwnCommand(first))
         return;
       if (!this.conn) {
         if (first.type === FrontendCode.Terminate) return this.finish({ kind: 'terminate' });
+        this.oneRequest = this.d.route(first, this.requests);
         // The common case takes no turn of the event loop: a child and a connection idle, the state already there.
         const entered = this.d.enterNow();
         const conn = entered ? this.d.openNow() : undefined;
@@ -198,6 +202,7 @@ export class TxRelay implements ClientFlusher {
       this.inboxBytes -= m.raw.length;
       if (this.tap) tapMessage(this.tap, m);
       if (!this.requests.clientMessage(m)) return this.finish({ kind: 'terminate' });
+      this.requestSent = this.oneRequest && (m.type === FrontendCode.Query || m.type === FrontendCode.Sync);
     }
     this.flush();
   }
@@ -280,11 +285,7 @@ export class TxRelay implements ClientFlusher {
   }
 
   /** A query of the pooler's own on the held connection, its replies kept from the client. */
-  private async ownQuery(
-    conn: ServerConnection,
-    sql: string,
-    onStatus?: (name: string, value: string) => void,
-  ): Promise<Array<Array<string | null>>> {
+  private async ownQuery(conn: ServerConnection, sql: string, onStatus?: StatusSink): Promise<Rows> {
     const session = this.connSession!;
     session.sink = IGNORE;
     try {
@@ -316,8 +317,8 @@ export class TxRelay implements ClientFlusher {
     try {
       const reader = this.connSession!.reader;
       while ((m = reader.next())) {
-        if (this.requests.serverMessage(m, this.inbox.length > 0)) {
-          if (this.requests.probeWanted) void this.probeThenEnd(m.raw);
+        if (this.requests.serverMessage(m, !this.oneRequest && this.inbox.length > 0)) {
+          if (this.requests.probeWanted || this.d.learning) void this.probeThenEnd(m.raw);
           else this.transactionOver(m.raw);
           return;
         }
@@ -340,13 +341,14 @@ export class TxRelay implements ClientFlusher {
     this.pump();
   }
 
-  /** The state may have changed: probe it, then end the transaction; the client's messages wait meanwhile. */
+  /** The state may have changed (probe it), or a read's facts are asked; then the transaction ends. */
   private async probeThenEnd(ready: Buffer): Promise<void> {
     const conn = this.conn!;
     this.flush();
     this.busy = true;
     try {
-      await this.probe(conn);
+      if (this.d.learning) await this.d.learn(async (q) => (await this.ownQuery(conn, q))[0] ?? []);
+      if (this.requests.probeWanted) await this.probe(conn);
     } catch (e) {
       this.pins = ['state unknown'];
       this.d.log().warn({ backendPid: conn.pid, why: (e as Error).message }, 'session state unknown: client pinned');

@@ -166,6 +166,12 @@ export class TxRequests {
     this.prepare(server, rest, name);
   }
 
+  /** The query text of the client's named statement (routing reads it). */
+  statementText(name: string): string | undefined {
+    const s = this.statements?.get(name);
+    return s && cstringAt(s.rest, 0)[0];
+  }
+
   /** The server name of the client's statement, prepared on this connection; undefined (and an error made) when the client has no such statement. */
   private serverStatement(name: string): string | undefined {
     const s = this.statements?.get(name);

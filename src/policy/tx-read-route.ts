@@ -1,0 +1,29 @@
+// Where a transaction goes in transaction pooling mode with load balancing
+// (docs/transaction-pooling.md#load-balancing), pure: a transaction whose first request is
+// one read outside a transaction block runs on the session's load-balance node, by the
+// same rules as a read in session mode (route-decision.ts) for a session that is idle;
+// everything else on the primary. pgpool-ts asks the catalog about a read's relations and
+// functions on the primary, after that read's transaction, so a statement's first run goes
+// to the primary and later ones, once the facts are cached, to the standby.
+import type { Destination } from './route-decision.js';
+
+export interface TxReadInput {
+  /** The session has a load-balance node other than the primary (load_balance_mode, a standby up). */
+  readonly standby: boolean;
+  /** The rules' destination for the first statement, as read while idle (undefined: no statement text). */
+  readonly destination: Destination | undefined;
+  /** The catalog facts the rules need are cached (or none are needed). */
+  readonly factsKnown: boolean;
+  /** The standby is over delay_threshold now. */
+  readonly delayed: boolean;
+  /** A write of this session must keep its reads on the primary (causal_reads, disable_load_balance_on_write = always). */
+  readonly keptOnPrimary: boolean;
+}
+
+/** standby · primary · learn: the primary, then the catalog facts are asked there for next time. */
+export type TxReadTarget = 'standby' | 'primary' | 'learn';
+
+export function txReadTarget(i: TxReadInput): TxReadTarget {
+  if (!i.standby || i.destination !== 'lb' || i.delayed || i.keptOnPrimary) return 'primary';
+  return i.factsKnown ? 'standby' : 'learn';
+}

@@ -1,0 +1,19 @@
+// Transaction mode's read routing: which transactions run on the load-balance node.
+import { describe, expect, it } from 'vitest';
+import { txReadTarget, type TxReadInput, type TxReadTarget } from '../../../src/policy/tx-read-route.js';
+
+const read: TxReadInput = { standby: true, destination: 'lb', factsKnown: true, delayed: false, keptOnPrimary: false };
+
+describe('txReadTarget', () => {
+  it.each<[string, Partial<TxReadInput>, TxReadTarget]>([
+    ['a read with its facts cached', {}, 'standby'],
+    ['a read whose facts are not known yet', { factsKnown: false }, 'learn'],
+    ['no load-balance node', { standby: false }, 'primary'],
+    ['a write', { destination: 'primary' }, 'primary'],
+    ['a statement for every node (SET, BEGIN)', { destination: 'both' }, 'primary'],
+    ['no statement text (Bind of an unknown statement)', { destination: undefined }, 'primary'],
+    ['the standby over delay_threshold', { delayed: true }, 'primary'],
+    ['after a write, with causal_reads or disable_load_balance_on_write = always', { keptOnPrimary: true }, 'primary'],
+    ['unknown facts of a write', { destination: 'primary', factsKnown: false }, 'primary'],
+  ])('%s', (_name, change, want) => expect(txReadTarget({ ...read, ...change })).toBe(want));
+});
