@@ -13,6 +13,7 @@ import type { CarriedState } from '../../policy/session-state.js';
 import type { SessionSettings } from '../../config/session-settings.js';
 import type { DurationCounts } from '../../metrics/duration-histogram.js';
 import type { SessionEnv } from './session-env.js';
+import { backendFailure } from './refusal.js';
 import type { EndedSession } from './session.js';
 import type { Logger } from '../../logging/logger.js';
 import type { LeaseRequest } from '../pooling/lease.js';
@@ -149,7 +150,22 @@ class SessionTxDeps implements TxRelayDeps {
     // Never asked of the client mid-session: the first connection's, or pool_passwd's.
     const loginPassword = this.loginPassword;
     const password = this.clientPassword ?? (() => Promise.resolve(loginPassword));
-    return (await this.pool.take(this.user, this.database, this.key, this.target, password)).conn;
+    const take = async (a: BackendAddress) => {
+      const lease = await this.pool.take(this.user, this.database, this.key, a, password);
+      // A node's first connection tells the node table it is up (SHOW pool_nodes: waiting → up).
+      if (!lease.reused) this.env.nodeConnected(a.node);
+      return lease.conn;
+    };
+    if (!this.onStandby) return take(this.address);
+    try {
+      return await take(this.routing!.standby);
+    } catch (e) {
+      // As a session whose load-balance node cannot be reached: logged (and detached, if so
+      // configured) as in session mode, and the primary serves the transaction.
+      backendFailure(e, this.routing!.standby, false, this.env, this.session.log);
+      this.onStandby = false;
+      return take(this.address);
+    }
   }
   leased(conn: ServerConnection | undefined): void {
     this.cancelTargets.length = 0;

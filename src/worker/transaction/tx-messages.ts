@@ -2,7 +2,9 @@
 // the server-side names of the statements clients prepare, shared by every client of the
 // worker that prepares the same text with the same parameter types, and the messages that
 // name them on a backend connection instead of the client's own name.
+import type { ServerConnection } from '../../backend/server-connection.js';
 import { FrontendCode } from '../../protocol/codes.js';
+import type { BackendGone } from '../relay/relay.js';
 import type { MessageTap } from '../../protocol/header-scanner.js';
 import type { Message } from '../../protocol/message-reader.js';
 
@@ -57,4 +59,9 @@ export function tapMessage(tap: MessageTap, m: Message): void {
   tap.start(m.type, m.body.length);
   tap.body(m.raw, 5, m.raw.length);
   tap.end();
+}
+
+/** A transaction's backend connection was lost: its node is told, not the login's. */
+export function lostOn(conn: ServerConnection | undefined, garbled?: string): BackendGone {
+  return { kind: 'backend-gone', saidWhy: false, garbled, node: conn?.address.node };
 }

@@ -13,7 +13,7 @@ import type { MessageTap } from '../../protocol/header-scanner.js';
 import { MessageReader, type Message } from '../../protocol/message-reader.js';
 import { StreamState } from '../../protocol/stream-state.js';
 import type { RelayEnd } from '../relay/relay.js';
-import { cstringAt, tapMessage } from './tx-messages.js';
+import { cstringAt, lostOn, tapMessage } from './tx-messages.js';
 import type { ConnSession } from './tx-pool.js';
 import { TxRequests } from './tx-requests.js';
 import { flushClientThisTurn, flushTo, Outgoing, type ClientFlusher } from './outgoing.js';
@@ -73,7 +73,7 @@ export class TxRelay implements ClientFlusher {
     this.connSession?.reader.push(chunk);
     this.readServer();
   };
-  private readonly onServerClose = () => this.finish({ kind: 'backend-gone', saidWhy: false });
+  private readonly onServerClose = () => this.finish(lostOn(this.conn));
 
   constructor(private readonly d: TxRelayDeps) {
     this.state = d.state;
@@ -324,7 +324,7 @@ export class TxRelay implements ClientFlusher {
         }
       }
     } catch (e) {
-      this.finish({ kind: 'backend-gone', garbled: (e as Error).message, saidWhy: false });
+      this.finish(lostOn(this.conn, (e as Error).message));
       return;
     }
     this.flush();

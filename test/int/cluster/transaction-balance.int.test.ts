@@ -14,10 +14,12 @@ import { closeRawConnections, messagesFrom, rawConnect, startupPacket } from '..
 import { pollUntil } from '../../helpers/poll.js';
 import { startAppPair, type ReplicatedPair } from '../../helpers/replicated-pair.js';
 import { portOf, primaryFound, routingConf, withClient } from '../../helpers/routing.js';
+import { tcpProxy, type TcpProxy } from '../../helpers/tcp-proxy.js';
 
 const run = promisify(execFile);
 let pair: ReplicatedPair;
 let p: Pooler;
+let proxy: TcpProxy | undefined;
 
 beforeAll(async () => {
   pair = await startAppPair();
@@ -28,6 +30,7 @@ beforeAll(async () => {
 afterAll(async () => {
   closeRawConnections();
   await stopAllPoolers();
+  await proxy?.stop();
   await pair?.stop();
 });
 
@@ -122,5 +125,33 @@ describe('load balancing in transaction pooling mode', () => {
     expect(stdout).toMatch(/number of failed transactions: 0 /);
     // Most of the 1,600 reads ran on the standby (node 0); the first of each text taught the facts.
     expect(Number(await select()) - before).toBeGreaterThan(1500);
+  });
+
+  it('serves a read on the primary when the load-balance node cannot be reached, and balances again after', async () => {
+    proxy = await tcpProxy(pair.standby.host, pair.standby.port);
+    const q = await startPooler(
+      routingConf(pair, {
+        pool_mode: 'transaction',
+        max_pool: 1,
+        backend_port0: proxy.port,
+        failover_on_backend_error: false,
+        sr_check_period: 0,
+      }),
+    );
+    await primaryFound(q);
+    await withClient(q, async (c) => {
+      const sql = 'SELECT inet_server_port() AS port, 4 AS unreachable';
+      expect(await ports(c, sql, 2)).toEqual([pair.primary.port, pair.standby.port]);
+      proxy!.drop('eof');
+      await proxy!.stop();
+      // The pool sees its idle standby connection close (a transaction on it before that would lose it).
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await ports(c, sql, 2)).toEqual([pair.primary.port, pair.primary.port]);
+      await proxy!.start();
+      expect(await portOf(c, sql)).toBe(pair.standby.port);
+    });
+    const status = await withClient(q, async (c) => (await c.query('SHOW pool_nodes')).rows[0].status);
+    expect(status).toBe('up');
+    expect(q.logs()).toMatch(/failed to connect to PostgreSQL server of node 0/);
   });
 });
