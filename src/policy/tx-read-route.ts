@@ -27,3 +27,25 @@ export function txReadTarget(i: TxReadInput): TxReadTarget {
   if (!i.standby || i.destination !== 'lb' || i.delayed || i.keptOnPrimary) return 'primary';
   return i.factsKnown ? 'standby' : 'learn';
 }
+
+/** Frontend message types a balanced batch may hold (protocol/codes.ts's letters). */
+const PARSE = 0x50;
+const BIND = 0x42;
+const DESCRIBE = 0x44;
+const EXECUTE = 0x45;
+const SYNC = 0x53;
+const QUERY = 0x51;
+
+/**
+ * Whether the messages a transaction starts with are one request running one statement, all
+ * received: a Query, or Parse? Bind Describe* Execute Sync (the statement's own messages up to
+ * its Sync). Anything else (a second statement before the Sync, a Flush, a batch not yet
+ * whole) stays on the primary: a standby transaction gets one request, whole.
+ */
+export function oneStatementRequest(types: readonly number[]): boolean {
+  if (types[0] === QUERY) return true;
+  let i = types[0] === PARSE ? 1 : 0;
+  if (types[i++] !== BIND) return false;
+  while (types[i] === DESCRIBE) i++;
+  return types[i] === EXECUTE && types[i + 1] === SYNC;
+}

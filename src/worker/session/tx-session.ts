@@ -128,9 +128,9 @@ class SessionTxDeps implements TxRelayDeps {
   leave(): void {
     this.host.leave();
   }
-  route(first: Message, requests: TxRequests): boolean {
+  route(pending: readonly Message[], requests: TxRequests): boolean {
     const r = this.routing;
-    this.onStandby = r !== undefined && r.onStandby(first, (name) => requests.statementText(name), this.address.node);
+    this.onStandby = r !== undefined && r.onStandby(pending, (name) => requests.statementText(name), this.address.node);
     return this.onStandby;
   }
   get learning(): boolean {

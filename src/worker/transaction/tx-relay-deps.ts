@@ -26,10 +26,11 @@ export interface TxRelayDeps {
   /** A connection for the client's key and node, from the pool or new. */
   open(): Promise<ServerConnection>;
   /**
-   * Load balancing: the next transaction, starting with `first`, runs on the standby (true:
-   * then openNow/open give the standby's connections, and only its first request is sent).
+   * Load balancing: the next transaction, starting with the `pending` messages, runs on the
+   * standby (true: then openNow/open give the standby's connections, and only its first
+   * request is sent).
    */
-  route(first: Message, requests: TxRequests): boolean;
+  route(pending: readonly Message[], requests: TxRequests): boolean;
   /** A read's catalog facts are to be asked on the primary connection before it goes back. */
   readonly learning: boolean;
   learn(ask: InternalQuery): Promise<void>;

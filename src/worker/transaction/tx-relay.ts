@@ -188,7 +188,7 @@ export class TxRelay implements ClientFlusher {
         return;
       if (!this.conn) {
         if (first.type === FrontendCode.Terminate) return this.finish({ kind: 'terminate' });
-        this.oneRequest = this.d.route(first, this.requests);
+        this.oneRequest = this.d.route(this.inbox, this.requests);
         // The common case takes no turn of the event loop: a child and a connection idle, the state already there.
         const entered = this.d.enterNow();
         const conn = entered ? this.d.openNow() : undefined;

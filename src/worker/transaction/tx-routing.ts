@@ -4,7 +4,7 @@
 import type { BackendAddress } from '../../backend/address.js';
 import { NO_FACTS, routeStatement, type Destination, type TxView } from '../../policy/route-decision.js';
 import type { StatementClass } from '../../policy/statement-class.js';
-import { txReadTarget } from '../../policy/tx-read-route.js';
+import { oneStatementRequest, txReadTarget } from '../../policy/tx-read-route.js';
 import { FrontendCode } from '../../protocol/codes.js';
 import type { Message } from '../../protocol/message-reader.js';
 import type { InternalQuery } from '../routing/catalog-facts.js';
@@ -36,12 +36,17 @@ export class TxReadRouting {
     private readonly env: SessionEnv,
   ) {}
 
-  /** Whether the transaction that starts with `first` runs on the standby (it is counted on its node). */
-  onStandby(first: Message, statementText: (name: string) => string | undefined, primary: number): boolean {
+  /** Whether the transaction that starts with the `pending` messages runs on the standby (counted on its node). */
+  onStandby(
+    pending: readonly Message[],
+    statementText: (name: string) => string | undefined,
+    primary: number,
+  ): boolean {
     this.toLearn = undefined;
     const routing = this.env.routing;
     const cfg = this.env.config;
-    const sql = routing && firstText(first, statementText);
+    const whole = oneStatementRequest(pending.map((m) => m.type));
+    const sql = routing && whole ? firstText(pending[0], statementText) : undefined;
     let destination: Destination | undefined;
     let factsKnown = false;
     let cls: StatementClass | undefined;

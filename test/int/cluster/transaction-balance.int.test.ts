@@ -111,6 +111,25 @@ describe('load balancing in transaction pooling mode', () => {
       .filter(([t]) => t === 'D')
       .map(([, body]) => body.toString('utf8', 6, 6 + body.readInt32BE(2)));
     expect(rows).toEqual([String(pair.standby.port), String(pair.primary.port)]);
+    // Two statements under one Sync (a driver's batch) are one request: all of it on the primary.
+    const from = raw.received().length;
+    raw.send(
+      Buffer.concat([
+        serialize.parse({ text: read }),
+        serialize.bind({}),
+        serialize.execute({}),
+        serialize.parse({ text: "INSERT INTO t (v) VALUES ('batched') RETURNING inet_server_port()" }),
+        serialize.bind({}),
+        serialize.execute({}),
+        serialize.sync(),
+      ]),
+    );
+    await pollUntil(() => messagesFrom(raw.received(), from).some(([t]) => t === 'Z'), 'the batch answered');
+    const batch = messagesFrom(raw.received(), from);
+    expect(batch.filter(([t]) => t === 'E')).toEqual([]);
+    expect(
+      batch.filter(([t]) => t === 'D').map(([, body]) => body.toString('utf8', 6, 6 + body.readInt32BE(2))),
+    ).toEqual([String(pair.primary.port), String(pair.primary.port)]);
   });
 
   it('runs pgbench -S with reads on the standby and no failed transaction', async () => {

@@ -1,6 +1,11 @@
 // Transaction mode's read routing: which transactions run on the load-balance node.
 import { describe, expect, it } from 'vitest';
-import { txReadTarget, type TxReadInput, type TxReadTarget } from '../../../src/policy/tx-read-route.js';
+import {
+  oneStatementRequest,
+  txReadTarget,
+  type TxReadInput,
+  type TxReadTarget,
+} from '../../../src/policy/tx-read-route.js';
 
 const read: TxReadInput = { standby: true, destination: 'lb', factsKnown: true, delayed: false, keptOnPrimary: false };
 
@@ -16,4 +21,24 @@ describe('txReadTarget', () => {
     ['after a write, with causal_reads or disable_load_balance_on_write = always', { keptOnPrimary: true }, 'primary'],
     ['unknown facts of a write', { destination: 'primary', factsKnown: false }, 'primary'],
   ])('%s', (_name, change, want) => expect(txReadTarget({ ...read, ...change })).toBe(want));
+});
+
+describe('oneStatementRequest', () => {
+  const codes = (s: string) => [...s].map((c) => c.charCodeAt(0));
+  it.each<[string, boolean]>([
+    ['Q', true],
+    ['QQ', true],
+    ['PBDES', true],
+    ['PBES', true],
+    ['BES', true],
+    ['BDES', true],
+    ['PBDESQ', true],
+    ['PBDE', false], // its Sync has not come yet
+    ['PBDEPBES', false], // a second statement before the Sync
+    ['PBEBES', false],
+    ['PDH', false], // Flush: the client waits for replies before sending the rest
+    ['PS', false],
+    ['CS', false],
+    ['', false],
+  ])('%s: %s', (types, want) => expect(oneStatementRequest(codes(types))).toBe(want));
 });
