@@ -86,7 +86,12 @@ async function startTarget(name, clients, pair) {
     if (name === 'pgpool-ts-lb') text = withCluster(text, clusterLines(pair));
     // KEEP_DIRS: the kept log says who connected and left.
     const logLines = env('LOG_CONN', '') ? 'log_connections = on\nlog_disconnections = on\n' : '';
-    fs.writeFileSync(path.join(dir, 'pgpool.conf'), text + "metrics_listen_addresses = '127.0.0.1'\n" + logLines);
+    // PGPOOL_TS_EXTRA: more pgpool.conf lines for pgpool-ts, separated by ';' (e.g. pool_mode = 'transaction').
+    const extra = env('PGPOOL_TS_EXTRA', '').split(';').filter(Boolean).join('\n');
+    fs.writeFileSync(
+      path.join(dir, 'pgpool.conf'),
+      `${text}metrics_listen_addresses = '127.0.0.1'\n${logLines}${extra}\n`,
+    );
     // NODE_FLAGS (e.g. --cpu-prof --cpu-prof-dir=DIR): for pgpool-ts and its workers, which inherit them.
     const flags = env('NODE_FLAGS', '').split(/\s+/).filter(Boolean);
     [cmd, args] = [
