@@ -304,3 +304,36 @@ describe('a primary that stops, in transaction pooling mode', () => {
     await p.stop();
   });
 });
+
+describe('a standby that stops, in transaction pooling mode', () => {
+  it('ends the sessions balancing reads to it; one whose reads go to the primary goes on', async () => {
+    const pair = await made.pair();
+    const p = await pooler(pair, {
+      ...HEALTH_CHECK,
+      pool_mode: 'transaction',
+      num_init_children: 2,
+      max_pool: 1,
+      app_name_redirect_preference_list: 'keeper:primary',
+    });
+    const reader = await clientAs(p, 'reader');
+    const keeper = await clientAs(p, 'keeper');
+    const read = 'SELECT inet_server_port() AS port, 5 AS failover';
+    // The first run of a text goes to the primary while its catalog facts are asked there.
+    await portOf(reader, read);
+    expect(await portOf(reader, read)).toBe(pair.standby.port);
+    expect(await portOf(keeper, read)).toBe(pair.primary.port);
+    const ended = new Promise<Error>((r) => reader.once('error', r));
+
+    await pgCtl(pair.standby.dataDir, ['-m', 'fast', '-w', 'stop']);
+    await p.waitForLog(/=== Failover done\. shutdown host 127\.0\.0\.1\(\d+\) ===/, 20_000);
+    // Idle between transactions, holding no connection to it, the reader's session ended as pgpool's would.
+    expect((await ended).message).toMatch(/Connection terminated unexpectedly|terminat/);
+    expect(await portOf(keeper, read)).toBe(pair.primary.port);
+    await withClient(p, async (c) => expect(await ports(c, read)).toEqual([pair.primary.port, pair.primary.port]));
+    await keeper.end();
+    await p.stop();
+  });
+});
+
+/** The ports a read ran on, twice. */
+const ports = async (c: pg.Client, sql: string): Promise<number[]> => [await portOf(c, sql), await portOf(c, sql)];
