@@ -8,17 +8,12 @@
 // decides. Run after `npm run build`:
 //   node bench/cpu-split.mjs        (CLIENTS '64 1000', TARGETS, SECS (20), POOL (16))
 import { execFileSync, spawn } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { freePort } from '../dist/dev/free-port.js';
 import { startPostgres } from '../dist/dev/postgres-instance.js';
-import { SMALL_YOUNG_GENERATION } from '../dist/node-flags.js';
 import { processTree, processUsage, TICKS_PER_SECOND } from './process-tree.mjs';
-import { HOST, pgbouncerSetup, pgpoolTsConf, stopDetached } from './targets.mjs';
+import { HOST, startTxTarget } from './targets.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const env = (k, d) => process.env[k] ?? d;
 const CLIENTS = env('CLIENTS', '64 1000').split(/\s+/).map(Number);
 const TARGETS = env('TARGETS', 'direct pgbouncer pgpool-ts node-floor').split(/\s+/);
@@ -41,51 +36,9 @@ function cpuSeconds(pids, tree) {
 const backends = () =>
   execFileSync('pgrep', ['-u', 'postgres', '-x', 'postgres'], { encoding: 'utf8' }).trim().split('\n').map(Number);
 
-async function startTarget(name, pgPort) {
-  if (name === 'direct') return { port: pgPort, pid: undefined, stop: async () => {} };
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cpu-split-${name}-`));
-  fs.chmodSync(dir, 0o777);
-  const port = await freePort();
-  let cmd;
-  let args;
-  if (name === 'pgbouncer') {
-    const ini = { dir, port, pgPort, poolMode: 'transaction', poolSize: POOL, maxClients: 20000, backlog: 4096 };
-    [cmd, args] = pgbouncerSetup(ini);
-  } else if (name === 'pgpool-ts') {
-    const conf = pgpoolTsConf({ dir, port, pcpPort: await freePort(), pgPort, clients: POOL, maxPool: 1 });
-    fs.writeFileSync(path.join(dir, 'pgpool.conf'), `${conf}pool_mode = 'transaction'\nmax_client_conn = 20000\n`);
-    [cmd, args] = [
-      process.execPath,
-      [SMALL_YOUNG_GENERATION, path.join(root, 'bin/pgpool-ts.js'), '-n', '-f', path.join(dir, 'pgpool.conf')],
-    ];
-  } else {
-    [cmd, args] = [process.execPath, [path.join(root, 'bench/node-floor-relay.mjs'), String(port), String(pgPort)]];
-  }
-  const proc = spawn(cmd, args, { stdio: 'ignore', detached: true });
-  const exited = new Promise((r) => proc.once('exit', r));
-  for (let t0 = Date.now(); ; await sleep(200)) {
-    try {
-      execFileSync('psql', ['-h', HOST, '-p', String(port), '-U', 'postgres', '-d', 'bench', '-Atc', 'select 1'], {
-        stdio: 'ignore',
-      });
-      break;
-    } catch (e) {
-      if (Date.now() - t0 > 30_000) throw e;
-    }
-  }
-  return {
-    port,
-    pid: proc.pid,
-    stop: async () => {
-      await stopDetached(proc.pid, exited, 'SIGTERM');
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 /** Steady-state TPS and µs of CPU per transaction of the pooler, pgbench and the backends. */
 async function measure(target, clients, pgPort) {
-  const t = await startTarget(target, pgPort);
+  const t = await startTxTarget(target, pgPort, { pool: POOL });
   try {
     const bench = spawn(
       'pgbench',

@@ -1,8 +1,14 @@
 // How the bench scripts configure, start and stop the poolers they compare: pgpool-II and
 // pgpool-ts as pure poolers in front of one PostgreSQL (raw mode, no health check, no load
 // balancing), trust authentication.
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../dist/dev/free-port.js';
+import { SMALL_YOUNG_GENERATION } from '../dist/node-flags.js';
 
 export const HOST = '127.0.0.1';
 export const PGPOOL = process.env.PGPOOL ?? '/usr/sbin/pgpool';
@@ -125,4 +131,64 @@ export async function stopDetached(pid, exited, signal, leaderOnly = false) {
   const t = setTimeout(() => kill(-pid, 'SIGKILL'), 10_000);
   await exited;
   clearTimeout(t);
+}
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const runFile = promisify(execFile);
+
+/** Resolves once `select 1` through `port` works (database bench), within 30 s. */
+async function ready(port) {
+  for (let t0 = Date.now(); ; await new Promise((r) => setTimeout(r, 200))) {
+    try {
+      await runFile('psql', ['-h', HOST, '-p', String(port), '-U', 'postgres', '-d', 'bench', '-Atc', 'select 1'], {
+        timeout: 5000,
+      });
+      return;
+    } catch (e) {
+      if (Date.now() - t0 > 30_000) throw e;
+    }
+  }
+}
+
+/**
+ * A transaction-pooling bench target in front of PostgreSQL on `pgPort`, started and ready:
+ * `direct`, `pgbouncer` (transaction mode), `pgpool-ts` (pool_mode = transaction, `extra`
+ * more pgpool.conf lines) with `pool` backend connections, or `node-floor`
+ * (bench/node-floor-relay.mjs). Returns its port, pid and stop().
+ */
+export async function startTxTarget(name, pgPort, { pool, extra = [] }) {
+  if (name === 'direct') return { port: pgPort, pid: undefined, stop: async () => {} };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `txbench-${name}-`));
+  fs.chmodSync(dir, 0o777);
+  const port = await freePort();
+  let cmd;
+  let args;
+  if (name === 'pgbouncer') {
+    const ini = { dir, port, pgPort, poolMode: 'transaction', poolSize: pool, maxClients: 20000, backlog: 4096 };
+    [cmd, args] = pgbouncerSetup(ini);
+  } else if (name === 'pgpool-ts') {
+    const conf = pgpoolTsConf({ dir, port, pcpPort: await freePort(), pgPort, clients: pool, maxPool: 1 });
+    const lines = ["pool_mode = 'transaction'", 'max_client_conn = 20000', ...extra, ''];
+    fs.writeFileSync(path.join(dir, 'pgpool.conf'), conf + lines.join('\n'));
+    [cmd, args] = [
+      process.execPath,
+      [SMALL_YOUNG_GENERATION, path.join(root, 'bin/pgpool-ts.js'), '-n', '-f', path.join(dir, 'pgpool.conf')],
+    ];
+  } else if (name === 'node-floor') {
+    [cmd, args] = [process.execPath, [path.join(root, 'bench/node-floor-relay.mjs'), String(port), String(pgPort)]];
+  } else throw new Error(`unknown target ${name}`);
+  const proc = spawn(cmd, args, {
+    stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'stderr.log'), 'w')],
+    detached: true,
+  });
+  const exited = new Promise((r) => proc.once('exit', r));
+  await ready(port);
+  return {
+    port,
+    pid: proc.pid,
+    stop: async () => {
+      await stopDetached(proc.pid, exited, 'SIGTERM');
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -5,20 +5,15 @@
 // Targets alternate round by round; figures are medians over rounds. Run after
 // `npm run build`: `node bench/transaction.mjs` (ROUNDS, DURATION, POINTS, TARGETS, POOL to change;
 // PGPOOL_TS_EXTRA: more pgpool.conf lines for pgpool-ts, separated by ';').
-import { execFile, spawn } from 'node:child_process';
-import fs from 'node:fs';
+import { execFile } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
 import { promisify } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { freePort } from '../dist/dev/free-port.js';
 import { startPostgres } from '../dist/dev/postgres-instance.js';
-import { SMALL_YOUNG_GENERATION } from '../dist/node-flags.js';
 import { processTree, processUsage, TICKS_PER_SECOND } from './process-tree.mjs';
-import { HOST, pgbouncerSetup, pgpoolTsConf, stopDetached } from './targets.mjs';
+import { HOST, startTxTarget } from './targets.mjs';
 
 const run = promisify(execFile);
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const env = (k, d) => process.env[k] ?? d;
 const ROUNDS = Number(env('ROUNDS', 2));
 const DURATION = Number(env('DURATION', 10));
@@ -28,7 +23,6 @@ const TARGETS = env('TARGETS', 'direct pgbouncer pgpool-ts').split(/\s+/);
 const POINTS = env('POINTS', 'select-64 tpcb-64 select-1000 prepared-1000 select-10000').split(/\s+/);
 const MAX_CONNECTIONS = 1100;
 const log = (m) => process.stderr.write(`[tx-bench] ${m}\n`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function pointArgs(id) {
   const [kind, n] = id.split('-');
@@ -46,57 +40,6 @@ function cpuOf(pid) {
     if (u) cpu += (u.user + u.system + u.children) / TICKS_PER_SECOND;
   }
   return cpu;
-}
-
-async function waitReady(port) {
-  const t0 = Date.now();
-  for (;;) {
-    try {
-      await run('psql', ['-h', HOST, '-p', String(port), '-U', 'postgres', '-d', 'bench', '-Atc', 'select 1'], {
-        timeout: 5000,
-      });
-      return;
-    } catch (e) {
-      if (Date.now() - t0 > 30_000) throw e;
-      await sleep(200);
-    }
-  }
-}
-
-async function startTarget(name, pgPort) {
-  if (name === 'direct') return { port: pgPort, pid: undefined, stop: async () => {} };
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `txbench-${name}-`));
-  fs.chmodSync(dir, 0o777);
-  const port = await freePort();
-  let cmd;
-  let args;
-  if (name === 'pgbouncer') {
-    const ini = { dir, port, pgPort, poolMode: 'transaction', poolSize: POOL, maxClients: 20000, backlog: 4096 };
-    [cmd, args] = pgbouncerSetup(ini);
-  } else {
-    const conf =
-      pgpoolTsConf({ dir, port, pcpPort: await freePort(), pgPort, clients: POOL, maxPool: 1 }) +
-      ["pool_mode = 'transaction'", 'max_client_conn = 20000', ...env('PGPOOL_TS_EXTRA', '').split(';'), ''].join('\n');
-    fs.writeFileSync(path.join(dir, 'pgpool.conf'), conf);
-    [cmd, args] = [
-      process.execPath,
-      [SMALL_YOUNG_GENERATION, path.join(root, 'bin/pgpool-ts.js'), '-n', '-f', path.join(dir, 'pgpool.conf')],
-    ];
-  }
-  const proc = spawn(cmd, args, {
-    stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'stderr.log'), 'w')],
-    detached: true,
-  });
-  const exited = new Promise((r) => proc.once('exit', r));
-  await waitReady(port);
-  return {
-    port,
-    pid: proc.pid,
-    stop: async () => {
-      await stopDetached(proc.pid, exited, 'SIGTERM');
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 async function pgbench(port, args) {
@@ -135,7 +78,10 @@ async function main() {
         const order = round % 2 ? [...TARGETS].reverse() : TARGETS;
         for (const target of order) {
           if (target === 'direct' && clients > MAX_CONNECTIONS - 10) continue;
-          const t = await startTarget(target, pg.port);
+          const t = await startTxTarget(target, pg.port, {
+            pool: POOL,
+            extra: env('PGPOOL_TS_EXTRA', '').split(';').filter(Boolean),
+          });
           try {
             await pgbench(t.port, [...args.slice(0, -4), '-c', String(Math.min(clients, 64)), '-j', '2']);
             const cpu0 = t.pid ? cpuOf(t.pid) : 0;
