@@ -42,10 +42,10 @@ const QUERY = 0x51;
  * its Sync). Anything else (a second statement before the Sync, a Flush, a batch not yet
  * whole) stays on the primary: a standby transaction gets one request, whole.
  */
-export function oneStatementRequest(types: readonly number[]): boolean {
-  if (types[0] === QUERY) return true;
-  let i = types[0] === PARSE ? 1 : 0;
-  if (types[i++] !== BIND) return false;
-  while (types[i] === DESCRIBE) i++;
-  return types[i] === EXECUTE && types[i + 1] === SYNC;
+export function oneStatementRequest(pending: readonly { readonly type: number }[]): boolean {
+  if (pending[0]?.type === QUERY) return true;
+  let i = pending[0]?.type === PARSE ? 1 : 0;
+  if (pending[i++]?.type !== BIND) return false;
+  while (pending[i]?.type === DESCRIBE) i++;
+  return pending[i]?.type === EXECUTE && pending[i + 1]?.type === SYNC;
 }

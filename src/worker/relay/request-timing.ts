@@ -27,6 +27,7 @@ export class RequestTiming implements RequestTimer {
     ring = RING,
   ) {
     this.ring = ring;
+    // Filled with a fraction, so the array holds unboxed doubles from the start (no elements-kind change later).
     this.starts = new Array<number>(ring).fill(0.5);
   }
 

@@ -130,7 +130,7 @@ class SessionTxDeps implements TxRelayDeps {
   }
   route(pending: readonly Message[], requests: TxRequests): boolean {
     const r = this.routing;
-    this.onStandby = r !== undefined && r.onStandby(pending, (name) => requests.statementText(name), this.address.node);
+    this.onStandby = r !== undefined && r.onStandby(pending, requests, this.address.node);
     return this.onStandby;
   }
   get learning(): boolean {

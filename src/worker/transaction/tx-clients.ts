@@ -30,7 +30,7 @@ export class TxClients {
   constructor(
     private readonly children: () => Children,
     /** The count changed (the supervisor places clients a full worker hands back by it). */
-    private readonly counted: (clients: number) => void = () => {},
+    private readonly counted: (clients: number) => void,
   ) {}
 
   get sessions(): ReadonlySet<Session> {

@@ -12,16 +12,21 @@ import { routeSettingsFor } from '../routing/session-router.js';
 import type { SessionEnv } from '../session/session-env.js';
 import { cstringAt } from './tx-messages.js';
 
+/** The client's named statements (TxRequests): a Bind is routed by its statement's text. */
+export interface NamedStatements {
+  statementText(name: string): string | undefined;
+}
+
 /** Between transactions a client is idle: the rules see no transaction block. */
 const IDLE: TxView = { primaryStatus: 'I', writing: false, serializable: false, startedByMultiStatement: false };
 
 /** The text of the statement a transaction's first message runs, when it names one. */
-function firstText(m: Message, statementText: (name: string) => string | undefined): string | undefined {
+function firstText(m: Message, statements: NamedStatements): string | undefined {
   if (m.type === FrontendCode.Query) return cstringAt(m.body, 0)[0];
   if (m.type === FrontendCode.Parse) return cstringAt(m.body, cstringAt(m.body, 0)[1])[0];
   if (m.type !== FrontendCode.Bind) return undefined;
   const name = cstringAt(m.body, cstringAt(m.body, 0)[1])[0];
-  return name === '' ? undefined : statementText(name);
+  return name === '' ? undefined : statements.statementText(name);
 }
 
 export class TxReadRouting {
@@ -37,16 +42,11 @@ export class TxReadRouting {
   ) {}
 
   /** Whether the transaction that starts with the `pending` messages runs on the standby (counted on its node). */
-  onStandby(
-    pending: readonly Message[],
-    statementText: (name: string) => string | undefined,
-    primary: number,
-  ): boolean {
+  onStandby(pending: readonly Message[], statements: NamedStatements, primary: number): boolean {
     this.toLearn = undefined;
     const routing = this.env.routing;
     const cfg = this.env.config;
-    const whole = oneStatementRequest(pending.map((m) => m.type));
-    const sql = routing && whole ? firstText(pending[0], statementText) : undefined;
+    const sql = routing && oneStatementRequest(pending) ? firstText(pending[0], statements) : undefined;
     let destination: Destination | undefined;
     let factsKnown = false;
     let cls: StatementClass | undefined;

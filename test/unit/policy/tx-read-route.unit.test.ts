@@ -24,7 +24,7 @@ describe('txReadTarget', () => {
 });
 
 describe('oneStatementRequest', () => {
-  const codes = (s: string) => [...s].map((c) => c.charCodeAt(0));
+  const codes = (s: string) => [...s].map((c) => ({ type: c.charCodeAt(0) }));
   it.each<[string, boolean]>([
     ['Q', true],
     ['QQ', true],
