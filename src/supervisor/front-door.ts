@@ -63,6 +63,8 @@ export interface FrontDoorDeps {
   noFreeChild(): void;
   /** The wait histogram, when metrics are on. */
   waitSeconds(): client.Histogram | undefined;
+  /** Transaction mode: the worker with room for a client (supervisor/tx-clients.ts); undefined: it was refused. */
+  txWorker(socket: net.Socket): number | undefined;
 }
 
 export class FrontDoor {
@@ -110,10 +112,7 @@ export class FrontDoor {
     this.d.counters.supervisorAccepted++;
     socket.on('error', () => {});
     const admission = admitOnAccept(this.pending.size - this.tally().admins, this.d.config());
-    if (admission === 'reject-reserved') {
-      this.rejectReserved(socket);
-      return;
-    }
+    if (admission === 'reject-reserved') return this.rejectReserved(socket);
     const p = this.admit(socket, Buffer.alloc(0));
     if (admission === 'read-first') this.readFirst(p, 'reserved');
     else this.place(p);
@@ -134,11 +133,9 @@ export class FrontDoor {
         this.dispatch(p, chooseWorker(free));
         return;
       case 'reject-queue-full':
-        this.rejectQueueFull(p);
-        return;
+        return this.rejectQueueFull(p);
       case 'read-first':
-        this.readFirst(p, 'queue-full');
-        return;
+        return this.readFirst(p, 'queue-full');
       case 'wait':
         this.wait(p, false);
         this.d.noFreeChild();
@@ -152,6 +149,13 @@ export class FrontDoor {
    */
   clientBack(w: number, connId: number, initial: Buffer, socket: net.Socket | undefined): void {
     this.d.directory.settle(w, connId);
+    if (socket && this.d.config().pool_mode === 'transaction') {
+      // Its worker was full to its share of max_client_conn: one with room takes it, as a new client.
+      this.connDone(connId);
+      const to = this.d.txWorker(socket);
+      if (to !== undefined) this.dispatch(this.admit(socket, Buffer.concat([initial, stopReading(socket)])), to);
+      return;
+    }
     const p = connId < 0 && socket ? this.admit(socket, initial) : this.pending.get(connId);
     if (!p || !socket) {
       socket?.destroy();
@@ -164,11 +168,6 @@ export class FrontDoor {
     p.initial = initial;
     this.wait(p, true);
     this.drainQueue();
-  }
-
-  /** Transaction mode: a client another worker had no room for, to worker `w` (supervisor/tx-clients.ts). */
-  handTo(w: number, socket: net.Socket, initial: Buffer): void {
-    this.dispatch(this.admit(socket, Buffer.concat([initial, stopReading(socket)])), w);
   }
 
   /** A client from now on counted until it is done with a child (reserved_connections). */

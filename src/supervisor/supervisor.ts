@@ -120,6 +120,7 @@ export class Supervisor {
       // pgpool would wait for its next 2-second check; a waiting client is reason enough to check now.
       noFreeChild: () => this.checkSpareChildren(),
       waitSeconds: () => this.admin.waitSeconds,
+      txWorker: (socket) => this.txClients.place(socket, this.running.cfg.max_client_conn, this.running.log),
     });
     this.admin = new AdminEndpoints({
       config: cfg,
@@ -273,14 +274,6 @@ export class Supervisor {
         if (m.state.kind !== 'busy') this.drainQueue();
         return;
       case 'clientBack':
-        if (socket && this.running.cfg.pool_mode === 'transaction') {
-          // One the front door had handed over is done with (it comes back as a new client).
-          this.directory.settle(w, m.connId);
-          this.frontDoor.connDone(m.connId);
-          const to = this.txClients.place(socket, this.running.cfg.max_client_conn, this.running.log);
-          if (to !== undefined) this.frontDoor.handTo(to, socket, Buffer.from(m.initial, 'base64'));
-          return;
-        }
         this.frontDoor.clientBack(w, m.connId, Buffer.from(m.initial, 'base64'), socket);
         this.accepting?.update();
         return;
