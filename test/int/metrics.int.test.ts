@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { pollUntil } from '../helpers/poll.js';
 import { freePort } from '../helpers/ports.js';
 import { startPooler, stopAllPoolers } from '../helpers/pooler.js';
 import { sampleValues, scrape } from '../helpers/scrape-names.js';
@@ -72,6 +73,13 @@ describe('/metrics', () => {
     for (let i = 0; i < 20; i++) await one();
     // Three clients at once on two workers of two children each: still the workers'.
     await Promise.all([one(), one(), one()]);
+    // A client's end() resolves on its own socket's close; the worker counts the end a
+    // moment later, so the count is awaited rather than read at once.
+    let terminated = 0;
+    await pollUntil(
+      async () => (terminated = (await scrape(port)).get('pgpool_ts_sessions_total{end="terminate"}') ?? 0) >= 24,
+      () => `24 terminated sessions, saw ${terminated}`,
+    );
     const after = await scrape(port);
     expect(after.get('pgpool_ts_supervisor_accepted_total')).toBe(before);
     expect(after.get('pgpool_ts_sessions_total{end="terminate"}')).toBe(24);
