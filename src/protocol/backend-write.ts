@@ -61,6 +61,11 @@ export function readyForQuery(status: number): Buffer {
   return message(BackendCode.ReadyForQuery, Buffer.from([status]));
 }
 
+/** ReadyForQuery of each transaction status, made once (a relay writes one per request). */
+const READY = new Map([0x49, 0x54, 0x45].map((s) => [s, readyForQuery(s)]));
+/** ReadyForQuery with `status`, shared: never write into it. */
+export const readyFor = (status: number): Buffer => READY.get(status) ?? readyForQuery(status);
+
 export function negotiateProtocolVersion(newestMinor: number, unsupported: readonly string[]): Buffer {
   const head = Buffer.allocUnsafe(8);
   head.writeInt32BE((3 << 16) | newestMinor, 0);

@@ -3,35 +3,57 @@
 // sessions over several nodes; the one-node relay reads headers only.
 import { FrontendCode } from './codes.js';
 
-/** The NUL-terminated string at `at` in `raw`, and the offset after its NUL. */
-function cstring(raw: Buffer, at: number): [string, number] {
+/** Where the last cstring() ended: the offset after its NUL (a field, not a tuple per call). */
+let after = 0;
+
+/** The NUL-terminated string at `at` in `raw` (`after` is then the offset past its NUL). */
+function cstring(raw: Buffer, at: number): string {
   const end = raw.indexOf(0, at);
-  if (end < 0) return [raw.toString('utf8', at), raw.length];
-  return [raw.toString('utf8', at, end), end + 1];
+  if (end < 0) {
+    after = raw.length;
+    return raw.toString('utf8', at);
+  }
+  after = end + 1;
+  return raw.toString('utf8', at, end);
 }
 
 /** Query's text. */
-export const querySql = (raw: Buffer): string => cstring(raw, 5)[0];
+export const querySql = (raw: Buffer): string => cstring(raw, 5);
+
+/**
+ * The last Parse and Bind read, by message: a cycle's routing, the statement registry and
+ * the legs each look at the same message, and decode it once.
+ */
+let lastParse: { raw: Buffer | undefined; name: string; sql: string } = { raw: undefined, name: '', sql: '' };
+let lastBind: { raw: Buffer | undefined; portal: string; statement: string } = {
+  raw: undefined,
+  portal: '',
+  statement: '',
+};
 
 /** Parse: the statement name and the query text. */
-export function parseFields(raw: Buffer): { name: string; sql: string } {
-  const [name, at] = cstring(raw, 5);
-  return { name, sql: cstring(raw, at)[0] };
+export function parseFields(raw: Buffer): { readonly name: string; readonly sql: string } {
+  if (lastParse.raw === raw) return lastParse;
+  const name = cstring(raw, 5);
+  lastParse = { raw, name, sql: cstring(raw, after) };
+  return lastParse;
 }
 
 /** Bind: the portal and the statement it binds. */
-export function bindFields(raw: Buffer): { portal: string; statement: string } {
-  const [portal, at] = cstring(raw, 5);
-  return { portal, statement: cstring(raw, at)[0] };
+export function bindFields(raw: Buffer): { readonly portal: string; readonly statement: string } {
+  if (lastBind.raw === raw) return lastBind;
+  const portal = cstring(raw, 5);
+  lastBind = { raw, portal, statement: cstring(raw, after) };
+  return lastBind;
 }
 
 /** Describe and Close: 'S' (statement) or 'P' (portal), and the name. */
 export function targetFields(raw: Buffer): { kind: 'S' | 'P'; name: string } {
-  return { kind: raw[5] === 0x53 ? 'S' : 'P', name: cstring(raw, 6)[0] };
+  return { kind: raw[5] === 0x53 ? 'S' : 'P', name: cstring(raw, 6) };
 }
 
 /** Execute: the portal. */
-export const executePortal = (raw: Buffer): string => cstring(raw, 5)[0];
+export const executePortal = (raw: Buffer): string => cstring(raw, 5);
 
 /** Messages that belong to the extended protocol (answered at the next Sync). */
 export function isExtended(type: number): boolean {

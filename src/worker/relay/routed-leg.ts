@@ -34,12 +34,17 @@ export class LegGoneError extends Error {
 /**
  * Writes to a socket so that what one turn of the event loop writes (promise
  * continuations included, such as the ReadyForQuery the relay writes after the replies)
- * goes out in one system call.
+ * goes out in one system call. Messages that lie back to back in one read chunk (the
+ * replies of a cycle, the client's Parse … Sync) are joined into one view of it before
+ * they reach the socket: one stream write instead of one per message.
  */
 export class BatchedWriter {
   private corked = false;
+  /** Bytes not yet given to the socket: one view, grown while the next write continues it. */
+  private pending: Buffer | undefined;
   private readonly uncork = () => {
     this.corked = false;
+    this.flushPending();
     this.socket.uncork();
   };
 
@@ -52,7 +57,22 @@ export class BatchedWriter {
       this.socket.cork();
       setImmediate(this.uncork);
     }
-    return this.socket.write(b);
+    const p = this.pending;
+    if (p === undefined) this.pending = b;
+    else if (p.buffer === b.buffer && p.byteOffset + p.length === b.byteOffset)
+      this.pending = Buffer.from(p.buffer, p.byteOffset, p.length + b.length);
+    else {
+      this.socket.write(p);
+      this.pending = b;
+    }
+    return !this.socket.writableNeedDrain;
+  }
+
+  private flushPending(): void {
+    const p = this.pending;
+    if (p === undefined) return;
+    this.pending = undefined;
+    this.socket.write(p);
   }
 }
 
@@ -74,8 +94,15 @@ export class Leg {
   readonly stream = new StreamState();
   /** Replies to messages the relay injected, in order, to drop. */
   private swallow: number[] = [];
-  /** Who takes the next message: a drain, or (between requests) nobody. */
-  private consumer: { take: (m: Message) => void; fail: (e: Error) => void } | undefined;
+  /**
+   * Who takes the next message: a drain, or (between requests) nobody. `pass`: whole
+   * messages that need no look (neither an error, nor COPY IN, nor ReadyForQuery), as one
+   * view of the chunk they came in.
+   */
+  private consumer:
+    { take: (m: Message) => void; fail: (e: Error) => void; pass: ((run: Buffer) => void) | undefined } | undefined;
+  /** The last drain's ReadyForQuery as it came (the relay forwards it when its status is the client's). */
+  lastReady: Buffer | undefined;
   private gone: Error | undefined;
   /** The type of the last message read (an ErrorResponse before EOF said why). */
   private lastType = 0;
@@ -99,6 +126,13 @@ export class Leg {
 
   /** Every message passes here, as it arrives: to the drain that waits for it, or, between requests, to the client. */
   private readonly onData = (chunk: Buffer) => {
+    const c = this.consumer;
+    if (c?.pass && this.reader.buffered === 0 && this.swallow.length === 0) {
+      const at = this.passRun(chunk, c.pass);
+      if (at < 0) return this.fail('invalid message length', { garbled: 'invalid message length' });
+      if (at === chunk.length) return;
+      chunk = chunk.subarray(at);
+    }
     this.reader.push(chunk);
     for (;;) {
       let m: Message | undefined;
@@ -118,6 +152,26 @@ export class Leg {
       }
     }
   };
+
+  /**
+   * Passes the chunk's leading whole messages that need no look on as one view; returns
+   * where the rest starts (a message to look at, or a partial one), -1 for a length below 4.
+   */
+  private passRun(chunk: Buffer, pass: (run: Buffer) => void): number {
+    const n = chunk.length;
+    let i = 0;
+    while (i + 5 <= n) {
+      const t = chunk[i];
+      if (t === BackendCode.ErrorResponse || t === BackendCode.CopyInResponse || t === BackendCode.ReadyForQuery) break;
+      const len = chunk.readUInt32BE(i + 1);
+      if (len < 4) return -1;
+      if (i + 1 + len > n) break;
+      this.lastType = t;
+      i += 1 + len;
+    }
+    if (i > 0) pass(i === n ? chunk : chunk.subarray(0, i));
+    return i;
+  }
 
   private readonly onClose = () => this.fail('connection closed');
   private readonly onError = (e: NodeJS.ErrnoException) => this.fail(e.message, { socketError: e.code ?? e.message });
@@ -177,13 +231,15 @@ export class Leg {
    * Reads replies up to ReadyForQuery, dropping the injected ones; returns its status, or
    * MOVED when the dropped one was the ReadyForQuery of an injected Sync.
    */
-  drain(each: (m: Message) => void): Promise<number> {
+  drain(each: (m: Message) => void, pass?: (run: Buffer) => void): Promise<number> {
+    this.lastReady = undefined;
     return new Promise((resolve, reject) => {
       const done = (result: number) => {
         this.consumer = undefined;
         resolve(result);
       };
       this.consumer = {
+        pass,
         fail: (e) => {
           this.consumer = undefined;
           reject(e);
@@ -203,6 +259,7 @@ export class Leg {
           if (m.type === BackendCode.ReadyForQuery) {
             this.stream.readyReceived(m.body[0]);
             this.stream.inCopyIn = false;
+            this.lastReady = m.raw;
             return done(m.body[0]);
           }
           each(m);

@@ -6,7 +6,7 @@
 import type net from 'node:net';
 import { mayBePoolerCommand } from '../../admin/pooler-command.js';
 import type { ServerConnection } from '../../backend/server-connection.js';
-import { errorResponse, readyForQuery } from '../../protocol/backend-write.js';
+import { errorResponse, readyFor } from '../../protocol/backend-write.js';
 import { BackendCode, FrontendCode } from '../../protocol/codes.js';
 import { poolerError } from '../../protocol/errors.js';
 import { querySql } from '../../protocol/frontend-messages.js';
@@ -25,6 +25,9 @@ import { RoutedInbox } from './routed-inbox.js';
 import { BatchedWriter, forStandby, Leg, LegGoneError, MOVED, placeStatement } from './routed-leg.js';
 import { SqlPrepared } from './sql-prepared.js';
 import { isCopy, isExtendedOrSync, RoutedCounts, staysOnStandby, type OpenCycle } from './routed-cycle.js';
+
+/** A drain's replies that nobody reads (the standby's in a cycle on both nodes). */
+const DROP = (): void => {};
 
 class Ended extends Error {
   constructor(readonly end: RelayEnd) {
@@ -196,9 +199,12 @@ export class RoutedRelay {
     if (!this.clientWriter.write(b)) for (const l of [this.primary, this.standby]) l.conn.socket.pause();
   }
 
-  private ready(): void {
+  private readonly passToClient = (run: Buffer) => this.toClient(run);
+
+  /** ReadyForQuery with the client's status: the node's own when it says the same (it then goes out with the replies before it). */
+  private ready(fromNode?: Buffer): void {
     const status = this.p.router.clientStatus;
-    this.toClient(readyForQuery(status));
+    this.toClient(fromNode !== undefined && fromNode[5] === status ? fromNode : readyFor(status));
     this.p.timing.now = this.lastActivity = performance.now();
     this.stream.readyReceived(status);
   }
@@ -303,14 +309,14 @@ export class RoutedRelay {
             if (onStandby) standbyFailed = true;
           }
           this.toClient(m.raw);
-        });
+        }, this.passToClient);
       }
     } finally {
       this.open = undefined;
     }
     this.p.served(o.leg.node);
     this.p.router.completed(o.statements, !o.failed, o.leg === this.primary ? status : undefined, standbyFailed);
-    this.ready();
+    this.ready(o.leg.lastReady);
   }
 
   /**
@@ -336,7 +342,7 @@ export class RoutedRelay {
     };
     if (ending) {
       for (const m of toStandby) this.send(standby, m, true);
-      await standby.drain(dropStandby);
+      await standby.drain(dropStandby, DROP);
     }
     for (const m of toPrimary) this.send(primary, m);
     if (!ending) for (const m of toStandby) this.send(standby, m, true);
@@ -347,8 +353,8 @@ export class RoutedRelay {
         primaryError = errorFields(m.body).get('M') ?? 'error';
       }
       this.toClient(m.raw);
-    });
-    if (!ending) await standby.drain(dropStandby);
+    }, this.passToClient);
+    if (!ending) await standby.drain(dropStandby, DROP);
     if ((primaryError === undefined) !== (standbyError === undefined)) {
       const kind = (e: string | undefined) => (e ? `E: ${e}` : 'C');
       const kinds = `${primary.node}[${kind(primaryError)}] ${standby.node}[${kind(standbyError)}]`;

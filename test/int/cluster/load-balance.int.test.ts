@@ -109,6 +109,29 @@ describe('load balancing', () => {
     });
   });
 
+  it('a reply over many reads reaches the client whole from the standby, and an error after rows too', async () => {
+    await withClient(async (c) => {
+      // 400 rows of 5,000 bytes: messages split across the socket's reads.
+      const sql =
+        'SELECT inet_server_port() AS port, i, repeat(chr(65 + i % 26), 5000) AS v FROM generate_series(1, 400) i';
+      for (const extended of [false, true]) {
+        const r = extended ? await c.query({ text: sql, values: [] }) : await c.query(sql);
+        expect(r.rows.length).toBe(400);
+        expect(new Set(r.rows.map((row: { port: number }) => row.port))).toEqual(new Set([pair.standby.port]));
+        expect(
+          r.rows.every(
+            (row: { i: number; v: string }) => row.v === String.fromCharCode(65 + (row.i % 26)).repeat(5000),
+          ),
+        ).toBe(true);
+      }
+      // Rows sent, then division by zero: the client gets the error, and the session goes on.
+      const failing = 'SELECT inet_server_port() AS port, 1 / (400 - i) AS x FROM generate_series(1, 400) i';
+      await expect(c.query(failing)).rejects.toMatchObject({ code: '22012', message: 'division by zero' });
+      await expect(c.query({ text: failing, values: [] })).rejects.toMatchObject({ code: '22012' });
+      expect(await port(c)).toBe(pair.standby.port);
+    });
+  });
+
   it('a write in a transaction pulls later reads to the primary; after COMMIT they balance again', async () => {
     await withClient(async (c) => {
       await c.query('BEGIN');
