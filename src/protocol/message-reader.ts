@@ -43,6 +43,12 @@ export class MessageReader {
 
   /** The next complete message, or undefined; throws on a length outside 4..maxLength. */
   next(): Message | undefined {
+    const raw = this.nextRaw();
+    return raw === undefined ? undefined : { type: raw[0], raw, body: raw.subarray(5) };
+  }
+
+  /** The next complete message as its bytes alone (header included): no Message made for it. */
+  nextRaw(): Buffer | undefined {
     if (this.buffered < 5) return undefined;
     if (this.buf.length < 5) this.join();
     const len = this.buf.readInt32BE(1);
@@ -55,7 +61,7 @@ export class MessageReader {
     const raw = this.buf.subarray(0, len + 1);
     // Nothing left: keep no view of the chunk, which would keep its memory alive.
     this.buf = this.buf.length === len + 1 ? EMPTY : this.buf.subarray(len + 1);
-    return { type: raw[0], raw, body: raw.subarray(5) };
+    return raw;
   }
 
   /** Bytes received after the last complete message. */

@@ -17,9 +17,8 @@ export class RoutedInbox {
   /** Bytes from the client; throws on a message length no client may send. */
   push(chunk: Buffer): void {
     this.reader.push(chunk);
-    for (let m = this.reader.next(); m; m = this.reader.next()) {
+    for (let msg = this.reader.nextRaw(); msg; msg = this.reader.nextRaw()) {
       // Node gives each read its own buffer: the message may keep a view of it.
-      const msg = m.raw;
       if (this.queue.length === 0 && this.immediate(msg)) continue;
       this.queue.push(msg);
       this.wake?.();

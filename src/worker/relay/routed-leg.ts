@@ -18,6 +18,8 @@ const PARSE_COMPLETE = 0x31;
 const PLAIN_BEGIN = 'BEGIN';
 const CLOSE_COMPLETE = 0x33;
 
+const NOTHING = (): void => {};
+
 /** The leg's replies stopped for a cycle that moved on to another node. */
 export const MOVED = -1;
 
@@ -95,12 +97,20 @@ export class Leg {
   /** Replies to messages the relay injected, in order, to drop. */
   private swallow: number[] = [];
   /**
-   * Who takes the next message: a drain, or (between requests) nobody. `pass`: whole
-   * messages that need no look (neither an error, nor COPY IN, nor ReadyForQuery), as one
-   * view of the chunk they came in.
+   * A drain takes the messages (between requests nobody does): each one through `each`,
+   * and with `pass` the whole messages that need no look (neither an error, nor COPY IN,
+   * nor ReadyForQuery) as one view of the chunk they came in. Fields, not a closure set
+   * per request.
    */
-  private consumer:
-    { take: (m: Message) => void; fail: (e: Error) => void; pass: ((run: Buffer) => void) | undefined } | undefined;
+  private draining = false;
+  private each: (m: Message) => void = NOTHING;
+  private pass: ((run: Buffer) => void) | undefined;
+  private resolveDrain: (status: number) => void = NOTHING;
+  private rejectDrain: (e: Error) => void = NOTHING;
+  private readonly startDrain = (resolve: (status: number) => void, reject: (e: Error) => void) => {
+    this.resolveDrain = resolve;
+    this.rejectDrain = reject;
+  };
   /** The last drain's ReadyForQuery as it came (the relay forwards it when its status is the client's). */
   lastReady: Buffer | undefined;
   private gone: Error | undefined;
@@ -126,9 +136,8 @@ export class Leg {
 
   /** Every message passes here, as it arrives: to the drain that waits for it, or, between requests, to the client. */
   private readonly onData = (chunk: Buffer) => {
-    const c = this.consumer;
-    if (c?.pass && this.reader.buffered === 0 && this.swallow.length === 0) {
-      const at = this.passRun(chunk, c.pass);
+    if (this.draining && this.pass && this.reader.buffered === 0 && this.swallow.length === 0) {
+      const at = this.passRun(chunk, this.pass);
       if (at < 0) return this.fail('invalid message length', { garbled: 'invalid message length' });
       if (at === chunk.length) return;
       chunk = chunk.subarray(at);
@@ -143,7 +152,7 @@ export class Leg {
       }
       if (!m) return;
       this.lastType = m.type;
-      if (this.consumer) this.consumer.take(m);
+      if (this.draining) this.take(m);
       else if (this.stream.pending > 0 || this.swallow.length > 0) this.backlog.push(m);
       else if (UNSOLICITED.has(m.type)) this.unsolicited(m);
       else {
@@ -185,7 +194,7 @@ export class Leg {
       saidWhy: this.lastType === BackendCode.ErrorResponse,
     };
     this.gone = new LegGoneError(why, end);
-    if (this.consumer) this.consumer.fail(this.gone);
+    if (this.draining) this.failDrain(this.gone);
     else this.lost(end);
   }
 
@@ -233,42 +242,51 @@ export class Leg {
    */
   drain(each: (m: Message) => void, pass?: (run: Buffer) => void): Promise<number> {
     this.lastReady = undefined;
-    return new Promise((resolve, reject) => {
-      const done = (result: number) => {
-        this.consumer = undefined;
-        resolve(result);
-      };
-      this.consumer = {
-        pass,
-        fail: (e) => {
-          this.consumer = undefined;
-          reject(e);
-        },
-        take: (m) => {
-          if (this.swallow.length > 0 && m.type === this.swallow[0]) {
-            this.swallow.shift();
-            if (m.type !== BackendCode.ReadyForQuery) return;
-            this.stream.readyReceived(m.body[0]);
-            this.stream.inCopyIn = false;
-            return done(MOVED);
-          }
-          // After an error PostgreSQL skips to the Sync: injected Parses and Closes get no reply.
-          if (m.type === BackendCode.ErrorResponse)
-            this.swallow = this.swallow.filter((t) => t === BackendCode.ReadyForQuery);
-          if (m.type === BackendCode.CopyInResponse) this.stream.inCopyIn = true;
-          if (m.type === BackendCode.ReadyForQuery) {
-            this.stream.readyReceived(m.body[0]);
-            this.stream.inCopyIn = false;
-            this.lastReady = m.raw;
-            return done(m.body[0]);
-          }
-          each(m);
-        },
-      };
-      // What came early first, then (unless the leg is gone) the pump feeds the rest.
-      while (this.consumer && this.backlog.length > 0) this.consumer.take(this.backlog.shift()!);
-      if (this.consumer && this.gone) this.consumer.fail(this.gone);
-    });
+    const p = new Promise<number>(this.startDrain);
+    this.draining = true;
+    this.each = each;
+    this.pass = pass;
+    // What came early first, then (unless the leg is gone) the pump feeds the rest.
+    while (this.draining && this.backlog.length > 0) this.take(this.backlog.shift()!);
+    if (this.draining && this.gone) this.failDrain(this.gone);
+    return p;
+  }
+
+  private endDrain(): void {
+    this.draining = false;
+    this.each = NOTHING;
+    this.pass = undefined;
+  }
+
+  private failDrain(e: Error): void {
+    this.endDrain();
+    this.rejectDrain(e);
+  }
+
+  private done(status: number): void {
+    this.endDrain();
+    this.resolveDrain(status);
+  }
+
+  private take(m: Message): void {
+    if (this.swallow.length > 0 && m.type === this.swallow[0]) {
+      this.swallow.shift();
+      if (m.type !== BackendCode.ReadyForQuery) return;
+      this.stream.readyReceived(m.body[0]);
+      this.stream.inCopyIn = false;
+      return this.done(MOVED);
+    }
+    // After an error PostgreSQL skips to the Sync: injected Parses and Closes get no reply.
+    if (m.type === BackendCode.ErrorResponse)
+      this.swallow = this.swallow.filter((t) => t === BackendCode.ReadyForQuery);
+    if (m.type === BackendCode.CopyInResponse) this.stream.inCopyIn = true;
+    if (m.type === BackendCode.ReadyForQuery) {
+      this.stream.readyReceived(m.body[0]);
+      this.stream.inCopyIn = false;
+      this.lastReady = m.raw;
+      return this.done(m.body[0]);
+    }
+    this.each(m);
   }
 
   /** A query of the relay's own between cycles: its first row; throws with PostgreSQL's message. */
@@ -291,13 +309,7 @@ export class Leg {
     socket.off('close', this.onClose);
     socket.off('error', this.onError);
     socket.pause();
-    return (
-      this.reader.rest().length === 0 &&
-      this.settled &&
-      this.consumer === undefined &&
-      this.backlog.length === 0 &&
-      !this.gone
-    );
+    return this.reader.rest().length === 0 && this.settled && !this.draining && this.backlog.length === 0 && !this.gone;
   }
 }
 
@@ -319,7 +331,7 @@ export function placeStatement(
     if (also) prepared.copiedTo(name, leg.node);
     else {
       const c = classify(sql);
-      if (prepared.parsed(name, { parse: m, sql, cls: c.cls, multi: c.multi }, leg.node)) leg.injectClose(name);
+      if (prepared.parsed(name, m, c, sql, leg.node)) leg.injectClose(name);
     }
   } else if (t === FrontendCode.Bind) {
     const { portal, statement } = bindFields(m);

@@ -4,10 +4,11 @@
 // node a later Bind goes to; a statement the client closed while another node still has
 // it is closed there before that name is parsed on it again.
 import type { StatKind, StatementClass } from '../../policy/statement-class.js';
+import type { Classified } from './classifier.js';
 
 export interface StatementEntry {
-  /** The client's Parse message, verbatim. */
-  readonly parse: Buffer;
+  /** The client's Parse message, verbatim (the latest one of an unnamed statement parsed again as it was). */
+  parse: Buffer;
   readonly sql: string;
   readonly cls: StatementClass;
   readonly multi: boolean;
@@ -29,12 +30,18 @@ export class PreparedStatements {
   }
 
   /** A Parse of `name` goes to `node`: true when the node first needs `Close` of an older version. */
-  parsed(name: string, entry: Omit<StatementEntry, 'nodes'>, node: number): boolean {
+  parsed(name: string, parse: Buffer, c: Classified, sql: string, node: number): boolean {
     const old = this.statements.get(name);
+    // The unnamed statement parsed again with the same text on the one node it is on (a
+    // driver's unnamed statements in a loop): the entry stands, with the new message.
+    if (old && name === '' && old.sql === sql && old.nodes.size === 1 && old.nodes.has(node)) {
+      old.parse = parse;
+      return this.takeStale(node, name);
+    }
     // Another node may still hold an older version of the name: stale there now (a Parse
     // of the unnamed statement replaces it anyway).
     if (old && name !== '') for (const n of old.nodes) if (n !== node) this.staleOn(n).add(name);
-    this.statements.set(name, { ...entry, nodes: new Set([node]) });
+    this.statements.set(name, { parse, sql, cls: c.cls, multi: c.multi, nodes: new Set([node]) });
     return this.takeStale(node, name);
   }
 

@@ -103,6 +103,16 @@ export interface RouterDeps {
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
+const STATEMENT = 0x53; // 'S' in a Describe or Close (anything else names a portal)
+const DEST_BIT: Record<Destination, number> = { primary: 1, lb: 2, both: 4 };
+/** The one destination a set of bits names, when it names exactly one. */
+const ONLY: Partial<Record<number, Destination>> = { 1: 'primary', 2: 'lb', 4: 'both' };
+
+/** Whether a Bind in `messages` binds `portal`. */
+function boundIn(messages: readonly Buffer[], portal: string): boolean {
+  for (const b of messages) if (b[0] === FrontendCode.Bind && bindFields(b).portal === portal) return true;
+  return false;
+}
 const ch = (t: number) => String.fromCharCode(t);
 
 /**
@@ -248,43 +258,46 @@ export class SessionRouter {
    */
   async routeExtended(messages: readonly Buffer[], complete: boolean, ask: NodeQueries): Promise<CycleRoute> {
     const statements: RoutedStatement[] = [];
-    const dests = new Set<Destination>();
-    const parsedHere = new Set<string>();
+    // The destinations seen, as bits (no Set per cycle); names parsed in this cycle likewise.
+    let dests = 0;
+    let parsedHere: string | undefined;
+    let parsedMore: string[] | undefined;
     for (const m of messages) {
       const t = m[0];
       if (t === FrontendCode.Parse) {
         const { name, sql } = parseFields(m);
-        parsedHere.add(name);
+        if (parsedHere === undefined) parsedHere = name;
+        else (parsedMore ??= []).push(name);
         const c = this.classify(sql);
         statements.push(this.routed(c, sql));
         const d = this.destination(c, sql, ask);
-        dests.add(typeof d === 'string' ? d : await d);
+        dests |= DEST_BIT[typeof d === 'string' ? d : await d];
       } else if (t === FrontendCode.Bind) {
         const { statement } = bindFields(m);
-        if (parsedHere.has(statement)) continue;
+        if (statement === parsedHere || parsedMore?.includes(statement)) continue;
         const e = this.deps.prepared.get(statement);
         if (!e) {
-          dests.add('primary');
+          dests |= DEST_BIT.primary;
           continue;
         }
         const c = { cls: e.cls, multi: e.multi };
         statements.push(this.routed(c, e.sql));
         const d = this.destination(c, e.sql, ask);
-        dests.add(typeof d === 'string' ? d : await d);
+        dests |= DEST_BIT[typeof d === 'string' ? d : await d];
       } else if (t === FrontendCode.Execute || t === FrontendCode.Describe || t === FrontendCode.Close) {
         // A portal bound in an earlier cycle stays where it was bound; the primary when unknown.
-        const target = t === FrontendCode.Execute ? { kind: 'P', name: executePortal(m) } : targetFields(m);
-        if (target.kind !== 'P') continue;
-        const portal = target.name;
-        const bound = messages.some((b) => b[0] === FrontendCode.Bind && bindFields(b).portal === portal);
-        if (!bound) dests.add(this.deps.prepared.portalNode(portal) === this.deps.lbNode ? 'lb' : 'primary');
-      } else if (t === FrontendCode.FunctionCall) dests.add('primary');
+        if (t !== FrontendCode.Execute && m[5] === STATEMENT) continue;
+        const portal = t === FrontendCode.Execute ? executePortal(m) : targetFields(m).name;
+        if (!boundIn(messages, portal))
+          dests |= this.deps.prepared.portalNode(portal) === this.deps.lbNode ? DEST_BIT.lb : DEST_BIT.primary;
+      } else if (t === FrontendCode.FunctionCall) dests |= DEST_BIT.primary;
     }
     // A batch waiting on a Flush (postgres.js's describe-first) may start on the standby:
     // later messages of the cycle stay there only while they are reads for it (readForStandbyNow).
     const waitsOnFlush = messages[messages.length - 1][0] === FrontendCode.Flush;
-    if ((!complete && !(waitsOnFlush && dests.has('lb'))) || dests.size !== 1) return { to: 'primary', statements };
-    const [only] = dests;
+    const only = ONLY[dests];
+    if ((!complete && !(waitsOnFlush && dests & DEST_BIT.lb)) || only === undefined)
+      return { to: 'primary', statements };
     return { to: only === 'both' && !complete ? 'primary' : only, statements };
   }
 
