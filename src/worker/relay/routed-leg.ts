@@ -61,7 +61,7 @@ export class BatchedWriter {
     }
     const p = this.pending;
     if (p === undefined) this.pending = b;
-    else if (p.buffer === b.buffer && p.byteOffset + p.length === b.byteOffset)
+    else if (p.byteOffset + p.length === b.byteOffset && p.buffer === b.buffer)
       this.pending = Buffer.from(p.buffer, p.byteOffset, p.length + b.length);
     else {
       this.socket.write(p);
