@@ -8,6 +8,7 @@ import type { ServerConnection } from '../../backend/server-connection.js';
 import { dataRow } from '../../backend/simple-query.js';
 import { BackendCode, FrontendCode } from '../../protocol/codes.js';
 import type { BackendGone } from './relay.js';
+import { Outgoing } from './outgoing.js';
 import { bindFields, isExtended, parseFields, querySql, targetFields } from '../../protocol/frontend-messages.js';
 import { errorFields, MessageReader, type Message } from '../../protocol/message-reader.js';
 import { StreamState } from '../../protocol/stream-state.js';
@@ -36,45 +37,27 @@ export class LegGoneError extends Error {
 /**
  * Writes to a socket so that what one turn of the event loop writes (promise
  * continuations included, such as the ReadyForQuery the relay writes after the replies)
- * goes out in one system call. Messages that lie back to back in one read chunk (the
- * replies of a cycle, the client's Parse … Sync) are joined into one view of it before
- * they reach the socket: one stream write instead of one per message.
+ * goes out at the turn's end in one system call, views that lie back to back in one read
+ * chunk (a cycle's replies, the client's Parse … Sync) joined into one (Outgoing).
  */
 export class BatchedWriter {
-  private corked = false;
-  /** Bytes not yet given to the socket: one view, grown while the next write continues it. */
-  private pending: Buffer | undefined;
-  private readonly uncork = () => {
-    this.corked = false;
-    this.flushPending();
-    this.socket.uncork();
+  private scheduled = false;
+  private readonly out = new Outgoing();
+  private readonly flush = () => {
+    this.scheduled = false;
+    this.out.writeTo(this.socket);
   };
 
   constructor(private readonly socket: net.Socket) {}
 
   /** False when the socket's buffer is full (the caller pauses its sources). */
   write(b: Buffer): boolean {
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      setImmediate(this.uncork);
-    }
-    const p = this.pending;
-    if (p === undefined) this.pending = b;
-    else if (p.byteOffset + p.length === b.byteOffset && p.buffer === b.buffer)
-      this.pending = Buffer.from(p.buffer, p.byteOffset, p.length + b.length);
-    else {
-      this.socket.write(p);
-      this.pending = b;
+    this.out.push(b);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
     }
     return !this.socket.writableNeedDrain;
-  }
-
-  private flushPending(): void {
-    const p = this.pending;
-    if (p === undefined) return;
-    this.pending = undefined;
-    this.socket.write(p);
   }
 }
 

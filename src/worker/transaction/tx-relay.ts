@@ -16,7 +16,7 @@ import type { RelayEnd } from '../relay/relay.js';
 import { cstringAt, lostOn, tapMessage } from './tx-messages.js';
 import type { ConnSession } from './tx-pool.js';
 import { TxRequests } from './tx-requests.js';
-import { flushClientThisTurn, flushTo, Outgoing, type ClientFlusher } from './outgoing.js';
+import { flushClientThisTurn, flushTo, Outgoing, type ClientFlusher } from '../relay/outgoing.js';
 import type { TxRelayDeps } from './tx-relay-deps.js';
 import { probeSession } from './tx-probe.js';
 

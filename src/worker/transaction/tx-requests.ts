@@ -10,7 +10,7 @@ import type { Message } from '../../protocol/message-reader.js';
 import type { StreamState } from '../../protocol/stream-state.js';
 import { TxStatus } from '../../protocol/tx-status.js';
 import { Expected, type Entry } from './tx-expected.js';
-import type { Outgoing } from './outgoing.js';
+import type { Outgoing } from '../relay/outgoing.js';
 import { bindMessage, cstringAt, parseMessage, statementMessage, type StatementNames } from './tx-messages.js';
 
 /** NotificationResponse: LISTEN's, any time. */

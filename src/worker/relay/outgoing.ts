@@ -1,6 +1,7 @@
-// Bytes on their way to one socket in transaction mode: the messages a relay forwards are
-// views of the chunks they came in, so consecutive ones are joined back into one view of
-// the same memory (no copy), and what is not contiguous goes out corked, as one writev.
+// Bytes on their way to one socket (the transaction-mode relay, a routed session's legs):
+// the messages a relay forwards are views of the chunks they came in, so consecutive ones
+// are joined back into one view of the same memory (no copy), and what is not contiguous
+// goes out corked, as one writev.
 import type net from 'node:net';
 
 export class Outgoing {
