@@ -351,27 +351,32 @@ describe('load balancing', () => {
     expect(fixture.filter((n) => !live.has(n))).toEqual([]);
   });
 
-  it('a standby behind delay_threshold gets no reads until it catches up', async () => {
-    const q = await startPooler(conf({ delay_threshold: 1000 }));
-    await ready(q);
-    const standby = await direct(pair.standby);
-    try {
-      await withClient(async (c) => {
-        expect(await port(c)).toBe(pair.standby.port);
-        await standby.query('SELECT pg_wal_replay_pause()');
-        await c.query("INSERT INTO t (v) SELECT repeat('d', 100) FROM generate_series(1, 500)");
-        // The replication check (every second) finds it behind: reads go to the primary.
-        await pollUntil(async () => (await port(c)) === pair.primary.port, 'reads off the lagging standby', 20_000);
-        expect((await c.query('SHOW pool_nodes')).rows[0].replication_delay).toMatch(/^\d{4,}$/);
-        await standby.query('SELECT pg_wal_replay_resume()');
-        await pollUntil(async () => (await port(c)) === pair.standby.port, 'reads back on the standby', 20_000);
-      }, q);
-    } finally {
-      await standby.query('SELECT pg_wal_replay_resume()').catch(() => undefined);
-      await standby.end();
-      await q.stop();
-    }
-  });
+  it.each([false, true])(
+    'a standby behind delay_threshold gets no reads until it catches up (prefer_lower_delay_standby %s)',
+    async (prefer) => {
+      const q = await startPooler(conf({ delay_threshold: 1000, prefer_lower_delay_standby: prefer }));
+      await ready(q);
+      const standby = await direct(pair.standby);
+      try {
+        await withClient(async (c) => {
+          expect(await port(c)).toBe(pair.standby.port);
+          await standby.query('SELECT pg_wal_replay_pause()');
+          await c.query("INSERT INTO t (v) SELECT repeat('d', 100) FROM generate_series(1, 500)");
+          // The replication check (every second) finds it behind: reads go to the primary.
+          await pollUntil(async () => (await port(c)) === pair.primary.port, 'reads off the lagging standby', 20_000);
+          expect((await c.query('SHOW pool_nodes')).rows[0].replication_delay).toMatch(/^\d{4,}$/);
+          // A session started now: the one standby is the least delayed, and still no read goes there.
+          expect(await withClient((d) => port(d), q)).toBe(pair.primary.port);
+          await standby.query('SELECT pg_wal_replay_resume()');
+          await pollUntil(async () => (await port(c)) === pair.standby.port, 'reads back on the standby', 20_000);
+        }, q);
+      } finally {
+        await standby.query('SELECT pg_wal_replay_resume()').catch(() => undefined);
+        await standby.end();
+        await q.stop();
+      }
+    },
+  );
 
   it('app_name_redirect_preference_list sends psql’s reads to the primary, other applications’ to the standby', async () => {
     const q = await startPooler(conf({ app_name_redirect_preference_list: 'psql:primary' }));
