@@ -1,7 +1,9 @@
 // A routed session's client messages (relay/routed-relay.ts): cut into whole messages;
 // each goes on at once when the open request cycle takes it (COPY data, a batch waiting on
 // a Flush), or waits in order for the cycle it starts.
+import { FrontendCode } from '../../protocol/codes.js';
 import { MessageReader } from '../../protocol/message-reader.js';
+import { isExtendedOrSync } from './routed-cycle.js';
 
 export class RoutedInbox {
   private readonly reader = new MessageReader();
@@ -43,11 +45,17 @@ export class RoutedInbox {
     });
   }
 
-  /** Takes the waiting messages of a batch while `more` says they belong to it. */
-  takeWhile(more: (m: Buffer) => boolean): Buffer[] {
-    const out: Buffer[] = [];
-    while (this.queue.length > 0 && more(this.queue[0])) out.push(this.queue.shift()!);
-    return out;
+  /**
+   * Appends to `batch` (which holds the cycle's first message) the waiting messages of the
+   * same extended-protocol cycle, up to and including its Sync.
+   */
+  takeCycle(batch: Buffer[]): void {
+    let synced = batch[batch.length - 1][0] === FrontendCode.Sync;
+    while (!synced && this.queue.length > 0 && isExtendedOrSync(this.queue[0][0])) {
+      const m = this.queue.shift()!;
+      batch.push(m);
+      synced = m[0] === FrontendCode.Sync;
+    }
   }
 
   /** The relay ended: whoever waits gets `e`. */

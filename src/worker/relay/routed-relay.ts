@@ -17,7 +17,7 @@ import { TxStatus } from '../../protocol/tx-status.js';
 import type { StatementClass } from '../../policy/statement-class.js';
 import type { StatementCounts } from '../../admin/statement-counts.js';
 import type { PreparedStatements } from '../routing/prepared-statements.js';
-import type { RoutedStatement, SessionRouter } from '../routing/session-router.js';
+import type { CycleRoute, RoutedStatement, SessionRouter } from '../routing/session-router.js';
 import type { StatementTarget } from './client-message-log.js';
 import type { BackendGone, PoolerCommandHook, RelayEnd } from './relay.js';
 import type { RequestTiming } from './request-timing.js';
@@ -217,7 +217,8 @@ export class RoutedRelay {
     standby: (sql: string) => this.standby.query(sql),
   };
 
-  private async cycle(first: Buffer): Promise<void> {
+  /** A request cycle; the promises of its steps are returned, not awaited (one per cycle, not one per step). */
+  private cycle(first: Buffer): Promise<void> {
     const type = first[0];
     if (type === FrontendCode.Terminate) throw new Ended({ kind: 'terminate' });
     if (type === FrontendCode.Query) return this.query(first);
@@ -259,27 +260,23 @@ export class RoutedRelay {
     this.ready();
   }
 
-  private async extended(first: Buffer): Promise<void> {
+  private extended(first: Buffer): Promise<void> {
     // The batch is what already waits, up to its Sync.
-    let synced = first[0] === FrontendCode.Sync;
-    const batch = [
-      first,
-      ...this.inbox.takeWhile((m) => {
-        if (synced || !isExtendedOrSync(m[0])) return false;
-        synced = m[0] === FrontendCode.Sync;
-        return true;
-      }),
-    ];
+    const batch = [first];
+    this.inbox.takeCycle(batch);
     const complete = batch[batch.length - 1][0] === FrontendCode.Sync;
-    const route = await this.p.router.routeExtended(batch, complete, this.ask);
+    const route = this.p.router.routeExtended(batch, complete, this.ask);
+    return route instanceof Promise
+      ? route.then((r) => this.routedExtended(batch, complete, r))
+      : this.routedExtended(batch, complete, route);
+  }
+
+  private routedExtended(batch: Buffer[], complete: boolean, route: CycleRoute): Promise<void> {
     if (
       this.p.router.failedOnStandby &&
       !route.statements.every((s) => s.cls.tx === 'end' || s.cls.tx === 'rollback-to')
-    ) {
-      // PostgreSQL would skip to the Sync after the error: the whole cycle gets one answer.
-      while (!complete && (await this.inbox.next())[0] !== FrontendCode.Sync);
-      return this.refuseInFailed(route.statements[0]?.sql ?? '');
-    }
+    )
+      return this.refuseCycle(complete, route.statements[0]?.sql ?? '');
     if (route.to === 'both' && complete) {
       const ending = route.statements.find((s) => s.cls.tx !== undefined)?.cls;
       return this.both(
@@ -290,6 +287,12 @@ export class RoutedRelay {
       );
     }
     return this.single(route.to === 'lb' ? this.standby : this.primary, batch, route.statements, !complete);
+  }
+
+  /** PostgreSQL would skip to the Sync after the error: the whole cycle gets one answer. */
+  private async refuseCycle(complete: boolean, sql: string): Promise<void> {
+    while (!complete && (await this.inbox.next())[0] !== FrontendCode.Sync);
+    this.refuseInFailed(sql);
   }
 
   /** The leg a cycle goes to (the primary when it moves there midway): its replies to the client. */

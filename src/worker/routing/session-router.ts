@@ -38,6 +38,7 @@ import { CausalReads, type NodeQueries } from './causal-reads.js';
 import type { CatalogFacts } from './catalog-facts.js';
 import type { Classified, StatementClassifier } from './classifier.js';
 import type { PreparedStatements } from './prepared-statements.js';
+import { boundIn, DEST_BIT, extendedRoute, STATEMENT, type ExtendedRouting } from './extended-cycle.js';
 
 interface Settings {
   readonly route: RouteSettings;
@@ -103,16 +104,6 @@ export interface RouterDeps {
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
-const STATEMENT = 0x53; // 'S' in a Describe or Close (anything else names a portal)
-const DEST_BIT: Record<Destination, number> = { primary: 1, lb: 2, both: 4 };
-/** The one destination a set of bits names, when it names exactly one. */
-const ONLY: Partial<Record<number, Destination>> = { 1: 'primary', 2: 'lb', 4: 'both' };
-
-/** Whether a Bind in `messages` binds `portal`. */
-function boundIn(messages: readonly Buffer[], portal: string): boolean {
-  for (const b of messages) if (b[0] === FrontendCode.Bind && bindFields(b).portal === portal) return true;
-  return false;
-}
 const ch = (t: number) => String.fromCharCode(t);
 
 /**
@@ -255,50 +246,71 @@ export class SessionRouter {
    * Where an extended-protocol cycle goes: to the load-balance node only when every
    * statement in it is a read for it and the whole cycle (to its Sync) is here; to both
    * nodes when every statement is transaction control or a setting; else to the primary.
+   * A plain value when no statement needed the catalog asked (no promise per cycle).
    */
-  async routeExtended(messages: readonly Buffer[], complete: boolean, ask: NodeQueries): Promise<CycleRoute> {
-    const statements: RoutedStatement[] = [];
-    // The destinations seen, as bits (no Set per cycle); names parsed in this cycle likewise.
-    let dests = 0;
-    let parsedHere: string | undefined;
-    let parsedMore: string[] | undefined;
-    for (const m of messages) {
-      const t = m[0];
-      if (t === FrontendCode.Parse) {
-        const { name, sql } = parseFields(m);
-        if (parsedHere === undefined) parsedHere = name;
-        else (parsedMore ??= []).push(name);
-        const c = this.classify(sql);
-        statements.push(this.routed(c, sql));
-        const d = this.destination(c, sql, ask);
-        dests |= DEST_BIT[typeof d === 'string' ? d : await d];
-      } else if (t === FrontendCode.Bind) {
-        const { statement } = bindFields(m);
-        if (statement === parsedHere || parsedMore?.includes(statement)) continue;
-        const e = this.deps.prepared.get(statement);
-        if (!e) {
-          dests |= DEST_BIT.primary;
-          continue;
-        }
-        const c = { cls: e.cls, multi: e.multi };
-        statements.push(this.routed(c, e.sql));
-        const d = this.destination(c, e.sql, ask);
-        dests |= DEST_BIT[typeof d === 'string' ? d : await d];
-      } else if (t === FrontendCode.Execute || t === FrontendCode.Describe || t === FrontendCode.Close) {
-        // A portal bound in an earlier cycle stays where it was bound; the primary when unknown.
-        if (t !== FrontendCode.Execute && m[5] === STATEMENT) continue;
-        const portal = t === FrontendCode.Execute ? executePortal(m) : targetFields(m).name;
-        if (!boundIn(messages, portal))
-          dests |= this.deps.prepared.portalNode(portal) === this.deps.lbNode ? DEST_BIT.lb : DEST_BIT.primary;
-      } else if (t === FrontendCode.FunctionCall) dests |= DEST_BIT.primary;
+  routeExtended(messages: readonly Buffer[], complete: boolean, ask: NodeQueries): CycleRoute | Promise<CycleRoute> {
+    const acc: ExtendedRouting = { statements: [], dests: 0, parsedHere: undefined, parsedMore: undefined };
+    for (let i = 0; i < messages.length; i++) {
+      const d = this.extendedStep(messages, i, acc, ask);
+      if (typeof d === 'object') return this.routeExtendedLater(messages, complete, ask, acc, i, d);
+      acc.dests |= d;
     }
-    // A batch waiting on a Flush (postgres.js's describe-first) may start on the standby:
-    // later messages of the cycle stay there only while they are reads for it (readForStandbyNow).
-    const waitsOnFlush = messages[messages.length - 1][0] === FrontendCode.Flush;
-    const only = ONLY[dests];
-    if ((!complete && !(waitsOnFlush && dests & DEST_BIT.lb)) || only === undefined)
-      return { to: 'primary', statements };
-    return { to: only === 'both' && !complete ? 'primary' : only, statements };
+    return extendedRoute(messages, complete, acc);
+  }
+
+  /** The rest of routeExtended once a statement's destination waits on the catalog (one question at a time). */
+  private async routeExtendedLater(
+    messages: readonly Buffer[],
+    complete: boolean,
+    ask: NodeQueries,
+    acc: ExtendedRouting,
+    at: number,
+    waiting: Promise<Destination>,
+  ): Promise<CycleRoute> {
+    acc.dests |= DEST_BIT[await waiting];
+    for (let i = at + 1; i < messages.length; i++) {
+      const d = this.extendedStep(messages, i, acc, ask);
+      acc.dests |= typeof d === 'object' ? DEST_BIT[await d] : d;
+    }
+    return extendedRoute(messages, complete, acc);
+  }
+
+  /** One message of an extended cycle: its destination's bit (0: none), or the promise of its destination. */
+  private extendedStep(
+    messages: readonly Buffer[],
+    i: number,
+    acc: ExtendedRouting,
+    ask: NodeQueries,
+  ): number | Promise<Destination> {
+    const m = messages[i];
+    const t = m[0];
+    if (t === FrontendCode.Parse) {
+      const { name, sql } = parseFields(m);
+      if (acc.parsedHere === undefined) acc.parsedHere = name;
+      else (acc.parsedMore ??= []).push(name);
+      const c = this.classify(sql);
+      acc.statements.push(this.routed(c, sql));
+      const d = this.destination(c, sql, ask);
+      return typeof d === 'string' ? DEST_BIT[d] : d;
+    }
+    if (t === FrontendCode.Bind) {
+      const { statement } = bindFields(m);
+      if (statement === acc.parsedHere || acc.parsedMore?.includes(statement)) return 0;
+      const e = this.deps.prepared.get(statement);
+      if (!e) return DEST_BIT.primary;
+      const c = { cls: e.cls, multi: e.multi };
+      acc.statements.push(this.routed(c, e.sql));
+      const d = this.destination(c, e.sql, ask);
+      return typeof d === 'string' ? DEST_BIT[d] : d;
+    }
+    if (t === FrontendCode.Execute || t === FrontendCode.Describe || t === FrontendCode.Close) {
+      // A portal bound in an earlier cycle stays where it was bound; the primary when unknown.
+      if (t !== FrontendCode.Execute && m[5] === STATEMENT) return 0;
+      const portal = t === FrontendCode.Execute ? executePortal(m) : targetFields(m).name;
+      if (boundIn(messages, portal)) return 0;
+      return this.deps.prepared.portalNode(portal) === this.deps.lbNode ? DEST_BIT.lb : DEST_BIT.primary;
+    }
+    return t === FrontendCode.FunctionCall ? DEST_BIT.primary : 0;
   }
 
   /** check_temp_table = trace: the temporary tables this cycle's statements created or dropped. */
