@@ -6,8 +6,7 @@
 import type net from 'node:net';
 import type { Logger } from '../logging/logger.js';
 import { txClientTarget } from '../policy/admission.js';
-import { errorResponse } from '../protocol/backend-write.js';
-import { poolerError } from '../protocol/errors.js';
+import { refuseBeyondMaxClientConn } from '../protocol/client-refusal.js';
 
 export class TxClientCounts {
   private readonly counts: number[];
@@ -28,11 +27,11 @@ export class TxClientCounts {
       log.debug({ worker: w, clients: this.counts[w] }, 'client placed on the worker with the most room');
       return w;
     }
-    const clients = this.counts.reduce((a, b) => a + b, 0);
-    const e = poolerError('MAX_CLIENT_CONN', { clients });
-    log.info({ limit: e.limit, clients }, e.message);
-    socket.on('error', () => {});
-    socket.end(errorResponse(e));
+    refuseBeyondMaxClientConn(
+      socket,
+      this.counts.reduce((a, b) => a + b, 0),
+      log,
+    );
     return undefined;
   }
 }

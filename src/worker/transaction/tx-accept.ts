@@ -5,10 +5,9 @@
 import type net from 'node:net';
 import { durationMs } from '../../config/accessors.js';
 import { clientShare } from '../../policy/admission.js';
+import { refuseBeyondMaxClientConn } from '../../protocol/client-refusal.js';
 import { stopReading } from '../../protocol/socket-handoff.js';
 import type { FromWorker } from '../../ipc/messages.js';
-import { errorResponse } from '../../protocol/backend-write.js';
-import { poolerError } from '../../protocol/errors.js';
 import type { Child } from '../child.js';
 import type { Children } from '../children.js';
 import { logConnection, takeClientSocket } from '../accept.js';
@@ -43,9 +42,7 @@ export function acceptTransactionClient(connId: number, socket: net.Socket, init
     // Every byte read so far travels with the socket (protocol/socket-handoff.ts).
     if (d.workers > 1)
       return d.handBack(connId, socket, Buffer.concat([initial, stopReading(socket)]).toString('base64'));
-    const e = poolerError('MAX_CLIENT_CONN', { clients: clients.size });
-    env.log.info({ limit: e.limit, clients: clients.size }, e.message);
-    socket.end(errorResponse(e));
+    refuseBeyondMaxClientConn(socket, clients.size, env.log);
     d.send({ t: 'clientLost', connId });
     return;
   }
