@@ -28,8 +28,12 @@ export class Outbox<M> {
     if (this.pending.push(m) === 1) setImmediate(this.flush);
   }
 
-  /** A message that may wait up to lazyMs and be replaced by a later one of the same key. */
-  pushLazy(key: number, m: M): void {
+  /** A message that may wait up to lazyMs and be replaced by a later one of the same key (unless `now`: it goes with this turn's). */
+  pushLazy(key: number, m: M, now = false): void {
+    if (now) {
+      this.lazy.delete(key);
+      return this.push(m);
+    }
     this.lazy.delete(key); // a replaced one goes where its latest version was made
     this.lazy.set(key, m);
     if (!this.lazyTimer) {

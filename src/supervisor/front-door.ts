@@ -63,8 +63,8 @@ export interface FrontDoorDeps {
   noFreeChild(): void;
   /** The wait histogram, when metrics are on. */
   waitSeconds(): client.Histogram | undefined;
-  /** Transaction mode: the worker with room for a client (supervisor/tx-clients.ts); undefined: it was refused. */
-  txWorker(socket: net.Socket): number | undefined;
+  /** Transaction mode: `placed` with the worker with room for a client (supervisor/tx-clients.ts), unless refused. */
+  txWorker(socket: net.Socket, placed: (worker: number) => void): void;
 }
 
 export class FrontDoor {
@@ -152,9 +152,8 @@ export class FrontDoor {
     if (socket && this.d.config().pool_mode === 'transaction') {
       // Its worker was full to its share of max_client_conn: one with room takes it, as a new client.
       this.connDone(connId);
-      const to = this.d.txWorker(socket);
-      if (to !== undefined) this.dispatch(this.admit(socket, Buffer.concat([initial, stopReading(socket)])), to);
-      return;
+      const bytes = Buffer.concat([initial, stopReading(socket)]);
+      return this.d.txWorker(socket, (to) => this.dispatch(this.admit(socket, bytes), to));
     }
     const p = connId < 0 && socket ? this.admit(socket, initial) : this.pending.get(connId);
     if (!p || !socket) {

@@ -120,7 +120,8 @@ export class Supervisor {
       // pgpool would wait for its next 2-second check; a waiting client is reason enough to check now.
       noFreeChild: () => this.checkSpareChildren(),
       waitSeconds: () => this.admin.waitSeconds,
-      txWorker: (socket) => this.txClients.place(socket, this.running.cfg.max_client_conn, this.running.log),
+      txWorker: (socket, placed) =>
+        this.txClients.place(socket, this.running.cfg.max_client_conn, this.running.log, placed),
     });
     this.admin = new AdminEndpoints({
       config: cfg,

@@ -11,6 +11,7 @@ import { sendCancel } from '../backend/cancel.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import type { SessionSettings } from '../config/session-settings.js';
 import { assertNever, Outbox, Requests } from '../ipc/channel.js';
+import { clientShare } from '../policy/admission.js';
 import type { FromWorker, ToWorker } from '../ipc/messages.js';
 import type { NodeSnapshot } from '../ipc/node-snapshot.js';
 import { isLastAlive } from '../policy/failover.js';
@@ -106,7 +107,8 @@ class Worker implements SessionEnv {
   /** pool_mode = transaction (docs/transaction-pooling.md): the clients, the shared connections, the statement names. */
   readonly txClients = new TxClients(
     () => this.children,
-    (count) => this.outbox.pushLazy(TX_CLIENTS_KEY, { t: 'txClients', count }),
+    (count, roomAgain) => this.outbox.pushLazy(TX_CLIENTS_KEY, { t: 'txClients', count }, roomAgain),
+    () => clientShare(this.workerId, this.workerCount, this.config.max_client_conn),
   );
   private readonly txNames = new StatementNames();
   readonly txPool = new TxPool(
@@ -282,10 +284,8 @@ class Worker implements SessionEnv {
   }
 
   routing: { readonly classifier: StatementClassifier; readonly facts: CatalogFacts } | undefined;
-
   /** Request cycles of routed sessions, by node (metrics). */
   private readonly routedCycles = new Map<number, number>();
-
   readonly statementCounts = new StatementCounts();
 
   cycleServed(node: number): void {

@@ -29,8 +29,14 @@ export class TxClients {
 
   constructor(
     private readonly children: () => Children,
-    /** The count changed (the supervisor places clients a full worker hands back by it). */
-    private readonly counted: (clients: number) => void,
+    /**
+     * The count changed (the supervisor places clients a full worker hands back by it);
+     * `roomAgain`: this worker had its share of max_client_conn and has room now, which the
+     * supervisor must know at once (it refuses a client when no worker has room).
+     */
+    private readonly counted: (clients: number, roomAgain: boolean) => void,
+    /** This worker's share of max_client_conn (policy/admission.ts). */
+    private readonly share: () => number,
   ) {}
 
   get sessions(): ReadonlySet<Session> {
@@ -43,11 +49,12 @@ export class TxClients {
 
   add(session: Session): void {
     this.all.add(session);
-    this.counted(this.all.size);
+    this.counted(this.all.size, false);
   }
 
   remove(session: Session): void {
-    if (this.all.delete(session)) this.counted(this.all.size);
+    if (this.all.delete(session))
+      this.counted(this.all.size, this.all.size + 1 >= this.share() && this.all.size < this.share());
   }
 
   /** The clients by what they hold (metrics); a waiting client counts as waiting only. */

@@ -51,6 +51,24 @@ describe('Outbox lazy messages', () => {
   });
 });
 
+describe('Outbox lazy messages sent now', () => {
+  it('a lazy message that must not wait goes with this turn, its waiting version dropped', async () => {
+    const sent: unknown[] = [];
+    const box = new Outbox<{ n: number } | { batch: unknown[] }>(
+      (m) => sent.push(m),
+      (messages) => ({ batch: messages }),
+      20,
+    );
+    box.pushLazy(1, { n: 1 });
+    box.pushLazy(2, { n: 2 });
+    box.pushLazy(1, { n: 11 }, true);
+    await new Promise((r) => setImmediate(r));
+    expect(sent).toEqual([{ batch: [{ n: 2 }, { n: 11 }] }]);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(sent).toHaveLength(1);
+  });
+});
+
 describe('Requests', () => {
   it('collects one answer per peer asked, and resolves with what came by the timeout', async () => {
     const r = new Requests();
