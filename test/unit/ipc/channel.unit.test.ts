@@ -5,13 +5,20 @@ import { Outbox, Requests } from '../../../src/ipc/channel.js';
 import { decodeConfig, encodeConfig } from '../../../src/ipc/wire.js';
 import { loadConfigText } from '../../helpers/config.js';
 
+/** An outbox that records what it sends. */
+function recordingOutbox(lazyMs?: number) {
+  const sent: unknown[] = [];
+  const box = new Outbox<{ n: number } | { batch: unknown[] }>(
+    (m) => sent.push(m),
+    (messages) => ({ batch: messages }),
+    lazyMs,
+  );
+  return { sent, box };
+}
+
 describe('Outbox', () => {
   it('sends one message alone, several of a turn as one batch, and flushes on demand', async () => {
-    const sent: unknown[] = [];
-    const box = new Outbox<{ n: number } | { batch: unknown[] }>(
-      (m) => sent.push(m),
-      (messages) => ({ batch: messages }),
-    );
+    const { sent, box } = recordingOutbox();
     box.push({ n: 1 });
     await new Promise((r) => setImmediate(r));
     box.push({ n: 2 });
@@ -26,12 +33,7 @@ describe('Outbox', () => {
 
 describe('Outbox lazy messages', () => {
   it('keeps the latest per key, sends them within lazyMs, or first with the next message that cannot wait', async () => {
-    const sent: unknown[] = [];
-    const box = new Outbox<{ n: number } | { batch: unknown[] }>(
-      (m) => sent.push(m),
-      (messages) => ({ batch: messages }),
-      20,
-    );
+    const { sent, box } = recordingOutbox(20);
     box.pushLazy(1, { n: 1 });
     box.pushLazy(2, { n: 2 });
     box.pushLazy(1, { n: 11 }); // replaces n: 1
@@ -53,12 +55,7 @@ describe('Outbox lazy messages', () => {
 
 describe('Outbox lazy messages sent now', () => {
   it('a lazy message that must not wait goes with this turn, its waiting version dropped', async () => {
-    const sent: unknown[] = [];
-    const box = new Outbox<{ n: number } | { batch: unknown[] }>(
-      (m) => sent.push(m),
-      (messages) => ({ batch: messages }),
-      20,
-    );
+    const { sent, box } = recordingOutbox(20);
     box.pushLazy(1, { n: 1 });
     box.pushLazy(2, { n: 2 });
     box.pushLazy(1, { n: 11 }, true);
