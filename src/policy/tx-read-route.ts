@@ -18,6 +18,8 @@ export interface TxReadInput {
   readonly delayed: boolean;
   /** A write of this session must keep its reads on the primary (causal_reads, disable_load_balance_on_write = always). */
   readonly keptOnPrimary: boolean;
+  /** statement_level_load_balance: this read's node chosen again, by weight, between the primary (false) and the standby. */
+  readonly drawnStandby: boolean;
 }
 
 /** standby · primary · learn: the primary, then the catalog facts are asked there for next time. */
@@ -25,7 +27,8 @@ export type TxReadTarget = 'standby' | 'primary' | 'learn';
 
 export function txReadTarget(i: TxReadInput): TxReadTarget {
   if (!i.standby || i.destination !== 'lb' || i.delayed || i.keptOnPrimary) return 'primary';
-  return i.factsKnown ? 'standby' : 'learn';
+  if (!i.factsKnown) return 'learn';
+  return i.drawnStandby ? 'standby' : 'primary';
 }
 
 /** Frontend message types a balanced batch may hold (protocol/codes.ts's letters). */

@@ -313,7 +313,7 @@ export class Session {
     if (tx) {
       const lb = address === plan.primary ? plan.standby : undefined;
       const start = { client: this.client, conn, request: request!, cancelTargets, durations: d, keyHandle, reused };
-      const relay = (this.relayed = transactionRelay(tx, this.env, this, { ...start, standby: lb }));
+      const relay = (this.relayed = transactionRelay(tx, this.env, this, { ...start, standby: lb, names }));
       this.transition('active');
       this.settingsChanged();
       relay.start(conn, extra, rest);

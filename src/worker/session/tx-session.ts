@@ -12,7 +12,7 @@ import type { PgpoolConfig } from '../../config/schema.js';
 import type { CarriedState } from '../../policy/session-state.js';
 import type { SessionSettings } from '../../config/session-settings.js';
 import type { DurationCounts } from '../../metrics/duration-histogram.js';
-import type { SessionEnv } from './session-env.js';
+import type { SessionEnv, SessionNames } from './session-env.js';
 import { backendFailure } from './refusal.js';
 import type { EndedSession } from './session.js';
 import type { Logger } from '../../logging/logger.js';
@@ -57,6 +57,8 @@ export interface TxRelayStart {
   readonly durations: { readonly queries: DurationCounts; readonly transactions: DurationCounts };
   /** The session's load-balance node, when reads may go there (streaming replication, load_balance_mode). */
   readonly standby?: BackendAddress;
+  /** Who the session is, for the redirect lists (statement_level_load_balance chooses per transaction). */
+  readonly names: SessionNames;
   /** For the session's end: its cancel key, and whether the login's connection was reused. */
   readonly keyHandle: string;
   readonly reused: boolean;
@@ -109,7 +111,9 @@ class SessionTxDeps implements TxRelayDeps {
     this.reused = start.reused;
     // A walsender's session is pinned to its node; it never balances.
     this.routing =
-      start.standby && !start.request.replication ? new TxReadRouting(start.standby, database, env) : undefined;
+      start.standby && !start.request.replication
+        ? new TxReadRouting(start.standby, database, env, start.names)
+        : undefined;
     this.loginPassword = login.password;
     this.pool = host.pool;
     this.names = host.names;

@@ -9,7 +9,7 @@ import { FrontendCode } from '../../protocol/codes.js';
 import type { Message } from '../../protocol/message-reader.js';
 import type { InternalQuery } from '../routing/catalog-facts.js';
 import { routeSettingsFor } from '../routing/session-router.js';
-import type { SessionEnv } from '../session/session-env.js';
+import type { SessionEnv, SessionNames } from '../session/session-env.js';
 import { cstringAt } from './tx-messages.js';
 
 /** The client's named statements (TxRequests): a Bind is routed by its statement's text. */
@@ -39,6 +39,8 @@ export class TxReadRouting {
     readonly standby: BackendAddress,
     private readonly database: string,
     private readonly env: SessionEnv,
+    /** Who the session is (the redirect lists choose by it). */
+    private readonly who: SessionNames,
   ) {}
 
   /** Whether the transaction that starts with the `pending` messages runs on the standby (counted on its node). */
@@ -65,6 +67,8 @@ export class TxReadRouting {
       factsKnown,
       delayed: this.env.nodeDelayed(this.standby.node),
       keptOnPrimary: this.wrote && (cfg.causal_reads === 'session' || cfg.disable_load_balance_on_write === 'always'),
+      // As a session's reads with statement_level_load_balance (docs/behaviour.md#load-balancing), per transaction.
+      drawnStandby: !cfg.statement_level_load_balance || this.env.readOnStandby(this.who, this.standby.node),
     });
     if (target === 'learn') this.toLearn = { cls: cls!, sql: sql! };
     if (target === 'primary' && destination !== 'lb') this.wrote = true;

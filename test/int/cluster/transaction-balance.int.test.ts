@@ -132,6 +132,28 @@ describe('load balancing in transaction pooling mode', () => {
     ).toEqual([String(pair.primary.port), String(pair.primary.port)]);
   });
 
+  it('statement_level_load_balance with weights 1 : 1: one session’s reads go to both nodes; without it, all to one', async () => {
+    const sql = 'SELECT inet_server_port() AS port, 5 AS statement_level';
+    const weights = { pool_mode: 'transaction', max_pool: 1, backend_weight0: 1, backend_weight1: 1 };
+    const perTransaction = await startPooler(routingConf(pair, { ...weights, statement_level_load_balance: true }));
+    await primaryFound(perTransaction);
+    await withClient(perTransaction, async (c) => {
+      await portOf(c, sql); // the first run teaches the read's facts, on the primary
+      expect(new Set(await ports(c, sql, 40))).toEqual(new Set([pair.standby.port, pair.primary.port]));
+      // A write keeps nothing on the primary here (no causal_reads): the reads balance on.
+      await c.query("INSERT INTO t (v) VALUES ('statement level')");
+      expect(new Set(await ports(c, sql, 40))).toEqual(new Set([pair.standby.port, pair.primary.port]));
+    });
+    await perTransaction.stop();
+    const perSession = await startPooler(routingConf(pair, weights));
+    await primaryFound(perSession);
+    await withClient(perSession, async (c) => {
+      await portOf(c, sql);
+      expect(new Set(await ports(c, sql, 40)).size).toBe(1);
+    });
+    await perSession.stop();
+  });
+
   it('runs pgbench -S with reads on the standby and no failed transaction', async () => {
     await run('pgbench', ['-h', p.host, '-p', String(p.port), '-U', 'postgres', '-i', '-q', '-s', '1', 'app']);
     const select = async () => (await withClient(p, (c) => c.query('SHOW pool_nodes'))).rows[0].select_cnt;
