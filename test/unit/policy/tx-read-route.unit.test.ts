@@ -28,7 +28,11 @@ describe('txReadTarget', () => {
     ['after a write, with causal_reads or disable_load_balance_on_write = always', { keptOnPrimary: true }, 'primary'],
     ['unknown facts of a write', { destination: 'primary', factsKnown: false }, 'primary'],
     ['statement_level_load_balance drew the primary for this read', { drawnStandby: false }, 'primary'],
-    ['drawn the primary, facts unknown: learnt there all the same', { drawnStandby: false, factsKnown: false }, 'learn'],
+    [
+      'drawn the primary, facts unknown: learnt there all the same',
+      { drawnStandby: false, factsKnown: false },
+      'learn',
+    ],
     ['drawn the standby, but a write keeps reads on the primary', { keptOnPrimary: true }, 'primary'],
   ])('%s', (_name, change, want) => expect(txReadTarget({ ...read, ...change })).toBe(want));
 });
