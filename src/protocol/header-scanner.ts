@@ -21,6 +21,13 @@ export interface MessageTap {
   end(): void;
 }
 
+/** Shows `tap` the whole message at b[at, end) (a relay that reads whole messages, or one a scanner's caller consumed). */
+export function tapWhole(tap: MessageTap, b: Buffer, at = 0, end = b.length): void {
+  tap.start(b[at], end - at - 5);
+  if (end > at + 5) tap.body(b, at + 5, end);
+  tap.end();
+}
+
 abstract class HeaderScanner {
   private remaining = 0; // body bytes of the current message still to pass
   private headerFill = 0; // header bytes seen of the next message (0..4 after type)
@@ -97,10 +104,7 @@ abstract class HeaderScanner {
    * (a Terminate, a pooler command it answers): shown to the tap, not counted.
    */
   consumed(chunk: Buffer, at: number, end: number): void {
-    if (!this.tap) return;
-    this.tap.start(chunk[at], end - at - 5);
-    if (end > at + 5) this.tap.body(chunk, at + 5, end);
-    this.tap.end();
+    if (this.tap) tapWhole(this.tap, chunk, at, end);
   }
 
   /** The type of the message passing, or of the last one passed (0 before any). */

@@ -82,7 +82,11 @@ export class Supervisor {
       exited: (w, code, signal) => this.onWorkerExit(w, code, signal),
       logLine: logging.output.write,
     });
-    this.txClients = new TxClientCounts(this.workerCount);
+    this.txClients = new TxClientCounts(
+      this.workerCount,
+      () => this.running.cfg.max_client_conn,
+      () => this.running.log,
+    );
     this.directory = new ChildDirectory(this.workerCount, {
       connDone: (connId) => this.frontDoor.connDone(connId),
       exited: (entry, reason) => {
@@ -120,8 +124,7 @@ export class Supervisor {
       // pgpool would wait for its next 2-second check; a waiting client is reason enough to check now.
       noFreeChild: () => this.checkSpareChildren(),
       waitSeconds: () => this.admin.waitSeconds,
-      txWorker: (socket, placed) =>
-        this.txClients.place(socket, this.running.cfg.max_client_conn, this.running.log, placed),
+      txWorker: (socket, placed) => this.txClients.place(socket, placed),
     });
     this.admin = new AdminEndpoints({
       config: cfg,

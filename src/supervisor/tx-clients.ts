@@ -24,10 +24,12 @@ export class TxClientCounts {
   /** Clients no worker had room for, by the counts of their arrival: placed or refused as reports come. */
   private readonly unplaced: Unplaced[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private maxClientConn = 0;
-  private log: Logger | undefined;
 
-  constructor(workerCount: number) {
+  constructor(
+    workerCount: number,
+    private readonly maxClientConn: () => number,
+    private readonly log: () => Logger,
+  ) {
     this.counts = new Array<number>(workerCount).fill(0);
   }
 
@@ -37,19 +39,17 @@ export class TxClientCounts {
   }
 
   /** Gives `socket` to `placed` with the worker that takes it (counted at once, so a burst spreads), or refuses it. */
-  place(socket: net.Socket, maxClientConn: number, log: Logger, placed: (worker: number) => void): void {
-    this.maxClientConn = maxClientConn;
-    this.log = log;
+  place(socket: net.Socket, placed: (worker: number) => void): void {
     if (this.unplaced.length === 0 && this.take(placed)) return;
     this.unplaced.push({ socket, placed, until: performance.now() + REPORT_AGE_MS });
     this.timer ??= setTimeout(this.onTimer, REPORT_AGE_MS);
   }
 
   private take(placed: (worker: number) => void): boolean {
-    const w = txClientTarget(this.counts, this.maxClientConn);
+    const w = txClientTarget(this.counts, this.maxClientConn());
     if (w === undefined) return false;
     this.counts[w]++;
-    this.log?.debug({ worker: w, clients: this.counts[w] }, 'client placed on the worker with the most room');
+    this.log().debug({ worker: w, clients: this.counts[w] }, 'client placed on the worker with the most room');
     placed(w);
     return true;
   }
@@ -68,7 +68,7 @@ export class TxClientCounts {
         refuseBeyondMaxClientConn(
           u.socket,
           this.counts.reduce((a, b) => a + b, 0),
-          this.log!,
+          this.log(),
         );
       }
       this.unplaced.shift();

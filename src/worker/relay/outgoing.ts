@@ -71,21 +71,26 @@ export function flushTo(out: Outgoing, to: net.Socket, other: net.Socket | undef
   to.once('drain', () => other.resume());
 }
 
-/** What writes its client's replies at the end of the event loop's turn. */
-export interface ClientFlusher {
-  flushClient(): void;
+/**
+ * What holds bytes for a socket until the end of the event loop's turn. Anyone about to
+ * write to that socket directly (an error, a reset's query) calls writePending() first, so
+ * that nothing overtakes what waits.
+ */
+export interface PendingWriter {
+  writePending(): void;
 }
 
-const turnFlushes: ClientFlusher[] = [];
+const turnFlushes: PendingWriter[] = [];
 let turnScheduled = false;
 
 /**
  * Replies to clients go out after the turn's other work (docs/transaction-pooling.md#sizing):
  * the backend writes of the transactions that start in this turn first, so PostgreSQL works
  * while the replies are written, and a client with many connections (pgbench, a driver's
- * pool) is woken once for the replies of the whole turn, not once per reply.
+ * pool) is woken once for the replies of the whole turn, not once per reply. One
+ * setImmediate per turn for every writer of the worker.
  */
-export function flushClientThisTurn(f: ClientFlusher): void {
+export function writeAtTurnEnd(f: PendingWriter): void {
   turnFlushes.push(f);
   if (turnScheduled) return;
   turnScheduled = true;
@@ -95,6 +100,6 @@ export function flushClientThisTurn(f: ClientFlusher): void {
 function flushTurn(): void {
   turnScheduled = false;
   // A flush may queue another (a paused socket resumed): it joins this loop.
-  for (let i = 0; i < turnFlushes.length; i++) turnFlushes[i].flushClient();
+  for (let i = 0; i < turnFlushes.length; i++) turnFlushes[i].writePending();
   turnFlushes.length = 0;
 }

@@ -8,7 +8,7 @@ import type { ServerConnection } from '../../backend/server-connection.js';
 import { dataRow } from '../../backend/simple-query.js';
 import { BackendCode, FrontendCode } from '../../protocol/codes.js';
 import type { BackendGone } from './relay.js';
-import { Outgoing } from './outgoing.js';
+import { Outgoing, writeAtTurnEnd, type PendingWriter } from './outgoing.js';
 import { bindFields, isExtended, parseFields, querySql, targetFields } from '../../protocol/frontend-messages.js';
 import { errorFields, MessageReader, type Message } from '../../protocol/message-reader.js';
 import { StreamState } from '../../protocol/stream-state.js';
@@ -19,7 +19,8 @@ const PARSE_COMPLETE = 0x31;
 const PLAIN_BEGIN = 'BEGIN';
 const CLOSE_COMPLETE = 0x33;
 
-const NOTHING = (): void => {};
+/** A callback that takes nothing in (a drain's replies nobody reads, a drain not set up). */
+export const NOTHING = (): void => {};
 
 /** The leg's replies stopped for a cycle that moved on to another node. */
 export const MOVED = -1;
@@ -40,24 +41,26 @@ export class LegGoneError extends Error {
  * goes out at the turn's end in one system call, views that lie back to back in one read
  * chunk (a cycle's replies, the client's Parse … Sync) joined into one (Outgoing).
  */
-export class BatchedWriter {
-  private scheduled = false;
+export class BatchedWriter implements PendingWriter {
+  private queued = false;
   private readonly out = new Outgoing();
-  private readonly flush = () => {
-    this.scheduled = false;
-    this.out.writeTo(this.socket);
-  };
 
   constructor(private readonly socket: net.Socket) {}
 
   /** False when the socket's buffer is full (the caller pauses its sources). */
   write(b: Buffer): boolean {
     this.out.push(b);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.flush);
+    if (!this.queued) {
+      this.queued = true;
+      writeAtTurnEnd(this);
     }
     return !this.socket.writableNeedDrain;
+  }
+
+  /** At the turn's end, or now before the socket is written to by someone else. */
+  writePending(): void {
+    this.queued = false;
+    if (!this.out.empty) this.out.writeTo(this.socket);
   }
 }
 
@@ -95,7 +98,7 @@ export class Leg {
     this.rejectDrain = reject;
   };
   /** The last drain's ReadyForQuery as it came (the relay forwards it when its status is the client's). */
-  lastReady: Buffer | undefined;
+  private lastReady: Buffer | undefined;
   private gone: Error | undefined;
   /** The type of the last message read (an ErrorResponse before EOF said why). */
   private lastType = 0;
@@ -121,7 +124,7 @@ export class Leg {
   private readonly onData = (chunk: Buffer) => {
     if (this.draining && this.pass && this.reader.buffered === 0 && this.swallow.length === 0) {
       const at = this.passRun(chunk, this.pass);
-      if (at < 0) return this.fail('invalid message length', { garbled: 'invalid message length' });
+      if (at < 0) return;
       if (at === chunk.length) return;
       chunk = chunk.subarray(at);
     }
@@ -147,7 +150,8 @@ export class Leg {
 
   /**
    * Passes the chunk's leading whole messages that need no look on as one view; returns
-   * where the rest starts (a message to look at, or a partial one), -1 for a length below 4.
+   * where the rest starts (a message to look at, or a partial one), -1 after failing the leg
+   * for a length below 4.
    */
   private passRun(chunk: Buffer, pass: (run: Buffer) => void): number {
     const n = chunk.length;
@@ -156,7 +160,11 @@ export class Leg {
       const t = chunk[i];
       if (t === BackendCode.ErrorResponse || t === BackendCode.CopyInResponse || t === BackendCode.ReadyForQuery) break;
       const len = chunk.readUInt32BE(i + 1);
-      if (len < 4) return -1;
+      if (len < 4) {
+        const why = `invalid message length ${len} for message type "${String.fromCharCode(t)}"`;
+        this.fail(why, { garbled: why });
+        return -1;
+      }
       if (i + 1 + len > n) break;
       this.lastType = t;
       i += 1 + len;
@@ -235,6 +243,13 @@ export class Leg {
     return p;
   }
 
+  /** The last drain's ReadyForQuery, once: an idle session keeps no view of the chunk it came in. */
+  takeReady(): Buffer | undefined {
+    const r = this.lastReady;
+    this.lastReady = undefined;
+    return r;
+  }
+
   private endDrain(): void {
     this.draining = false;
     this.each = NOTHING;
@@ -266,7 +281,8 @@ export class Leg {
     if (m.type === BackendCode.ReadyForQuery) {
       this.stream.readyReceived(m.body[0]);
       this.stream.inCopyIn = false;
-      this.lastReady = m.raw;
+      // Only a relay's drain (one that passes replies on) may forward it; its own queries' stay here.
+      if (this.pass) this.lastReady = m.raw;
       return this.done(m.body[0]);
     }
     this.each(m);
@@ -292,6 +308,8 @@ export class Leg {
     socket.off('close', this.onClose);
     socket.off('error', this.onError);
     socket.pause();
+    // The reset writes next: nothing of this session's may follow it.
+    this.writer.writePending();
     return this.reader.rest().length === 0 && this.settled && !this.draining && this.backlog.length === 0 && !this.gone;
   }
 }

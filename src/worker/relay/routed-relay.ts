@@ -10,7 +10,7 @@ import { errorResponse, readyFor } from '../../protocol/backend-write.js';
 import { BackendCode, FrontendCode } from '../../protocol/codes.js';
 import { poolerError } from '../../protocol/errors.js';
 import { querySql } from '../../protocol/frontend-messages.js';
-import type { MessageTap } from '../../protocol/header-scanner.js';
+import { tapWhole, type MessageTap } from '../../protocol/header-scanner.js';
 import { errorFields, type Message } from '../../protocol/message-reader.js';
 import { StreamState } from '../../protocol/stream-state.js';
 import { TxStatus } from '../../protocol/tx-status.js';
@@ -22,12 +22,9 @@ import type { StatementTarget } from './client-message-log.js';
 import type { BackendGone, PoolerCommandHook, RelayEnd } from './relay.js';
 import type { RequestTiming } from './request-timing.js';
 import { RoutedInbox } from './routed-inbox.js';
-import { BatchedWriter, forStandby, Leg, LegGoneError, MOVED, placeStatement } from './routed-leg.js';
+import { BatchedWriter, forStandby, Leg, LegGoneError, MOVED, NOTHING, placeStatement } from './routed-leg.js';
 import { SqlPrepared } from './sql-prepared.js';
 import { isCopy, isExtendedOrSync, RoutedCounts, staysOnStandby, type OpenCycle } from './routed-cycle.js';
-
-/** A drain's replies that nobody reads (the standby's in a cycle on both nodes). */
-const DROP = (): void => {};
 
 class Ended extends Error {
   constructor(readonly end: RelayEnd) {
@@ -167,6 +164,8 @@ export class RoutedRelay {
     c.off('close', this.onClientGone);
     c.off('error', this.onClientGone);
     c.off('drain', this.onClientDrain);
+    // The session may write to the client next (a FATAL, say): what waits goes first.
+    this.clientWriter.writePending();
     for (const l of [this.primary, this.standby]) {
       // Bytes read past the last message cannot be given back to the reset: do not reuse it.
       if (!l.detach()) l.conn.close();
@@ -194,12 +193,16 @@ export class RoutedRelay {
     }
   }
 
-  private toClient(b: Buffer): void {
+  /** Bytes for the client (also what a drain passes on whole): both nodes pause while it does not read. */
+  private readonly toClient = (b: Buffer): void => {
     this.bytesToClient += b.length;
     if (!this.clientWriter.write(b)) for (const l of [this.primary, this.standby]) l.conn.socket.pause();
-  }
+  };
 
-  private readonly passToClient = (run: Buffer) => this.toClient(run);
+  /** Replies waiting for the turn's end go now (the session is about to write to the client itself). */
+  writePending(): void {
+    this.clientWriter.writePending();
+  }
 
   /** ReadyForQuery with the client's status: the node's own when it says the same (it then goes out with the replies before it). */
   private ready(fromNode?: Buffer): void {
@@ -312,14 +315,14 @@ export class RoutedRelay {
             if (onStandby) standbyFailed = true;
           }
           this.toClient(m.raw);
-        }, this.passToClient);
+        }, this.toClient);
       }
     } finally {
       this.open = undefined;
     }
     this.p.served(o.leg.node);
     this.p.router.completed(o.statements, !o.failed, o.leg === this.primary ? status : undefined, standbyFailed);
-    this.ready(o.leg.lastReady);
+    this.ready(o.leg.takeReady());
   }
 
   /**
@@ -345,7 +348,7 @@ export class RoutedRelay {
     };
     if (ending) {
       for (const m of toStandby) this.send(standby, m, true);
-      await standby.drain(dropStandby, DROP);
+      await standby.drain(dropStandby, NOTHING);
     }
     for (const m of toPrimary) this.send(primary, m);
     if (!ending) for (const m of toStandby) this.send(standby, m, true);
@@ -356,8 +359,8 @@ export class RoutedRelay {
         primaryError = errorFields(m.body).get('M') ?? 'error';
       }
       this.toClient(m.raw);
-    }, this.passToClient);
-    if (!ending) await standby.drain(dropStandby, DROP);
+    }, this.toClient);
+    if (!ending) await standby.drain(dropStandby, NOTHING);
     if ((primaryError === undefined) !== (standbyError === undefined)) {
       const kind = (e: string | undefined) => (e ? `E: ${e}` : 'C');
       const kinds = `${primary.node}[${kind(primaryError)}] ${standby.node}[${kind(standbyError)}]`;
@@ -371,7 +374,8 @@ export class RoutedRelay {
       for (const l of [primary, standby]) this.p.prepared.forgetNode(l.node);
       this.sqlPrepared.forgetAll();
     }
-    this.ready();
+    standby.takeReady();
+    this.ready(primary.takeReady());
   }
 
   /**
@@ -390,8 +394,6 @@ export class RoutedRelay {
     if (!this.tap) return;
     this.target.node = leg.node;
     this.target.pid = leg.conn.pid;
-    this.tap.start(m[0], m.length - 5);
-    this.tap.body(m, 5, m.length);
-    this.tap.end();
+    tapWhole(this.tap, m);
   }
 }

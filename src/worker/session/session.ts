@@ -194,8 +194,8 @@ export class Session {
   /** Ends the session from outside: fast shutdown, client_idle_limit, authentication_timeout. */
   stop(reason: string, error?: PoolerError): void {
     this.stopReason = reason;
-    // Transaction mode: replies waiting for the end of the turn go before the error.
-    if (this.relayed && 'flushClient' in this.relayed) this.relayed.flushClient();
+    // Replies waiting for the end of the turn go before the error.
+    if (this.relayed && 'writePending' in this.relayed) this.relayed.writePending();
     if (error && !this.client.destroyed) this.client.write(errorResponse(error));
     if (this.relayed) this.relayed.stop(reason);
     // Not relaying yet: the error is flushed before the socket closes.

@@ -53,8 +53,8 @@ export class TxClients {
   }
 
   remove(session: Session): void {
-    if (this.all.delete(session))
-      this.counted(this.all.size, this.all.size + 1 >= this.share() && this.all.size < this.share());
+    // Room again: it held exactly its share, and now one less.
+    if (this.all.delete(session)) this.counted(this.all.size, this.all.size === this.share() - 1);
   }
 
   /** The clients by what they hold (metrics); a waiting client counts as waiting only. */

@@ -5,8 +5,6 @@
 import type { ServerConnection } from '../../backend/server-connection.js';
 import { FrontendCode } from '../../protocol/codes.js';
 import type { BackendGone } from '../relay/relay.js';
-import type { MessageTap } from '../../protocol/header-scanner.js';
-import type { Message } from '../../protocol/message-reader.js';
 
 /** Distinct statements remembered; beyond it the oldest text gets a new name when it comes back. */
 const MAX_NAMES = 50_000;
@@ -53,13 +51,6 @@ export const bindMessage = (portal: string, statement: string, after: Buffer): B
 
 /** Describe or Close of a statement by its server name. */
 export const statementMessage = (type: number, name: string): Buffer => message(type, Buffer.from([0x53]), name);
-
-/** Statement logging's tap sees a whole message at once. */
-export function tapMessage(tap: MessageTap, m: Message): void {
-  tap.start(m.type, m.body.length);
-  tap.body(m.raw, 5, m.raw.length);
-  tap.end();
-}
 
 /** A transaction's backend connection was lost: its node is told, not the login's. */
 export function lostOn(conn: ServerConnection | undefined, garbled?: string): BackendGone {

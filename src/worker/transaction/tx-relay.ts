@@ -9,14 +9,14 @@ import { restoreSql, type CarriedState, type PinReason } from '../../policy/sess
 import { errorResponse, parameterStatus } from '../../protocol/backend-write.js';
 import { FrontendCode } from '../../protocol/codes.js';
 import { poolerError, PoolerError } from '../../protocol/errors.js';
-import type { MessageTap } from '../../protocol/header-scanner.js';
+import { tapWhole, type MessageTap } from '../../protocol/header-scanner.js';
 import { MessageReader, type Message } from '../../protocol/message-reader.js';
 import { StreamState } from '../../protocol/stream-state.js';
 import type { RelayEnd } from '../relay/relay.js';
-import { cstringAt, lostOn, tapMessage } from './tx-messages.js';
+import { cstringAt, lostOn } from './tx-messages.js';
 import type { ConnSession } from './tx-pool.js';
 import { TxRequests } from './tx-requests.js';
-import { flushClientThisTurn, flushTo, Outgoing, type ClientFlusher } from '../relay/outgoing.js';
+import { flushTo, Outgoing, writeAtTurnEnd, type PendingWriter } from '../relay/outgoing.js';
 import type { TxRelayDeps } from './tx-relay-deps.js';
 import { probeSession } from './tx-probe.js';
 
@@ -29,7 +29,7 @@ const MAX_WAITING_BYTES = 256 * 1024;
 /** How long the pooler's own queries (restore, probe) may take. */
 const OWN_QUERY_TIMEOUT_MS = 10_000;
 
-export class TxRelay implements ClientFlusher {
+export class TxRelay implements PendingWriter {
   readonly stream = new StreamState();
   lastActivity = performance.now();
   bytesFromClient = 0;
@@ -55,7 +55,7 @@ export class TxRelay implements ClientFlusher {
   private sessionPin: PinReason | undefined;
   private loggedPin = false;
   private tap: MessageTap | undefined;
-  /** The client's replies wait for the end of this turn (flushClientThisTurn). */
+  /** The client's replies wait for the end of this turn (writeAtTurnEnd). */
   private clientFlushQueued = false;
   /** Load balancing: the transaction runs on the standby, which gets its first request only (then sent). */
   private oneRequest = false;
@@ -200,7 +200,7 @@ export class TxRelay implements ClientFlusher {
       }
       const m = this.inbox.shift()!;
       this.inboxBytes -= m.raw.length;
-      if (this.tap) tapMessage(this.tap, m);
+      if (this.tap) tapWhole(this.tap, m.raw);
       if (!this.requests.clientMessage(m)) return this.finish({ kind: 'terminate' });
       this.requestSent = this.oneRequest && (m.type === FrontendCode.Query || m.type === FrontendCode.Sync);
     }
@@ -214,14 +214,14 @@ export class TxRelay implements ClientFlusher {
     if (!run) return false;
     this.inbox.shift();
     this.inboxBytes -= m.raw.length;
-    if (this.tap) tapMessage(this.tap, m);
+    if (this.tap) tapWhole(this.tap, m.raw);
     this.busy = true;
     this.stream.answeringCommand = true;
     void Promise.resolve()
       .then(run)
       .then(
         (bytes) => {
-          this.flushClient();
+          this.writePending();
           this.d.client.write(bytes);
         },
         (e: Error) => this.finish({ kind: 'protocol-error', message: `admin command failed: ${e.message}` }),
@@ -274,7 +274,7 @@ export class TxRelay implements ClientFlusher {
       if (this.ended) return;
       const err = e instanceof PoolerError ? e : poolerError('RESTORE_FAILED', { detail: (e as Error).message });
       this.d.log().info({ detail: err.detail }, err.message);
-      this.flushClient();
+      this.writePending();
       this.d.client.write(errorResponse(err));
       this.finish({ kind: 'stopped', reason: err.code });
       return;
@@ -301,11 +301,11 @@ export class TxRelay implements ClientFlusher {
     if (conn) flushTo(this.toServer, conn.socket, this.d.client);
     if (this.toClient.empty || this.clientFlushQueued) return;
     this.clientFlushQueued = true;
-    flushClientThisTurn(this);
+    writeAtTurnEnd(this);
   }
 
   /** Writes the client's replies (at the end of the turn, or now before writing to it directly). */
-  flushClient(): void {
+  writePending(): void {
     this.clientFlushQueued = false;
     this.bytesToClient += this.toClient.bytes;
     flushTo(this.toClient, this.d.client, this.conn?.socket);
@@ -388,7 +388,7 @@ export class TxRelay implements ClientFlusher {
     c.off('end', this.onClientEnd);
     c.off('close', this.onClientEnd);
     this.flush();
-    this.flushClient();
+    this.writePending();
     this.d.onEnd(end);
   }
 

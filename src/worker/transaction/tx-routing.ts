@@ -68,7 +68,11 @@ export class TxReadRouting {
       delayed: this.env.nodeDelayed(this.standby.node),
       keptOnPrimary: this.wrote && (cfg.causal_reads === 'session' || cfg.disable_load_balance_on_write === 'always'),
       // As a session's reads with statement_level_load_balance (docs/behaviour.md#load-balancing), per transaction.
-      drawnStandby: !cfg.statement_level_load_balance || this.env.readOnStandby(this.who, this.standby.node),
+      // Drawn only for a read the standby may take (a draw is a choice by the lists and weights).
+      drawnStandby:
+        !cfg.statement_level_load_balance ||
+        destination !== 'lb' ||
+        this.env.readOnStandby(this.who, this.standby.node),
     });
     if (target === 'learn') this.toLearn = { cls: cls!, sql: sql! };
     if (target === 'primary' && destination !== 'lb') this.wrote = true;

@@ -24,24 +24,32 @@ describe('TxClientCounts', () => {
   });
 
   it('places on the worker with the most room at once, counting it there', () => {
-    const counts = new TxClientCounts(2);
+    const counts = new TxClientCounts(
+      2,
+      () => 6,
+      () => log,
+    );
     counts.reported(0, 3);
     counts.reported(1, 1);
     const placed: number[] = [];
-    for (let i = 0; i < 3; i++) counts.place(clientSocket().socket, 6, log, (w) => placed.push(w));
+    for (let i = 0; i < 3; i++) counts.place(clientSocket().socket, (w) => placed.push(w));
     // Shares 3 and 3: worker 1 has room for two, then none has any.
     expect(placed).toEqual([1, 1]);
   });
 
   it('keeps a client no worker has room for until a report shows room, first come first placed', () => {
-    const counts = new TxClientCounts(2);
+    const counts = new TxClientCounts(
+      2,
+      () => 4,
+      () => log,
+    );
     counts.reported(0, 2);
     counts.reported(1, 2);
     const placed: string[] = [];
     const a = clientSocket();
     const b = clientSocket();
-    counts.place(a.socket, 4, log, (w) => placed.push(`a→${w}`));
-    counts.place(b.socket, 4, log, (w) => placed.push(`b→${w}`));
+    counts.place(a.socket, (w) => placed.push(`a→${w}`));
+    counts.place(b.socket, (w) => placed.push(`b→${w}`));
     vi.advanceTimersByTime(100);
     expect(placed).toEqual([]);
     counts.reported(1, 1); // one left worker 1
