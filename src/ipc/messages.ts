@@ -33,10 +33,13 @@ export type ToWorker =
       poolKeyFile: string;
     }
   /**
-   * The handle of client listener `index` accompanies this message: accept on it while a
-   * child is idle. `copies`: how many copies to send back (listenerCopy), for the supervisor to keep.
+   * The handle of client listener `index` accompanies this message: keep it, accept on it
+   * while a child is idle and `hold` is off. `copies`: how many copies to send back
+   * (listenerCopy), for the supervisor to keep.
    */
-  | { t: 'listen'; index: number; backlog: number; copies: number }
+  | { t: 'listen'; index: number; backlog: number; copies: number; hold: boolean }
+  /** The supervisor's queue has clients (`hold`: accept nothing, freed children take them), or none left. */
+  | { t: 'acceptHold'; hold: boolean }
   /** The node table changed (and once after init). */
   | { t: 'nodes'; nodes: NodeSnapshot }
   | { t: 'spawn'; childId: number }
@@ -68,8 +71,11 @@ export type FromWorker =
   | { t: 'clientBack'; connId: number; initial: string }
   /** The copy of client listener `index` the supervisor asked for accompanies this message. */
   | { t: 'listenerCopy'; index: number }
-  /** No child of this worker is idle: it closed its listeners and accepts nothing until the next listen. */
-  | { t: 'notListening' }
+  /**
+   * This worker accepts now (`open`), or paused its listeners (no idle child, or held);
+   * `granted` false: it has none (closed on an error), give them again.
+   */
+  | { t: 'accepting'; open: boolean; granted: boolean }
   /** Transaction mode: how many clients this worker holds now (lazy: the latest within 100 ms). */
   | { t: 'txClients'; count: number }
   /** The client of `connId` was handed over and is gone without reaching a child. */

@@ -203,6 +203,7 @@ export class Supervisor {
             this.running.cfg.pool_mode === 'transaction' ||
             (this.running.cfg.reserved_connections === 0 && this.running.cfg.admin_reserved_children === 0),
         }),
+        waiting: () => this.frontDoor.waiting,
         accepted: (socket) => this.frontDoor.onConnection(socket),
       },
     );
@@ -289,8 +290,8 @@ export class Supervisor {
       case 'listenerCopy':
         this.accepting?.copyArrived(m.index, socket);
         return;
-      case 'notListening':
-        this.accepting?.notListening(w);
+      case 'accepting':
+        this.accepting?.workerAccepting(w, m.open, m.granted);
         return;
       case 'nodeUsed':
         this.nodes.used(m.node);
@@ -322,7 +323,7 @@ export class Supervisor {
     const { children, inFlight } = this.directory.dropWorker(w);
     this.txClients.reported(w, 0);
     const starting = this.processes.workerDied(w);
-    this.accepting?.notListening(w);
+    this.accepting?.workerAccepting(w, false, false);
     const busy = children.filter((c) => c.connId !== undefined);
     for (const c of busy) this.frontDoor.connDone(c.connId!);
     // Sockets on their way to the dead worker are lost with it.

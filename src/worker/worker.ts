@@ -44,7 +44,9 @@ import type { EndedSession, Session } from './session/session.js';
 const ADMIN_ANSWER_TIMEOUT_MS = 10_000;
 /** Time for the last Terminate messages to PostgreSQL and IPC messages to leave before exiting. */
 const EXIT_GRACE_MS = 50;
-const TX_CLIENTS_KEY = -1; // pushLazy's key of the txClients count (children's are their ids, from 0)
+// pushLazy's keys beside the children's (their ids, from 0): the txClients count, whether this worker accepts.
+const TX_CLIENTS_KEY = -1;
+const ACCEPTING_KEY = -2;
 /** What a client this worker accepted had sent before: nothing (one buffer for all of them). */
 const NOTHING_READ = Buffer.alloc(0);
 
@@ -77,24 +79,17 @@ class Worker implements SessionEnv {
       this.outbox.flushNow();
       process.send?.(m, handle as net.Server, {}, done);
     },
-    push: (m) => this.outbox.push(m),
+    report: (m, now) => this.outbox.pushLazy(ACCEPTING_KEY, m, now),
     // Transaction mode: clients hold no child while idle, so this worker accepts whatever its children do.
     idle: () => this.transactionMode || this.children.idleCount > 0,
+    warn: (message) => this.log.warn(message),
   });
   readonly children = new Children({
     config: () => this.config,
     log: () => this.log,
     send: (m) => {
-      // While this worker accepts, nobody waits on its children's comings and goings: the
-      // supervisor gets their latest states lazily (batched, within 100 ms). Not so for the
-      // sockets it handed over, exits, or anything while this worker does not accept.
-      const mayWait =
-        m.t === 'childState' &&
-        this.listening.open &&
-        (m.state.kind === 'idle' || (m.state.kind === 'busy' && m.state.connId < 0));
-      if (mayWait) this.outbox.pushLazy(m.childId, m);
+      if (this.listening.mayReportLate(m)) this.outbox.pushLazy(m.childId, m);
       else this.outbox.push(m);
-      // If the last idle child was just taken (or exited): stop accepting.
       this.listening.childrenChanged();
     },
     observers: {
@@ -191,7 +186,10 @@ class Worker implements SessionEnv {
         this.accept(m.connId, socket, Buffer.from(m.initial, 'base64'));
         return;
       case 'listen':
-        this.listening.take(m.index, m.backlog, socket, m.copies);
+        this.listening.take(m.index, m.backlog, socket, m.copies, m.hold);
+        return;
+      case 'acceptHold':
+        this.listening.hold(m.hold);
         return;
       case 'cancel':
         this.outbox.push({ t: 'cancel', reqId: m.reqId, forwarded: this.forwardCancel(m.pid, m.key) });

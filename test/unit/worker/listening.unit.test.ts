@@ -5,16 +5,18 @@ import type { FromWorker } from '../../../src/ipc/messages.js';
 import { Listening } from '../../../src/worker/listening.js';
 
 describe('Listening', () => {
-  it('a grant without a handle: not listening, and the supervisor is told', () => {
+  it('a grant without a handle: not listening, and the supervisor is told to give it again', () => {
     const pushed: FromWorker[] = [];
     const l = new Listening({
       accepted: () => {},
       send: () => {},
-      push: (m) => pushed.push(m),
+      report: (m) => pushed.push(m),
       idle: () => true,
+      warn: () => {},
     });
-    l.take(0, 16, undefined, 1);
+    l.take(0, 16, undefined, 1, false);
     expect(l.open).toBe(false);
-    expect(pushed).toEqual([{ t: 'notListening' }]);
+    expect(l.reportsMayWait).toBe(false);
+    expect(pushed).toEqual([{ t: 'accepting', open: false, granted: false }]);
   });
 });
