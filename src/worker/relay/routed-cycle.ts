@@ -9,7 +9,15 @@ import type { StatKind } from '../../policy/statement-class.js';
 import type { PreparedStatements } from '../routing/prepared-statements.js';
 import type { RoutedStatement, SessionRouter } from '../routing/session-router.js';
 import type { Leg } from './routed-leg.js';
+import type { RelayEnd } from './relay.js';
 import { isShutdownCode } from './shutdown-watch.js';
+
+/** Thrown to end a routed session's loop with `end`. */
+export class Ended extends Error {
+  constructor(readonly end: RelayEnd) {
+    super(end.kind);
+  }
+}
 
 /** A cycle whose messages are still coming (COPY FROM STDIN, a batch waiting on a Flush). */
 export interface OpenCycle {

@@ -222,6 +222,11 @@ export class Leg {
     this.swallow.push(BackendCode.ReadyForQuery);
   }
 
+  /** A Sync of the relay's own whose ReadyForQuery the next drain ends on. */
+  writeSync(): void {
+    this.write(serialize.sync());
+  }
+
   /** Nothing injected is still unanswered. */
   get settled(): boolean {
     return this.swallow.length === 0;

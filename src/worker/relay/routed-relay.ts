@@ -11,10 +11,8 @@ import { BackendCode, FrontendCode } from '../../protocol/codes.js';
 import { poolerError } from '../../protocol/errors.js';
 import { querySql } from '../../protocol/frontend-messages.js';
 import { tapWhole, type MessageTap } from '../../protocol/header-scanner.js';
-import { errorFields, type Message } from '../../protocol/message-reader.js';
+import type { Message } from '../../protocol/message-reader.js';
 import { StreamState } from '../../protocol/stream-state.js';
-import { TxStatus } from '../../protocol/tx-status.js';
-import type { StatementClass } from '../../policy/statement-class.js';
 import type { StatementCounts } from '../../admin/statement-counts.js';
 import type { PreparedStatements } from '../routing/prepared-statements.js';
 import type { CycleRoute, RoutedStatement, SessionRouter } from '../routing/session-router.js';
@@ -22,15 +20,10 @@ import type { StatementTarget } from './client-message-log.js';
 import type { BackendGone, PoolerCommandHook, RelayEnd } from './relay.js';
 import type { RequestTiming } from './request-timing.js';
 import { RoutedInbox } from './routed-inbox.js';
-import { BatchedWriter, forStandby, Leg, LegGoneError, MOVED, NOTHING, placeStatement } from './routed-leg.js';
+import { BatchedWriter, forStandby, Leg, LegGoneError, MOVED, placeStatement } from './routed-leg.js';
+import { BothNodes } from './routed-both.js';
 import { SqlPrepared } from './sql-prepared.js';
-import { isCopy, isExtendedOrSync, RoutedCounts, staysOnStandby, type OpenCycle } from './routed-cycle.js';
-
-class Ended extends Error {
-  constructor(readonly end: RelayEnd) {
-    super(end.kind);
-  }
-}
+import { Ended, isCopy, isExtendedOrSync, RoutedCounts, staysOnStandby, type OpenCycle } from './routed-cycle.js';
 
 export interface RoutedRelayParts {
   readonly client: net.Socket;
@@ -65,6 +58,7 @@ export class RoutedRelay {
   private readonly sqlPrepared: SqlPrepared;
   private readonly clientWriter: BatchedWriter;
   private readonly counts: RoutedCounts;
+  private readonly twoNodes: BothNodes;
 
   constructor(private readonly p: RoutedRelayParts) {
     const lost = (end: BackendGone) => this.finish(end);
@@ -87,6 +81,20 @@ export class RoutedRelay {
     this.stream.timer = p.timing;
     this.sqlPrepared = new SqlPrepared(this.primary, this.standby, p.router);
     this.counts = new RoutedCounts(p.counts, p.prepared, p.shutdown);
+    this.twoNodes = new BothNodes({
+      primary: this.primary,
+      standby: this.standby,
+      counts: this.counts,
+      router: p.router,
+      prepared: p.prepared,
+      sqlPrepared: this.sqlPrepared,
+      served: p.served,
+      send: (leg, m, also) => this.send(leg, m, also),
+      toClient: this.toClient,
+      single: (leg, messages, statements) => this.single(leg, messages, statements),
+      ready: (fromNode) => this.ready(fromNode),
+      classify: this.classify,
+    });
   }
 
   /** Each node's connection with its protocol state, for the release (filled when the relay ends; primary first). */
@@ -251,10 +259,10 @@ export class RoutedRelay {
     const d = await router.destination(c, sql, this.ask);
     if (c.cls.prepare) {
       const to = await this.sqlPrepared.route(c.cls, sql, d);
-      if (to === 'both') return this.both([raw], [raw], statements, c.cls);
+      if (to === 'both') return this.twoNodes.both([raw], [raw], statements, c.cls);
       return this.single(to === 'standby' ? this.standby : this.primary, [raw], statements);
     }
-    if (d === 'both') return this.both([raw], [forStandby(raw, this.classify)], statements, c.cls);
+    if (d === 'both') return this.twoNodes.both([raw], [forStandby(raw, this.classify)], statements, c.cls);
     return this.single(d === 'lb' ? this.standby : this.primary, [raw], statements);
   }
 
@@ -282,13 +290,15 @@ export class RoutedRelay {
       return this.refuseCycle(complete, route.statements[0]?.sql ?? '');
     if (route.to === 'both' && complete) {
       const ending = route.statements.find((s) => s.cls.tx !== undefined)?.cls;
-      return this.both(
+      return this.twoNodes.both(
         batch,
         batch.map((m) => forStandby(m, this.classify)),
         route.statements,
         ending,
       );
     }
+    if (route.beginFirst !== undefined)
+      return this.twoNodes.beginThenStandby(batch, route.beginFirst, route.statements);
     return this.single(route.to === 'lb' ? this.standby : this.primary, batch, route.statements, !complete);
   }
 
@@ -323,59 +333,6 @@ export class RoutedRelay {
     this.p.served(o.leg.node);
     this.p.router.completed(o.statements, !o.failed, o.leg === this.primary ? status : undefined, standbyFailed);
     this.ready(o.leg.takeReady());
-  }
-
-  /**
-   * Both nodes (transaction control, settings): the primary's replies reach the client,
-   * the standby's are read and dropped; an error on one node only ends the session with
-   * pgpool's kind mismatch. COMMIT/ROLLBACK go to the standby first and not at all when it
-   * has no transaction open.
-   */
-  private async both(
-    toPrimary: Buffer[],
-    toStandby: Buffer[],
-    statements: RoutedStatement[],
-    cls: StatementClass | undefined,
-  ): Promise<void> {
-    const { primary, standby } = this;
-    const ending = cls?.tx === 'end' || cls?.tx === 'rollback-to';
-    if (ending && standby.stream.txStatus === TxStatus.Idle) return this.single(primary, toPrimary, statements);
-    let standbyError: string | undefined;
-    const dropStandby = (m: Message) => {
-      if (m.type !== BackendCode.ErrorResponse) return;
-      this.counts.error(standby.node, m);
-      standbyError = errorFields(m.body).get('M') ?? 'error';
-    };
-    if (ending) {
-      for (const m of toStandby) this.send(standby, m, true);
-      await standby.drain(dropStandby, NOTHING);
-    }
-    for (const m of toPrimary) this.send(primary, m);
-    if (!ending) for (const m of toStandby) this.send(standby, m, true);
-    let primaryError: string | undefined;
-    const status = await primary.drain((m) => {
-      if (m.type === BackendCode.ErrorResponse) {
-        this.counts.error(primary.node, m);
-        primaryError = errorFields(m.body).get('M') ?? 'error';
-      }
-      this.toClient(m.raw);
-    }, this.toClient);
-    if (!ending) await standby.drain(dropStandby, NOTHING);
-    if ((primaryError === undefined) !== (standbyError === undefined)) {
-      const kind = (e: string | undefined) => (e ? `E: ${e}` : 'C');
-      const kinds = `${primary.node}[${kind(primaryError)}] ${standby.node}[${kind(standbyError)}]`;
-      this.toClient(errorResponse(poolerError('KIND_MISMATCH', { query: statements[0]?.sql ?? '', kinds })));
-      throw new Ended({ kind: 'stopped', reason: 'kind mismatch among backends' });
-    }
-    this.p.served(primary.node);
-    this.p.served(standby.node);
-    this.p.router.completed(statements, primaryError === undefined, status);
-    if (primaryError === undefined && statements.some((s) => s.cls.dropsPrepared)) {
-      for (const l of [primary, standby]) this.p.prepared.forgetNode(l.node);
-      this.sqlPrepared.forgetAll();
-    }
-    standby.takeReady();
-    this.ready(primary.takeReady());
   }
 
   /**

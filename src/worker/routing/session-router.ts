@@ -38,7 +38,15 @@ import { CausalReads, type NodeQueries } from './causal-reads.js';
 import type { CatalogFacts } from './catalog-facts.js';
 import type { Classified, StatementClassifier } from './classifier.js';
 import type { PreparedStatements } from './prepared-statements.js';
-import { boundIn, DEST_BIT, extendedRoute, STATEMENT, type ExtendedRouting } from './extended-cycle.js';
+import {
+  boundIn,
+  DEST_BIT,
+  extendedRoute,
+  newExtendedRouting,
+  noteDestination,
+  STATEMENT,
+  type ExtendedRouting,
+} from './extended-cycle.js';
 
 interface Settings {
   readonly route: RouteSettings;
@@ -76,8 +84,15 @@ function settingsFor(cfg: PgpoolConfig): Settings {
   return s;
 }
 
-/** Where a request cycle (a Query, or extended messages up to Sync) goes. */
-export type CycleRoute = { readonly to: 'primary' | 'lb' | 'both'; readonly statements: RoutedStatement[] };
+/**
+ * Where a request cycle (a Query, or extended messages up to Sync) goes. `beginFirst`: the
+ * cycle's first that many messages open a transaction and reach the primary too.
+ */
+export type CycleRoute = {
+  readonly to: 'primary' | 'lb' | 'both';
+  readonly statements: RoutedStatement[];
+  readonly beginFirst?: number;
+};
 
 export interface RoutedStatement {
   readonly cls: StatementClass;
@@ -150,6 +165,11 @@ export class SessionRouter {
       serializable: this.serializable || (this.sessionSerializable && s !== 'I'),
       startedByMultiStatement: this.startedByMultiStatement,
     };
+  }
+
+  /** No transaction is open, nor would one be serializable: reads after a BEGIN in the same cycle route as before it. */
+  private get idleNotSerializable(): boolean {
+    return this.primaryStatus === TxStatus.Idle && !this.sessionSerializable;
   }
 
   /** The transaction status the client is given in ReadyForQuery. */
@@ -243,19 +263,17 @@ export class SessionRouter {
   }
 
   /**
-   * Where an extended-protocol cycle goes: to the load-balance node only when every
-   * statement in it is a read for it and the whole cycle (to its Sync) is here; to both
-   * nodes when every statement is transaction control or a setting; else to the primary.
-   * A plain value when no statement needed the catalog asked (no promise per cycle).
+   * Where an extended-protocol cycle goes (extended-cycle.ts says how): a plain value
+   * when no statement needed the catalog asked (no promise per cycle).
    */
   routeExtended(messages: readonly Buffer[], complete: boolean, ask: NodeQueries): CycleRoute | Promise<CycleRoute> {
-    const acc: ExtendedRouting = { statements: [], dests: 0, parsedHere: undefined, parsedMore: undefined };
+    const acc = newExtendedRouting();
     for (let i = 0; i < messages.length; i++) {
       const d = this.extendedStep(messages, i, acc, ask);
       if (typeof d === 'object') return this.routeExtendedLater(messages, complete, ask, acc, i, d);
-      acc.dests |= d;
+      noteDestination(acc, i, d);
     }
-    return extendedRoute(messages, complete, acc);
+    return extendedRoute(messages, complete, acc, this.idleNotSerializable);
   }
 
   /** The rest of routeExtended once a statement's destination waits on the catalog (one question at a time). */
@@ -267,12 +285,12 @@ export class SessionRouter {
     at: number,
     waiting: Promise<Destination>,
   ): Promise<CycleRoute> {
-    acc.dests |= DEST_BIT[await waiting];
+    noteDestination(acc, at, DEST_BIT[await waiting]);
     for (let i = at + 1; i < messages.length; i++) {
       const d = this.extendedStep(messages, i, acc, ask);
-      acc.dests |= typeof d === 'object' ? DEST_BIT[await d] : d;
+      noteDestination(acc, i, typeof d === 'object' ? DEST_BIT[await d] : d);
     }
-    return extendedRoute(messages, complete, acc);
+    return extendedRoute(messages, complete, acc, this.idleNotSerializable);
   }
 
   /** One message of an extended cycle: its destination's bit (0: none), or the promise of its destination. */
