@@ -2,7 +2,10 @@
 // catalog, a temporary or an unlogged table, or call a volatile function — asked on the
 // session's primary connection in one query per distinct statement text and database, as
 // pgpool's relcache asks (one query per name). Answers are kept per worker and forgotten
-// whenever a session's DDL succeeds (CREATE TEMP TABLE, CREATE FUNCTION, …).
+// whenever a session's DDL succeeds (CREATE TEMP TABLE, CREATE FUNCTION, …), or when
+// `relcache_expire` has passed since they were asked; at most `relcache_size` of them,
+// the oldest dropped first (pgpool counts per name and child, pgpool-ts per text and worker).
+import { durationMs } from '../../config/accessors.js';
 import type { PgpoolConfig } from '../../config/schema.js';
 import { NO_FACTS, type ReadFacts } from '../../policy/route-decision.js';
 import type { Relation, StatementClass } from '../../policy/statement-class.js';
@@ -56,21 +59,35 @@ type CatalogPlan = { readonly facts: ReadFacts } | CatalogQuestion;
 /** Runs one internal query on the primary connection; its first row's columns. */
 export type InternalQuery = (sql: string) => Promise<Array<string | null>>;
 
+/** An answer from the catalog, when it was asked (performance.now()), and the class it was asked for. */
+interface Answer {
+  readonly facts: ReadFacts;
+  readonly at: number;
+  readonly cls: StatementClass;
+}
+
 export class CatalogFacts {
-  private readonly cache = new Map<string, ReadFacts>();
+  private readonly cache = new Map<string, Answer>();
   hits = 0;
   queries = 0;
 
-  constructor(private readonly maxEntries = 4096) {}
+  constructor(private readonly now: () => number = () => performance.now()) {}
 
   /**
    * The last answer for a class (the classifier hands out one object per text), under the
    * configuration and catalog generation it was made for: the hot path is one lookup, no
-   * key built, no list matched.
+   * key built, no list matched. `at`: when the catalog answered (undefined: no question).
    */
   private readonly memo = new WeakMap<
     StatementClass,
-    { cfg: PgpoolConfig; generation: number; database: string; facts: ReadFacts; fromCatalog: boolean }
+    {
+      cfg: PgpoolConfig;
+      generation: number;
+      database: string;
+      facts: ReadFacts;
+      fromCatalog: boolean;
+      at: number | undefined;
+    }
   >();
   private generation = 0;
 
@@ -78,6 +95,11 @@ export class CatalogFacts {
   invalidate(): void {
     this.cache.clear();
     this.generation++;
+  }
+
+  /** relcache_expire: whether an answer asked at `at` is too old (never, at 0). */
+  private expired(at: number | undefined, cfg: PgpoolConfig): boolean {
+    return at !== undefined && cfg.relcache_expire > 0 && this.now() - at >= durationMs(cfg, 'relcache_expire');
   }
 
   /** What is known without asking: the facts, and whether they are the catalog's. */
@@ -88,17 +110,35 @@ export class CatalogFacts {
     cfg: PgpoolConfig,
   ): { facts: ReadFacts; fromCatalog: boolean } | { facts?: undefined; ask: CatalogQuestion } {
     const m = this.memo.get(cls);
-    if (m && m.cfg === cfg && m.generation === this.generation && m.database === database) return m;
+    if (m && m.cfg === cfg && m.generation === this.generation && m.database === database && !this.expired(m.at, cfg))
+      return m;
     const plan = this.plan(cls, sql, cfg);
-    const fromCatalog = !('facts' in plan);
-    let facts: ReadFacts | undefined;
-    if ('facts' in plan) facts = plan.facts;
-    else {
-      facts = this.cache.get(`${database}\0${sql}`);
-      if (!facts) return { ask: plan };
+    if ('facts' in plan) {
+      this.memo.set(cls, {
+        cfg,
+        generation: this.generation,
+        database,
+        facts: plan.facts,
+        fromCatalog: false,
+        at: undefined,
+      });
+      return { facts: plan.facts, fromCatalog: false };
     }
-    this.memo.set(cls, { cfg, generation: this.generation, database, facts, fromCatalog });
-    return { facts, fromCatalog };
+    const key = `${database}\0${sql}`;
+    const answer = this.cache.get(key);
+    if (!answer || this.expired(answer.at, cfg)) {
+      if (answer) this.cache.delete(key);
+      return { ask: plan };
+    }
+    this.memo.set(cls, {
+      cfg,
+      generation: this.generation,
+      database,
+      facts: answer.facts,
+      fromCatalog: true,
+      at: answer.at,
+    });
+    return { facts: answer.facts, fromCatalog: true };
   }
 
   /** The facts when they need no query or are cached; undefined when the catalog must be asked. */
@@ -148,9 +188,16 @@ export class CatalogFacts {
       // No answer: the primary is always right.
       return { ...NO_FACTS, systemCatalog: true };
     }
-    if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(`${database}\0${sql}`, facts);
-    this.memo.set(cls, { cfg, generation: this.generation, database, facts, fromCatalog: true });
+    // relcache_size 0 keeps nothing: every such read asks.
+    if (cfg.relcache_size === 0) return facts;
+    for (const [key, oldest] of this.cache) {
+      if (this.cache.size < cfg.relcache_size) break;
+      this.cache.delete(key);
+      this.memo.delete(oldest.cls);
+    }
+    const at = this.now();
+    this.cache.set(`${database}\0${sql}`, { facts, at, cls });
+    this.memo.set(cls, { cfg, generation: this.generation, database, facts, fromCatalog: true, at });
     return facts;
   }
 }

@@ -1,8 +1,9 @@
 // Routing modes against a real primary and a real streaming standby: dml_adaptive keeps
 // only the reads of relations written in the transaction on the primary; causal_reads
 // makes a session read its own writes while the standby's replay is paused;
-// statement_level_load_balance spreads one session's reads; the per-node statement
-// counters; routing observed with inet_server_port() on each node.
+// statement_level_load_balance spreads one session's reads; relcache_expire makes the
+// catalog's answers expire; the per-node statement counters; routing observed with
+// inet_server_port() on each node.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPooler, stopAllPoolers, type ConfValues } from '../../helpers/pooler.js';
@@ -153,6 +154,26 @@ describe('statement_level_load_balance', () => {
     const perSession = await pooler(weights);
     await withClient(perSession, async (c) => expect((await reads(c)).size).toBe(1));
     await perSession.stop();
+  });
+});
+
+describe('relcache_expire', () => {
+  it('a function made volatile behind the pooler’s back: its reads reach the primary once the answer expired', async () => {
+    const c = await direct(pair.primary);
+    await c.query("CREATE FUNCTION made_volatile() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 1'");
+    await standbyHas(pair, "SELECT count(*) = 1 FROM pg_proc WHERE proname = 'made_volatile'");
+    const kept = await pooler({});
+    const expiring = await pooler({ relcache_expire: 1 });
+    const sql = 'SELECT made_volatile() AS v, inet_server_port() AS port';
+    const ports = () => Promise.all([kept, expiring].map((p) => withClient(p, (pc) => portOf(pc, sql))));
+    expect(await ports()).toEqual([pair.standby.port, pair.standby.port]);
+    // Straight on the primary: no session of the poolers saw the DDL.
+    await c.query('ALTER FUNCTION made_volatile() VOLATILE');
+    await c.end();
+    await new Promise((r) => setTimeout(r, 1100));
+    // relcache_expire = 0 (the default) keeps the old answer; 1 s asks the catalog again.
+    expect(await ports()).toEqual([pair.standby.port, pair.primary.port]);
+    await Promise.all([kept.stop(), expiring.stop()]);
   });
 });
 
