@@ -33,6 +33,39 @@ describe('admission', () => {
     await p.stop();
   });
 
+  it('a freed child takes the waiting client, not one that comes as it frees', async () => {
+    const p = await startPooler({ num_init_children: 1, worker_processes: 1 });
+    const order: string[] = [];
+    const client = async (name: string) => {
+      const c = await connected(p.client());
+      order.push(name);
+      return c;
+    };
+    for (let round = 0; round < 5; round++) {
+      order.length = 0;
+      const a = await connected(p.client());
+      const b = client('b');
+      await sleep(200); // b waits in the supervisor's queue
+      // c comes as a's child is freed: the worker must not take it before b.
+      await a.end();
+      await sleep(round * 5);
+      const c = client('c');
+      // A c served first would hold the only child until this test ended it: bounded.
+      const first = await Promise.race([
+        b,
+        sleep(5000).then(() => Promise.reject(new Error(`b not served; served: ${order.join(', ')}`))),
+      ]);
+      await sleep(200);
+      expect(order).toEqual(['b']);
+      await first.end();
+      await (await c).end();
+      expect(order).toEqual(['b', 'c']);
+    }
+    // Nobody waits any more: the worker accepts again by itself.
+    expect(await backendPid(p.client())).toBeGreaterThan(0);
+    await p.stop();
+  });
+
   it('a client that gives up while waiting never takes a child', async () => {
     const p = await startPooler({ num_init_children: 1, worker_processes: 1 });
     const a = await connected(p.client());
