@@ -242,7 +242,8 @@ describe('backend_discovery = patroni, beyond pgpool.conf', () => {
           '25006',
           'cannot execute INSERT in a read-only transaction',
         ]);
-        expect(p.logs()).toMatch(/no node takes writes: the session runs on a replica/);
+        // The worker's log reaches the test through the supervisor's pipe: it may trail the reply.
+        await p.waitForLog(/no node takes writes: the session runs on a replica/, 5_000);
         // The session held on the leader when Patroni fell silent was ended.
         expect(
           await held.query('SELECT 1').then(
