@@ -5,8 +5,8 @@
 // libuv lets only a stream opened readable read, which a handle received over IPC is
 // (uv_accept on the channel opens it so) and one bound in this process is not: only
 // handles that came from another process can be switched. A pause that fails says false.
+import net from 'node:net';
 import { constants } from 'node:os';
-import type net from 'node:net';
 
 interface StreamHandle {
   readStart(): number;
@@ -36,4 +36,20 @@ export function resumeAccepting(server: net.Server): boolean {
   if (!h) return false;
   const started = h.readStart();
   return started === 0 || started === UV_EALREADY;
+}
+
+/**
+ * A server accepting on listening handle `handle` received over IPC, its clients paused (the
+ * session starts reading) with TCP_NODELAY: what a worker and the supervisor's spares listen with.
+ */
+export function listenOnReceived(
+  handle: unknown,
+  backlog: number,
+  accepted: (socket: net.Socket) => void,
+  failed: () => void,
+): net.Server {
+  const server = net.createServer({ pauseOnConnect: true, noDelay: true }, accepted);
+  server.on('error', failed);
+  server.listen(handle as net.Server, backlog);
+  return server;
 }

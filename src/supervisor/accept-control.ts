@@ -4,8 +4,8 @@
 // supervisor holds the workers while its queue has clients, and accepts only while no worker
 // does, on a spare it can pause too: a copy a worker sent back, since only a handle that came
 // over IPC can be paused (the servers bound at start close once every spare is here).
-import net from 'node:net';
-import { pauseAccepting, resumeAccepting } from '../ipc/accept-switch.js';
+import type net from 'node:net';
+import { listenOnReceived, pauseAccepting, resumeAccepting } from '../ipc/accept-switch.js';
 import { planAccepting } from '../policy/accepting.js';
 import type { WorkerPool } from './worker-pool.js';
 
@@ -80,9 +80,7 @@ export class AcceptControl {
       (handle as { close?: () => void } | undefined)?.close?.();
       return;
     }
-    const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (s) => this.d.accepted(s));
-    server.on('error', () => {});
-    server.listen(handle as net.Server, this.bound[index].backlog);
+    const server = listenOnReceived(handle, this.bound[index].backlog, this.d.accepted, () => {});
     // While `own` is open it does the accepting here.
     if (!pauseAccepting(server)) {
       server.close();

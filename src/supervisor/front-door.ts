@@ -61,6 +61,8 @@ export interface FrontDoorDeps {
   cancel(pid: number, keyHex: string): void;
   /** A client had to wait (dynamic mode checks spare children at once). */
   noFreeChild(): void;
+  /** A client joined the queue or left it unserved: who accepts depends on whether anyone waits. */
+  queueChanged(): void;
   /** The wait histogram, when metrics are on. */
   waitSeconds(): client.Histogram | undefined;
   /** Transaction mode: `placed` with the worker with room for a client (supervisor/tx-clients.ts), unless refused. */
@@ -235,6 +237,7 @@ export class FrontDoor {
     if (first) this.queue.pushFront(p);
     else this.queue.push(p);
     this.watch(p);
+    this.d.queueChanged();
   }
 
   /** Read before a refusal that an administrator escapes (admin_reserved_children). */
@@ -257,8 +260,7 @@ export class FrontDoor {
       if (p.state === 'sent') return;
       p.socket.resume();
     }
-    // A real client sends its whole first packet at once and then waits; one that is still
-    // sending it after authentication_timeout is refused now rather than holding a child later.
+    // A client still sending its first packet after authentication_timeout is refused now, not holding a child later.
     const timeoutMs = durationMs(this.d.config(), 'authentication_timeout');
     if (timeoutMs > 0 && !p.timer) {
       p.timer = setTimeout(() => {
@@ -385,9 +387,9 @@ export class FrontDoor {
   private forget(p: Pending): void {
     if (p.timer) clearTimeout(p.timer);
     if (p.state === 'sent') return;
-    this.queue.remove(p);
     p.state = 'sent';
     this.connDone(p.id);
+    if (this.queue.remove(p)) this.d.queueChanged();
   }
 
   /** Every client not yet with a child, for a worker that died with their sockets. */

@@ -121,12 +121,10 @@ export class Supervisor {
       workers: this.workers,
       counters: this.counters,
       cancel: (pid, key) => this.cancels.fromWaitingClient(pid, key),
-      // pgpool would wait for its next 2-second check; a waiting client is reason enough to check
-      // now, and to hold the workers: a freed child is its, not a newer client's.
-      noFreeChild: () => {
-        this.checkSpareChildren();
-        this.accepting?.update();
-      },
+      // pgpool would wait for its next 2-second check; a waiting client is reason enough to check now.
+      noFreeChild: () => this.checkSpareChildren(),
+      // Workers are held while anyone waits: a freed child is the first in line's, not a newer client's.
+      queueChanged: () => this.accepting?.update(),
       waitSeconds: () => this.admin.waitSeconds,
       txWorker: (socket, placed) => this.txClients.place(socket, placed),
     });

@@ -4,8 +4,8 @@
 // pauses them (ipc/accept-switch.ts) when its last idle child is taken or while the
 // supervisor's queue has clients, who go first. Clients that come meanwhile wait in the
 // kernel's listen queue. Each change is said (`accepting`).
-import net from 'node:net';
-import { pauseAccepting, resumeAccepting } from '../ipc/accept-switch.js';
+import type net from 'node:net';
+import { listenOnReceived, pauseAccepting, resumeAccepting } from '../ipc/accept-switch.js';
 import type { FromWorker } from '../ipc/messages.js';
 
 export interface ListeningDeps {
@@ -65,10 +65,7 @@ export class Listening {
     const start = () => {
       if (this.stopped) return closeHandle(handle);
       this.servers.get(index)?.close();
-      // Accepted paused, as the supervisor's are: the session starts reading.
-      const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (s) => this.d.accepted(s));
-      server.on('error', () => this.lose());
-      server.listen(handle as net.Server, backlog);
+      const server = listenOnReceived(handle, backlog, this.d.accepted, () => this.lose());
       this.servers.set(index, server);
       // A listener joins the others' state: paused before the loop polls it, if they are.
       if (!this.accepting && !pauseAccepting(server)) return this.cannotPause();

@@ -55,9 +55,7 @@ export class BothNodes {
     if (ending && standby.stream.txStatus === TxStatus.Idle) return this.h.single(primary, toPrimary, statements);
     let standbyError: string | undefined;
     const dropStandby = (m: Message) => {
-      if (m.type !== BackendCode.ErrorResponse) return;
-      this.h.counts.error(standby.node, m);
-      standbyError = errorFields(m.body).get('M') ?? 'error';
+      if (m.type === BackendCode.ErrorResponse) standbyError = this.failed(standby, m);
     };
     if (ending) {
       for (const m of toStandby) this.h.send(standby, m, true);
@@ -67,10 +65,7 @@ export class BothNodes {
     if (!ending) for (const m of toStandby) this.h.send(standby, m, true);
     let primaryError: string | undefined;
     const status = await primary.drain((m) => {
-      if (m.type === BackendCode.ErrorResponse) {
-        this.h.counts.error(primary.node, m);
-        primaryError = errorFields(m.body).get('M') ?? 'error';
-      }
+      if (m.type === BackendCode.ErrorResponse) primaryError = this.failed(primary, m);
       this.h.toClient(m.raw);
     }, this.h.toClient);
     if (!ending) await standby.drain(dropStandby, NOTHING);
@@ -101,23 +96,24 @@ export class BothNodes {
       this.h.send(standby, i < split ? forStandby(batch[i], this.h.classify) : batch[i], i < split);
     let primaryError: string | undefined;
     const status = await primary.drain((m) => {
-      if (m.type !== BackendCode.ErrorResponse) return;
-      this.h.counts.error(primary.node, m);
-      primaryError = errorFields(m.body).get('M') ?? 'error';
+      if (m.type === BackendCode.ErrorResponse) primaryError = this.failed(primary, m);
     });
     if (primaryError !== undefined) this.kindMismatch(statements, primaryError, undefined);
     let standbyFailed = false;
     await standby.drain((m) => {
-      if (m.type === BackendCode.ErrorResponse) {
-        this.h.counts.error(standby.node, m);
-        standbyFailed = true;
-      }
+      if (m.type === BackendCode.ErrorResponse) standbyFailed = this.failed(standby, m) !== undefined;
       this.h.toClient(m.raw);
     }, this.h.toClient);
     this.h.served(primary.node);
     this.h.served(standby.node);
     this.h.router.completed(statements, !standbyFailed, status, standbyFailed);
     this.h.ready(standby.takeReady());
+  }
+
+  /** An ErrorResponse from `leg`'s node: counted (pool_backend_stats), and its message. */
+  private failed(leg: Leg, m: Message): string {
+    this.h.counts.error(leg.node, m);
+    return errorFields(m.body).get('M') ?? 'error';
   }
 
   /** An error on one node only (docs/behaviour.md#routing): pgpool's kind mismatch, and the session ends. */

@@ -15,6 +15,9 @@ import { StreamState } from '../../protocol/stream-state.js';
 import type { Classified } from '../routing/classifier.js';
 import type { PreparedStatements } from '../routing/prepared-statements.js';
 
+/** A Sync, made once (written, never changed). */
+const SYNC = serialize.sync();
+
 const PARSE_COMPLETE = 0x31;
 const PLAIN_BEGIN = 'BEGIN';
 const CLOSE_COMPLETE = 0x33;
@@ -218,13 +221,13 @@ export class Leg {
 
   /** Ends this leg's part of a cycle that moves to another node; its ReadyForQuery is dropped. */
   injectSync(): void {
-    this.write(serialize.sync());
+    this.writeSync();
     this.swallow.push(BackendCode.ReadyForQuery);
   }
 
   /** A Sync of the relay's own whose ReadyForQuery the next drain ends on. */
   writeSync(): void {
-    this.write(serialize.sync());
+    this.write(SYNC);
   }
 
   /** Nothing injected is still unanswered. */

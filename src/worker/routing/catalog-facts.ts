@@ -113,32 +113,27 @@ export class CatalogFacts {
     if (m && m.cfg === cfg && m.generation === this.generation && m.database === database && !this.expired(m.at, cfg))
       return m;
     const plan = this.plan(cls, sql, cfg);
-    if ('facts' in plan) {
-      this.memo.set(cls, {
-        cfg,
-        generation: this.generation,
-        database,
-        facts: plan.facts,
-        fromCatalog: false,
-        at: undefined,
-      });
-      return { facts: plan.facts, fromCatalog: false };
-    }
+    if ('facts' in plan) return this.remember(cls, cfg, database, plan.facts, undefined);
     const key = `${database}\0${sql}`;
     const answer = this.cache.get(key);
     if (!answer || this.expired(answer.at, cfg)) {
       if (answer) this.cache.delete(key);
       return { ask: plan };
     }
-    this.memo.set(cls, {
-      cfg,
-      generation: this.generation,
-      database,
-      facts: answer.facts,
-      fromCatalog: true,
-      at: answer.at,
-    });
-    return { facts: answer.facts, fromCatalog: true };
+    return this.remember(cls, cfg, database, answer.facts, answer.at);
+  }
+
+  /** The class's answer for the hot path's one lookup; `at` undefined: no catalog question behind it. */
+  private remember(
+    cls: StatementClass,
+    cfg: PgpoolConfig,
+    database: string,
+    facts: ReadFacts,
+    at: number | undefined,
+  ): { facts: ReadFacts; fromCatalog: boolean } {
+    const m = { cfg, generation: this.generation, database, facts, fromCatalog: at !== undefined, at };
+    this.memo.set(cls, m);
+    return m;
   }
 
   /** The facts when they need no query or are cached; undefined when the catalog must be asked. */
@@ -197,8 +192,7 @@ export class CatalogFacts {
     }
     const at = this.now();
     this.cache.set(`${database}\0${sql}`, { facts, at, cls });
-    this.memo.set(cls, { cfg, generation: this.generation, database, facts, fromCatalog: true, at });
-    return facts;
+    return this.remember(cls, cfg, database, facts, at).facts;
   }
 }
 

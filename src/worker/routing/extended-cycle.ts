@@ -51,10 +51,9 @@ export function noteDestination(acc: ExtendedRouting, i: number, bit: number): v
  * The cycle's route from what its messages said: to the load-balance node only when every
  * statement in it is a read for it and the whole cycle (to its Sync) is here; to both
  * nodes when every statement is transaction control or a setting; else to the primary.
- * `beginMayLead`: no transaction is open
- * (nor serializable by default), so a cycle that opens one and then only reads — pgJDBC's
- * BEGIN in the Sync of a transaction's first statement — keeps its reads on the standby,
- * the BEGIN reaching both nodes, as pgpool sends them.
+ * `beginMayLead`: no transaction is open (nor serializable by default), so a cycle that
+ * opens one and then only reads — pgJDBC's BEGIN in the Sync of a transaction's first
+ * statement — keeps its reads on the standby, the BEGIN reaching both nodes, as pgpool does.
  */
 export function extendedRoute(
   messages: readonly Buffer[],
