@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../dist/dev/free-port.js';
 import { startPostgres } from '../dist/dev/postgres-instance.js';
 import { SMALL_YOUNG_GENERATION } from '../dist/node-flags.js';
-import { processTree, processUsage, TICKS_PER_SECOND } from './process-tree.mjs';
+import { processPssKb, processTree, processUsage, TICKS_PER_SECOND } from './process-tree.mjs';
 import { roundOrder, summarize } from './summary.mjs';
 import {
   HOST,
@@ -46,6 +46,7 @@ const S = {
   tpcbClients: Number(env('TPCB_CLIENTS', 32)),
   churnClients: Number(env('CHURN_CLIENTS', 8)),
   idleClients: Number(env('IDLE_CLIENTS', 10000)),
+  memoryChildren: list('MEMORY_CHILDREN', '32 1000').map(Number),
   maxPool: Number(env('PGPOOL_MAX_POOL', 4)),
 };
 const PGBENCH = env('PGBENCH', 'pgbench');
@@ -135,12 +136,12 @@ async function startTarget(name, clients, pg, extra = {}) {
         clients,
         maxPool: S.maxPool,
         backlogMultiplier: Math.max(2, Math.ceil((extra.maxClients ?? 0) / clients)),
-      }),
+      }) + (extra.confLines ?? []).map((l) => `${l}\n`).join(''),
     );
 
     // As conf/pgpool-ts.service and the Dockerfile start it: with the small young generation.
     [cmd, args] = [
-      process.execPath,
+      extra.nodeBinary ?? process.execPath,
       [
         SMALL_YOUNG_GENERATION,
         path.join(name === 'pgpool-ts' ? root : BASELINE, 'bin/pgpool-ts.js'),
@@ -231,16 +232,68 @@ function points() {
   return out;
 }
 
-// ------------------------------------------------------------------ idle memory
-/** RSS of pgpool-ts (num_init_children = 32) idle, then with IDLE_CLIENTS clients waiting for a child. */
-async function idleMemory(pg) {
-  const out = {};
-  for (const name of S.targets.filter((t) => t === 'pgpool-ts' || t === 'pgpool2')) {
-    const t = await startTarget(name, 32, pg, { maxClients: S.idleClients });
+// ------------------------------------------------------------------ memory
+/** RSS and PSS (MB) of a target's whole process tree. */
+function treeMemory(pid) {
+  let rssKb = 0;
+  let pssKb = 0;
+  for (const p of processTree(pid)) {
+    rssKb += processUsage(p)?.rssKb ?? 0;
+    pssKb += processPssKb(p);
+  }
+  return { rssMb: rssKb / 1024, pssMb: pssKb / 1024 };
+}
+
+/**
+ * Memory of pgpool-II and pgpool-ts: for each of MEMORY_CHILDREN, idle and after a
+ * select-only load of min(children, 64) clients (every child pgpool-II forks has then
+ * served, and pgpool-ts's children hold backend connections); then pgpool-ts with 32
+ * children busy and IDLE_CLIENTS clients waiting for one.
+ */
+async function poolerMemory(pg) {
+  const sweep = [];
+  const poolers = S.targets.filter((t) => t === 'pgpool-ts' || t === 'pgpool2');
+  // The pooler runs from its own copy of the node binary: the harness (node too) would
+  // otherwise share the binary's 40 MB of text pages and take a quarter of them off the
+  // pooler's PSS.
+  const nodeCopy = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-node-')), 'node');
+  fs.copyFileSync(process.execPath, nodeCopy);
+  fs.chmodSync(nodeCopy, 0o755);
+  const variants = poolers.flatMap((name) =>
+    name === 'pgpool-ts'
+      ? [
+          { name, label: name, extra: { nodeBinary: nodeCopy } },
+          { name, label: 'pgpool-ts, 1 worker', extra: { nodeBinary: nodeCopy, confLines: ['worker_processes = 1'] } },
+        ]
+      : [{ name, label: name, extra: {} }],
+  );
+  try {
+    for (const children of S.memoryChildren) {
+      for (const { name, label, extra } of variants) {
+        const t = await startTarget(name, children, pg, extra);
+        try {
+          await sleep(1500);
+          const idle = treeMemory(t.pid);
+          const load = Math.min(children, 64);
+          await pgbench(t.port, ['-S', '-c', String(load), '-j', '2'], 4);
+          await sleep(1000);
+          const processes = processTree(t.pid).length;
+          sweep.push({ name: label, children, load, idle, loaded: treeMemory(t.pid), processes });
+          log(`memory ${label} ${children} children: ${JSON.stringify(sweep.at(-1))}`);
+        } finally {
+          await t.stop();
+        }
+      }
+    }
+  } finally {
+    fs.rmSync(path.dirname(nodeCopy), { recursive: true, force: true });
+  }
+  let waiting;
+  if (poolers.includes('pgpool-ts')) {
+    const t = await startTarget('pgpool-ts', 32, pg, { maxClients: S.idleClients });
     try {
       await sleep(1000);
-      out[name] = { idle32Mb: treeUsage(t.pid).rss / 1048576 };
-      if (name !== 'pgpool-ts') continue;
+      const before = treeMemory(t.pid);
       // Hold every child, then connect IDLE_CLIENTS more that wait with their startup packet sent.
       const startup = Buffer.from('\0\0\0\0\0\x03\0\0user\0postgres\0database\0bench\0\0');
       startup.writeInt32BE(startup.length, 0);
@@ -253,16 +306,19 @@ async function idleMemory(pg) {
         if (i % 500 === 499) await sleep(100);
       }
       await sleep(3000);
-      const rss = treeUsage(t.pid).rss / 1048576;
-      out[name].withIdleClientsMb = rss;
-      out[name].idleClients = S.idleClients;
-      out[name].kbPerWaitingClient = ((rss - out[name].idle32Mb) * 1024) / S.idleClients;
+      const after = treeMemory(t.pid);
+      waiting = {
+        before,
+        after,
+        clients: S.idleClients,
+        kbPerClient: ((after.rssMb - before.rssMb) * 1024) / S.idleClients,
+      };
       for (const s of held) s.destroy();
     } finally {
       await t.stop();
     }
   }
-  return out;
+  return { sweep, waiting };
 }
 
 // ------------------------------------------------------------------ main
@@ -304,11 +360,32 @@ async function main() {
         }
       }
     }
-    if (S.suites.includes('memory')) memory = await idleMemory(pg);
+    if (S.suites.includes('memory')) memory = await poolerMemory(pg);
   } finally {
     await pg.stop();
   }
   return report(results, memory);
+}
+
+function memoryTables({ sweep, waiting }, f) {
+  const pss = (name, children) => sweep.find((m) => m.name === name && m.children === children)?.loaded.pssMb;
+  const lines = [
+    '',
+    '| pooler | children | processes | RSS idle (MB) | PSS idle (MB) | after load: clients | RSS (MB) | PSS (MB) | PSS ÷ pgpool-II |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...sweep.map(
+      (m) =>
+        `| ${m.name} | ${m.children} | ${m.processes} | ${f(m.idle.rssMb, 1)} | ${f(m.idle.pssMb, 1)} | ${m.load} | ${f(m.loaded.rssMb, 1)} | ${f(m.loaded.pssMb, 1)} | ${f(m.loaded.pssMb / pss('pgpool2', m.children))} |`,
+    ),
+  ];
+  if (waiting)
+    lines.push(
+      '',
+      '| pooler | RSS, 32 children (MB) | RSS with waiting clients (MB) | waiting clients | KB per waiting client |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      `| pgpool-ts | ${f(waiting.before.rssMb, 1)} | ${f(waiting.after.rssMb, 1)} | ${waiting.clients} | ${f(waiting.kbPerClient, 2)} |`,
+    );
+  return lines.join('\n');
 }
 
 function report(results, memory) {
@@ -322,17 +399,7 @@ function report(results, memory) {
         `| ${r.point} | ${r.target} | ${f(r.tps, 0)} | ${f(r.vsDirect)} | ${f(r.vsPgbouncer)} | ${f(r.vsPgpool2)} | ${f(r.cpuPer10k, 3)} | ${f(r.rssMb, 1)} | ${r.failed} | ${r.errors} |`,
     ),
   ].join('\n');
-  const memTable = memory
-    ? [
-        '',
-        '| pooler | RSS, 32 children idle (MB) | RSS with waiting clients (MB) | waiting clients | KB per waiting client |',
-        '| --- | ---: | ---: | ---: | ---: |',
-        ...Object.entries(memory).map(
-          ([k, v]) =>
-            `| ${k} | ${f(v.idle32Mb, 1)} | ${f(v.withIdleClientsMb, 1)} | ${v.idleClients ?? '–'} | ${f(v.kbPerWaitingClient, 2)} |`,
-        ),
-      ].join('\n')
-    : '';
+  const memTable = memory ? memoryTables(memory, f) : '';
   const meta = {
     date: new Date().toISOString(),
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}`,
@@ -340,7 +407,7 @@ function report(results, memory) {
     settings: S,
     commands: [...new Set(results.filter((r) => r.command).map((r) => r.command.replace(/-p \d+/, '-p PORT')))],
   };
-  return { meta, rows, memory, results, table: table + '\n' + memTable + '\n' };
+  return { meta, rows, memory, results, table: (rows.length > 0 ? table + '\n' : '') + memTable + '\n' };
 }
 
 const out = await main();

@@ -30,3 +30,16 @@ export function processUsage(pid) {
     return undefined;
   }
 }
+
+/**
+ * Proportional set size (KB) of one process: its private pages plus its share of pages
+ * mapped by others too (forked children's copy-on-write pages, the node binary's text), so
+ * that summed over a process tree it counts each page once. 0 when the process is gone.
+ */
+export function processPssKb(pid) {
+  try {
+    return Number(/^Pss:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
