@@ -1,5 +1,6 @@
 // The supervisor's metrics: read from its state at scrape time (collect callbacks), so
-// nothing on the accept or relay path updates a metric.
+// nothing on the accept or relay path updates a metric. The supervisor imports this module
+// (and so prom-client) only when metrics_port is set.
 import http from 'node:http';
 import client from 'prom-client';
 import { MetricNames } from './names.js';
@@ -116,6 +117,13 @@ export function supervisorRegistry(state: SupervisorState): {
     registers: [registry],
   });
   return { registry, waitSeconds };
+}
+
+export { exporterMetricsText } from './exporter-metrics.js';
+
+/** The supervisor's and the workers' metrics as one registry: equal series summed. */
+export function aggregate(parts: readonly unknown[]): client.Registry {
+  return client.AggregatorRegistry.aggregate(parts as Parameters<typeof client.AggregatorRegistry.aggregate>[0]);
 }
 
 /** Serves GET /metrics in Prometheus text format 0.0.4 on each address; `body` renders one scrape. */

@@ -3,7 +3,7 @@
 // for. Reports are built from the workers' ChildReports and the node table's snapshot.
 import type http from 'node:http';
 import path from 'node:path';
-import client from 'prom-client';
+import type client from 'prom-client';
 import { backendNodes, healthCheckRow, poolStatusItems, type ClusterView } from '../admin/admin-views.js';
 import type { PcpClientVersion } from '../admin/pcp-protocol.js';
 import { pcpConnections } from '../admin/pcp-server.js';
@@ -15,10 +15,11 @@ import { loadPcpConf } from '../config/pcp-conf.js';
 import type { PgpoolConfig } from '../config/schema.js';
 import type { FromWorker, StopMode } from '../ipc/messages.js';
 import type { Logger } from '../logging/logger.js';
-import { exporterMetricsText } from '../metrics/exporter-metrics.js';
-import { serveMetrics, supervisorRegistry, type SupervisorState } from '../metrics/supervisor-metrics.js';
+import type { SupervisorState } from '../metrics/supervisor-metrics.js';
 import { openListeners } from './listeners.js';
 import type { WorkerPool } from './worker-pool.js';
+
+type SupervisorMetricsModule = typeof import('../metrics/supervisor-metrics.js');
 
 const REPORT_TIMEOUT_MS = 5000;
 const METRICS_TIMEOUT_MS = 2000;
@@ -124,16 +125,20 @@ export class AdminEndpoints {
   }
 
   private async startMetrics(cfg: PgpoolConfig): Promise<void> {
-    const { registry, waitSeconds } = supervisorRegistry(this.d.state);
+    // Loaded only when /metrics is on: prom-client and its dependencies are a few MB of
+    // heap in every process that imports them.
+    const metrics = await import('../metrics/supervisor-metrics.js');
+    const { registry, waitSeconds } = metrics.supervisorRegistry(this.d.state);
     this.waitSeconds = waitSeconds;
     const addresses = cfg.metrics_listen_addresses
       .split(',')
       .map((a) => a.trim())
       .filter(Boolean);
     try {
-      this.metricsServers = await serveMetrics(() => this.scrape(registry), addresses, cfg.metrics_port);
+      const scrape = () => this.scrape(registry, metrics);
+      this.metricsServers = await metrics.serveMetrics(scrape, addresses, cfg.metrics_port);
       // Compiles the scrape's code paths (~10 ms with 1000 children instead of ~60 for the first).
-      setTimeout(() => void this.scrape(registry).catch(() => {}), WARM_UP_SCRAPE_MS).unref();
+      setTimeout(() => void scrape().catch(() => {}), WARM_UP_SCRAPE_MS).unref();
     } catch (e) {
       this.d
         .log()
@@ -147,7 +152,7 @@ export class AdminEndpoints {
    * One scrape: the supervisor's and every worker's prom-client metrics merged
    * (AggregatorRegistry sums equal series), then pgpool2_exporter's from the reports.
    */
-  private async scrape(own: client.Registry): Promise<string> {
+  private async scrape(own: client.Registry, metrics: SupervisorMetricsModule): Promise<string> {
     const [mine, theirs, { children, counts }] = await Promise.all([
       own.getMetricsAsJSON(),
       this.d.workers.ask<Extract<FromWorker, { t: 'metrics' }>>(
@@ -156,9 +161,7 @@ export class AdminEndpoints {
       ),
       this.gather(),
     ]);
-    const merged = client.AggregatorRegistry.aggregate([mine, ...theirs.map((t) => t.json)] as Parameters<
-      typeof client.AggregatorRegistry.aggregate
-    >[0]);
-    return (await merged.metrics()) + exporterMetricsText(this.d.view(), children, counts);
+    const merged = metrics.aggregate([mine, ...theirs.map((t) => t.json)]);
+    return (await merged.metrics()) + metrics.exporterMetricsText(this.d.view(), children, counts);
   }
 }
