@@ -37,6 +37,15 @@ export function errorResponse(e: ErrorFields): Buffer {
   return message(BackendCode.ErrorResponse, Buffer.concat(parts));
 }
 
+/**
+ * A NoticeResponse of the pooler's own, as pgpool's ereport(NOTICE) sends it: S, C and M
+ * (no V; the code is XX000, pgpool's when a message sets none).
+ */
+export function noticeResponse(text: string): Buffer {
+  const body = Buffer.concat([field('S', 'NOTICE'), field('C', 'XX000'), field('M', text), Buffer.from([0])]);
+  return message(BackendCode.NoticeResponse, body);
+}
+
 export function authenticationRequest(code: number, extra: Buffer = Buffer.alloc(0)): Buffer {
   const body = Buffer.allocUnsafe(4 + extra.length);
   body.writeInt32BE(code, 0);

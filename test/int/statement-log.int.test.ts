@@ -1,5 +1,7 @@
 // log_statement, log_per_node_statement, log_client_messages and PGPOOL SHOW/SET/RESET,
 // with real clients; query and transaction durations on /metrics.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { CURRENT_PARAMS } from '../../src/config/schema.js';
@@ -78,6 +80,72 @@ describe('statement and message logging', () => {
     expect(msgs).toContain('Execute message from frontend. portal: ""');
     expect(msgs).toContain('Sync message from frontend.');
     expect(msgs[msgs.length - 1]).toBe('Terminate message from frontend.');
+    await p.stop();
+  });
+
+  it('notice_per_node_statement: psql prints where each statement went; PGPOOL SET turns it on for a session', async () => {
+    const p = await startPooler({ num_init_children: 1, worker_processes: 1, notice_per_node_statement: true });
+    const psql = (sql: string) =>
+      promisify(execFile)(
+        'psql',
+        ['-h', p.host, '-p', String(p.port), '-U', p.client().user, '-d', p.client().database, '-Atc', sql],
+        {
+          env: { ...process.env, PGCONNECT_TIMEOUT: '10' },
+        },
+      );
+    const { stdout, stderr } = await psql("SELECT 'noticed' AS x");
+    expect(stdout.trim()).toBe('noticed');
+    expect(stderr.trim()).toBe("NOTICE:  DB node id: 0 statement: SELECT 'noticed' AS x");
+    // The pooler answers its own commands: they went to no node.
+    const show = await psql('PGPOOL SHOW notice_per_node_statement');
+    expect([show.stdout.trim(), show.stderr]).toEqual(['on', '']);
+    await p.stop();
+
+    const q = await startPooler({ num_init_children: 1, worker_processes: 1 });
+    const c = new pg.Client(q.client());
+    const notices: string[] = [];
+    c.on('notice', (n) => notices.push(n.message ?? ''));
+    await c.connect();
+    await c.query('SELECT 1');
+    await c.query('PGPOOL SET notice_per_node_statement = on');
+    await c.query('SELECT 2');
+    await c.end();
+    expect(notices).toEqual(['DB node id: 0 statement: SELECT 2']);
+    await q.stop();
+  });
+
+  it('transaction mode: the per-node lines and notices name the connection each transaction ran on', async () => {
+    const p = await startPooler({
+      pool_mode: 'transaction',
+      num_init_children: 2,
+      max_pool: 1,
+      worker_processes: 1,
+      log_format: 'json',
+    });
+    const [a, b] = [new pg.Client(p.client()), new pg.Client(p.client())];
+    await Promise.all([a.connect(), b.connect()]);
+    const notices: string[] = [];
+    a.on('notice', (n) => notices.push(n.message ?? ''));
+    // Between transactions: no connection is held, and the SET takes effect all the same.
+    await a.query('PGPOOL SET log_per_node_statement = on');
+    await a.query('PGPOOL SET notice_per_node_statement = on');
+    const pids: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      // b holds a transaction every other turn, so a's transactions land on both connections.
+      if (i % 2 === 1) await b.query('BEGIN');
+      pids.push((await a.query(`SELECT pg_backend_pid() AS pid, ${i} AS turn`)).rows[0].pid as number);
+      if (i % 2 === 1) await b.query('COMMIT');
+    }
+    await Promise.all([a.end(), b.end()]);
+    expect(new Set(pids).size).toBe(2);
+    expect(notices).toEqual(
+      pids.map((_, i) => `DB node id: 0 statement: SELECT pg_backend_pid() AS pid, ${i} AS turn`),
+    );
+    await p.waitForLog(/5 AS turn/);
+    const logged = lines(p, /^DB node id: 0 backend pid: \d+ statement: SELECT pg_backend_pid/).map((r) => r.msg);
+    expect(logged).toEqual(
+      pids.map((pid, i) => `DB node id: 0 backend pid: ${pid} statement: SELECT pg_backend_pid() AS pid, ${i} AS turn`),
+    );
     await p.stop();
   });
 

@@ -1,15 +1,33 @@
-// log_statement, log_per_node_statement and log_client_messages: the client's messages
-// as pgpool logs them. It is the relay's client scanner's MessageTap, set only while one
-// of the three is on, and keeps the bodies it needs to describe.
-// This path allocates; the relay's own path is unchanged.
+// log_statement, log_per_node_statement, notice_per_node_statement and
+// log_client_messages: the client's messages as pgpool logs them (and, for
+// notice_per_node_statement, tells the client where each went). It is the relay's client
+// scanner's MessageTap, set only while one of them is on, and keeps the bodies it needs to
+// describe. This path allocates; the relay's own path is unchanged.
 import type { Logger } from '../../logging/logger.js';
+import { noticeResponse } from '../../protocol/backend-write.js';
 import { FrontendCode } from '../../protocol/codes.js';
-import type { MessageTap } from '../../protocol/header-scanner.js';
+import { tapWhole, type MessageTap } from '../../protocol/header-scanner.js';
 
 export interface MessageLogSwitches {
   statement: boolean;
   perNodeStatement: boolean;
+  /** notice_per_node_statement, when client_min_messages lets a NOTICE through. */
+  perNodeNotice: boolean;
   clientMessages: boolean;
+}
+
+/**
+ * How the message a relay shows went: to a node (`sent`); to another node as well, shown
+ * again for it (`again`: a statement pgpool sends to both, only the per-node lines and
+ * notices come of it); answered by the pooler itself, to no node (`answered`: no per-node
+ * line, as pgpool's PGPOOL and SHOW pool_* commands have none).
+ */
+export type ShownAs = 'sent' | 'again' | 'answered';
+
+/** The tap a relay shows the client's messages to. */
+export interface StatementTap extends MessageTap {
+  /** How the messages shown now went; a relay sets it back to `sent` after. */
+  shownAs: ShownAs;
 }
 
 /** Longest body kept for a message's text; longer ones are logged cut, marked with "...". */
@@ -26,9 +44,27 @@ const NEEDS_BODY: ReadonlySet<number> = new Set([
 ]);
 const COPY_DATA = FrontendCode.CopyData;
 
+/** Shows the whole message `m` to `tap` (when there is one) as having gone `shownAs`. */
+export function showWhole(tap: StatementTap | undefined, m: Buffer, shownAs: ShownAs): void {
+  if (!tap) return;
+  tap.shownAs = shownAs;
+  tapWhole(tap, m);
+  tap.shownAs = 'sent';
+}
+
 /** pgpool's log_per_node_statement line. */
 export const perNodeStatement = (node: number, backendPid: number, text: string): string =>
   `DB node id: ${node} backend pid: ${backendPid} statement: ${text}`;
+
+/** pgpool's notice_per_node_statement message. */
+export const perNodeNotice = (node: number, text: string): string => `DB node id: ${node} statement: ${text}`;
+
+/**
+ * Whether client_min_messages lets a NOTICE of the pooler's reach the client: PostgreSQL's
+ * order for clients, where log and info rank below notice.
+ */
+export const clientGetsNotice = (clientMinMessages: string): boolean =>
+  !['warning', 'error', 'fatal', 'panic'].includes(clientMinMessages.toLowerCase());
 
 /** The backend the next messages go to (a routed session changes it per statement). */
 export interface StatementTarget {
@@ -44,7 +80,8 @@ const SIMPLE: Readonly<Record<number, string>> = {
   0x66: 'CopyFail', // f
 };
 
-export class ClientMessageLog implements MessageTap {
+export class ClientMessageLog implements StatementTap {
+  shownAs: ShownAs = 'sent';
   private type = 0;
   private kept: Buffer[] = [];
   private keptLength = 0;
@@ -58,6 +95,8 @@ export class ClientMessageLog implements MessageTap {
     public switches: MessageLogSwitches,
     /** Where the messages go: log_per_node_statement names it. */
     public target: StatementTarget,
+    /** Writes a NoticeResponse to the client, in order with the replies relayed to it. */
+    private readonly notice: (b: Buffer) => void,
   ) {}
 
   start(type: number): void {
@@ -81,10 +120,10 @@ export class ClientMessageLog implements MessageTap {
   private message(body: Buffer, cut: boolean): void {
     const type = this.type;
     if (type === COPY_DATA) {
-      this.copyData++;
+      if (this.shownAs !== 'again') this.copyData++;
       return;
     }
-    if (this.copyData > 0) {
+    if (this.copyData > 0 && this.shownAs !== 'again') {
       if (this.switches.clientMessages)
         this.log.info({ detail: `count: ${this.copyData}` }, 'CopyData message from frontend.');
       this.copyData = 0;
@@ -147,18 +186,20 @@ export class ClientMessageLog implements MessageTap {
   }
 
   private client(name: string, detail: string | undefined): void {
-    if (this.switches.clientMessages)
+    if (this.switches.clientMessages && this.shownAs !== 'again')
       this.log.info(detail === undefined ? {} : { detail }, `${name} message from frontend.`);
   }
 
   /** log_statement logs what the client ran; log_per_node_statement what went to each node. */
   private statement(text: string, perNodeText: string): void {
-    if (this.switches.statement) this.log.info(`statement: ${text}`);
+    if (this.switches.statement && this.shownAs !== 'again') this.log.info(`statement: ${text}`);
     this.perNode(perNodeText);
   }
 
   private perNode(text: string): void {
+    if (this.shownAs === 'answered') return;
     if (this.switches.perNodeStatement) this.log.info(perNodeStatement(this.target.node, this.target.pid, text));
+    if (this.switches.perNodeNotice) this.notice(noticeResponse(perNodeNotice(this.target.node, text)));
   }
 }
 

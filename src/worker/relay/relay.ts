@@ -5,9 +5,9 @@
 import type net from 'node:net';
 import { mayBePoolerCommand } from '../../admin/pooler-command.js';
 import { BackendCode, FrontendCode } from '../../protocol/codes.js';
-import type { MessageTap } from '../../protocol/header-scanner.js';
 import { SCAN_CONTINUE } from '../../protocol/header-scanner.js';
 import { StreamState } from '../../protocol/stream-state.js';
+import type { StatementTap } from './client-message-log.js';
 import type { RequestTiming } from './request-timing.js';
 
 /**
@@ -47,6 +47,7 @@ export class Relay {
   bytesFromClient = 0;
   bytesToClient = 0;
   private ended = false;
+  private tap: StatementTap | undefined;
 
   private readonly onClientData = (chunk: Buffer) => {
     this.timing.now = this.lastActivity = performance.now();
@@ -66,8 +67,18 @@ export class Relay {
   }
 
   /** Shows the client's messages to `tap` (undefined: to nobody) from the next message boundary on. */
-  setTap(tap: MessageTap | undefined): void {
+  setTap(tap: StatementTap | undefined): void {
+    this.tap = tap;
     this.stream.client.setTap(tap);
+  }
+
+  /**
+   * A notice of the pooler's, written while the client's message is scanned: after the
+   * replies relayed so far, before this message's (a pipelining client may get it ahead
+   * of replies still on their way from PostgreSQL).
+   */
+  clientNotice(b: Buffer): void {
+    this.client.write(b);
   }
 
   private relayClientChunk(chunk: Buffer): void {
@@ -121,7 +132,9 @@ export class Relay {
     // While the pooler works on the answer the client is executing a command (SHOW pool_processes says so).
     const command = this.poolerCommand(chunk.toString('utf8', at + 5, end - 1));
     if (!command) return 0;
+    if (this.tap) this.tap.shownAs = 'answered';
     s.client.consumed(chunk, at, end);
+    if (this.tap) this.tap.shownAs = 'sent';
     s.answeringCommand = true;
     const answer = command();
     if (Buffer.isBuffer(answer)) {

@@ -10,13 +10,12 @@ import { errorResponse, readyFor } from '../../protocol/backend-write.js';
 import { BackendCode, FrontendCode } from '../../protocol/codes.js';
 import { poolerError } from '../../protocol/errors.js';
 import { querySql } from '../../protocol/frontend-messages.js';
-import { tapWhole, type MessageTap } from '../../protocol/header-scanner.js';
 import type { Message } from '../../protocol/message-reader.js';
 import { StreamState } from '../../protocol/stream-state.js';
 import type { StatementCounts } from '../../admin/statement-counts.js';
 import type { PreparedStatements } from '../routing/prepared-statements.js';
 import type { CycleRoute, RoutedStatement, SessionRouter } from '../routing/session-router.js';
-import type { StatementTarget } from './client-message-log.js';
+import { showWhole, type ShownAs, type StatementTap, type StatementTarget } from './client-message-log.js';
 import type { BackendGone, PoolerCommandHook, RelayEnd } from './relay.js';
 import type { RequestTiming } from './request-timing.js';
 import { RoutedInbox } from './routed-inbox.js';
@@ -53,7 +52,7 @@ export class RoutedRelay {
   private readonly primary: Leg;
   private readonly standby: Leg;
   private open: OpenCycle | undefined;
-  private tap: MessageTap | undefined;
+  private tap: StatementTap | undefined;
   private readonly target: StatementTarget;
   private readonly sqlPrepared: SqlPrepared;
   private readonly clientWriter: BatchedWriter;
@@ -100,8 +99,12 @@ export class RoutedRelay {
   /** Each node's connection with its protocol state, for the release (filled when the relay ends; primary first). */
   readonly connections: { conn: ServerConnection; stream: StreamState }[] = [];
 
-  setTap(tap: MessageTap | undefined): void {
+  setTap(tap: StatementTap | undefined): void {
     this.tap = tap;
+  }
+
+  clientNotice(b: Buffer): void {
+    this.toClient(b);
   }
 
   /** Where log_per_node_statement says the tapped messages go. */
@@ -244,7 +247,7 @@ export class RoutedRelay {
     if (this.stream.pending === 1 && mayBePoolerCommand(raw, 5, raw.length - 1)) {
       const command = this.p.poolerCommand(sql);
       if (command) {
-        this.showTap(raw, this.primary);
+        this.showTap(raw, this.primary, 'answered');
         this.toClient(await command());
         this.p.timing.now = this.lastActivity = performance.now();
         this.stream.readyReceived(this.p.router.clientStatus);
@@ -342,15 +345,15 @@ export class RoutedRelay {
   private send(leg: Leg, m: Buffer, also = false): void {
     placeStatement(this.p.prepared, this.classify, leg, m, also);
     this.counts.sent(leg.node, m);
-    if (!also) this.showTap(m, leg);
+    this.showTap(m, leg, also ? 'again' : 'sent');
     leg.write(m);
   }
 
   /** Shows a message to the statement log, naming the node it goes to. */
-  private showTap(m: Buffer, leg: Leg): void {
+  private showTap(m: Buffer, leg: Leg, shownAs: ShownAs = 'sent'): void {
     if (!this.tap) return;
     this.target.node = leg.node;
     this.target.pid = leg.conn.pid;
-    tapWhole(this.tap, m);
+    showWhole(this.tap, m, shownAs);
   }
 }

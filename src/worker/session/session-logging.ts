@@ -4,14 +4,21 @@
 import type { ServerConnection } from '../../backend/server-connection.js';
 import type { SessionSettings } from '../../config/session-settings.js';
 import { sessionLogger, type Logger } from '../../logging/logger.js';
-import type { MessageTap } from '../../protocol/header-scanner.js';
-import { ClientMessageLog, perNodeStatement, type StatementTarget } from '../relay/client-message-log.js';
+import {
+  ClientMessageLog,
+  clientGetsNotice,
+  perNodeStatement,
+  type StatementTap,
+  type StatementTarget,
+} from '../relay/client-message-log.js';
 import type { SessionEnv } from './session-env.js';
 
-/** What the message tap is set on: either relay; a routed one says which node each message goes to. */
+/** What the message tap is set on: any relay; a routed one says which node each message goes to. */
 export interface TappedRelay {
-  setTap(tap: MessageTap | undefined): void;
+  setTap(tap: StatementTap | undefined): void;
   readonly statementTarget?: StatementTarget;
+  /** Writes the pooler's NoticeResponse to the client, in order with the replies relayed to it. */
+  clientNotice(b: Buffer): void;
 }
 
 export class SessionLogging {
@@ -40,6 +47,13 @@ export class SessionLogging {
     });
   }
 
+  /** The statement log's lines name the backend when one is held. */
+  private tapLog(conn: ServerConnection | undefined): Logger {
+    return conn
+      ? this.connectionLog(conn)
+      : this.log.child({ user: this.user, database: this.database, client: this.client.peer });
+  }
+
   /** log_per_node_statement shows the reset queries too, as pgpool's does: what sees each (undefined: off). */
   resetQueries(conn: ServerConnection): ((query: string, on: ServerConnection) => void) | undefined {
     if (!this.settings.get('log_per_node_statement')) return undefined;
@@ -54,23 +68,27 @@ export class SessionLogging {
     const verbosity = this.settings.get('log_error_verbosity');
     const ownLog = level !== cfg.log_min_messages || verbosity !== cfg.log_error_verbosity;
     this.log = ownLog ? sessionLogger(this.env.log, level, verbosity) : this.env.log;
-    if (!relay || !conn) return;
+    // Transaction mode holds no connection between transactions: the switches follow all the same.
+    if (!relay) return;
     const switches = {
       statement: this.settings.get('log_statement'),
       perNodeStatement: this.settings.get('log_per_node_statement'),
+      perNodeNotice:
+        this.settings.get('notice_per_node_statement') && clientGetsNotice(this.settings.get('client_min_messages')),
       clientMessages: this.settings.get('log_client_messages'),
     };
-    if (!switches.statement && !switches.perNodeStatement && !switches.clientMessages) {
+    if (!switches.statement && !switches.perNodeStatement && !switches.perNodeNotice && !switches.clientMessages) {
       if (this.messageLog) relay.setTap(undefined);
       this.messageLog = undefined;
     } else if (this.messageLog) {
       this.messageLog.switches = switches;
-      this.messageLog.log = this.connectionLog(conn);
+      this.messageLog.log = this.tapLog(conn);
     } else {
       this.messageLog = new ClientMessageLog(
-        this.connectionLog(conn),
+        this.tapLog(conn),
         switches,
-        relay.statementTarget ?? { node: conn.address.node, pid: conn.pid },
+        relay.statementTarget ?? { node: conn?.address.node ?? 0, pid: conn?.pid ?? 0 },
+        (b) => relay.clientNotice(b),
       );
       relay.setTap(this.messageLog);
     }

@@ -11,6 +11,7 @@ import {
   type CarriedState,
   type PinReason,
 } from '../../policy/session-state.js';
+import type { Logger } from '../../logging/logger.js';
 import { errorResponse } from '../../protocol/backend-write.js';
 import { poolerError } from '../../protocol/errors.js';
 
@@ -65,4 +66,11 @@ async function withStartup(
   const sql = restoreSql(state, { settings, sqlPrepared: state.sqlPrepared });
   if (sql) await query(sql, told);
   return { settings, sqlPrepared: state.sqlPrepared };
+}
+
+/** Logs a client's first pins (once per session, as the pin policy says): true when it did. */
+export function logPinned(log: Logger, backendPid: number, pins: readonly PinReason[]): boolean {
+  if (pins.length === 0) return false;
+  log.info({ backendPid, reasons: pins.join(', ') }, 'client pinned to its backend connection');
+  return true;
 }

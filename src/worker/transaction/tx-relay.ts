@@ -9,16 +9,17 @@ import { restoreSql, type CarriedState, type PinReason } from '../../policy/sess
 import { errorResponse, parameterStatus } from '../../protocol/backend-write.js';
 import { FrontendCode } from '../../protocol/codes.js';
 import { poolerError, PoolerError } from '../../protocol/errors.js';
-import { tapWhole, type MessageTap } from '../../protocol/header-scanner.js';
+import { tapWhole } from '../../protocol/header-scanner.js';
 import { MessageReader, type Message } from '../../protocol/message-reader.js';
 import { StreamState } from '../../protocol/stream-state.js';
+import { showWhole, type StatementTap, type StatementTarget } from '../relay/client-message-log.js';
 import type { RelayEnd } from '../relay/relay.js';
 import { cstringAt, lostOn } from './tx-messages.js';
 import type { ConnSession } from './tx-pool.js';
 import { TxRequests } from './tx-requests.js';
 import { flushTo, Outgoing, writeAtTurnEnd, type PendingWriter } from '../relay/outgoing.js';
 import type { TxRelayDeps } from './tx-relay-deps.js';
-import { probeSession } from './tx-probe.js';
+import { logPinned, probeSession } from './tx-probe.js';
 
 type Rows = Array<Array<string | null>>;
 type StatusSink = (name: string, value: string) => void;
@@ -47,14 +48,14 @@ export class TxRelay implements PendingWriter {
   /** Acquiring a connection, or running the pooler's own queries: the client's messages wait. */
   private busy = false;
   private ended = false;
-  /** The client's socket is paused while too much of it waits. */
-  private paused = false;
+  private paused = false; // the client's socket, while too much of it waits
   private inboxBytes = 0;
   private stopReason: string | undefined;
   /** A pin no probe lifts (a walsender's). */
   private sessionPin: PinReason | undefined;
   private loggedPin = false;
-  private tap: MessageTap | undefined;
+  private tap: StatementTap | undefined;
+  readonly statementTarget: StatementTarget = { node: 0, pid: 0 }; // the connection messages go to now
   /** The client's replies wait for the end of this turn (writeAtTurnEnd). */
   private clientFlushQueued = false;
   /** Load balancing: the transaction runs on the standby, which gets its first request only (then sent). */
@@ -86,8 +87,12 @@ export class TxRelay implements PendingWriter {
     return this.conn;
   }
 
-  setTap(tap: MessageTap | undefined): void {
+  setTap(tap: StatementTap | undefined): void {
     this.tap = tap;
+  }
+
+  clientNotice(b: Buffer): void {
+    this.toClient.push(b);
   }
 
   clientIdleFor(now: number): number {
@@ -114,8 +119,7 @@ export class TxRelay implements PendingWriter {
   start(conn: ServerConnection, extra: Buffer, rest: Buffer): void {
     const c = this.d.client;
     c.on('data', this.onClientData);
-    c.on('end', this.onClientEnd);
-    c.on('close', this.onClientEnd);
+    for (const gone of ['end', 'close']) c.on(gone, this.onClientEnd);
     this.attach(conn);
     if (extra.length > 0) c.write(extra);
     if (rest.length > 0) this.fromClient.push(rest);
@@ -126,6 +130,8 @@ export class TxRelay implements PendingWriter {
 
   private attach(conn: ServerConnection): void {
     this.conn = conn;
+    this.statementTarget.node = conn.address.node;
+    this.statementTarget.pid = conn.pid;
     this.connSession = this.d.pool.sessionOf(conn);
     this.requests.prepared = this.connSession.prepared;
     this.connSession.sink = this.onServerData;
@@ -214,7 +220,7 @@ export class TxRelay implements PendingWriter {
     if (!run) return false;
     this.inbox.shift();
     this.inboxBytes -= m.raw.length;
-    if (this.tap) tapWhole(this.tap, m.raw);
+    showWhole(this.tap, m.raw, 'answered');
     this.busy = true;
     this.stream.answeringCommand = true;
     void Promise.resolve()
@@ -370,12 +376,7 @@ export class TxRelay implements PendingWriter {
     if (r.refused) this.toClient.push(r.refused);
     this.state = r.state;
     this.d.pool.carries(conn, this.state);
-    if (r.pins.length > 0 && !this.loggedPin) {
-      this.loggedPin = true;
-      this.d
-        .log()
-        .info({ backendPid: conn.pid, reasons: r.pins.join(', ') }, 'client pinned to its backend connection');
-    }
+    this.loggedPin ||= logPinned(this.d.log(), conn.pid, r.pins);
     this.pins = this.sessionPin ? [this.sessionPin, ...r.pins] : r.pins;
   }
 
@@ -385,8 +386,7 @@ export class TxRelay implements PendingWriter {
     this.ended = true;
     const c = this.d.client;
     c.off('data', this.onClientData);
-    c.off('end', this.onClientEnd);
-    c.off('close', this.onClientEnd);
+    for (const gone of ['end', 'close']) c.off(gone, this.onClientEnd);
     this.flush();
     this.writePending();
     this.d.onEnd(end);

@@ -219,3 +219,48 @@ describe('statement counters', () => {
     await p.stop();
   });
 });
+
+describe('notice_per_node_statement and log_per_node_statement', () => {
+  it('tell the client and the log which node each statement went to, both nodes for BEGIN and COMMIT', async () => {
+    const p = await pooler({ notice_per_node_statement: true, log_per_node_statement: true, log_format: 'json' });
+    const notices: { severity?: string; code?: string; message?: string }[] = [];
+    const texts = () => notices.splice(0).map((n) => n.message ?? '');
+    await withClient(p, async (c) => {
+      c.on('notice', (n) => notices.push(n));
+      // Node 0 is the standby (the load-balance node), node 1 the primary.
+      expect(await portOf(c, 'SELECT inet_server_port() AS port')).toBe(pair.standby.port);
+      expect(notices[0]).toMatchObject({ severity: 'NOTICE', code: 'XX000' });
+      expect(texts()).toEqual(['DB node id: 0 statement: SELECT inet_server_port() AS port']);
+      await c.query('BEGIN');
+      expect(texts().sort()).toEqual(['DB node id: 0 statement: BEGIN', 'DB node id: 1 statement: BEGIN']);
+      await c.query("INSERT INTO t (v) VALUES ('notice')");
+      expect(texts()).toEqual(["DB node id: 1 statement: INSERT INTO t (v) VALUES ('notice')"]);
+      await c.query('COMMIT');
+      // pgpool ends the standby's transaction first.
+      expect(texts()).toEqual(['DB node id: 0 statement: COMMIT', 'DB node id: 1 statement: COMMIT']);
+      await c.query({ text: 'SELECT $1::int AS v', values: [5] });
+      const extended = texts();
+      expect(extended).toContain('DB node id: 0 statement: Parse: SELECT $1::int AS v');
+      expect(extended).toContain('DB node id: 0 statement: Execute: SELECT $1::int AS v');
+      expect(extended.every((t) => t.startsWith('DB node id: 0 '))).toBe(true);
+      // client_min_messages = warning holds pgpool's notices back; PGPOOL RESET lets them through again.
+      await c.query('PGPOOL SET client_min_messages = warning');
+      await c.query('SELECT 1');
+      expect(texts()).toEqual([]);
+      await c.query('PGPOOL RESET client_min_messages');
+      await c.query('SELECT 2');
+      expect(texts()).toEqual(['DB node id: 0 statement: SELECT 2']);
+    });
+    await p.waitForLog(/statement: SELECT 2/);
+    const logged = p
+      .logs()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => String((JSON.parse(l) as { msg: unknown }).msg))
+      .filter((m) => /^DB node id: \d backend pid: \d+ statement: (BEGIN|COMMIT)$/.test(m))
+      .map((m) => m.replace(/backend pid: \d+ /, ''));
+    expect(logged.slice(0, 2).sort()).toEqual(['DB node id: 0 statement: BEGIN', 'DB node id: 1 statement: BEGIN']);
+    expect(logged.slice(2)).toEqual(['DB node id: 0 statement: COMMIT', 'DB node id: 1 statement: COMMIT']);
+    await p.stop();
+  });
+});

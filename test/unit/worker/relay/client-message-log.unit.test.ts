@@ -1,7 +1,7 @@
 // Statement and message logging fed by the client scanner's tap.
 import { describe, expect, it } from 'vitest';
-import { ClientMessageLog } from '../../../../src/worker/relay/client-message-log.js';
-import { SCAN_CONTINUE } from '../../../../src/protocol/header-scanner.js';
+import { ClientMessageLog, clientGetsNotice } from '../../../../src/worker/relay/client-message-log.js';
+import { SCAN_CONTINUE, tapWhole } from '../../../../src/protocol/header-scanner.js';
 import { StreamState } from '../../../../src/protocol/stream-state.js';
 import type { Logger } from '../../../../src/logging/logger.js';
 
@@ -27,8 +27,9 @@ describe('client message framing for the logs', () => {
     const { log, lines } = capture();
     const m = new ClientMessageLog(
       log,
-      { statement: true, perNodeStatement: true, clientMessages: true },
+      { statement: true, perNodeStatement: true, perNodeNotice: false, clientMessages: true },
       { node: 0, pid: 4242 },
+      () => expect.unreachable('no notice while notice_per_node_statement is off'),
     );
     const stream = Buffer.concat([
       msg('Q', cstr('SELECT 1')),
@@ -68,5 +69,62 @@ describe('client message framing for the logs', () => {
       'CopyDone message from frontend.',
       'Terminate message from frontend.',
     ]);
+  });
+
+  /** The M field of a NoticeResponse the log wrote, after checking its type and S and C fields. */
+  function noticeText(b: Buffer): string {
+    expect(String.fromCharCode(b[0])).toBe('N');
+    const fields = b
+      .subarray(5, b.length - 1)
+      .toString('utf8')
+      .split('\0')
+      .filter(Boolean);
+    expect(fields.slice(0, 2)).toEqual(['SNOTICE', 'CXX000']);
+    return fields[2].slice(1);
+  }
+
+  it('notice_per_node_statement: a NOTICE per per-node line; shown again for another node, only those; none for what the pooler answers', () => {
+    const { log, lines } = capture();
+    const notices: string[] = [];
+    const target = { node: 1, pid: 7 };
+    const m = new ClientMessageLog(
+      log,
+      { statement: true, perNodeStatement: true, perNodeNotice: true, clientMessages: true },
+      target,
+      (b) => notices.push(noticeText(b)),
+    );
+    const begin = msg('Q', cstr('BEGIN'));
+    tapWhole(m, begin);
+    Object.assign(target, { node: 0, pid: 9 });
+    m.shownAs = 'again';
+    tapWhole(m, begin);
+    // The pooler's own commands go to no node: logged as the client sent them, no per-node line.
+    m.shownAs = 'answered';
+    tapWhole(m, msg('Q', cstr('SHOW pool_nodes')));
+    m.shownAs = 'sent';
+    expect(notices).toEqual(['DB node id: 1 statement: BEGIN', 'DB node id: 0 statement: BEGIN']);
+    expect(lines).toEqual([
+      'Query message from frontend. query: "BEGIN"',
+      'statement: BEGIN',
+      'DB node id: 1 backend pid: 7 statement: BEGIN',
+      'DB node id: 0 backend pid: 9 statement: BEGIN',
+      'Query message from frontend. query: "SHOW pool_nodes"',
+      'statement: SHOW pool_nodes',
+    ]);
+  });
+
+  it.each([
+    ['debug5', true],
+    ['debug1', true],
+    ['log', true],
+    ['info', true],
+    ['notice', true],
+    ['NOTICE', true],
+    ['warning', false],
+    ['error', false],
+    ['fatal', false],
+    ['panic', false],
+  ])('client_min_messages = %s lets a NOTICE through: %s', (level, through) => {
+    expect(clientGetsNotice(level)).toBe(through);
   });
 });
