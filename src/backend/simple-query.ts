@@ -6,13 +6,17 @@ import { cstrings, errorFields } from '../protocol/message-reader.js';
 import { MessageStream } from '../protocol/message-stream.js';
 import type { ServerConnection } from './server-connection.js';
 
+/** A query's rows, text values (null for NULL). */
+export type Rows = Array<Array<string | null>>;
+/** Sees each ParameterStatus a query makes PostgreSQL send. */
+export type StatusSink = (name: string, value: string) => void;
+
 export async function simpleQuery(
   conn: ServerConnection,
   sql: string,
   timeoutMs: number,
-  /** Sees each ParameterStatus the query makes PostgreSQL send. */
-  onStatus?: (name: string, value: string) => void,
-): Promise<Array<Array<string | null>>> {
+  onStatus?: StatusSink,
+): Promise<Rows> {
   const stream = new MessageStream(conn.socket);
   const rows: Array<Array<string | null>> = [];
   let error: string | undefined;

@@ -21,6 +21,16 @@ export interface MessageTap {
   end(): void;
 }
 
+/** One tap showing what it sees to both `a` and `b`; the one that is set when the other is not. */
+export function joinTaps(a: MessageTap | undefined, b: MessageTap | undefined): MessageTap | undefined {
+  if (!a || !b) return a ?? b;
+  return {
+    start: (type, bodyLength) => (a.start(type, bodyLength), b.start(type, bodyLength)),
+    body: (chunk, from, to) => (a.body(chunk, from, to), b.body(chunk, from, to)),
+    end: () => (a.end(), b.end()),
+  };
+}
+
 /** Shows `tap` the whole message at b[at, end) (a relay that reads whole messages, or one a scanner's caller consumed). */
 export function tapWhole(tap: MessageTap, b: Buffer, at = 0, end = b.length): void {
   tap.start(b[at], end - at - 5);

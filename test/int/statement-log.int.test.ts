@@ -129,6 +129,7 @@ describe('statement and message logging', () => {
     // Between transactions: no connection is held, and the SET takes effect all the same.
     await a.query('PGPOOL SET log_per_node_statement = on');
     await a.query('PGPOOL SET notice_per_node_statement = on');
+    await a.query('PGPOOL SET log_backend_messages = verbose');
     const pids: number[] = [];
     for (let i = 0; i < 6; i++) {
       // b holds a transaction every other turn, so a's transactions land on both connections.
@@ -146,6 +147,47 @@ describe('statement and message logging', () => {
     expect(logged).toEqual(
       pids.map((pid, i) => `DB node id: 0 backend pid: ${pid} statement: SELECT pg_backend_pid() AS pid, ${i} AS turn`),
     );
+    // Each of a's six transactions: a row description, a row, the tag and ReadyForQuery (b's are not logged).
+    const backend = lines(p, / message from backend 0$/).map((r) => r.msg);
+    expect(backend.filter((m) => m === 'DataRow message from backend 0')).toHaveLength(6);
+    expect(backend.slice(0, 4)).toEqual([
+      'RowDescription message from backend 0',
+      'DataRow message from backend 0',
+      'CommandComplete message from backend 0',
+      'ReadyForQuery message from backend 0',
+    ]);
+    await p.stop();
+  });
+
+  it('log_backend_messages: verbose logs each message from the backend, terse folds repeats', async () => {
+    // failover_on_backend_shutdown watches the same messages: both see them.
+    const p = await startPooler({
+      num_init_children: 1,
+      worker_processes: 1,
+      log_backend_messages: 'verbose',
+      failover_on_backend_shutdown: true,
+      log_format: 'json',
+    });
+    const c = new pg.Client(p.client());
+    await c.connect();
+    await c.query('SELECT 1');
+    await c.query('PGPOOL SET log_backend_messages = terse');
+    await c.query('SELECT generate_series(1, 5)');
+    await c.query('PGPOOL SET log_backend_messages = none');
+    await c.query('SELECT 2');
+    await c.end();
+    await p.waitForLog(/frontend disconnection/);
+    expect(lines(p, /message from backend 0|repeated/).map((r) => r.msg)).toEqual([
+      'RowDescription message from backend 0',
+      'DataRow message from backend 0',
+      'CommandComplete message from backend 0',
+      'ReadyForQuery message from backend 0',
+      'RowDescription message from backend 0',
+      'DataRow message from backend 0',
+      'last DataRow message from backend 0 repeated 4 times',
+      'CommandComplete message from backend 0',
+      'ReadyForQuery message from backend 0',
+    ]);
     await p.stop();
   });
 

@@ -5,8 +5,9 @@
 import type net from 'node:net';
 import { mayBePoolerCommand } from '../../admin/pooler-command.js';
 import { BackendCode, FrontendCode } from '../../protocol/codes.js';
-import { SCAN_CONTINUE } from '../../protocol/header-scanner.js';
+import { joinTaps, SCAN_CONTINUE, type MessageTap } from '../../protocol/header-scanner.js';
 import { StreamState } from '../../protocol/stream-state.js';
+import { backendKinds, type BackendMessageLog } from './backend-message-log.js';
 import type { StatementTap } from './client-message-log.js';
 import type { RequestTiming } from './request-timing.js';
 
@@ -48,6 +49,9 @@ export class Relay {
   bytesToClient = 0;
   private ended = false;
   private tap: StatementTap | undefined;
+  /** Taps on PostgreSQL's messages: failover_on_backend_shutdown's watch, log_backend_messages. */
+  private shutdownWatch: MessageTap | undefined;
+  private backendLog: MessageTap | undefined;
 
   private readonly onClientData = (chunk: Buffer) => {
     this.timing.now = this.lastActivity = performance.now();
@@ -61,6 +65,7 @@ export class Relay {
     private readonly onEnd: (end: RelayEnd) => void,
     private readonly poolerCommand: PoolerCommandHook,
     private readonly timing: RequestTiming,
+    private readonly node: number,
   ) {
     this.stream.client.stopAtQuery = true;
     this.stream.timer = timing;
@@ -70,6 +75,17 @@ export class Relay {
   setTap(tap: StatementTap | undefined): void {
     this.tap = tap;
     this.stream.client.setTap(tap);
+  }
+
+  /** failover_on_backend_shutdown (session.ts): `watch` sees PostgreSQL's messages. */
+  watchShutdown(watch: MessageTap): void {
+    this.shutdownWatch = watch;
+    this.stream.server.setTap(joinTaps(watch, this.backendLog));
+  }
+
+  setBackendLog(log: BackendMessageLog | undefined): void {
+    this.backendLog = log && backendKinds(log, this.node);
+    this.stream.server.setTap(joinTaps(this.shutdownWatch, this.backendLog));
   }
 
   /**

@@ -107,6 +107,8 @@ export class Leg {
   private lastType = 0;
   /** Replies that came before their drain started (both nodes are written before either is read). */
   private readonly backlog: Message[] = [];
+  /** Sees the type of every message PostgreSQL sends (log_backend_messages); unset while that is off. */
+  seen: ((type: number) => void) | undefined;
 
   constructor(
     readonly conn: ServerConnection,
@@ -141,6 +143,7 @@ export class Leg {
       }
       if (!m) return;
       this.lastType = m.type;
+      this.seen?.(m.type);
       if (this.draining) this.take(m);
       else if (this.stream.pending > 0 || this.swallow.length > 0) this.backlog.push(m);
       else if (UNSOLICITED.has(m.type)) this.unsolicited(m);
@@ -170,6 +173,7 @@ export class Leg {
       }
       if (i + 1 + len > n) break;
       this.lastType = t;
+      this.seen?.(t);
       i += 1 + len;
     }
     if (i > 0) pass(i === n ? chunk : chunk.subarray(0, i));

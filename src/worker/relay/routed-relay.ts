@@ -15,6 +15,7 @@ import { StreamState } from '../../protocol/stream-state.js';
 import type { StatementCounts } from '../../admin/statement-counts.js';
 import type { PreparedStatements } from '../routing/prepared-statements.js';
 import type { CycleRoute, RoutedStatement, SessionRouter } from '../routing/session-router.js';
+import type { BackendMessageLog } from './backend-message-log.js';
 import { showWhole, type ShownAs, type StatementTap, type StatementTarget } from './client-message-log.js';
 import type { BackendGone, PoolerCommandHook, RelayEnd } from './relay.js';
 import type { RequestTiming } from './request-timing.js';
@@ -105,6 +106,10 @@ export class RoutedRelay {
 
   clientNotice(b: Buffer): void {
     this.toClient(b);
+  }
+
+  setBackendLog(log: BackendMessageLog | undefined): void {
+    for (const leg of [this.primary, this.standby]) leg.seen = log && ((t) => log.seen(leg.node, t));
   }
 
   /** Where log_per_node_statement says the tapped messages go. */

@@ -4,6 +4,7 @@
 import type { ServerConnection } from '../../backend/server-connection.js';
 import type { SessionSettings } from '../../config/session-settings.js';
 import { sessionLogger, type Logger } from '../../logging/logger.js';
+import { BackendMessageLog } from '../relay/backend-message-log.js';
 import {
   ClientMessageLog,
   clientGetsNotice,
@@ -19,12 +20,15 @@ export interface TappedRelay {
   readonly statementTarget?: StatementTarget;
   /** Writes the pooler's NoticeResponse to the client, in order with the replies relayed to it. */
   clientNotice(b: Buffer): void;
+  /** Shows the type of every message the relay's backends send to `log` (undefined: to nobody). */
+  setBackendLog(log: BackendMessageLog | undefined): void;
 }
 
 export class SessionLogging {
   /** The session's logger now. */
   log: Logger;
   private messageLog: ClientMessageLog | undefined;
+  private backendLog: BackendMessageLog | undefined;
 
   constructor(
     private readonly env: SessionEnv,
@@ -91,6 +95,22 @@ export class SessionLogging {
         (b) => relay.clientNotice(b),
       );
       relay.setTap(this.messageLog);
+    }
+    this.updateBackendLog(relay, conn);
+  }
+
+  /** log_backend_messages: the relay shows its backends' message types to the log while it is not `none`. */
+  private updateBackendLog(relay: TappedRelay, conn: ServerConnection | undefined): void {
+    const mode = this.settings.get('log_backend_messages');
+    if (mode === 'none') {
+      if (this.backendLog) relay.setBackendLog(undefined);
+      this.backendLog = undefined;
+    } else if (this.backendLog) {
+      this.backendLog.mode = mode;
+      this.backendLog.log = this.tapLog(conn);
+    } else {
+      this.backendLog = new BackendMessageLog(this.tapLog(conn), mode);
+      relay.setBackendLog(this.backendLog);
     }
   }
 }

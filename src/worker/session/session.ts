@@ -335,10 +335,10 @@ export class Session {
             poolerCommand,
             timing,
           )
-        : new Relay(this.client, conn.socket, resolve, poolerCommand, timing);
+        : new Relay(this.client, conn.socket, resolve, poolerCommand, timing, conn.address.node);
       // failover_on_backend_shutdown: read the bodies of the backend's errors, and only then.
-      if (!companion && this.env.config.failover_on_backend_shutdown)
-        this.relayed.stream.server.setTap(new ShutdownWatch(() => this.env.nodeUnreachable(conn.address.node)));
+      if (this.relayed instanceof Relay && this.env.config.failover_on_backend_shutdown)
+        this.relayed.watchShutdown(new ShutdownWatch(() => this.env.nodeUnreachable(conn.address.node)));
       this.transition('active');
       this.settingsChanged();
       this.relayed.start(extra, rest);

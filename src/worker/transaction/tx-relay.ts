@@ -3,15 +3,15 @@
 // read, the load-balance node. Whole messages are read both ways: named statements renamed
 // and prepared where missing, state-changing tags watched, the state probed at the end.
 import { mayBePoolerCommand } from '../../admin/pooler-command.js';
-import { simpleQuery } from '../../backend/simple-query.js';
+import { simpleQuery, type Rows, type StatusSink } from '../../backend/simple-query.js';
 import type { ServerConnection } from '../../backend/server-connection.js';
 import { restoreSql, type CarriedState, type PinReason } from '../../policy/session-state.js';
 import { errorResponse, parameterStatus } from '../../protocol/backend-write.js';
 import { FrontendCode } from '../../protocol/codes.js';
 import { poolerError, PoolerError } from '../../protocol/errors.js';
-import { tapWhole } from '../../protocol/header-scanner.js';
 import { MessageReader, type Message } from '../../protocol/message-reader.js';
 import { StreamState } from '../../protocol/stream-state.js';
+import type { BackendMessageLog } from '../relay/backend-message-log.js';
 import { showWhole, type StatementTap, type StatementTarget } from '../relay/client-message-log.js';
 import type { RelayEnd } from '../relay/relay.js';
 import { cstringAt, lostOn } from './tx-messages.js';
@@ -21,8 +21,6 @@ import { flushTo, Outgoing, writeAtTurnEnd, type PendingWriter } from '../relay/
 import type { TxRelayDeps } from './tx-relay-deps.js';
 import { logPinned, probeSession } from './tx-probe.js';
 
-type Rows = Array<Array<string | null>>;
-type StatusSink = (name: string, value: string) => void;
 const IGNORE = (): void => {};
 const NO_PINS: readonly PinReason[] = [];
 /** Bytes a client waiting for a child may have sent before its socket is paused. */
@@ -54,7 +52,6 @@ export class TxRelay implements PendingWriter {
   /** A pin no probe lifts (a walsender's). */
   private sessionPin: PinReason | undefined;
   private loggedPin = false;
-  private tap: StatementTap | undefined;
   readonly statementTarget: StatementTarget = { node: 0, pid: 0 }; // the connection messages go to now
   /** The client's replies wait for the end of this turn (writeAtTurnEnd). */
   private clientFlushQueued = false;
@@ -88,7 +85,11 @@ export class TxRelay implements PendingWriter {
   }
 
   setTap(tap: StatementTap | undefined): void {
-    this.tap = tap;
+    this.requests.tap = tap;
+  }
+
+  setBackendLog(log: BackendMessageLog | undefined): void {
+    this.requests.seen = log && ((t) => log.seen(this.statementTarget.node, t));
   }
 
   clientNotice(b: Buffer): void {
@@ -206,7 +207,6 @@ export class TxRelay implements PendingWriter {
       }
       const m = this.inbox.shift()!;
       this.inboxBytes -= m.raw.length;
-      if (this.tap) tapWhole(this.tap, m.raw);
       if (!this.requests.clientMessage(m)) return this.finish({ kind: 'terminate' });
       this.requestSent = this.oneRequest && (m.type === FrontendCode.Query || m.type === FrontendCode.Sync);
     }
@@ -220,7 +220,7 @@ export class TxRelay implements PendingWriter {
     if (!run) return false;
     this.inbox.shift();
     this.inboxBytes -= m.raw.length;
-    showWhole(this.tap, m.raw, 'answered');
+    showWhole(this.requests.tap, m.raw, 'answered');
     this.busy = true;
     this.stream.answeringCommand = true;
     void Promise.resolve()

@@ -6,10 +6,12 @@ import { customSettingNames, scanSessionWords, tagChangesSession } from '../../p
 import { errorResponse } from '../../protocol/backend-write.js';
 import { BackendCode, FrontendCode } from '../../protocol/codes.js';
 import { poolerError, type PoolerError } from '../../protocol/errors.js';
+import { tapWhole } from '../../protocol/header-scanner.js';
 import type { Message } from '../../protocol/message-reader.js';
 import type { StreamState } from '../../protocol/stream-state.js';
 import { TxStatus } from '../../protocol/tx-status.js';
 import { Expected, type Entry } from './tx-expected.js';
+import type { StatementTap } from '../relay/client-message-log.js';
 import type { Outgoing } from '../relay/outgoing.js';
 import { bindMessage, cstringAt, parseMessage, statementMessage, type StatementNames } from './tx-messages.js';
 
@@ -55,6 +57,10 @@ export class TxRequests {
   private skipping = false;
   /** The held connection's prepared statements (server names, least recently used first). */
   prepared!: Map<string, true>;
+  /** Sees each client message as it goes to the backend (statement logging), when set. */
+  tap: StatementTap | undefined;
+  /** Sees the type of each message from the backend (log_backend_messages), when set. */
+  seen: ((type: number) => void) | undefined;
 
   constructor(
     private readonly stream: StreamState,
@@ -71,6 +77,7 @@ export class TxRequests {
 
   /** Translates one client message onto the held connection; false for Terminate. */
   clientMessage(m: Message): boolean {
+    if (this.tap) tapWhole(this.tap, m.raw);
     const t = m.type;
     if (this.skipping && t !== FrontendCode.Sync) return true;
     const q = this.expected;
@@ -218,6 +225,7 @@ export class TxRequests {
   /** Handles one backend message; true when it is the ReadyForQuery that ends the transaction (not yet sent). */
   serverMessage(m: Message, clientWaiting: boolean): boolean {
     const t = m.type;
+    this.seen?.(t);
     const q = this.expected;
     this.emitMade();
     const head = q.head;

@@ -222,7 +222,12 @@ describe('statement counters', () => {
 
 describe('notice_per_node_statement and log_per_node_statement', () => {
   it('tell the client and the log which node each statement went to, both nodes for BEGIN and COMMIT', async () => {
-    const p = await pooler({ notice_per_node_statement: true, log_per_node_statement: true, log_format: 'json' });
+    const p = await pooler({
+      notice_per_node_statement: true,
+      log_per_node_statement: true,
+      log_backend_messages: 'terse',
+      log_format: 'json',
+    });
     const notices: { severity?: string; code?: string; message?: string }[] = [];
     const texts = () => notices.splice(0).map((n) => n.message ?? '');
     await withClient(p, async (c) => {
@@ -260,6 +265,10 @@ describe('notice_per_node_statement and log_per_node_statement', () => {
       .filter((m) => /^DB node id: \d backend pid: \d+ statement: (BEGIN|COMMIT)$/.test(m))
       .map((m) => m.replace(/backend pid: \d+ /, ''));
     expect(logged.slice(0, 2).sort()).toEqual(['DB node id: 0 statement: BEGIN', 'DB node id: 1 statement: BEGIN']);
+    // log_backend_messages names the node each reply came from: the read's row from the standby, the INSERT's tag from the primary.
+    const msgs = p.logs();
+    expect(msgs).toContain('"msg":"DataRow message from backend 0"');
+    expect(msgs).toContain('"msg":"CommandComplete message from backend 1"');
     expect(logged.slice(2)).toEqual(['DB node id: 0 statement: COMMIT', 'DB node id: 1 statement: COMMIT']);
     await p.stop();
   });

@@ -20,7 +20,7 @@ async function relay(hook: PoolerCommandHook = () => undefined) {
   let end!: (e: RelayEnd) => void;
   const ended = new Promise<RelayEnd>((r) => (end = r));
   const timing = new RequestTiming(new DurationCounts(), new DurationCounts());
-  const r = new Relay(front.b, back.a, (e) => end(e), hook, timing);
+  const r = new Relay(front.b, back.a, (e) => end(e), hook, timing, 0);
   r.start(Buffer.alloc(0), Buffer.alloc(0));
   return { r, client: front.a, server: back.b, ended };
 }
