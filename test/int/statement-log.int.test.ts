@@ -5,10 +5,15 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { CURRENT_PARAMS } from '../../src/config/schema.js';
+import { pollUntil } from '../helpers/poll.js';
 import { freePort } from '../helpers/ports.js';
+import { closeRawConnections, messagesFrom, rawConnect, startupPacket } from '../helpers/raw.js';
 import { startPooler, stopAllPoolers, type Pooler } from '../helpers/pooler.js';
 
-afterAll(stopAllPoolers);
+afterAll(async () => {
+  closeRawConnections();
+  await stopAllPoolers();
+});
 
 /** The JSON log lines (one pooler's stderr) whose msg matches. */
 function lines(p: Pooler, re: RegExp): Record<string, unknown>[] {
@@ -112,6 +117,36 @@ describe('statement and message logging', () => {
     await c.end();
     expect(notices).toEqual(['DB node id: 0 statement: SELECT 2']);
     await q.stop();
+  });
+
+  it('a notice for a query pipelined behind a reply still streaming waits for a message boundary', async () => {
+    const p = await startPooler({ num_init_children: 1, worker_processes: 1, notice_per_node_statement: true });
+    const raw = await rawConnect(p.port);
+    raw.send(startupPacket({ user: p.client().user, database: p.client().database }));
+    const greeting = (await raw.ready()).length;
+    const query = (sql: string) => {
+      const b = Buffer.alloc(6 + Buffer.byteLength(sql));
+      b.write('Q', 0, 'latin1');
+      b.writeInt32BE(5 + Buffer.byteLength(sql), 1);
+      b.write(sql, 5);
+      return b;
+    };
+    // 40 rows of 200 kB: the reply reaches the client in many chunks, most ending mid-row.
+    raw.send(query("SELECT repeat('x', 200000) AS big FROM generate_series(1, 40)"));
+    await raw.read(greeting + 1_000_000);
+    raw.send(query("SELECT 'second' AS s"));
+    const readies = () => messagesFrom(raw.received(), greeting).filter(([t]) => t === 'Z').length;
+    await pollUntil(() => readies() === 2, 'both replies', 20_000);
+    const all = raw.received();
+    const messages = messagesFrom(all, greeting);
+    // Every byte after the greeting frames into whole messages of the kinds a query's reply has.
+    expect(messages.reduce((n, [, body]) => n + 5 + body.length, greeting)).toBe(all.length);
+    expect(new Set(messages.map(([t]) => t))).toEqual(new Set(['N', 'T', 'D', 'C', 'Z']));
+    expect(messages.filter(([t]) => t === 'D')).toHaveLength(41);
+    const notices = messages.filter(([t]) => t === 'N').map(([, body]) => body.toString('utf8'));
+    expect(notices).toHaveLength(2);
+    expect(notices[1]).toContain("MDB node id: 0 statement: SELECT 'second' AS s");
+    await p.stop();
   });
 
   it('transaction mode: the per-node lines and notices name the connection each transaction ran on', async () => {

@@ -52,6 +52,8 @@ export class Relay {
   /** Taps on PostgreSQL's messages: failover_on_backend_shutdown's watch, log_backend_messages. */
   private shutdownWatch: MessageTap | undefined;
   private backendLog: MessageTap | undefined;
+  /** Notices for the client waiting for PostgreSQL's stream to it to reach a message boundary. */
+  private waitingNotices: Buffer[] | undefined;
 
   private readonly onClientData = (chunk: Buffer) => {
     this.timing.now = this.lastActivity = performance.now();
@@ -90,11 +92,13 @@ export class Relay {
 
   /**
    * A notice of the pooler's, written while the client's message is scanned: after the
-   * replies relayed so far, before this message's (a pipelining client may get it ahead
-   * of replies still on their way from PostgreSQL).
+   * replies relayed so far, before this message's. Only between two of PostgreSQL's
+   * messages: while a reply is half written to the client (a pipelining client's next
+   * request came as it streamed) the notice waits for the next chunk that ends whole.
    */
   clientNotice(b: Buffer): void {
-    this.client.write(b);
+    if (!this.waitingNotices && this.stream.server.atBoundary) this.client.write(b);
+    else (this.waitingNotices ??= []).push(b);
   }
 
   private relayClientChunk(chunk: Buffer): void {
@@ -184,7 +188,12 @@ export class Relay {
     } catch (e) {
       return this.finish({ kind: 'protocol-error', message: `from backend: ${(e as Error).message}` });
     }
-    if (!this.client.write(chunk)) this.backend.pause();
+    const ok = this.client.write(chunk);
+    if (this.waitingNotices && this.stream.server.atBoundary) {
+      for (const n of this.waitingNotices) this.client.write(n);
+      this.waitingNotices = undefined;
+    }
+    if (!ok) this.backend.pause();
   };
   private readonly onClientDrain = () => this.backend.resume();
   private readonly onBackendDrain = () => this.client.resume();
