@@ -38,12 +38,15 @@ export function errorResponse(e: ErrorFields): Buffer {
 }
 
 /**
- * A NoticeResponse of the pooler's own, as pgpool's ereport(NOTICE) sends it: S, C and M
- * (no V; the code is XX000, pgpool's when a message sets none).
+ * A NoticeResponse of the pooler's own, as pgpool's ereport(NOTICE) or ereport(LOG) sends
+ * it to the client: S, C, M and an optional D (no V; the code is XX000, pgpool's when a
+ * message sets none).
  */
-export function noticeResponse(text: string): Buffer {
-  const body = Buffer.concat([field('S', 'NOTICE'), field('C', 'XX000'), field('M', text), Buffer.from([0])]);
-  return message(BackendCode.NoticeResponse, body);
+export function noticeResponse(text: string, severity: 'NOTICE' | 'LOG' = 'NOTICE', detail?: string): Buffer {
+  const parts = [field('S', severity), field('C', 'XX000'), field('M', text)];
+  if (detail !== undefined) parts.push(field('D', detail));
+  parts.push(Buffer.from([0]));
+  return message(BackendCode.NoticeResponse, Buffer.concat(parts));
 }
 
 export function authenticationRequest(code: number, extra: Buffer = Buffer.alloc(0)): Buffer {

@@ -109,13 +109,21 @@ describe('statement and message logging', () => {
     const q = await startPooler({ num_init_children: 1, worker_processes: 1 });
     const c = new pg.Client(q.client());
     const notices: string[] = [];
-    c.on('notice', (n) => notices.push(n.message ?? ''));
+    c.on('notice', (n) => notices.push(`${n.severity} ${n.message}`));
     await c.connect();
     await c.query('SELECT 1');
     await c.query('PGPOOL SET notice_per_node_statement = on');
     await c.query('SELECT 2');
+    // client_min_messages = log: pgpool sends the client its LOG lines too.
+    await c.query('PGPOOL SET client_min_messages = log');
+    await c.query('PGPOOL SET log_statement = on');
+    await c.query('SELECT 3');
     await c.end();
-    expect(notices).toEqual(['DB node id: 0 statement: SELECT 2']);
+    expect(notices).toEqual([
+      'NOTICE DB node id: 0 statement: SELECT 2',
+      'LOG statement: SELECT 3',
+      'NOTICE DB node id: 0 statement: SELECT 3',
+    ]);
     await q.stop();
   });
 

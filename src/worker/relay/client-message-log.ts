@@ -13,6 +13,8 @@ export interface MessageLogSwitches {
   perNodeStatement: boolean;
   /** notice_per_node_statement, when client_min_messages lets a NOTICE through. */
   perNodeNotice: boolean;
+  /** client_min_messages lets LOG through: the client gets these lines too, as pgpool sends them. */
+  clientLog: boolean;
   clientMessages: boolean;
 }
 
@@ -59,12 +61,26 @@ export const perNodeStatement = (node: number, backendPid: number, text: string)
 /** pgpool's notice_per_node_statement message. */
 export const perNodeNotice = (node: number, text: string): string => `DB node id: ${node} statement: ${text}`;
 
-/**
- * Whether client_min_messages lets a NOTICE of the pooler's reach the client: PostgreSQL's
- * order for clients, where log and info rank below notice.
- */
-export const clientGetsNotice = (clientMinMessages: string): boolean =>
-  !['warning', 'error', 'fatal', 'panic'].includes(clientMinMessages.toLowerCase());
+/** PostgreSQL's order of levels for what goes to clients (elog.h): log and info rank below notice. */
+const CLIENT_RANK: Readonly<Record<string, number>> = {
+  debug5: 10,
+  debug4: 11,
+  debug3: 12,
+  debug2: 13,
+  debug: 13,
+  debug1: 14,
+  log: 15,
+  info: 17,
+  notice: 18,
+  warning: 19,
+  error: 20,
+  fatal: 22,
+  panic: 23,
+};
+
+/** Whether client_min_messages lets a message of the pooler's at `level` reach the client. */
+export const clientGets = (level: 'log' | 'notice', clientMinMessages: string): boolean =>
+  CLIENT_RANK[level] >= (CLIENT_RANK[clientMinMessages.toLowerCase()] ?? CLIENT_RANK.notice);
 
 /** The backend the next messages go to (a routed session changes it per statement). */
 export interface StatementTarget {
@@ -124,8 +140,7 @@ export class ClientMessageLog implements StatementTap {
       return;
     }
     if (this.copyData > 0 && this.shownAs !== 'again') {
-      if (this.switches.clientMessages)
-        this.log.info({ detail: `count: ${this.copyData}` }, 'CopyData message from frontend.');
+      if (this.switches.clientMessages) this.line('CopyData message from frontend.', `count: ${this.copyData}`);
       this.copyData = 0;
     }
     const r = new BodyReader(body, cut);
@@ -187,19 +202,25 @@ export class ClientMessageLog implements StatementTap {
 
   private client(name: string, detail: string | undefined): void {
     if (this.switches.clientMessages && this.shownAs !== 'again')
-      this.log.info(detail === undefined ? {} : { detail }, `${name} message from frontend.`);
+      this.line(`${name} message from frontend.`, detail, this.type !== FrontendCode.Terminate);
   }
 
   /** log_statement logs what the client ran; log_per_node_statement what went to each node. */
   private statement(text: string, perNodeText: string): void {
-    if (this.switches.statement && this.shownAs !== 'again') this.log.info(`statement: ${text}`);
+    if (this.switches.statement && this.shownAs !== 'again') this.line(`statement: ${text}`);
     this.perNode(perNodeText);
   }
 
   private perNode(text: string): void {
     if (this.shownAs === 'answered') return;
-    if (this.switches.perNodeStatement) this.log.info(perNodeStatement(this.target.node, this.target.pid, text));
+    if (this.switches.perNodeStatement) this.line(perNodeStatement(this.target.node, this.target.pid, text));
     if (this.switches.perNodeNotice) this.notice(noticeResponse(perNodeNotice(this.target.node, text)));
+  }
+
+  /** A LOG line; the client gets it too when client_min_messages says so (not after its Terminate). */
+  private line(msg: string, detail?: string, toClient = true): void {
+    this.log.info(detail === undefined ? {} : { detail }, msg);
+    if (this.switches.clientLog && toClient) this.notice(noticeResponse(msg, 'LOG', detail));
   }
 }
 

@@ -7,7 +7,7 @@ import { sessionLogger, type Logger } from '../../logging/logger.js';
 import { BackendMessageLog } from '../relay/backend-message-log.js';
 import {
   ClientMessageLog,
-  clientGetsNotice,
+  clientGets,
   perNodeStatement,
   type StatementTap,
   type StatementTarget,
@@ -78,7 +78,9 @@ export class SessionLogging {
       statement: this.settings.get('log_statement'),
       perNodeStatement: this.settings.get('log_per_node_statement'),
       perNodeNotice:
-        this.settings.get('notice_per_node_statement') && clientGetsNotice(this.settings.get('client_min_messages')),
+        this.settings.get('notice_per_node_statement') &&
+        clientGets('notice', this.settings.get('client_min_messages')),
+      clientLog: clientGets('log', this.settings.get('client_min_messages')),
       clientMessages: this.settings.get('log_client_messages'),
     };
     if (!switches.statement && !switches.perNodeStatement && !switches.perNodeNotice && !switches.clientMessages) {

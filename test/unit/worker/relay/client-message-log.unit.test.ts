@@ -1,6 +1,6 @@
 // Statement and message logging fed by the client scanner's tap.
 import { describe, expect, it } from 'vitest';
-import { ClientMessageLog, clientGetsNotice } from '../../../../src/worker/relay/client-message-log.js';
+import { ClientMessageLog, clientGets } from '../../../../src/worker/relay/client-message-log.js';
 import { SCAN_CONTINUE, tapWhole } from '../../../../src/protocol/header-scanner.js';
 import { StreamState } from '../../../../src/protocol/stream-state.js';
 import type { Logger } from '../../../../src/logging/logger.js';
@@ -27,7 +27,7 @@ describe('client message framing for the logs', () => {
     const { log, lines } = capture();
     const m = new ClientMessageLog(
       log,
-      { statement: true, perNodeStatement: true, perNodeNotice: false, clientMessages: true },
+      { statement: true, perNodeStatement: true, perNodeNotice: false, clientLog: false, clientMessages: true },
       { node: 0, pid: 4242 },
       () => expect.unreachable('no notice while notice_per_node_statement is off'),
     );
@@ -89,7 +89,7 @@ describe('client message framing for the logs', () => {
     const target = { node: 1, pid: 7 };
     const m = new ClientMessageLog(
       log,
-      { statement: true, perNodeStatement: true, perNodeNotice: true, clientMessages: true },
+      { statement: true, perNodeStatement: true, perNodeNotice: true, clientLog: false, clientMessages: true },
       target,
       (b) => notices.push(noticeText(b)),
     );
@@ -114,17 +114,48 @@ describe('client message framing for the logs', () => {
   });
 
   it.each([
-    ['debug5', true],
-    ['debug1', true],
-    ['log', true],
-    ['info', true],
-    ['notice', true],
-    ['NOTICE', true],
-    ['warning', false],
-    ['error', false],
-    ['fatal', false],
-    ['panic', false],
-  ])('client_min_messages = %s lets a NOTICE through: %s', (level, through) => {
-    expect(clientGetsNotice(level)).toBe(through);
+    ['debug5', true, true],
+    ['debug', true, true],
+    ['debug1', true, true],
+    ['log', true, true],
+    ['info', true, false],
+    ['notice', true, false],
+    ['NOTICE', true, false],
+    ['warning', false, false],
+    ['error', false, false],
+    ['fatal', false, false],
+    ['panic', false, false],
+  ])('client_min_messages = %s lets a NOTICE through: %s, a LOG: %s', (level, notice, log) => {
+    expect(clientGets('notice', level)).toBe(notice);
+    expect(clientGets('log', level)).toBe(log);
+  });
+
+  it('client_min_messages = log: the client gets the LOG lines too, with their DETAIL, but not after its Terminate', () => {
+    const { log, lines } = capture();
+    const sent: string[] = [];
+    const m = new ClientMessageLog(
+      log,
+      { statement: true, perNodeStatement: false, perNodeNotice: false, clientLog: true, clientMessages: true },
+      { node: 0, pid: 7 },
+      (b) => {
+        const fields = b
+          .subarray(5, b.length - 1)
+          .toString('utf8')
+          .split('\0')
+          .filter(Boolean);
+        sent.push(fields.join('|'));
+      },
+    );
+    tapWhole(m, msg('Q', cstr('SELECT 1')));
+    tapWhole(m, msg('X', Buffer.alloc(0)));
+    expect(sent).toEqual([
+      'SLOG|CXX000|MQuery message from frontend.|Dquery: "SELECT 1"',
+      'SLOG|CXX000|Mstatement: SELECT 1',
+    ]);
+    expect(lines).toEqual([
+      'Query message from frontend. query: "SELECT 1"',
+      'statement: SELECT 1',
+      'Terminate message from frontend.',
+    ]);
   });
 });
