@@ -3,6 +3,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import postgres from 'postgres';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { CURRENT_PARAMS } from '../../src/config/schema.js';
 import { pollUntil } from '../helpers/poll.js';
@@ -156,6 +157,36 @@ describe('statement and message logging', () => {
     expect(notices[1]).toContain("MDB node id: 0 statement: SELECT 'second' AS s");
     await p.stop();
   });
+
+  it.each(['session', 'transaction'])(
+    '%s mode: postgres.js pipelining big replies on one connection gets each whole, with its notices',
+    async (mode) => {
+      const p = await startPooler({
+        pool_mode: mode,
+        num_init_children: 2,
+        worker_processes: 1,
+        notice_per_node_statement: true,
+      });
+      const notices: string[] = [];
+      const sql = postgres({ ...p.client(), max: 1, onnotice: (n) => notices.push(n.message) });
+      try {
+        const runs = await Promise.all(
+          Array.from(
+            { length: 8 },
+            (_, i) => sql`SELECT ${i}::int AS i, repeat('z', 150000) AS big FROM generate_series(1, 10)`,
+          ),
+        );
+        runs.forEach((rows, i) => {
+          expect(rows).toHaveLength(10);
+          expect(rows.every((r) => r.i === i && r.big.length === 150000)).toBe(true);
+        });
+        expect(notices.filter((n) => n.startsWith('DB node id: 0 statement: Execute: SELECT $1::int'))).toHaveLength(8);
+      } finally {
+        await sql.end();
+      }
+      await p.stop();
+    },
+  );
 
   it('transaction mode: the per-node lines and notices name the connection each transaction ran on', async () => {
     const p = await startPooler({

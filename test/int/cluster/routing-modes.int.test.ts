@@ -5,6 +5,7 @@
 // catalog's answers expire; the per-node statement counters; routing observed with
 // inet_server_port() on each node.
 import pg from 'pg';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPooler, stopAllPoolers, type ConfValues } from '../../helpers/pooler.js';
 import { startAppPair, type ReplicatedPair } from '../../helpers/replicated-pair.js';
@@ -270,6 +271,34 @@ describe('notice_per_node_statement and log_per_node_statement', () => {
     expect(msgs).toContain('"msg":"DataRow message from backend 0"');
     expect(msgs).toContain('"msg":"CommandComplete message from backend 1"');
     expect(logged.slice(2)).toEqual(['DB node id: 0 statement: COMMIT', 'DB node id: 1 statement: COMMIT']);
+    await p.stop();
+  });
+
+  it('postgres.js pipelining big reads and writes on one connection gets every reply whole, with its notices', async () => {
+    const p = await pooler({ notice_per_node_statement: true, client_min_messages: 'log', log_statement: true });
+    const notices: string[] = [];
+    const sql = postgres({ ...p.client('postgres', 'app'), max: 1, onnotice: (n) => notices.push(n.message) });
+    try {
+      const runs = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          i % 4 === 3
+            ? sql`INSERT INTO t (v) VALUES (${`pipelined ${i}`}) RETURNING inet_server_port() AS port`
+            : sql`SELECT ${i}::int AS i, repeat('y', 100000) AS big, inet_server_port() AS port FROM generate_series(1, 20)`,
+        ),
+      );
+      runs.forEach((rows, i) => {
+        if (i % 4 === 3) expect(rows).toEqual([{ port: pair.primary.port }]);
+        else {
+          expect(rows).toHaveLength(20);
+          expect(rows.every((r) => r.i === i && r.big.length === 100000 && r.port === pair.standby.port)).toBe(true);
+        }
+      });
+      // log_statement's lines, sent as LOG (postgres.js also asks for the array types once).
+      expect(notices.filter((n) => /^statement: (SELECT \$1::int|INSERT)/.test(n))).toHaveLength(12);
+      expect(notices.filter((n) => n.startsWith('DB node id: 1 statement: Execute: INSERT'))).toHaveLength(3);
+    } finally {
+      await sql.end();
+    }
     await p.stop();
   });
 });
