@@ -221,6 +221,9 @@ describe('statement and message logging', () => {
     expect(logged).toEqual(
       pids.map((pid, i) => `DB node id: 0 backend pid: ${pid} statement: SELECT pg_backend_pid() AS pid, ${i} AS turn`),
     );
+    // The pid is in the text, not in a field bound to the connection the session logged in on.
+    const fields = lines(p, /^DB node id: 0 backend pid: \d+ statement: SELECT pg_backend_pid/);
+    expect(fields.map((r) => [r.backendPid, r.user])).toEqual(pids.map(() => [undefined, p.client().user]));
     // Each of a's six transactions: a row description, a row, the tag and ReadyForQuery (b's are not logged).
     const backend = lines(p, / message from backend 0$/).map((r) => r.msg);
     expect(backend.filter((m) => m === 'DataRow message from backend 0')).toHaveLength(6);

@@ -51,9 +51,13 @@ export class SessionLogging {
     });
   }
 
-  /** The statement log's lines name the backend when one is held. */
-  private tapLog(conn: ServerConnection | undefined): Logger {
-    return conn
+  /**
+   * The statement log's lines name the session's backend; a relay that says where each
+   * message goes (a routed session's two nodes, transaction mode's connection of the
+   * moment) names it in the per-node lines' text instead, not in a field bound once.
+   */
+  private tapLog(relay: TappedRelay, conn: ServerConnection | undefined): Logger {
+    return conn && !relay.statementTarget
       ? this.connectionLog(conn)
       : this.log.child({ user: this.user, database: this.database, client: this.client.peer });
   }
@@ -88,10 +92,10 @@ export class SessionLogging {
       this.messageLog = undefined;
     } else if (this.messageLog) {
       this.messageLog.switches = switches;
-      this.messageLog.log = this.tapLog(conn);
+      this.messageLog.log = this.tapLog(relay, conn);
     } else {
       this.messageLog = new ClientMessageLog(
-        this.tapLog(conn),
+        this.tapLog(relay, conn),
         switches,
         relay.statementTarget ?? { node: conn?.address.node ?? 0, pid: conn?.pid ?? 0 },
         (b) => relay.clientNotice(b),
@@ -109,9 +113,9 @@ export class SessionLogging {
       this.backendLog = undefined;
     } else if (this.backendLog) {
       this.backendLog.mode = mode;
-      this.backendLog.log = this.tapLog(conn);
+      this.backendLog.log = this.tapLog(relay, conn);
     } else {
-      this.backendLog = new BackendMessageLog(this.tapLog(conn), mode);
+      this.backendLog = new BackendMessageLog(this.tapLog(relay, conn), mode);
       relay.setBackendLog(this.backendLog);
     }
   }
