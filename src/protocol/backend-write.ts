@@ -25,8 +25,8 @@ export interface ErrorFields {
   readonly withoutV?: boolean;
 }
 
-/** ErrorResponse with pgpool's fields: S, V, C, M, optional D and H. */
-export function errorResponse(e: ErrorFields): Buffer {
+/** An ErrorResponse or NoticeResponse with pgpool's fields: S, V, C, M, optional D and H. */
+function fieldsMessage(type: number, e: ErrorFields): Buffer {
   const parts = [field('S', e.severity)];
   // pgpool's reserved_connections refusal has no V field (docs/behaviour.md#admission).
   if (!e.withoutV) parts.push(field('V', e.severity));
@@ -34,20 +34,18 @@ export function errorResponse(e: ErrorFields): Buffer {
   if (e.detail) parts.push(field('D', e.detail));
   if (e.hint) parts.push(field('H', e.hint));
   parts.push(Buffer.from([0]));
-  return message(BackendCode.ErrorResponse, Buffer.concat(parts));
+  return message(type, Buffer.concat(parts));
 }
+
+export const errorResponse = (e: ErrorFields): Buffer => fieldsMessage(BackendCode.ErrorResponse, e);
 
 /**
  * A NoticeResponse of the pooler's own, as pgpool's ereport(NOTICE) or ereport(LOG) sends
  * it to the client: S, C, M and an optional D (no V; the code is XX000, pgpool's when a
  * message sets none).
  */
-export function noticeResponse(text: string, severity: 'NOTICE' | 'LOG' = 'NOTICE', detail?: string): Buffer {
-  const parts = [field('S', severity), field('C', 'XX000'), field('M', text)];
-  if (detail !== undefined) parts.push(field('D', detail));
-  parts.push(Buffer.from([0]));
-  return message(BackendCode.NoticeResponse, Buffer.concat(parts));
-}
+export const noticeResponse = (text: string, severity: 'NOTICE' | 'LOG' = 'NOTICE', detail?: string): Buffer =>
+  fieldsMessage(BackendCode.NoticeResponse, { severity, sqlstate: 'XX000', message: text, detail, withoutV: true });
 
 export function authenticationRequest(code: number, extra: Buffer = Buffer.alloc(0)): Buffer {
   const body = Buffer.allocUnsafe(4 + extra.length);

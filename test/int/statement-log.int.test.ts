@@ -9,6 +9,7 @@ import { CURRENT_PARAMS } from '../../src/config/schema.js';
 import { pollUntil } from '../helpers/poll.js';
 import { freePort } from '../helpers/ports.js';
 import { closeRawConnections, messagesFrom, rawConnect, startupPacket } from '../helpers/raw.js';
+import { query } from '../helpers/socket-pair.js';
 import { startPooler, stopAllPoolers, type Pooler } from '../helpers/pooler.js';
 
 afterAll(async () => {
@@ -133,13 +134,6 @@ describe('statement and message logging', () => {
     const raw = await rawConnect(p.port);
     raw.send(startupPacket({ user: p.client().user, database: p.client().database }));
     const greeting = (await raw.ready()).length;
-    const query = (sql: string) => {
-      const b = Buffer.alloc(6 + Buffer.byteLength(sql));
-      b.write('Q', 0, 'latin1');
-      b.writeInt32BE(5 + Buffer.byteLength(sql), 1);
-      b.write(sql, 5);
-      return b;
-    };
     // 40 rows of 200 kB: the reply reaches the client in many chunks, most ending mid-row.
     raw.send(query("SELECT repeat('x', 200000) AS big FROM generate_series(1, 40)"));
     await raw.read(greeting + 1_000_000);

@@ -82,11 +82,15 @@ export class Relay {
   /** failover_on_backend_shutdown (session.ts): `watch` sees PostgreSQL's messages. */
   watchShutdown(watch: MessageTap): void {
     this.shutdownWatch = watch;
-    this.stream.server.setTap(joinTaps(watch, this.backendLog));
+    this.tapServer();
   }
 
   setBackendLog(log: BackendMessageLog | undefined): void {
     this.backendLog = log && backendKinds(log, this.node);
+    this.tapServer();
+  }
+
+  private tapServer(): void {
     this.stream.server.setTap(joinTaps(this.shutdownWatch, this.backendLog));
   }
 

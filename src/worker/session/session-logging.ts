@@ -87,35 +87,38 @@ export class SessionLogging {
       clientLog: clientGets('log', this.settings.get('client_min_messages')),
       clientMessages: this.settings.get('log_client_messages'),
     };
+    // One logger for both logs, made only when one of them is on.
+    let tapLog: Logger | undefined;
+    const log = () => (tapLog ??= this.tapLog(relay, conn));
     if (!switches.statement && !switches.perNodeStatement && !switches.perNodeNotice && !switches.clientMessages) {
       if (this.messageLog) relay.setTap(undefined);
       this.messageLog = undefined;
     } else if (this.messageLog) {
       this.messageLog.switches = switches;
-      this.messageLog.log = this.tapLog(relay, conn);
+      this.messageLog.log = log();
     } else {
       this.messageLog = new ClientMessageLog(
-        this.tapLog(relay, conn),
+        log(),
         switches,
         relay.statementTarget ?? { node: conn?.address.node ?? 0, pid: conn?.pid ?? 0 },
         (b) => relay.clientNotice(b),
       );
       relay.setTap(this.messageLog);
     }
-    this.updateBackendLog(relay, conn);
+    this.updateBackendLog(relay, log);
   }
 
   /** log_backend_messages: the relay shows its backends' message types to the log while it is not `none`. */
-  private updateBackendLog(relay: TappedRelay, conn: ServerConnection | undefined): void {
+  private updateBackendLog(relay: TappedRelay, log: () => Logger): void {
     const mode = this.settings.get('log_backend_messages');
     if (mode === 'none') {
       if (this.backendLog) relay.setBackendLog(undefined);
       this.backendLog = undefined;
     } else if (this.backendLog) {
       this.backendLog.mode = mode;
-      this.backendLog.log = this.tapLog(relay, conn);
+      this.backendLog.log = log();
     } else {
-      this.backendLog = new BackendMessageLog(this.tapLog(relay, conn), mode);
+      this.backendLog = new BackendMessageLog(log(), mode);
       relay.setBackendLog(this.backendLog);
     }
   }

@@ -52,7 +52,8 @@ export class TxRelay implements PendingWriter {
   /** A pin no probe lifts (a walsender's). */
   private sessionPin: PinReason | undefined;
   private loggedPin = false;
-  readonly statementTarget: StatementTarget = { node: 0, pid: 0 }; // the connection messages go to now
+  /** The held connection, where the client's messages go (TxRequests keeps it). */
+  readonly statementTarget: StatementTarget;
   /** The client's replies wait for the end of this turn (writeAtTurnEnd). */
   private clientFlushQueued = false;
   /** Load balancing: the transaction runs on the standby, which gets its first request only (then sent). */
@@ -76,6 +77,7 @@ export class TxRelay implements PendingWriter {
   constructor(private readonly d: TxRelayDeps) {
     this.state = d.state;
     this.requests = new TxRequests(this.stream, d.names, d.maxPrepared, this.toServer, this.toClient);
+    this.statementTarget = this.requests.target;
     this.stream.timer = d.timing;
   }
 
@@ -89,7 +91,7 @@ export class TxRelay implements PendingWriter {
   }
 
   setBackendLog(log: BackendMessageLog | undefined): void {
-    this.requests.seen = log && ((t) => log.seen(this.statementTarget.node, t));
+    this.requests.backendLog = log;
   }
 
   clientNotice(b: Buffer): void {
@@ -131,10 +133,8 @@ export class TxRelay implements PendingWriter {
 
   private attach(conn: ServerConnection): void {
     this.conn = conn;
-    this.statementTarget.node = conn.address.node;
-    this.statementTarget.pid = conn.pid;
     this.connSession = this.d.pool.sessionOf(conn);
-    this.requests.prepared = this.connSession.prepared;
+    this.requests.heldOn(conn, this.connSession.prepared);
     this.connSession.sink = this.onServerData;
     this.connSession.closed = this.onServerClose;
     // A client that read slowly may have left it paused (flush's backpressure).

@@ -11,7 +11,9 @@ import type { Message } from '../../protocol/message-reader.js';
 import type { StreamState } from '../../protocol/stream-state.js';
 import { TxStatus } from '../../protocol/tx-status.js';
 import { Expected, type Entry } from './tx-expected.js';
-import type { StatementTap } from '../relay/client-message-log.js';
+import type { ServerConnection } from '../../backend/server-connection.js';
+import type { BackendMessageLog } from '../relay/backend-message-log.js';
+import type { StatementTap, StatementTarget } from '../relay/client-message-log.js';
 import type { Outgoing } from '../relay/outgoing.js';
 import { bindMessage, cstringAt, parseMessage, statementMessage, type StatementNames } from './tx-messages.js';
 
@@ -57,10 +59,12 @@ export class TxRequests {
   private skipping = false;
   /** The held connection's prepared statements (server names, least recently used first). */
   prepared!: Map<string, true>;
+  /** The held connection: where the statement log says the client's messages go. */
+  readonly target: StatementTarget = { node: 0, pid: 0 };
   /** Sees each client message as it goes to the backend (statement logging), when set. */
   tap: StatementTap | undefined;
   /** Sees the type of each message from the backend (log_backend_messages), when set. */
-  seen: ((type: number) => void) | undefined;
+  backendLog: BackendMessageLog | undefined;
 
   constructor(
     private readonly stream: StreamState,
@@ -70,6 +74,13 @@ export class TxRequests {
     private readonly toServer: Outgoing,
     private readonly toClient: Outgoing,
   ) {}
+
+  /** The requests go to `conn` now, whose prepared statements are `prepared`. */
+  heldOn(conn: ServerConnection, prepared: Map<string, true>): void {
+    this.prepared = prepared;
+    this.target.node = conn.address.node;
+    this.target.pid = conn.pid;
+  }
 
   private send(b: Buffer): void {
     this.toServer.push(b);
@@ -225,7 +236,7 @@ export class TxRequests {
   /** Handles one backend message; true when it is the ReadyForQuery that ends the transaction (not yet sent). */
   serverMessage(m: Message, clientWaiting: boolean): boolean {
     const t = m.type;
-    this.seen?.(t);
+    this.backendLog?.seen(this.target.node, t);
     const q = this.expected;
     this.emitMade();
     const head = q.head;
