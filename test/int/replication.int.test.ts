@@ -10,6 +10,7 @@ import { startPooler, stopAllPoolers, type Pooler } from '../helpers/pooler.js';
 import { pollUntil } from '../helpers/poll.js';
 import { freePort } from '../helpers/ports.js';
 import { firstError, messagesFrom, rawConnect, startupPacket, type RawConn } from '../helpers/raw.js';
+import { query } from '../helpers/socket-pair.js';
 
 let db: PostgresInstance;
 let p: Pooler;
@@ -31,14 +32,6 @@ afterAll(async () => {
   await stopAllPoolers();
   await db?.stop();
 });
-
-const query = (sql: string) => {
-  const b = Buffer.alloc(6 + Buffer.byteLength(sql));
-  b.write('Q', 0, 'latin1');
-  b.writeInt32BE(5 + Buffer.byteLength(sql), 1);
-  b.write(sql, 5);
-  return b;
-};
 
 /** A walsender session: connected with replication=database, past its ReadyForQuery. */
 async function walsender(port: number): Promise<RawConn> {
@@ -108,8 +101,10 @@ describe('replication connections', () => {
     await new Promise((r) => setTimeout(r, 2500)); // longer than client_idle_limit = 1
     expect(messagesFrom(viaPooler.received(), starts[0]).map(([t]) => t)[0]).toBe('W'); // CopyBothResponse
     await insert(42, 'via-pooler');
+    // Both streams get the change in their own time: wait for each before comparing them.
     const until = Date.now() + 10_000;
-    while (Date.now() < until && decoded(viaPooler, starts[0]).filter((d) => d.startsWith('table')).length === 0)
+    const hasChange = (raw: RawConn, from: number) => decoded(raw, from).some((d) => d.startsWith('table'));
+    while (Date.now() < until && !(hasChange(viaPooler, starts[0]) && hasChange(direct, starts[1])))
       await new Promise((r) => setTimeout(r, 50));
     const changes = (raw: RawConn, from: number) =>
       decoded(raw, from).filter((d) => !d.startsWith('BEGIN') && !d.startsWith('COMMIT'));
