@@ -14,6 +14,8 @@ const EMPTY = Buffer.alloc(0);
 
 export class MessageReader {
   private buf: Buffer = EMPTY;
+  /** Where the next message starts in `buf`: a message taken moves it, no view of the rest made. */
+  private pos = 0;
   /** Chunks after `buf` not yet joined to it: a long message is copied once when whole, not at every chunk. */
   private later: Buffer[] | undefined;
   private laterBytes = 0;
@@ -21,8 +23,10 @@ export class MessageReader {
   constructor(private readonly maxLength: number = 1 << 30) {}
 
   push(chunk: Buffer): void {
-    if (this.buf.length === 0 && this.laterBytes === 0) this.buf = chunk;
-    else {
+    if (this.pos === this.buf.length && this.laterBytes === 0) {
+      this.buf = chunk;
+      this.pos = 0;
+    } else {
       (this.later ??= []).push(chunk);
       this.laterBytes += chunk.length;
     }
@@ -30,12 +34,13 @@ export class MessageReader {
 
   /** Bytes held: those of messages not taken yet, whole or not. */
   get buffered(): number {
-    return this.buf.length + this.laterBytes;
+    return this.buf.length - this.pos + this.laterBytes;
   }
 
   private join(): void {
     if (this.laterBytes === 0 || !this.later) return;
-    this.buf = Buffer.concat([this.buf, ...this.later]);
+    this.buf = Buffer.concat([this.pos === 0 ? this.buf : this.buf.subarray(this.pos), ...this.later]);
+    this.pos = 0;
     // Dropped, not emptied: most readers never need it again (an idle client's keeps nothing).
     this.later = undefined;
     this.laterBytes = 0;
@@ -50,25 +55,32 @@ export class MessageReader {
   /** The next complete message as its bytes alone (header included): no Message made for it. */
   nextRaw(): Buffer | undefined {
     if (this.buffered < 5) return undefined;
-    if (this.buf.length < 5) this.join();
-    const len = this.buf.readInt32BE(1);
+    if (this.buf.length - this.pos < 5) this.join();
+    const at = this.pos;
+    const len = this.buf.readInt32BE(at + 1);
     if (len < 4 || len > this.maxLength)
-      throw new Error(`invalid message length ${len} for message type "${String.fromCharCode(this.buf[0])}"`);
-    if (this.buf.length < len + 1) {
+      throw new Error(`invalid message length ${len} for message type "${String.fromCharCode(this.buf[at])}"`);
+    if (this.buf.length - at < len + 1) {
       if (this.buffered < len + 1) return undefined;
       this.join();
+      return this.nextRaw();
     }
-    const raw = this.buf.subarray(0, len + 1);
+    const end = at + len + 1;
+    const raw = at === 0 && end === this.buf.length ? this.buf : this.buf.subarray(at, end);
     // Nothing left: keep no view of the chunk, which would keep its memory alive.
-    this.buf = this.buf.length === len + 1 ? EMPTY : this.buf.subarray(len + 1);
+    if (end === this.buf.length) {
+      this.buf = EMPTY;
+      this.pos = 0;
+    } else this.pos = end;
     return raw;
   }
 
   /** Bytes received after the last complete message. */
   rest(): Buffer {
     this.join();
-    const r = this.buf;
+    const r = this.pos === 0 ? this.buf : this.buf.subarray(this.pos);
     this.buf = EMPTY;
+    this.pos = 0;
     return r;
   }
 }

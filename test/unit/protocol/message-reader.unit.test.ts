@@ -36,6 +36,29 @@ describe('MessageReader', () => {
     expect(r.buffered).toBe(0);
   });
 
+  it('takes messages from within one chunk as views of it, and keeps what follows', () => {
+    const whole = msg('P', 'stmt\0');
+    const partial = msg('S', '').subarray(0, 3);
+    const chunk = Buffer.concat([whole, msg('B', 'ab'), partial]);
+    const r = new MessageReader();
+    r.push(chunk);
+    const first = r.nextRaw()!;
+    expect(first).toEqual(whole);
+    expect(first.buffer).toBe(chunk.buffer);
+    expect(first.byteOffset).toBe(chunk.byteOffset);
+    expect(r.buffered).toBe(chunk.length - whole.length);
+    expect(String.fromCharCode(r.next()!.type)).toBe('B');
+    expect(r.nextRaw()).toBeUndefined();
+    expect(r.buffered).toBe(3);
+    r.push(msg('S', '').subarray(3));
+    expect(r.next()).toMatchObject({ type: 0x53, raw: msg('S', '') });
+    expect(r.buffered).toBe(0);
+    r.push(Buffer.concat([whole, partial]));
+    expect(r.nextRaw()).toEqual(whole);
+    expect(r.rest()).toEqual(partial);
+    expect(r.buffered).toBe(0);
+  });
+
   it('refuses a length no message has', () => {
     const r = new MessageReader();
     r.push(Buffer.from([0x51, 0, 0, 0, 2]));
