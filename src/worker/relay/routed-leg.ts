@@ -19,6 +19,8 @@ import type { PreparedStatements } from '../routing/prepared-statements.js';
 const SYNC = serialize.sync();
 
 const PARSE_COMPLETE = 0x31;
+/** ReadyForQuery's bytes: type, length 5, status. */
+const READY_LENGTH = 6;
 const PLAIN_BEGIN = 'BEGIN';
 const CLOSE_COMPLETE = 0x33;
 
@@ -96,10 +98,6 @@ export class Leg {
   private pass: ((run: Buffer) => void) | undefined;
   private resolveDrain: (status: number) => void = NOTHING;
   private rejectDrain: (e: Error) => void = NOTHING;
-  private readonly startDrain = (resolve: (status: number) => void, reject: (e: Error) => void) => {
-    this.resolveDrain = resolve;
-    this.rejectDrain = reject;
-  };
   /** The last drain's ReadyForQuery as it came (the relay forwards it when its status is the client's). */
   private lastReady: Buffer | undefined;
   private gone: Error | undefined;
@@ -131,6 +129,16 @@ export class Leg {
       const at = this.passRun(chunk, this.pass);
       if (at < 0) return;
       if (at === chunk.length) return;
+      // The common end of a reply: the chunk's last message is the ReadyForQuery, taken as it lies.
+      if (
+        chunk.length - at === READY_LENGTH &&
+        chunk[at] === BackendCode.ReadyForQuery &&
+        chunk.readUInt32BE(at + 1) === 5
+      ) {
+        this.lastType = BackendCode.ReadyForQuery;
+        this.seen?.(BackendCode.ReadyForQuery);
+        return this.readyForQuery(at === 0 ? chunk : chunk.subarray(at));
+      }
       chunk = chunk.subarray(at);
     }
     this.reader.push(chunk);
@@ -244,15 +252,29 @@ export class Leg {
    * MOVED when the dropped one was the ReadyForQuery of an injected Sync.
    */
   drain(each: (m: Message) => void, pass?: (run: Buffer) => void): Promise<number> {
+    return new Promise<number>((resolve, reject) => this.drainThen(each, pass, resolve, reject));
+  }
+
+  /**
+   * drain() without a promise: `done` gets the status, `failed` the leg's end (either may
+   * be called before this returns). The one-node cycle's path (routed-relay.ts): no promise
+   * or microtask per request.
+   */
+  drainThen(
+    each: (m: Message) => void,
+    pass: ((run: Buffer) => void) | undefined,
+    done: (status: number) => void,
+    failed: (e: Error) => void,
+  ): void {
     this.lastReady = undefined;
-    const p = new Promise<number>(this.startDrain);
+    this.resolveDrain = done;
+    this.rejectDrain = failed;
     this.draining = true;
     this.each = each;
     this.pass = pass;
     // What came early first, then (unless the leg is gone) the pump feeds the rest.
     while (this.draining && this.backlog.length > 0) this.take(this.backlog.shift()!);
     if (this.draining && this.gone) this.failDrain(this.gone);
-    return p;
   }
 
   /** The last drain's ReadyForQuery, once: an idle session keeps no view of the chunk it came in. */
@@ -290,14 +312,18 @@ export class Leg {
     if (m.type === BackendCode.ErrorResponse)
       this.swallow = this.swallow.filter((t) => t === BackendCode.ReadyForQuery);
     if (m.type === BackendCode.CopyInResponse) this.stream.inCopyIn = true;
-    if (m.type === BackendCode.ReadyForQuery) {
-      this.stream.readyReceived(m.body[0]);
-      this.stream.inCopyIn = false;
-      // Only a relay's drain (one that passes replies on) may forward it; its own queries' stay here.
-      if (this.pass) this.lastReady = m.raw;
-      return this.done(m.body[0]);
-    }
+    if (m.type === BackendCode.ReadyForQuery) return this.readyForQuery(m.raw);
     this.each(m);
+  }
+
+  /** The drain's ReadyForQuery (`raw`, header included). */
+  private readyForQuery(raw: Buffer): void {
+    const status = raw[5];
+    this.stream.readyReceived(status);
+    this.stream.inCopyIn = false;
+    // Only a relay's drain (one that passes replies on) may forward it; its own queries' stay here.
+    if (this.pass) this.lastReady = raw;
+    this.done(status);
   }
 
   /** A query of the relay's own between cycles: its first row; throws with PostgreSQL's message. */

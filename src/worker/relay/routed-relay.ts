@@ -11,19 +11,22 @@ import { BackendCode, FrontendCode } from '../../protocol/codes.js';
 import { poolerError } from '../../protocol/errors.js';
 import { querySql } from '../../protocol/frontend-messages.js';
 import type { Message } from '../../protocol/message-reader.js';
+import type { Destination } from '../../policy/route-decision.js';
 import { StreamState } from '../../protocol/stream-state.js';
 import type { StatementCounts } from '../../admin/statement-counts.js';
 import type { PreparedStatements } from '../routing/prepared-statements.js';
+import type { Classified } from '../routing/classifier.js';
 import type { CycleRoute, RoutedStatement, SessionRouter } from '../routing/session-router.js';
 import type { BackendMessageLog } from './backend-message-log.js';
 import { showWhole, type ShownAs, type StatementTap, type StatementTarget } from './client-message-log.js';
 import type { BackendGone, PoolerCommandHook, RelayEnd } from './relay.js';
 import type { RequestTiming } from './request-timing.js';
 import { RoutedInbox } from './routed-inbox.js';
-import { BatchedWriter, forStandby, Leg, LegGoneError, MOVED, placeStatement } from './routed-leg.js';
+import { BatchedWriter, forStandby, Leg, LegGoneError, placeStatement } from './routed-leg.js';
+import { OneNodeCycle, PENDING, type Step } from './routed-one-node.js';
 import { BothNodes } from './routed-both.js';
 import { SqlPrepared } from './sql-prepared.js';
-import { Ended, isCopy, isExtendedOrSync, RoutedCounts, staysOnStandby, type OpenCycle } from './routed-cycle.js';
+import { Ended, isCopy, isExtendedOrSync, RoutedCounts, staysOnStandby } from './routed-cycle.js';
 
 export interface RoutedRelayParts {
   readonly client: net.Socket;
@@ -48,11 +51,15 @@ export class RoutedRelay {
   lastActivity = performance.now();
   bytesFromClient = 0;
   bytesToClient = 0;
-  private readonly inbox = new RoutedInbox((m) => this.openCycleTakes(m));
+  private readonly inbox = new RoutedInbox(
+    (m) => this.openCycleTakes(m),
+    (first) => this.cycle(first),
+    (e) => this.cycleFailed(e),
+  );
   private ended = false;
+  private readonly one: OneNodeCycle;
   private readonly primary: Leg;
   private readonly standby: Leg;
-  private open: OpenCycle | undefined;
   private tap: StatementTap | undefined;
   private readonly target: StatementTarget;
   private readonly sqlPrepared: SqlPrepared;
@@ -94,6 +101,16 @@ export class RoutedRelay {
       single: (leg, messages, statements) => this.single(leg, messages, statements),
       ready: (fromNode) => this.ready(fromNode),
       classify: this.classify,
+    });
+    this.one = new OneNodeCycle({
+      primary: this.primary,
+      standby: this.standby,
+      counts: this.counts,
+      router: p.router,
+      served: p.served,
+      send: (leg, m) => this.send(leg, m),
+      toClient: this.toClient,
+      ready: (fromNode) => this.ready(fromNode),
     });
   }
 
@@ -141,7 +158,7 @@ export class RoutedRelay {
 
   /** A message of the open cycle goes on at once (true); any other waits for its cycle. */
   private openCycleTakes(m: Buffer): boolean {
-    const o = this.open;
+    const o = this.one.open;
     const t = m[0];
     if (!o || !((isCopy(t) && o.leg.stream.inCopyIn) || (!o.synced && isExtendedOrSync(t)))) return false;
     if (t === FrontendCode.Sync) o.synced = true;
@@ -168,7 +185,6 @@ export class RoutedRelay {
     if (primaryExtra.length > 0) this.toClient(primaryExtra);
     if (fromClient.length > 0) this.onClientData(fromClient);
     c.resume();
-    void this.loop();
   }
 
   private finish(end: RelayEnd): void {
@@ -191,23 +207,11 @@ export class RoutedRelay {
     this.p.onEnd(end);
   }
 
-  private async loop(): Promise<void> {
-    try {
-      for (;;) {
-        const first = await this.inbox.next();
-        // COPY data after its COPY ended (the client's answer to an error): PostgreSQL
-        // ignores it and answers nothing, so it is no request and goes nowhere.
-        if (isCopy(first[0])) continue;
-        this.p.timing.now = performance.now();
-        this.stream.requestSent();
-        await this.cycle(first);
-      }
-    } catch (e) {
-      if (e instanceof Ended) this.finish(e.end);
-      else if (e instanceof LegGoneError) this.finish(e.end);
-      else this.finish({ kind: 'protocol-error', message: (e as Error).message });
-    }
-  }
+  private readonly cycleFailed = (e: Error): void => {
+    if (e instanceof Ended) this.finish(e.end);
+    else if (e instanceof LegGoneError) this.finish(e.end);
+    else this.finish({ kind: 'protocol-error', message: e.message });
+  };
 
   /** Bytes for the client (also what a drain passes on whole): both nodes pause while it does not read. */
   private readonly toClient = (b: Buffer): void => {
@@ -236,35 +240,51 @@ export class RoutedRelay {
     standby: (sql: string) => this.standby.query(sql),
   };
 
-  /** A request cycle; the promises of its steps are returned, not awaited (one per cycle, not one per step). */
-  private cycle(first: Buffer): Promise<void> {
+  /**
+   * A request cycle. Its steps return their promises, not awaited (one per cycle, not one
+   * per step); a cycle whose route is known at once on one node takes no promise at all.
+   */
+  private cycle(first: Buffer): Step {
     const type = first[0];
+    // COPY data after its COPY ended (the client's answer to an error): PostgreSQL
+    // ignores it and answers nothing, so it is no request and goes nowhere.
+    if (isCopy(type)) return undefined;
+    this.p.timing.now = performance.now();
+    this.stream.requestSent();
     if (type === FrontendCode.Terminate) throw new Ended({ kind: 'terminate' });
     if (type === FrontendCode.Query) return this.query(first);
     if (isExtendedOrSync(type)) return this.extended(first);
     // FunctionCall and anything else: the primary, as pgpool routes a fast-path call.
-    return this.single(this.primary, [first], []);
+    return this.singleNow(this.primary, [first], []);
   }
 
-  private async query(raw: Buffer): Promise<void> {
+  private query(raw: Buffer): Step {
     const sql = querySql(raw);
     this.counts.queryKind = undefined;
     if (this.stream.pending === 1 && mayBePoolerCommand(raw, 5, raw.length - 1)) {
       const command = this.p.poolerCommand(sql);
-      if (command) {
-        this.showTap(raw, this.primary, 'answered');
-        this.toClient(await command());
-        this.p.timing.now = this.lastActivity = performance.now();
-        this.stream.readyReceived(this.p.router.clientStatus);
-        return;
-      }
+      if (command) return this.poolerCommand(raw, command);
     }
     const router = this.p.router;
     const c = router.classify(sql);
     this.counts.queryKind = c.cls.stat;
     if (router.failedOnStandby && c.cls.tx !== 'end' && c.cls.tx !== 'rollback-to') return this.refuseInFailed(sql);
     const statements = [router.routed(c, sql)];
-    const d = await router.destination(c, sql, this.ask);
+    const d = router.destination(c, sql, this.ask);
+    if (typeof d !== 'string' || c.cls.prepare) return this.queryLater(raw, c, sql, d, statements);
+    if (d === 'both') return this.twoNodes.both([raw], [forStandby(raw, this.classify)], statements, c.cls);
+    return this.singleNow(d === 'lb' ? this.standby : this.primary, [raw], statements);
+  }
+
+  /** A Query whose destination waits on the catalog, or an SQL PREPARE / EXECUTE / DEALLOCATE. */
+  private async queryLater(
+    raw: Buffer,
+    c: Classified,
+    sql: string,
+    destination: Destination | Promise<Destination>,
+    statements: RoutedStatement[],
+  ): Promise<void> {
+    const d = await destination;
     if (c.cls.prepare) {
       const to = await this.sqlPrepared.route(c.cls, sql, d);
       if (to === 'both') return this.twoNodes.both([raw], [raw], statements, c.cls);
@@ -274,23 +294,33 @@ export class RoutedRelay {
     return this.single(d === 'lb' ? this.standby : this.primary, [raw], statements);
   }
 
-  private refuseInFailed(sql: string): void {
-    this.toClient(errorResponse(poolerError('IN_FAILED_TRANSACTION', { query: sql })));
-    this.ready();
+  /** SHOW pool_*, PGPOOL SHOW/SET/RESET: answered here, no node asked. */
+  private async poolerCommand(raw: Buffer, command: () => Buffer | Promise<Buffer>): Promise<void> {
+    this.showTap(raw, this.primary, 'answered');
+    this.toClient(await command());
+    this.p.timing.now = this.lastActivity = performance.now();
+    this.stream.readyReceived(this.p.router.clientStatus);
   }
 
-  private extended(first: Buffer): Promise<void> {
+  private refuseInFailed(sql: string): undefined {
+    this.toClient(errorResponse(poolerError('IN_FAILED_TRANSACTION', { query: sql })));
+    this.ready();
+    return undefined;
+  }
+
+  private extended(first: Buffer): Step {
     // The batch is what already waits, up to its Sync.
     const batch = [first];
     this.inbox.takeCycle(batch);
     const complete = batch[batch.length - 1][0] === FrontendCode.Sync;
     const route = this.p.router.routeExtended(batch, complete, this.ask);
     return route instanceof Promise
-      ? route.then((r) => this.routedExtended(batch, complete, r))
-      : this.routedExtended(batch, complete, route);
+      ? route.then((r) => this.routedExtended(batch, complete, r, false) as Promise<void> | undefined)
+      : this.routedExtended(batch, complete, route, true);
   }
 
-  private routedExtended(batch: Buffer[], complete: boolean, route: CycleRoute): Promise<void> {
+  /** `now`: called by the pump itself (a one-node cycle may take the path without a promise); else in a promise's continuation. */
+  private routedExtended(batch: Buffer[], complete: boolean, route: CycleRoute, now: boolean): Step {
     if (
       this.p.router.failedOnStandby &&
       !route.statements.every((s) => s.cls.tx === 'end' || s.cls.tx === 'rollback-to')
@@ -307,7 +337,10 @@ export class RoutedRelay {
     }
     if (route.beginFirst !== undefined)
       return this.twoNodes.beginThenStandby(batch, route.beginFirst, route.statements);
-    return this.single(route.to === 'lb' ? this.standby : this.primary, batch, route.statements, !complete);
+    const leg = route.to === 'lb' ? this.standby : this.primary;
+    return now
+      ? this.singleNow(leg, batch, route.statements, !complete)
+      : this.single(leg, batch, route.statements, !complete);
   }
 
   /** PostgreSQL would skip to the Sync after the error: the whole cycle gets one answer. */
@@ -316,31 +349,15 @@ export class RoutedRelay {
     this.refuseInFailed(sql);
   }
 
-  /** The leg a cycle goes to (the primary when it moves there midway): its replies to the client. */
-  private async single(leg: Leg, messages: Buffer[], statements: RoutedStatement[], open = false): Promise<void> {
-    const o: OpenCycle = { leg, synced: !open, failed: false, statements };
-    this.open = open || messages[0][0] === FrontendCode.Query ? o : undefined;
-    for (const m of messages) this.send(leg, m);
-    let standbyFailed = false;
-    let status = MOVED;
-    try {
-      for (let current = leg; status === MOVED; current = o.leg) {
-        const onStandby = current === this.standby;
-        status = await current.drain((m) => {
-          if (m.type === BackendCode.ErrorResponse) {
-            this.counts.error(current.node, m);
-            o.failed = true;
-            if (onStandby) standbyFailed = true;
-          }
-          this.toClient(m.raw);
-        }, this.toClient);
-      }
-    } finally {
-      this.open = undefined;
-    }
-    this.p.served(o.leg.node);
-    this.p.router.completed(o.statements, !o.failed, o.leg === this.primary ? status : undefined, standbyFailed);
-    this.ready(o.leg.takeReady());
+  /** A cycle on one leg (the primary when it moves there midway), its end a promise (the two-node cycles, continuations). */
+  private single(leg: Leg, messages: Buffer[], statements: RoutedStatement[], open = false): Promise<void> {
+    return new Promise((resolve, reject) => this.one.start(leg, messages, statements, open, resolve, reject));
+  }
+
+  /** The same, called by the pump: its end calls cycleDone, no promise in between. */
+  private singleNow(leg: Leg, messages: Buffer[], statements: RoutedStatement[], open = false): typeof PENDING {
+    this.one.start(leg, messages, statements, open, this.inbox.cycleDone, this.cycleFailed);
+    return PENDING;
   }
 
   /**
