@@ -330,6 +330,9 @@ function classifyTree(stmt: unknown): StatementClass {
 /** An empty query (only `;`, blanks or comments): pgpool's dummy SELECT, load-balanced. */
 export const EMPTY_QUERY: StatementClass = { ...base('select', 'either'), read: true, plainSelect: true };
 
+/** C's isspace() in the C locale, as pgpool skips leading white space: space, \t \n \v \f \r. */
+const isCSpace = (c: number): boolean => c === 0x20 || (c >= 0x09 && c <= 0x0d);
+
 /**
  * is_select_query()'s text rule for a SELECT: with allow_sql_comments off, the text (after
  * leading white space when ignore_leading_white_space) must start with s, (, w or t
@@ -338,7 +341,7 @@ export const EMPTY_QUERY: StatementClass = { ...base('select', 'either'), read: 
 export function selectTextRule(sql: string, allowSqlComments: boolean, ignoreLeadingWhiteSpace: boolean): boolean {
   if (allowSqlComments) return true;
   let i = 0;
-  if (ignoreLeadingWhiteSpace) while (i < sql.length && /\s/.test(sql[i])) i++;
+  if (ignoreLeadingWhiteSpace) while (i < sql.length && isCSpace(sql.charCodeAt(i))) i++;
   if (i >= sql.length) return true;
   return 'sS(wWtT;'.includes(sql[i]);
 }

@@ -255,6 +255,12 @@ describe('settings', () => {
     expect(selectTextRule('\n\twith x as (select 1) select 1', false, true)).toBe(true);
   });
 
+  it("ignore_leading_white_space skips what C's isspace() does, as pgpool: not a no-break space", () => {
+    expect(selectTextRule('\v\f\r select 1', false, true)).toBe(true);
+    expect(selectTextRule('\u00a0select 1', false, true)).toBe(false);
+    expect(selectTextRule(' \t\n', false, true)).toBe(true);
+  });
+
   it('load_balance_mode = off: everything on the primary, BOTH statements too', () => {
     for (const sql of ['SELECT 1', 'BEGIN', "SET work_mem = '8MB'", 'SHOW work_mem'])
       expect(route(sql, { settings: { load_balance_mode: false } })).toBe('primary');
