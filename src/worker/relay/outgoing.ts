@@ -80,7 +80,9 @@ export interface PendingWriter {
   writePending(): void;
 }
 
-const turnFlushes: PendingWriter[] = [];
+const turnFlushes: (PendingWriter | undefined)[] = [];
+/** Writers queued this turn (the array keeps its length: no resize per turn). */
+let turnCount = 0;
 let turnScheduled = false;
 
 /**
@@ -91,7 +93,7 @@ let turnScheduled = false;
  * setImmediate per turn for every writer of the worker.
  */
 export function writeAtTurnEnd(f: PendingWriter): void {
-  turnFlushes.push(f);
+  turnFlushes[turnCount++] = f;
   if (turnScheduled) return;
   turnScheduled = true;
   setImmediate(flushTurn);
@@ -100,6 +102,10 @@ export function writeAtTurnEnd(f: PendingWriter): void {
 function flushTurn(): void {
   turnScheduled = false;
   // A flush may queue another (a paused socket resumed): it joins this loop.
-  for (let i = 0; i < turnFlushes.length; i++) turnFlushes[i].writePending();
-  turnFlushes.length = 0;
+  for (let i = 0; i < turnCount; i++) {
+    const f = turnFlushes[i]!;
+    turnFlushes[i] = undefined;
+    f.writePending();
+  }
+  turnCount = 0;
 }
