@@ -76,16 +76,12 @@ export class Supervisor {
     this.exited = new Promise((r) => (exit = r));
     this.workerCount =
       running.cfg.worker_processes > 0 ? running.cfg.worker_processes : Math.max(1, os.availableParallelism());
-    this.workers = new WorkerPool(
-      this.workerCount,
-      {
-        init: (w) => this.initMessages(w),
-        message: (w, m, socket) => this.onWorkerMessage(w, m, socket),
-        exited: (w, code, signal) => this.onWorkerExit(w, code, signal),
-        logLine: logging.output.write,
-      },
-      running.cfg.pool_mode,
-    );
+    this.workers = new WorkerPool(this.workerCount, {
+      init: (w) => this.initMessages(w),
+      message: (w, m, socket) => this.onWorkerMessage(w, m, socket),
+      exited: (w, code, signal) => this.onWorkerExit(w, code, signal),
+      logLine: logging.output.write,
+    });
     this.txClients = new TxClientCounts(
       this.workerCount,
       () => this.running.cfg.max_client_conn,

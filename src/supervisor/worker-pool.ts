@@ -8,24 +8,17 @@ import { fileURLToPath } from 'node:url';
 import { Requests } from '../ipc/channel.js';
 import type { FromWorker, ToWorker } from '../ipc/messages.js';
 import { LineJoiner } from '../logging/log-output.js';
-import { SMALL_YOUNG_GENERATION, TRANSACTION_YOUNG_GENERATION } from '../node-flags.js';
+import { SMALL_YOUNG_GENERATION } from '../node-flags.js';
 
 const WORKER_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../worker/worker.js');
 
-/**
- * The workers' V8 flags: the supervisor's plus the young generation of the pooling mode
- * (node-flags.ts), unless NODE_OPTIONS or the command line set a size of their own (the
- * supervisor's SMALL_YOUNG_GENERATION is pgpool-ts's default, not a choice).
- */
+/** The workers' V8 flags: the supervisor's plus SMALL_YOUNG_GENERATION, unless NODE_OPTIONS or the command line set a size. */
 export function workerExecArgv(
-  poolMode: 'session' | 'transaction',
   execArgv: readonly string[] = process.execArgv,
   nodeOptions = process.env.NODE_OPTIONS ?? '',
 ): string[] {
-  const flags = [...execArgv, ...nodeOptions.split(/\s+/)];
-  const given = flags.some((a) => a.includes('semi-space-size') && a !== SMALL_YOUNG_GENERATION);
-  if (given) return [...execArgv];
-  return [...execArgv, ...(poolMode === 'transaction' ? TRANSACTION_YOUNG_GENERATION : [SMALL_YOUNG_GENERATION])];
+  const given = [...execArgv, nodeOptions].some((a) => a.includes('--max-semi-space-size'));
+  return given ? [...execArgv] : [...execArgv, SMALL_YOUNG_GENERATION];
 }
 
 /** The messages the pool hands on: answers to its requests and batches it handles itself. */
@@ -48,8 +41,6 @@ export class WorkerPool {
   constructor(
     readonly count: number,
     private readonly events: WorkerPoolEvents,
-    /** pool_mode (restart only): the workers' young generation follows it. */
-    private readonly poolMode: 'session' | 'transaction' = 'session',
   ) {
     this.procs = Array.from({ length: count }, () => undefined);
   }
@@ -61,7 +52,7 @@ export class WorkerPool {
       const proc = fork(WORKER_SCRIPT, [], {
         stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
         env: { ...process.env, PGPOOL_TS_WORKER: String(w) },
-        execArgv: workerExecArgv(this.poolMode),
+        execArgv: workerExecArgv(),
       });
       const lines = new LineJoiner(this.events.logLine);
       proc.stderr!.on('data', (d: Buffer) => lines.push(d));
