@@ -9,6 +9,8 @@ export class Outgoing {
   private parts: Buffer[] | undefined;
   /** The last part, as a span of memory that contiguous pushes extend. */
   private first: Buffer | undefined;
+  /** `first`'s memory, read once when a push may extend it: a typed array's `.buffer` is a call into V8's runtime. */
+  private firstMemory: ArrayBufferLike | undefined;
   private end = 0;
   /** Bytes pushed since the last write. */
   bytes = 0;
@@ -16,12 +18,13 @@ export class Outgoing {
   push(b: Buffer): void {
     this.bytes += b.length;
     // The offset first: reading `.buffer` costs more than comparing two numbers.
-    if (this.first && b.byteOffset === this.end && b.buffer === this.first.buffer) {
+    if (this.first && b.byteOffset === this.end && b.buffer === (this.firstMemory ??= this.first.buffer)) {
       this.end += b.length;
       return;
     }
     this.seal();
     this.first = b;
+    this.firstMemory = undefined;
     this.end = b.byteOffset + b.length;
   }
 
@@ -33,9 +36,11 @@ export class Outgoing {
   private span(): Buffer | undefined {
     const f = this.first;
     if (!f) return undefined;
-    this.first = undefined;
+    const memory = this.firstMemory;
+    this.first = this.firstMemory = undefined;
     const len = this.end - f.byteOffset;
-    return len === f.length ? f : Buffer.from(f.buffer, f.byteOffset, len);
+    // Extended only after its memory was read.
+    return len === f.length ? f : Buffer.from(memory!, f.byteOffset, len);
   }
 
   private seal(): void {
