@@ -45,10 +45,12 @@ const QUERY = 0x51;
  * its Sync). Anything else (a second statement before the Sync, a Flush, a batch not yet
  * whole) stays on the primary: a standby transaction gets one request, whole.
  */
-export function oneStatementRequest(pending: readonly { readonly type: number }[]): boolean {
-  if (pending[0]?.type === QUERY) return true;
-  let i = pending[0]?.type === PARSE ? 1 : 0;
-  if (pending[i++]?.type !== BIND) return false;
-  while (pending[i]?.type === DESCRIBE) i++;
-  return pending[i]?.type === EXECUTE && pending[i + 1]?.type === SYNC;
+export function oneStatementRequest(pending: readonly Uint8Array[]): boolean {
+  // Each message as its bytes: the type is the first.
+  const type = (i: number): number | undefined => pending[i]?.[0];
+  if (type(0) === QUERY) return true;
+  let i = type(0) === PARSE ? 1 : 0;
+  if (type(i++) !== BIND) return false;
+  while (type(i) === DESCRIBE) i++;
+  return type(i) === EXECUTE && type(i + 1) === SYNC;
 }

@@ -24,7 +24,6 @@ import type { TxLogin, TxPool } from '../transaction/tx-pool.js';
 import { TxRelay } from '../transaction/tx-relay.js';
 import type { TxRequests } from '../transaction/tx-requests.js';
 import { TxReadRouting } from '../transaction/tx-routing.js';
-import type { Message } from '../../protocol/message-reader.js';
 import type { InternalQuery } from '../routing/catalog-facts.js';
 import type { TxRelayDeps } from '../transaction/tx-relay-deps.js';
 
@@ -132,7 +131,7 @@ class SessionTxDeps implements TxRelayDeps {
   leave(): void {
     this.host.leave();
   }
-  route(pending: readonly Message[], requests: TxRequests): boolean {
+  route(pending: readonly Buffer[], requests: TxRequests): boolean {
     const r = this.routing;
     this.onStandby = r !== undefined && r.onStandby(pending, requests, this.address.node);
     return this.onStandby;

@@ -7,7 +7,6 @@ import type { RequestTiming } from '../relay/request-timing.js';
 import type { StatementNames } from './tx-messages.js';
 import type { TxPool } from './tx-pool.js';
 import type { CarriedState } from '../../policy/session-state.js';
-import type { Message } from '../../protocol/message-reader.js';
 import type { InternalQuery } from '../routing/catalog-facts.js';
 import type { TxRequests } from './tx-requests.js';
 
@@ -30,7 +29,7 @@ export interface TxRelayDeps {
    * standby (true: then openNow/open give the standby's connections, and only its first
    * request is sent).
    */
-  route(pending: readonly Message[], requests: TxRequests): boolean;
+  route(pending: readonly Buffer[], requests: TxRequests): boolean;
   /** A read's catalog facts are to be asked on the primary connection before it goes back. */
   readonly learning: boolean;
   learn(ask: InternalQuery): Promise<void>;

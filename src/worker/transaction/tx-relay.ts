@@ -14,7 +14,7 @@ import { StreamState } from '../../protocol/stream-state.js';
 import type { BackendMessageLog } from '../relay/backend-message-log.js';
 import { showWhole, type StatementTap, type StatementTarget } from '../relay/client-message-log.js';
 import type { RelayEnd } from '../relay/relay.js';
-import { cstringAt, lostOn } from './tx-messages.js';
+import { asMessage, cstringAt, lostOn } from './tx-messages.js';
 import type { ConnSession } from './tx-pool.js';
 import { TxRequests } from './tx-requests.js';
 import { flushTo, Outgoing, writeAtTurnEnd, type PendingWriter } from '../relay/outgoing.js';
@@ -38,7 +38,7 @@ export class TxRelay implements PendingWriter {
   private conn: ServerConnection | undefined;
   private connSession: ConnSession | undefined;
   private readonly fromClient = new MessageReader();
-  private readonly inbox: Message[] = [];
+  private readonly inbox: Buffer[] = []; // the client's messages to send, as bytes: one view each while they wait
   private readonly toServer = new Outgoing();
   private readonly toClient = new Outgoing();
   private readonly requests: TxRequests;
@@ -166,9 +166,9 @@ export class TxRelay implements PendingWriter {
   private readClient(): void {
     if (this.ended) return;
     try {
-      for (let m = this.fromClient.next(); m; m = this.fromClient.next()) {
-        this.inbox.push(m);
-        this.inboxBytes += m.raw.length;
+      for (let raw = this.fromClient.nextRaw(); raw; raw = this.fromClient.nextRaw()) {
+        this.inbox.push(raw);
+        this.inboxBytes += raw.length;
       }
       // Waiting for a child: read on, up to a bound, then let TCP hold the rest.
       if (this.busy && !this.paused && this.inboxBytes + this.fromClient.buffered > MAX_WAITING_BYTES) {
@@ -191,10 +191,10 @@ export class TxRelay implements PendingWriter {
     while (!this.busy && !this.ended && !this.requestSent && this.inbox.length > 0) {
       const first = this.inbox[0];
       // As the session relay: a pooler command with nothing pending is answered here, connection held or not.
-      if (first.type === FrontendCode.Query && this.requests.expected.length === 0 && this.answerOwnCommand(first))
+      if (first[0] === FrontendCode.Query && this.requests.expected.length === 0 && this.answerOwnCommand(first))
         return;
       if (!this.conn) {
-        if (first.type === FrontendCode.Terminate) return this.finish({ kind: 'terminate' });
+        if (first[0] === FrontendCode.Terminate) return this.finish({ kind: 'terminate' });
         this.oneRequest = this.d.route(this.inbox, this.requests);
         // The common case takes no turn of the event loop: a child and a connection idle, the state already there.
         const entered = this.d.enterNow();
@@ -205,22 +205,22 @@ export class TxRelay implements PendingWriter {
           return;
         }
       }
-      const m = this.inbox.shift()!;
-      this.inboxBytes -= m.raw.length;
-      if (!this.requests.clientMessage(m)) return this.finish({ kind: 'terminate' });
-      this.requestSent = this.oneRequest && (m.type === FrontendCode.Query || m.type === FrontendCode.Sync);
+      const raw = this.inbox.shift()!;
+      this.inboxBytes -= raw.length;
+      if (!this.requests.clientMessage(asMessage(raw))) return this.finish({ kind: 'terminate' });
+      this.requestSent = this.oneRequest && (raw[0] === FrontendCode.Query || raw[0] === FrontendCode.Sync);
     }
     this.flush();
   }
 
   /** SHOW pool_* and PGPOOL commands are answered without a backend; a failed one ends the session, as in relay.ts. */
-  private answerOwnCommand(m: Message): boolean {
-    if (!mayBePoolerCommand(m.raw, 5, m.raw.length - 1)) return false;
-    const run = this.d.poolerCommand(cstringAt(m.body, 0)[0]);
+  private answerOwnCommand(raw: Buffer): boolean {
+    if (!mayBePoolerCommand(raw, 5, raw.length - 1)) return false;
+    const run = this.d.poolerCommand(cstringAt(raw, 5)[0]);
     if (!run) return false;
     this.inbox.shift();
-    this.inboxBytes -= m.raw.length;
-    showWhole(this.requests.tap, m.raw, 'answered');
+    this.inboxBytes -= raw.length;
+    showWhole(this.requests.tap, raw, 'answered');
     this.busy = true;
     this.stream.answeringCommand = true;
     void Promise.resolve()

@@ -6,7 +6,6 @@ import { NO_FACTS, routeStatement, type Destination, type TxView } from '../../p
 import type { StatementClass } from '../../policy/statement-class.js';
 import { oneStatementRequest, txReadTarget } from '../../policy/tx-read-route.js';
 import { FrontendCode } from '../../protocol/codes.js';
-import type { Message } from '../../protocol/message-reader.js';
 import type { InternalQuery } from '../routing/catalog-facts.js';
 import { routeSettingsFor } from '../routing/session-router.js';
 import type { SessionEnv, SessionNames } from '../session/session-env.js';
@@ -21,11 +20,13 @@ export interface NamedStatements {
 const IDLE: TxView = { primaryStatus: 'I', writing: false, serializable: false, startedByMultiStatement: false };
 
 /** The text of the statement a transaction's first message runs, when it names one. */
-function firstText(m: Message, statements: NamedStatements): string | undefined {
-  if (m.type === FrontendCode.Query) return cstringAt(m.body, 0)[0];
-  if (m.type === FrontendCode.Parse) return cstringAt(m.body, cstringAt(m.body, 0)[1])[0];
-  if (m.type !== FrontendCode.Bind) return undefined;
-  const name = cstringAt(m.body, cstringAt(m.body, 0)[1])[0];
+function firstText(raw: Buffer, statements: NamedStatements): string | undefined {
+  const type = raw[0];
+  const body = raw.subarray(5);
+  if (type === FrontendCode.Query) return cstringAt(body, 0)[0];
+  if (type === FrontendCode.Parse) return cstringAt(body, cstringAt(body, 0)[1])[0];
+  if (type !== FrontendCode.Bind) return undefined;
+  const name = cstringAt(body, cstringAt(body, 0)[1])[0];
   return name === '' ? undefined : statements.statementText(name);
 }
 
@@ -44,7 +45,7 @@ export class TxReadRouting {
   ) {}
 
   /** Whether the transaction that starts with the `pending` messages runs on the standby (counted on its node). */
-  onStandby(pending: readonly Message[], statements: NamedStatements, primary: number): boolean {
+  onStandby(pending: readonly Buffer[], statements: NamedStatements, primary: number): boolean {
     this.toLearn = undefined;
     const routing = this.env.routing;
     const cfg = this.env.config;

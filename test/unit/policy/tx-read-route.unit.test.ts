@@ -38,7 +38,7 @@ describe('txReadTarget', () => {
 });
 
 describe('oneStatementRequest', () => {
-  const codes = (s: string) => [...s].map((c) => ({ type: c.charCodeAt(0) }));
+  const codes = (s: string) => [...s].map((c) => Buffer.from([c.charCodeAt(0), 0, 0, 0, 4]));
   it.each<[string, boolean]>([
     ['Q', true],
     ['QQ', true],
