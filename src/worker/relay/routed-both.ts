@@ -13,6 +13,7 @@ import type { PreparedStatements } from '../routing/prepared-statements.js';
 import type { RoutedStatement, SessionRouter } from '../routing/session-router.js';
 import { Ended, type RoutedCounts } from './routed-cycle.js';
 import { forStandby, NOTHING, type Leg } from './routed-leg.js';
+import type { Step, StepEnd } from './routed-one-node.js';
 import type { SqlPrepared } from './sql-prepared.js';
 
 /** What the two-node cycles use of their relay. */
@@ -28,8 +29,8 @@ export interface BothNodesHost {
   /** One client message to a leg (`also`: it went to the primary first). */
   send(leg: Leg, m: Buffer, also?: boolean): void;
   toClient(b: Buffer): void;
-  /** A cycle on one node. */
-  single(leg: Leg, messages: Buffer[], statements: RoutedStatement[]): Promise<void>;
+  /** A cycle on one node (its end is the relay's: the step is PENDING). */
+  single(leg: Leg, messages: Buffer[], statements: RoutedStatement[]): Step;
   /** The ReadyForQuery with the client's status (the node's own when it says the same). */
   ready(fromNode?: Buffer): void;
   classify(sql: string): Classified;
@@ -49,7 +50,7 @@ export class BothNodes {
     toStandby: Buffer[],
     statements: RoutedStatement[],
     cls: StatementClass | undefined,
-  ): Promise<void> {
+  ): Promise<StepEnd> {
     const { primary, standby } = this.h;
     const ending = cls?.tx === 'end' || cls?.tx === 'rollback-to';
     if (ending && standby.stream.txStatus === TxStatus.Idle) return this.h.single(primary, toPrimary, statements);

@@ -5,7 +5,7 @@
 import { FrontendCode } from '../../protocol/codes.js';
 import { MessageReader } from '../../protocol/message-reader.js';
 import { isExtendedOrSync } from './routed-cycle.js';
-import { PENDING, type Step } from './routed-one-node.js';
+import { PENDING, type Step, type StepEnd } from './routed-one-node.js';
 
 export class RoutedInbox {
   private readonly reader = new MessageReader();
@@ -47,7 +47,7 @@ export class RoutedInbox {
         this.busy = true;
         const step = this.cycle(this.queue.shift()!);
         if (step === undefined) this.busy = false;
-        else if (step !== PENDING) step.then(this.cycleDone, this.failed);
+        else if (step !== PENDING) step.then(this.settled, this.failed);
       }
     } catch (e) {
       this.failed(e as Error);
@@ -63,6 +63,10 @@ export class RoutedInbox {
     if (this.queue.length > 0) queueMicrotask(this.pumpLater);
   };
   private readonly pumpLater = (): void => this.pump();
+  /** A step that waited is over: the cycle with it, unless it went on as a one-node cycle (which calls cycleDone). */
+  private readonly settled = (step: StepEnd): void => {
+    if (step !== PENDING) this.cycleDone();
+  };
 
   /** The next message, waiting for it (a cycle that skips to its Sync). */
   next(): Promise<Buffer> {

@@ -6,14 +6,17 @@ import { BackendCode, FrontendCode } from '../../protocol/codes.js';
 import type { Message } from '../../protocol/message-reader.js';
 import type { RoutedStatement, SessionRouter } from '../routing/session-router.js';
 import type { OpenCycle, RoutedCounts } from './routed-cycle.js';
-import { MOVED, NOTHING, type Leg } from './routed-leg.js';
+import { MOVED, type Leg } from './routed-leg.js';
 
 /**
  * What a step of a request cycle gives the relay's pump: undefined when the cycle is
- * over, a promise of its end, or PENDING: a one-node cycle whose end comes as a callback.
+ * over; PENDING when it went on as a one-node cycle, whose end comes as a callback; or a
+ * promise of either (a step that first waits, on the catalog say).
  */
 export const PENDING = 1;
-export type Step = Promise<void> | typeof PENDING | undefined;
+/** What a step that waited comes to: PENDING, or nothing (its cycle is over). */
+export type StepEnd = typeof PENDING | void;
+export type Step = Promise<StepEnd> | typeof PENDING | undefined;
 
 /** What the one-node cycle uses of its relay. */
 export interface OneNodeHost {
@@ -28,6 +31,10 @@ export interface OneNodeHost {
   toClient(b: Buffer): void;
   /** The ReadyForQuery with the client's status (the node's own when it says the same). */
   ready(fromNode?: Buffer): void;
+  /** The cycle is over (the inbox starts the next). */
+  done(): void;
+  /** The cycle failed: the relay ends. */
+  failed(e: Error): void;
 }
 
 /** The one cycle in flight: fields, not a closure set per cycle. */
@@ -38,27 +45,16 @@ export class OneNodeCycle {
   /** The leg whose replies are read now. */
   private leg: Leg | undefined;
   private standbyFailed = false;
-  private done: () => void = NOTHING;
-  private failed: (e: Error) => void = NOTHING;
 
   constructor(private readonly h: OneNodeHost) {}
 
-  /** Sends the cycle's messages to `leg`; `done` or `failed` is called at its end. */
-  start(
-    leg: Leg,
-    messages: Buffer[],
-    statements: RoutedStatement[],
-    open: boolean,
-    done: () => void,
-    failed: (e: Error) => void,
-  ): void {
+  /** Sends the cycle's messages to `leg`; the host's done or failed is called at its end. */
+  start(leg: Leg, messages: Buffer[], statements: RoutedStatement[], open: boolean): void {
     const o: OpenCycle = { leg, synced: !open, failed: false, statements };
     this.open = open || messages[0][0] === FrontendCode.Query ? o : undefined;
     this.cycle = o;
     this.leg = leg;
     this.standbyFailed = false;
-    this.done = done;
-    this.failed = failed;
     for (const m of messages) this.h.send(leg, m);
     leg.drainThen(this.reply, this.h.toClient, this.drained, this.fail);
   }
@@ -91,20 +87,13 @@ export class OneNodeCycle {
     } catch (e) {
       return this.fail(e as Error);
     }
-    const done = this.done;
-    this.forget();
-    done();
+    this.cycle = this.leg = undefined;
+    this.h.done();
   };
 
   private readonly fail = (e: Error): void => {
     this.open = undefined;
-    const failed = this.failed;
-    this.forget();
-    failed(e);
-  };
-
-  private forget(): void {
     this.cycle = this.leg = undefined;
-    this.done = this.failed = NOTHING;
-  }
+    this.h.failed(e);
+  };
 }

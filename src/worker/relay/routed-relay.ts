@@ -23,7 +23,7 @@ import type { BackendGone, PoolerCommandHook, RelayEnd } from './relay.js';
 import type { RequestTiming } from './request-timing.js';
 import { RoutedInbox } from './routed-inbox.js';
 import { BatchedWriter, forStandby, Leg, LegGoneError, placeStatement } from './routed-leg.js';
-import { OneNodeCycle, PENDING, type Step } from './routed-one-node.js';
+import { OneNodeCycle, PENDING, type Step, type StepEnd } from './routed-one-node.js';
 import { BothNodes } from './routed-both.js';
 import { SqlPrepared } from './sql-prepared.js';
 import { Ended, isCopy, isExtendedOrSync, RoutedCounts, staysOnStandby } from './routed-cycle.js';
@@ -111,6 +111,8 @@ export class RoutedRelay {
       send: (leg, m) => this.send(leg, m),
       toClient: this.toClient,
       ready: (fromNode) => this.ready(fromNode),
+      done: this.inbox.cycleDone,
+      failed: this.cycleFailed,
     });
   }
 
@@ -255,7 +257,7 @@ export class RoutedRelay {
     if (type === FrontendCode.Query) return this.query(first);
     if (isExtendedOrSync(type)) return this.extended(first);
     // FunctionCall and anything else: the primary, as pgpool routes a fast-path call.
-    return this.singleNow(this.primary, [first], []);
+    return this.single(this.primary, [first], []);
   }
 
   private query(raw: Buffer): Step {
@@ -272,8 +274,12 @@ export class RoutedRelay {
     const statements = [router.routed(c, sql)];
     const d = router.destination(c, sql, this.ask);
     if (typeof d !== 'string' || c.cls.prepare) return this.queryLater(raw, c, sql, d, statements);
+    return this.queryTo(raw, c, d, statements);
+  }
+
+  private queryTo(raw: Buffer, c: Classified, d: Destination, statements: RoutedStatement[]): Step {
     if (d === 'both') return this.twoNodes.both([raw], [forStandby(raw, this.classify)], statements, c.cls);
-    return this.singleNow(d === 'lb' ? this.standby : this.primary, [raw], statements);
+    return this.single(d === 'lb' ? this.standby : this.primary, [raw], statements);
   }
 
   /** A Query whose destination waits on the catalog, or an SQL PREPARE / EXECUTE / DEALLOCATE. */
@@ -283,15 +289,12 @@ export class RoutedRelay {
     sql: string,
     destination: Destination | Promise<Destination>,
     statements: RoutedStatement[],
-  ): Promise<void> {
+  ): Promise<StepEnd> {
     const d = await destination;
-    if (c.cls.prepare) {
-      const to = await this.sqlPrepared.route(c.cls, sql, d);
-      if (to === 'both') return this.twoNodes.both([raw], [raw], statements, c.cls);
-      return this.single(to === 'standby' ? this.standby : this.primary, [raw], statements);
-    }
-    if (d === 'both') return this.twoNodes.both([raw], [forStandby(raw, this.classify)], statements, c.cls);
-    return this.single(d === 'lb' ? this.standby : this.primary, [raw], statements);
+    if (!c.cls.prepare) return this.queryTo(raw, c, d, statements);
+    const to = await this.sqlPrepared.route(c.cls, sql, d);
+    if (to === 'both') return this.twoNodes.both([raw], [raw], statements, c.cls);
+    return this.single(to === 'standby' ? this.standby : this.primary, [raw], statements);
   }
 
   /** SHOW pool_*, PGPOOL SHOW/SET/RESET: answered here, no node asked. */
@@ -315,12 +318,11 @@ export class RoutedRelay {
     const complete = batch[batch.length - 1][0] === FrontendCode.Sync;
     const route = this.p.router.routeExtended(batch, complete, this.ask);
     return route instanceof Promise
-      ? route.then((r) => this.routedExtended(batch, complete, r, false) as Promise<void> | undefined)
-      : this.routedExtended(batch, complete, route, true);
+      ? route.then((r) => this.routedExtended(batch, complete, r))
+      : this.routedExtended(batch, complete, route);
   }
 
-  /** `now`: called by the pump itself (a one-node cycle may take the path without a promise); else in a promise's continuation. */
-  private routedExtended(batch: Buffer[], complete: boolean, route: CycleRoute, now: boolean): Step {
+  private routedExtended(batch: Buffer[], complete: boolean, route: CycleRoute): Step {
     if (
       this.p.router.failedOnStandby &&
       !route.statements.every((s) => s.cls.tx === 'end' || s.cls.tx === 'rollback-to')
@@ -337,10 +339,7 @@ export class RoutedRelay {
     }
     if (route.beginFirst !== undefined)
       return this.twoNodes.beginThenStandby(batch, route.beginFirst, route.statements);
-    const leg = route.to === 'lb' ? this.standby : this.primary;
-    return now
-      ? this.singleNow(leg, batch, route.statements, !complete)
-      : this.single(leg, batch, route.statements, !complete);
+    return this.single(route.to === 'lb' ? this.standby : this.primary, batch, route.statements, !complete);
   }
 
   /** PostgreSQL would skip to the Sync after the error: the whole cycle gets one answer. */
@@ -349,14 +348,9 @@ export class RoutedRelay {
     this.refuseInFailed(sql);
   }
 
-  /** A cycle on one leg (the primary when it moves there midway), its end a promise (the two-node cycles, continuations). */
-  private single(leg: Leg, messages: Buffer[], statements: RoutedStatement[], open = false): Promise<void> {
-    return new Promise((resolve, reject) => this.one.start(leg, messages, statements, open, resolve, reject));
-  }
-
-  /** The same, called by the pump: its end calls cycleDone, no promise in between. */
-  private singleNow(leg: Leg, messages: Buffer[], statements: RoutedStatement[], open = false): typeof PENDING {
-    this.one.start(leg, messages, statements, open, this.inbox.cycleDone, this.cycleFailed);
+  /** A cycle on one leg (the primary when it moves there midway): its end calls the inbox's cycleDone, no promise between. */
+  private single(leg: Leg, messages: Buffer[], statements: RoutedStatement[], open = false): typeof PENDING {
+    this.one.start(leg, messages, statements, open);
     return PENDING;
   }
 
