@@ -9,6 +9,9 @@ export interface Message {
   readonly body: Buffer;
 }
 
+/** A whole message as its bytes (header included) seen as a Message: its type and a view of its body. */
+export const asMessage = (raw: Buffer): Message => ({ type: raw[0], raw, body: raw.subarray(5) });
+
 /** The one empty buffer every reader starts and ends with (idle transaction-mode clients have one reader each). */
 const EMPTY = Buffer.alloc(0);
 
@@ -49,7 +52,7 @@ export class MessageReader {
   /** The next complete message, or undefined; throws on a length outside 4..maxLength. */
   next(): Message | undefined {
     const raw = this.nextRaw();
-    return raw === undefined ? undefined : { type: raw[0], raw, body: raw.subarray(5) };
+    return raw === undefined ? undefined : asMessage(raw);
   }
 
   /** The next complete message as its bytes alone (header included): no Message made for it. */

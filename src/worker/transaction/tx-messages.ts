@@ -4,7 +4,6 @@
 // name them on a backend connection instead of the client's own name.
 import type { ServerConnection } from '../../backend/server-connection.js';
 import { FrontendCode } from '../../protocol/codes.js';
-import type { Message } from '../../protocol/message-reader.js';
 import type { BackendGone } from '../relay/relay.js';
 
 /** Distinct statements remembered; beyond it the oldest text gets a new name when it comes back. */
@@ -57,6 +56,3 @@ export const statementMessage = (type: number, name: string): Buffer => message(
 export function lostOn(conn: ServerConnection | undefined, garbled?: string): BackendGone {
   return { kind: 'backend-gone', saidWhy: false, garbled, node: conn?.address.node };
 }
-
-/** A message taken as its bytes, as the readers give it (made when it is sent, not while it waits). */
-export const asMessage = (raw: Buffer): Message => ({ type: raw[0], raw, body: raw.subarray(5) });

@@ -9,12 +9,12 @@ import { restoreSql, type CarriedState, type PinReason } from '../../policy/sess
 import { errorResponse, parameterStatus } from '../../protocol/backend-write.js';
 import { FrontendCode } from '../../protocol/codes.js';
 import { poolerError, PoolerError } from '../../protocol/errors.js';
-import { MessageReader, type Message } from '../../protocol/message-reader.js';
+import { asMessage, MessageReader, type Message } from '../../protocol/message-reader.js';
 import { StreamState } from '../../protocol/stream-state.js';
 import type { BackendMessageLog } from '../relay/backend-message-log.js';
 import { showWhole, type StatementTap, type StatementTarget } from '../relay/client-message-log.js';
 import type { RelayEnd } from '../relay/relay.js';
-import { asMessage, cstringAt, lostOn } from './tx-messages.js';
+import { cstringAt, lostOn } from './tx-messages.js';
 import type { ConnSession } from './tx-pool.js';
 import { TxRequests } from './tx-requests.js';
 import { flushTo, Outgoing, writeAtTurnEnd, type PendingWriter } from '../relay/outgoing.js';

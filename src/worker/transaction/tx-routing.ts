@@ -21,12 +21,12 @@ const IDLE: TxView = { primaryStatus: 'I', writing: false, serializable: false, 
 
 /** The text of the statement a transaction's first message runs, when it names one. */
 function firstText(raw: Buffer, statements: NamedStatements): string | undefined {
+  // Fields after the 5-byte header: a Query's text; a Parse's or Bind's first name, then the next string.
   const type = raw[0];
-  const body = raw.subarray(5);
-  if (type === FrontendCode.Query) return cstringAt(body, 0)[0];
-  if (type === FrontendCode.Parse) return cstringAt(body, cstringAt(body, 0)[1])[0];
+  if (type === FrontendCode.Query) return cstringAt(raw, 5)[0];
+  if (type === FrontendCode.Parse) return cstringAt(raw, cstringAt(raw, 5)[1])[0];
   if (type !== FrontendCode.Bind) return undefined;
-  const name = cstringAt(body, cstringAt(body, 0)[1])[0];
+  const name = cstringAt(raw, cstringAt(raw, 5)[1])[0];
   return name === '' ? undefined : statements.statementText(name);
 }
 
